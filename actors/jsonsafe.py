@@ -1,0 +1,90 @@
+"""Make arbitrary task output storable, and say exactly what is not JSON-safe.
+
+Tasks return whatever they like. The original DAS lost every failed result because an
+exception object could not be encoded; here nothing is dropped: values that are not JSON
+are stringified, keys that are not strings (or that a document store refuses: a leading
+``$`` or a ``.``) are rewritten, and each change is listed in a note stored beside the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+JsonValue = Any  # a value built only from dict[str, ...], list, str, int, float, bool, None
+
+#: Deepest nesting kept as structure; anything below is stringified (guards recursion).
+MAX_DEPTH = 32
+
+
+def find_unsafe(value: Any, path: str = "") -> str | None:
+    """Return the path of the first value that is not plain JSON, or None if all is JSON.
+
+    Used to reject job arguments up front ("kwargs['when'] is a datetime, not JSON").
+    Floats must be finite; mapping keys must be strings.
+    """
+    if value is None or isinstance(value, bool | str | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "value")
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            bad = find_unsafe(item, f"{path}[{i}]")
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path}[{key!r}] (key is {type(key).__name__}, not str)"
+            bad = find_unsafe(item, f"{path}[{key!r}]")
+            if bad is not None:
+                return bad
+        return None
+    return path or "value"
+
+
+def sanitize(value: Any, notes: list[str], path: str = "result", depth: int = 0) -> JsonValue:
+    """Return a JSON-safe copy of *value*, appending one note per change to *notes*.
+
+    Keys are made storable in MongoDB as well as SQLite: ``$`` at the start and ``.``
+    anywhere are replaced by ``_``. Tuples and sets become lists (sets sorted by repr).
+    """
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        notes.append(f"{path}: non-finite float {value!r} stored as a string")
+        return repr(value)
+    if depth >= MAX_DEPTH:
+        notes.append(f"{path}: nested deeper than {MAX_DEPTH} levels, stored as a string")
+        return _safe_repr(value)
+    if isinstance(value, list | tuple):
+        return [sanitize(v, notes, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, set | frozenset):
+        notes.append(f"{path}: {type(value).__name__} stored as a list")
+        items = sorted(value, key=repr)
+        return [sanitize(v, notes, f"{path}[{i}]", depth + 1) for i, v in enumerate(items)]
+    if isinstance(value, Mapping):
+        out: dict[str, JsonValue] = {}
+        for key, item in value.items():
+            safe_key = key if isinstance(key, str) else str(key)
+            if safe_key.startswith("$") or "." in safe_key:
+                safe_key = safe_key.replace(".", "_").replace("$", "_", 1) if safe_key else "_"
+            if safe_key != key:
+                notes.append(f"{path}: key {key!r} stored as {safe_key!r}")
+            while safe_key in out:
+                safe_key += "_"
+            out[safe_key] = sanitize(item, notes, f"{path}[{safe_key!r}]", depth + 1)
+        return out
+    notes.append(f"{path}: {type(value).__name__} is not JSON, stored as its string form")
+    return _safe_repr(value)
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __str__ must not lose the result
+        return f"<unprintable {type(value).__name__}: {exc!r}>"

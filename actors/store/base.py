@@ -1,0 +1,106 @@
+"""The one `Store` protocol every backend implements (SQLite embedded, MongoDB).
+
+The store holds two things with different lifetimes:
+
+* a **capped** collection of documents, oldest evicted first when the size in bytes (or
+  the optional document count) is exceeded. Three document types share it:
+  ``result`` (one per run), ``reslog`` (a log line of a run) and ``log`` (a system log line);
+* a normal (never evicted) table of **job records**, keyed by ``job_id``, so that a restart
+  resumes the schedule.
+
+Only the Journal actor writes; the web panel and reports read. Implementations must be
+safe to call from several threads (one writer, many readers).
+
+Document fields (all JSON-safe; ``time`` is epoch seconds UTC, ``seq`` is assigned by
+the store and increases with insertion order)::
+
+    every type : type, time, seq
+    result     : job_id, name, classname, index, attempt, trigger, parent (list of ancestor
+                 ids), due_at, start, finish, duration, outcome, error, traceback,
+                 worker, pid, result (the task's own fields), notes (list of str)
+    reslog     : job_id, name, classname, index, attempt, level (int), levelname,
+                 logger, msg
+    log        : level (int), levelname, logger, msg, fields (dict)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+DOC_TYPES = ("result", "reslog", "log")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A filter over the capped documents; results come newest first.
+
+    ``parent`` matches documents whose ancestry chain contains that job id.
+    ``logger_prefix`` matches the logger name itself or any ``prefix.`` descendant.
+    ``since``/``until`` bound ``time`` inclusively.
+    """
+
+    type: str | None = None
+    job_id: str | None = None
+    index: int | None = None
+    outcome: str | None = None
+    classname: str | None = None
+    name: str | None = None
+    parent: str | None = None
+    since: float | None = None
+    until: float | None = None
+    logger_prefix: str | None = None
+    min_level: int | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a query: the items, the real total matching, and whether more follow."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    more: bool = False
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the Journal, the scheduler's persistence and the web panel need from a store."""
+
+    kind: str
+
+    def open(self) -> None:
+        """Create tables/collections and indexes if missing. Idempotent."""
+
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    def insert(self, docs: Sequence[Mapping[str, Any]]) -> int:
+        """Append documents in one batch, evicting the oldest past capacity.
+
+        Returns the number stored. Raises `StoreUnavailableError` when the store cannot
+        be reached (the caller keeps the batch and retries).
+        """
+
+    def find(self, query: Query) -> Page:
+        """Documents matching *query*, newest first, with the real total."""
+
+    def read_after(self, seq: int, types: Collection[str] | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Documents with ``seq`` greater than *seq*, oldest first (the live-tail primitive)."""
+
+    def last_seq(self) -> int:
+        """The ``seq`` of the newest document, 0 when empty."""
+
+    def save_jobs(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+        """Upsert job records (each has a ``job_id``) in one batch."""
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> None:
+        """Delete job records by id; unknown ids are ignored."""
+
+    def load_jobs(self) -> list[dict[str, Any]]:
+        """Every stored job record."""
+
+    def stats(self) -> dict[str, Any]:
+        """``kind, docs, bytes, capacity_bytes, max_docs, evicted``."""

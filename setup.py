@@ -1,0 +1,29 @@
+"""Packaging for das-actors: a supervised periodic analytics-task server."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="das-actors",
+    version="0.1.0",
+    description="Periodic analytics-task server: supervised pykka actors, subprocess workers, "
+    "capped result/log store, web panel.",
+    long_description=open("README.md", encoding="utf-8").read(),  # noqa: SIM115 - setup-time read
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["actors", "actors.*", "tasks", "tasks.*", "reports", "reports.*",
+                                    "web", "web.*"]),
+    package_data={"reports": ["*.mako"], "web": ["templates/*.mako", "static/*"]},
+    install_requires=[
+        "pykka>=4.1,<5",
+        "structlog>=24.1",
+        "bottle>=0.13,<0.14",
+        "mako>=1.3",
+        "pymongo>=4.6,<5",
+        "cheroot>=10",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-timeout>=2.3"],
+        "lint": ["ruff>=0.6", "mypy>=1.10"],
+    },
+    entry_points={"console_scripts": ["das-actors = actors.cli:main"]},
+)
