@@ -1,0 +1,242 @@
+"""What runs inside a worker subprocess: import the task, run it, stream logs and result.
+
+The worker actor starts this module's `child_main` with the ``spawn`` start method (the
+server is multi-threaded; forking it would be unsafe). The child:
+
+* becomes the leader of its own process group, so a kill reaches anything the task starts;
+* applies the memory cap (``RLIMIT_AS``) if one is set;
+* ignores SIGINT (the server decides when runs end) and keeps SIGTERM's default;
+* sends everything over one private pipe as small tuples: ``("ready", pid)``,
+  ``("logs", run_key, [(time, level, logger, message), ...])`` and
+  ``("result", run_key, payload)``. It never opens the store.
+
+Everything the task logs (through its ``logger``, any stdlib logger, or ``print``) goes
+over the pipe; the result is made JSON-safe here, so an unpicklable or unstorable return
+value can never lose the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from typing import Any
+
+from actors.jsonsafe import sanitize
+
+#: Log records are sent in batches of this many, or every LOG_FLUSH_S seconds.
+LOG_BATCH = 256
+LOG_FLUSH_S = 0.05
+#: Exit code of a child that leaves on purpose after a MemoryError (a fresh process follows).
+EXIT_AFTER_MEMORY_ERROR = 75
+
+
+class _PipeSender:
+    """Thread-safe sender with a log buffer flushed by size, by time and at run end."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._logs: list[tuple[float, int, str, str]] = []
+        self.run_key = ""
+        self._flusher = threading.Thread(target=self._flush_periodically, name="log-flusher", daemon=True)
+        self._flusher.start()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._send_logs_locked()
+            self._conn.send(message)
+
+    def log(self, record: tuple[float, int, str, str]) -> None:
+        with self._lock:
+            self._logs.append(record)
+            if len(self._logs) >= LOG_BATCH:
+                self._send_logs_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._send_logs_locked()
+
+    def _send_logs_locked(self) -> None:
+        if self._logs:
+            batch, self._logs = self._logs, []
+            self._conn.send(("logs", self.run_key, batch))
+
+    def _flush_periodically(self) -> None:
+        while True:
+            time.sleep(LOG_FLUSH_S)
+            try:
+                self.flush()
+            except (OSError, ValueError):
+                return
+
+
+class _PipeHandler(logging.Handler):
+    """Routes every stdlib log record of the child to the pipe, tagged with the current run."""
+
+    def __init__(self, sender: _PipeSender) -> None:
+        super().__init__(logging.DEBUG)
+        self._sender = sender
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message = f"{message}\n{''.join(traceback.format_exception(*record.exc_info)).rstrip()}"
+            self._sender.log((record.created, record.levelno, record.name, message))
+        except Exception:  # noqa: BLE001 - logging must never break the task
+            self.handleError(record)
+
+
+class _StreamToLog:
+    """A text stream that turns ``print`` output into log lines (stdout INFO, stderr WARNING)."""
+
+    def __init__(self, sender: _PipeSender, logger_name: str, level: int) -> None:
+        self._sender, self._name, self._level = sender, logger_name, level
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._sender.log((time.time(), self._level, self._name, line))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._sender.log((time.time(), self._level, self._name, self._partial))
+            self._partial = ""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
+    """Entry point of a worker subprocess (spawn target). Returns when told to stop or on EOF."""
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    memory_mb = int(config.get("memory_mb") or 0)
+    if memory_mb > 0:
+        cap = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    sender = _PipeSender(conn)
+    root = logging.getLogger()
+    root.handlers[:] = [_PipeHandler(sender)]
+    root.setLevel(logging.DEBUG if config.get("verbose") else logging.INFO)
+    sys.stdout = _StreamToLog(sender, "stdout", logging.INFO)  # type: ignore[assignment]
+    sys.stderr = _StreamToLog(sender, "stderr", logging.WARNING)  # type: ignore[assignment]
+
+    from tasks.registry import default_registry
+
+    registry = default_registry()
+    sender.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "stop":
+            sender.flush()
+            return
+        if message[0] == "run":
+            wire: dict[str, Any] = message[1]
+            key = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
+            sender.run_key = key
+            payload = execute(wire, registry, max_children=int(config.get("max_children", 100)))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sender.send(("result", key, payload))
+            if payload.get("exit_after"):
+                sender.flush()
+                os._exit(EXIT_AFTER_MEMORY_ERROR)
+
+
+def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100) -> dict[str, Any]:
+    """Run one task in this process and return the JSON-safe payload (also used by run-task)."""
+    started = time.time()
+    name = wire["name"]
+    logger = logging.getLogger(f"task.{name}")
+    payload: dict[str, Any] = {"start": started}
+    try:
+        cls = registry.resolve(wire["classname"])
+        kwargs = registry.prepare_kwargs(wire["classname"], wire.get("kwargs") or {})
+        kwargs.update(
+            logger=logger, name=name, index=wire["index"], interval=wire["interval"],
+            attempt=wire.get("attempt", 0), job_id=wire["job_id"], parent=tuple(wire.get("parent") or ()),
+            due_at=wire.get("due_at", started), services={},
+        )
+        value = cls(**kwargs)()
+    except MemoryError:
+        value = None
+        payload.update(outcome="failed", error="MemoryError: the task ran out of memory (worker memory cap?)",
+                       traceback=traceback.format_exc(), exit_after=True)
+    except BaseException as exc:  # noqa: BLE001 - a task's SystemExit/KeyboardInterrupt is its failure too
+        value = None
+        payload.update(outcome="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    payload["finish"] = time.time()
+    if "outcome" not in payload:
+        payload.update(interpret(value, registry, max_children=max_children))
+    return payload
+
+
+def interpret(value: Any, registry: Any, *, max_children: int) -> dict[str, Any]:
+    """Read the scheduler's keys out of a task's return value; store the rest JSON-safe."""
+    notes: list[str] = []
+    out: dict[str, Any] = {"outcome": "success"}
+    if not isinstance(value, Mapping):
+        out["result"] = {} if value is None else {"result": sanitize(value, notes)}
+        out["notes"] = notes
+        return out
+    if value.get("success", True) is False:
+        out["outcome"] = "failed"
+        out["error"] = str(value.get("error") or "the task returned success: False")
+    if value.get("resubmit", True) is False:
+        out["resubmit"] = False
+    nxt = value.get("next")
+    if nxt is not None:
+        if isinstance(nxt, int | float) and not isinstance(nxt, bool):
+            out["next"] = float(nxt)
+        else:
+            notes.append(f"next: {nxt!r} is not an epoch number; ignored")
+    children, errors = validate_children(value.get("new_tasks"), registry, max_children=max_children)
+    out["children"], out["child_errors"] = children, errors
+    stored = sanitize(dict(value), notes)
+    if errors:
+        stored["new_tasks_rejected"] = errors
+    out["result"], out["notes"] = stored, notes
+    return out
+
+
+def validate_children(entries: Any, registry: Any, *, max_children: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """Check ``new_tasks`` entries: shape, class, arguments; return (valid dicts, errors)."""
+    from actors.errors import InvalidJobError
+    from actors.jobs import JobSpec, Origin
+
+    if entries is None:
+        return [], []
+    if not isinstance(entries, list | tuple):
+        return [], [f"new_tasks must be a list of job dicts, got {type(entries).__name__}"]
+    valid: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for position, entry in enumerate(entries):
+        if position >= max_children:
+            errors.append(f"new_tasks[{position}:]: {len(entries) - max_children} child job(s) over the cap of "
+                          f"{max_children} per run (max_children_per_run) were not created")
+            break
+        if not isinstance(entry, Mapping):
+            errors.append(f"new_tasks[{position}]: expected a dict, got {type(entry).__name__}")
+            continue
+        try:
+            spec = registry.validate_spec(JobSpec.from_dict({**entry, "origin": str(Origin.CHILD)}))
+        except (InvalidJobError, TypeError, ValueError) as exc:
+            errors.append(f"new_tasks[{position}]: {exc}")
+            continue
+        valid.append({k: v for k, v in spec.to_dict().items() if k not in ("job_id", "origin", "parent")})
+    return valid, errors

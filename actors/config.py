@@ -1,0 +1,500 @@
+"""Options of das-actors: one typed registry, Python config files, flags and precedence.
+
+Why: DAS ``execfile``'d its configuration and silently ignored a misspelt name. Here each
+option is declared once in `OPTIONS` (type, default, bounds, group, live or not), and that
+declaration drives the command-line flags, config-file checks, `Settings` validation and
+the web options panel. Precedence: defaults < config files in order (later wins) < flags.
+
+Config files are Python, run with `exec` like DAS's ``execfile``: the file is the
+operator's own, run with the operator's privileges, never input from the network. Each
+file gets a fresh namespace with ``Task`` and ``__file__``; afterwards every module-level
+name must be an option, except ``_private`` names (for helpers), modules, functions,
+classes and jobs returned by ``Task(...)``. Values in files must already have the right
+Python type; only command-line text is parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import builtins
+import difflib
+import inspect
+import math
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from actors.errors import ConfigError, InvalidJobError
+from actors.jobs import JobSpec, Origin
+from actors.timeish import parse_timeish
+
+_TYPES: tuple[type, ...] = (int, float, str, bool)
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(k|kib|m|mib|g|gib)?", re.IGNORECASE)
+_METAVAR: dict[type, str] = {int: "N", float: "NUM", str: "TEXT"}
+_AT_LEAST = (("retry_max_delay", "retry_delay"), ("restart_max_backoff", "restart_min_backoff"))
+_SIZE_FACTOR = {"k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3}
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option. ``live``: may change while the server runs; ``size``: an int that also
+    accepts ``K/M/G/KiB/MiB/GiB`` suffixes (binary multiples) on the command line."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    group: str
+    choices: tuple[Any, ...] | None = None
+    live: bool = False
+    minimum: float | None = None
+    short: str | None = None
+    metavar: str | None = None
+    size: bool = False
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"option name {self.name!r} is not snake_case")
+        if self.type not in _TYPES:
+            raise ValueError(f"option {self.name!r}: type must be int, float, str or bool, not {self.type!r}")
+        coerce(self, self.default, from_text=False, where="default")
+
+    @property
+    def flag(self) -> str:
+        """The long command-line flag, ``--kebab-case``."""
+        return "--" + self.name.replace("_", "-")
+
+
+#: Every option, by name, in registration order (which is also the --help order).
+OPTIONS: dict[str, Option] = {}
+
+
+def register(option: Option) -> Option:
+    """Add *option* to `OPTIONS`; a second option of the same name is a `ValueError`."""
+    if option.name in OPTIONS:
+        raise ValueError(f"option {option.name!r} is already registered")
+    OPTIONS[option.name] = option
+    return option
+
+
+def _got(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _parse_text(option: Option, text: str) -> Any:
+    """Parse command-line text into the option's type; `ValueError` if it does not fit."""
+    stripped = text.strip()
+    if option.type is bool:
+        if stripped.lower() not in _TRUE | _FALSE:
+            raise ValueError(stripped)
+        return stripped.lower() in _TRUE
+    if option.type is int:
+        match = _SIZE.fullmatch(stripped) if option.size else None
+        if match and match.group(2):
+            number = float(match.group(1)) * _SIZE_FACTOR[match.group(2).lower()]
+            if not number.is_integer():
+                raise ValueError(stripped)
+            return int(number)
+        return int(stripped, 10)
+    if option.type is float:
+        return float(stripped)
+    return text
+
+
+def coerce(option: Option, value: Any, *, from_text: bool, where: str = "") -> Any:
+    """*value* converted to *option*'s type and validated, else `ConfigError` (prefixed *where*).
+
+    ``from_text``: parse command-line text. Otherwise *value* must already have the type
+    (an int is accepted for a float; a bool is never an int).
+    """
+    prefix = f"{where}: " if where else ""
+    expects = ConfigError(f"{prefix}option {option.name!r} expects {option.type.__name__}, got {_got(value)}")
+    if from_text:
+        if not isinstance(value, str):
+            raise expects
+        try:
+            result = _parse_text(option, value)
+        except ValueError:
+            raise expects from None
+    elif option.type is float and isinstance(value, int) and not isinstance(value, bool):
+        result = float(value)
+    elif not isinstance(value, option.type) or isinstance(value, bool) != (option.type is bool):
+        raise expects
+    else:
+        result = value
+    if isinstance(result, float) and not math.isfinite(result):
+        raise ConfigError(f"{prefix}option {option.name!r} must be a finite number, got {value!r}")
+    if option.choices is not None and result not in option.choices:
+        allowed = ", ".join(repr(c) for c in option.choices)
+        raise ConfigError(f"{prefix}option {option.name!r} must be one of {allowed}, got {value!r}")
+    if option.minimum is not None and result < option.minimum:
+        raise ConfigError(f"{prefix}option {option.name!r} must be >= {option.minimum:g}, got {value!r}")
+    return result
+
+
+def _suggest(name: str) -> str:
+    close = difflib.get_close_matches(name, OPTIONS, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def lookup(name: str, *, where: str = "") -> Option:
+    """The registered option *name*, or `ConfigError` "unknown option ... (did you mean ...?)"."""
+    option = OPTIONS.get(name)
+    if option is None:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}unknown option {name!r}{_suggest(name)}")
+    return option
+
+
+def _o(group: str, name: str, default: Any, help_: str, **extra: Any) -> None:
+    register(Option(name=name, type=type(default), default=default, help=help_, group=group, **extra))
+
+
+_o("Scheduling", "max_retries", 1, "retries of a failed run before it is given up", minimum=0, live=True)
+_o("Scheduling", "retry_delay", 60.0, "base delay of the exponential retry backoff, s", minimum=0, live=True)
+_o("Scheduling", "retry_max_delay", 3600.0, "longest retry delay, s", minimum=0, live=True)
+_o("Scheduling", "retry_jitter", 0.2, "random fraction (0..1) applied to retry delays", live=True)
+_o("Scheduling", "minimum_interval", 60.0, "smallest job interval, s (anti-DoS floor)", minimum=0, live=True)
+_o("Scheduling", "no_start_offset", False, "start jobs at once, not at a random offset in their interval")
+_o("Scheduling", "max_children_per_run", 100, "most child jobs one run may spawn", minimum=0, live=True)
+_o("Scheduling", "finished_retention", 86400.0, "seconds finished jobs are kept before being pruned",
+   minimum=0, live=True)
+_o("Workers", "workers", 4, "number of worker processes running tasks", minimum=1)
+_o("Workers", "task_timeout", 3600.0, "default timeout of a run, s (0 = none)", minimum=0, live=True)
+_o("Workers", "shutdown_grace", 10.0, "seconds running tasks get on shutdown", minimum=0, live=True)
+_o("Workers", "worker_memory_mb", 0, "RLIMIT_AS of a worker process, MiB (0 = none)", minimum=0)
+_o("Workers", "worker_max_runs", 0, "recycle a worker process after N runs (0 = never)", minimum=0)
+_o("Workers", "restart_max", 5, "restart intensity: at most N restarts of an actor...", minimum=1)
+_o("Workers", "restart_window", 60.0, "...within W seconds, else give up", minimum=0)
+_o("Workers", "restart_min_backoff", 0.5, "first delay before restarting an actor, s", minimum=0)
+_o("Workers", "restart_max_backoff", 30.0, "longest delay before restarting an actor, s", minimum=0)
+_o("Workers", "restart_jitter", 0.2, "random fraction (0..1) applied to restart delays")
+_o("Workers", "restart_reset_after", 30.0, "seconds up before the restart backoff resets", minimum=0)
+_o("Store", "db_uri", "sqlite:///./das-actors.db", "store URI (sqlite:///path or mongodb://...)")
+_o("Store", "db_name", "analytics_results", "database name")
+_o("Store", "db_coll", "db", "collection (table) name")
+_o("Store", "db_size", 67108864, "capped size in bytes (K/M/G/KiB/MiB/GiB suffixes)", minimum=4096,
+   size=True, metavar="BYTES")
+_o("Store", "db_max_docs", 0, "capped number of documents (0 = no limit)", minimum=0)
+_o("Store", "journal_buffer", 100000, "most documents buffered while the store is down", minimum=1000)
+_o("Store", "journal_flush_interval", 0.05, "seconds between journal flushes", minimum=0.001)
+_o("Web", "web_host", "127.0.0.1", "address the web interface listens on")
+_o("Web", "web_port", 8213, "port of the web interface (0 = pick a free port)", minimum=0)
+_o("Web", "web_base", "/analytics", "URL prefix of the web interface")
+_o("Web", "web_token", "", "bearer token required by the web interface (empty = none)")
+_o("Web", "web_read_only", False, "refuse every change through the web interface", live=True)
+_o("Logging", "verbose", False, "log debug messages", short="v", live=True)
+_o("Logging", "log_format", "json", "format of log lines on stderr", choices=("json", "console"))
+_o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")
+
+
+class Settings:
+    """Immutable, validated values of every option (``settings.workers``) and their sources:
+    ``"default"``, ``"file:<path>:<line>"``, ``"flag"`` or ``"runtime"`` (given directly or by `replace`)."""
+
+    __slots__ = ("_sources", "_values")
+    _values: Mapping[str, Any]
+    _sources: Mapping[str, str]
+
+    def __init__(
+        self, values: Mapping[str, Any] | None = None, sources: Mapping[str, str] | None = None
+    ) -> None:
+        given, origin = dict(values or {}), dict(sources or {})
+        for name in given:
+            lookup(name)
+        where = {name: origin.get(name, "runtime") if name in given else "default" for name in OPTIONS}
+        final = {
+            name: coerce(o, given[name], from_text=False, where=_place(name, where[name])) if name in given
+            else o.default
+            for name, o in OPTIONS.items()
+        }
+        object.__setattr__(self, "_values", MappingProxyType(final))
+        object.__setattr__(self, "_sources", MappingProxyType(where))
+        self._check()
+
+    def _check(self) -> None:
+        """Cross-field rules; messages name both options and where their values came from."""
+        for big, small in _AT_LEAST:
+            if self.get(big) < self.get(small):
+                raise ConfigError(
+                    f"option {big!r} ({self.get(big)!r}, from {self.source(big)}) must be >= "
+                    f"option {small!r} ({self.get(small)!r}, from {self.source(small)})"
+                )
+        for name in ("retry_jitter", "restart_jitter"):
+            if not 0.0 <= self.get(name) <= 1.0:
+                raise self._error(name, "must be between 0 and 1")
+        if not self.web_base.startswith("/"):
+            raise self._error("web_base", "must start with '/'")
+        if self.web_port > 65535:
+            raise self._error("web_port", "must be <= 65535")
+
+    def _error(self, name: str, rule: str) -> ConfigError:
+        where = _place(name, self.source(name))
+        prefix = f"{where}: " if where else ""
+        return ConfigError(f"{prefix}option {name!r} {rule}, got {self.get(name)!r}")
+
+    @classmethod
+    def defaults(cls) -> Settings:
+        """Every option at its default."""
+        return cls()
+
+    def get(self, name: str) -> Any:
+        """The value of option *name* (`ConfigError` with a suggestion if unknown)."""
+        lookup(name)
+        return self._values[name]
+
+    def source(self, name: str) -> str:
+        """Where the value of *name* came from: default, file:<path>:<line>, flag or runtime."""
+        lookup(name)
+        return self._sources[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain (JSON-safe) dict of every option value."""
+        return dict(self._values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A new `Settings` with *changes* applied (source "runtime") and everything revalidated.
+
+        Values must have the option's Python type; parse operator text with
+        ``coerce(OPTIONS[name], text, from_text=True)`` first. Whether an option may be
+        changed without a restart (`Option.live`) is the caller's decision.
+        """
+        for name in changes:
+            lookup(name)
+        sources = {**self._sources, **dict.fromkeys(changes, "runtime")}
+        return Settings({**self._values, **changes}, sources)
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_") and name in OPTIONS:
+            return self._values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}{_suggest(name)}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Settings are immutable; use replace({name}=...)")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and dict(self._values) == dict(other._values)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._values.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Settings, (dict(self._values), dict(self._sources)))
+
+    def __repr__(self) -> str:
+        changed = ", ".join(f"{k}={v!r}" for k, v in self._values.items() if self._sources[k] != "default")
+        return f"Settings({changed})"
+
+
+def _place(name: str, source: str) -> str:
+    """The message prefix for a value from *source*: ``path:line``, ``--flag`` or nothing."""
+    if source.startswith("file:"):
+        return source[len("file:"):]
+    if source == "flag":
+        return OPTIONS[name].flag
+    return ""
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+class _BooleanAction(argparse.BooleanOptionalAction):
+    """``--x`` / ``--no-x`` that also works when ``x`` itself starts with ``no-``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.negatives = {"--no-" + s[2:] for s in option_strings if s.startswith("--")}
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, option_string not in self.negatives)
+
+
+def add_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every option to *parser*, one group per `Option.group`, bools as ``--x/--no-x``.
+
+    Defaults are ``argparse.SUPPRESS``: only flags actually given reach the namespace."""
+    for group in dict.fromkeys(o.group for o in OPTIONS.values()):
+        arguments = parser.add_argument_group(group)
+        for option in OPTIONS.values():
+            if option.group != group:
+                continue
+            names = ([f"-{option.short}"] if option.short else []) + [option.flag]
+            default = "''" if option.default == "" else format(option.default, "g" * (option.type is float))
+            live = "; live" if option.live else ""
+            text = f"{option.help} (default: {default}{live})".replace("%", "%%")
+            if option.type is bool:
+                arguments.add_argument(*names, dest=option.name, action=_BooleanAction,
+                                       default=argparse.SUPPRESS, help=text)
+            else:
+                metavar = option.metavar or (None if option.choices else _METAVAR[option.type])
+                arguments.add_argument(*names, dest=option.name, default=argparse.SUPPRESS,
+                                       choices=option.choices, metavar=metavar, help=text)
+
+
+def flags_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
+    """The option values given on the command line, coerced and validated."""
+    given = vars(ns)
+    return {
+        name: coerce(option, given[name], from_text=isinstance(given[name], str), where=option.flag)
+        for name, option in OPTIONS.items()
+        if name in given
+    }
+
+
+def describe_options() -> list[dict[str, Any]]:
+    """Every option as a JSON-safe dict (for the web options panel and documentation)."""
+    fields = ("name", "default", "help", "group", "live", "minimum", "flag")
+    return [
+        {**{f: getattr(o, f) for f in fields}, "type": o.type.__name__,
+         "choices": None if o.choices is None else list(o.choices)}
+        for o in OPTIONS.values()
+    ]
+
+
+# ----------------------------------------------------------------------------- config files
+
+
+def _at(path: str, line: int | None) -> str:
+    return path if line is None else f"{path}:{line}"
+
+
+def _caller_line(path: str) -> int | None:
+    """The line of the innermost frame on the stack that runs the config file *path*."""
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_code.co_filename != path:
+        frame = frame.f_back
+    return None if frame is None else frame.f_lineno
+
+
+def _make_task(
+    path: str, jobs: list[JobSpec], make_job: Callable[..., JobSpec] | None, now: float | None
+) -> Callable[..., JobSpec]:
+    def Task(  # the name config files use; a bad call raises TypeError at the call's line
+        name: Any, classname: Any, interval: Any, *, only_once: Any = False, max_runs: Any = None,
+        only_before: Any = None, timeout: Any = None, retries: Any = None, **kwargs: Any,
+    ) -> JobSpec:
+        """Define a job: run *classname* every *interval* seconds with **kwargs."""
+        try:
+            if isinstance(only_before, str):
+                try:
+                    only_before = parse_timeish(only_before, now=time.time() if now is None else now)
+                except ValueError as exc:
+                    raise InvalidJobError(f"only_before: {exc}", field="only_before") from None
+            spec = JobSpec(
+                name=name, classname=classname, interval_s=interval, kwargs=kwargs, only_once=only_once,
+                max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
+                origin=Origin.CONFIG,
+            )
+            if make_job is not None:
+                spec = make_job(spec)
+        except InvalidJobError as exc:
+            raise ConfigError(f"{_at(path, _caller_line(path))}: Task {name!r}: {exc}") from exc
+        jobs.append(spec)
+        return spec
+
+    Task.__qualname__ = "Task"  # so that a bad call says "Task() missing ..."
+    return Task
+
+
+def _assignment_lines(tree: ast.Module) -> dict[str, int]:
+    """The line of the last module-level assignment to each name (not inside defs/lambdas)."""
+    lines: dict[str, int] = {}
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, scopes):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            lines[node.id] = max(lines.get(node.id, 0), node.lineno)
+        stack.extend(ast.iter_child_nodes(node))
+    return lines
+
+
+def _ignored(name: str, value: Any) -> bool:
+    """Names in a config file that are not options: private, Task, modules, code, jobs."""
+    if name.startswith("_") or name == "Task" or isinstance(value, JobSpec):
+        return True
+    if inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
+        return True
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec) for v in value)
+
+
+def _run_file(
+    path: str, make_job: Callable[..., JobSpec] | None, now: float | None
+) -> tuple[dict[str, tuple[Any, str]], list[JobSpec]]:
+    """Execute one config file; return its option values (with ``path:line``) and jobs."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from exc
+    try:
+        tree = ast.parse(text, filename=path)
+        code = compile(tree, path, "exec")
+    except SyntaxError as exc:
+        raise ConfigError(f"{_at(path, exc.lineno)}: syntax error: {exc.msg}") from None
+    except ValueError as exc:  # e.g. NUL bytes in the source
+        raise ConfigError(f"{path}: cannot compile config file: {exc}") from None
+    jobs: list[JobSpec] = []
+    namespace: dict[str, Any] = {
+        "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
+        "Task": _make_task(path, jobs, make_job, now),
+    }
+    try:
+        exec(code, namespace)  # noqa: S102 - the operator's own config file, as DAS's execfile
+    except ConfigError:
+        raise
+    except (Exception, SystemExit) as exc:
+        hits = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+        raise ConfigError(f"{_at(path, hits[-1] if hits else None)}: {type(exc).__name__}: {exc}") from exc
+    lines = _assignment_lines(tree)
+    values: dict[str, tuple[Any, str]] = {}
+    for name, value in namespace.items():
+        if _ignored(name, value):
+            continue
+        at = _at(path, lines.get(name))
+        values[name] = (coerce(lookup(name, where=at), value, from_text=False, where=at), at)
+    return values, jobs
+
+
+def load_config(
+    paths: Sequence[str | os.PathLike[str]],
+    flags: Mapping[str, Any],
+    *,
+    make_job: Callable[..., JobSpec] | None = None,
+    now: float | None = None,
+) -> tuple[Settings, list[JobSpec]]:
+    """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
+
+    ``Task(...)`` builds a `JobSpec` (origin config), passed through *make_job* if given;
+    jobs with the same id are kept once. *now* anchors a textual ``only_before`` (default:
+    the clock). Every problem is a `ConfigError` naming the file and line.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    jobs: dict[str, JobSpec] = {}
+    for entry in paths:
+        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now)
+        for name, (value, at) in file_values.items():
+            values[name], sources[name] = value, f"file:{at}"
+        for job in file_jobs:
+            jobs.setdefault(job.job_id, job)
+    for name, value in flags.items():
+        option = lookup(name, where="command line")
+        values[name] = coerce(option, value, from_text=isinstance(value, str), where=option.flag)
+        sources[name] = "flag"
+    return Settings(values, sources), list(jobs.values())

@@ -1,0 +1,178 @@
+"""Journal actor: the one writer of the store. Batches results, task logs, system logs and job records.
+
+Everything that must be stored arrives here by ``tell``: run results and task log lines
+from the workers, system log lines from the logging sink, job records from the
+scheduler. The Journal buffers them and writes a batch when the buffer is large or when
+the flush interval has passed: one ``insert`` per batch, never one per document.
+
+When the store fails, nothing is lost silently: the batch stays buffered, writes are
+retried with exponential backoff, one warning is logged per outage (not per document),
+and only when the buffer passes its bound (``journal_buffer``) are the oldest documents
+dropped, counted in ``dropped``.
+
+Task log lines are also echoed to stdout as JSON (logger ``das_actors.task``) so that a
+log shipper sees them without reading the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+import structlog
+
+from actors.messages import ChildFailed, Flush, Records, SaveJobs
+from actors.routing import Directory
+from actors.store.base import Store
+
+log = structlog.get_logger("das_actors.journal")
+task_echo = logging.getLogger("das_actors.task")
+
+#: Write when this many documents are buffered, without waiting for the interval.
+BATCH_SIZE = 5000
+#: Backoff between write attempts while the store is down.
+RETRY_MIN_S = 0.2
+RETRY_MAX_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class JournalConfig:
+    """Buffer bound and flush cadence."""
+
+    buffer_limit: int = 100_000
+    flush_interval_s: float = 0.05
+    echo_task_logs: bool = True
+
+
+class Journal(pykka.ThreadingActor):
+    """Batches documents into the store; see the module docstring."""
+
+    def __init__(self, store: Store, config: JournalConfig, directory: Directory) -> None:
+        super().__init__()
+        self._store = store
+        self._config = config
+        self._dir = directory
+        self._docs: deque[Mapping[str, Any]] = deque()
+        self._jobs: dict[str, Mapping[str, Any] | None] = {}  # job_id -> record, None = delete
+        self._timer: threading.Timer | None = None
+        self._retry_s = 0.0
+        self._outage_since: float | None = None
+        self.written = 0
+        self.dropped = 0
+        self.failed_writes = 0
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        """Actor thread, after an unhandled exception: tell the supervisor (which restarts us)."""
+        self._dir.tell_supervisor(ChildFailed("journal", 0, f"{exception_type.__name__}: {exception_value}"))
+
+    def on_stop(self) -> None:
+        """Actor thread: last flush before the store is closed."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._flush()
+
+    def on_receive(self, message: Any) -> Any:
+        """Actor thread: buffer, flush on size or on the timer, answer stats and flush requests."""
+        if isinstance(message, Records):
+            self._docs.extend(message.docs)
+            if self._config.echo_task_logs:
+                self._echo(message.docs)
+            self._bound()
+            if len(self._docs) >= BATCH_SIZE and self._outage_since is None:
+                self._flush()
+            else:
+                self._arm(self._config.flush_interval_s)
+        elif isinstance(message, SaveJobs):
+            for record in message.records:
+                self._jobs[str(record["job_id"])] = record
+            for job_id in message.deleted:
+                self._jobs[job_id] = None
+            self._arm(self._config.flush_interval_s)
+        elif isinstance(message, Flush):
+            self._timer = None
+            return self._flush()
+        elif message == "stats":
+            return self.stats()
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for the panel and metrics: written, buffered, dropped, failed writes, outage."""
+        return {"written": self.written, "buffered": len(self._docs), "dropped": self.dropped,
+                "failed_writes": self.failed_writes, "pending_jobs": len(self._jobs),
+                "outage_since": self._outage_since}
+
+    # ------------------------------------------------------------------ internals
+    def _bound(self) -> None:
+        excess = len(self._docs) - self._config.buffer_limit
+        if excess > 0:
+            for _ in range(excess):
+                self._docs.popleft()
+            self.dropped += excess
+            log.error("journal.dropped", count=excess, total_dropped=self.dropped,
+                      reason=f"buffer over journal_buffer={self._config.buffer_limit} while the store is down")
+
+    def _arm(self, delay_s: float) -> None:
+        if self._timer is not None:
+            return
+        ref = self.actor_ref
+
+        def fire() -> None:
+            try:
+                ref.tell(Flush())
+            except pykka.ActorDeadError:
+                pass
+
+        self._timer = threading.Timer(delay_s, fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _flush(self) -> dict[str, Any]:
+        """Write jobs then documents; on failure keep everything and retry with backoff."""
+        try:
+            if self._jobs:
+                jobs = self._jobs
+                upserts = [r for r in jobs.values() if r is not None]
+                deletes = [job_id for job_id, r in jobs.items() if r is None]
+                if upserts:
+                    self._store.save_jobs(upserts)
+                if deletes:
+                    self._store.delete_jobs(deletes)
+                self._jobs = {}
+            while self._docs:
+                batch = [self._docs.popleft() for _ in range(min(BATCH_SIZE, len(self._docs)))]
+                try:
+                    self._store.insert(batch)
+                except BaseException:
+                    self._docs.extendleft(reversed(batch))
+                    raise
+                self.written += len(batch)
+        except Exception as exc:  # noqa: BLE001 - any store failure means: keep, back off, retry
+            self.failed_writes += 1
+            if self._outage_since is None:
+                self._outage_since = time.time()
+                log.warning("store.outage", error=f"{type(exc).__name__}: {exc}", buffered=len(self._docs),
+                            note="buffering and retrying; one warning per outage")
+            self._retry_s = min(RETRY_MAX_S, max(RETRY_MIN_S, self._retry_s * 2))
+            self._arm(self._retry_s)
+            return self.stats()
+        if self._outage_since is not None:
+            log.warning("store.recovered", outage_s=round(time.time() - self._outage_since, 3),
+                        written=self.written, dropped=self.dropped)
+            self._outage_since = None
+        self._retry_s = 0.0
+        return self.stats()
+
+    def _echo(self, docs: Any) -> None:
+        if not task_echo.isEnabledFor(logging.INFO):
+            return
+        for doc in docs:
+            if doc.get("type") == "reslog" and doc.get("level", 0) >= logging.INFO:
+                task_echo.log(doc["level"], doc.get("msg", ""), extra={
+                    "job": doc.get("name"), "job_id": doc.get("job_id"), "index": doc.get("index"),
+                    "attempt": doc.get("attempt"), "task_logger": doc.get("logger"), "task_time": doc.get("time")})

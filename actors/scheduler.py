@@ -1,0 +1,374 @@
+"""Scheduler actor: owns the timetable, hands due runs to free workers, applies outcomes.
+
+The rules are in `actors.timetable` (pure); this actor adds time and concurrency:
+
+* a `Waker` thread sleeps until the earliest due time and tells the actor `Tick`;
+  nothing polls;
+* due jobs go to a FIFO of *waiting* jobs (shown as ``waiting``) and are dispatched the
+  moment a worker slot is free; a job is never given to two workers at once;
+* outcomes (`RunFinished`) are applied to the timetable, children are added, and the
+  changed job records are sent to the Journal in batches (``SaveJobs``);
+* on shutdown it drains: no new dispatches, then a final save of every job.
+
+Operator commands (add, remove, pause, resume, reschedule, run now, list) arrive as asks
+through `actors.facade`; each returns a JSON-safe answer.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pykka
+import structlog
+
+from actors.errors import InvalidJobError
+from actors.jobs import JobSpec, JobState, Outcome, Run, RunReport, Trigger
+from actors.messages import ChildFailed, RunFinished, RunRefused, SaveJobs, Tick, WorkerDown, WorkerReady
+from actors.routing import Directory
+from actors.timetable import Decision, Job, Timetable
+
+log = structlog.get_logger("das_actors.scheduler")
+
+#: How often changed job records are sent to the Journal, and finished jobs pruned.
+SAVE_INTERVAL_S = 0.2
+
+
+class Waker:
+    """One thread that tells an actor `Tick` at a given time (re-armed freely, never floods)."""
+
+    def __init__(self, tell: Callable[[Any], None], clock: Callable[[], float] = time.time) -> None:
+        self._tell, self._clock = tell, clock
+        self._cond = threading.Condition()
+        self._at: float | None = None
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="scheduler-waker", daemon=True)
+        self._thread.start()
+
+    def wake_at(self, at: float | None) -> None:
+        """Tick at *at* (epoch), replacing any earlier request; None cancels."""
+        with self._cond:
+            if at != self._at:
+                self._at = at
+                self._cond.notify()
+
+    def stop(self) -> None:
+        """End the thread."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._at is None:
+                    self._cond.wait()
+                    continue
+                delay = self._at - self._clock()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                self._at = None
+                try:
+                    self._tell(Tick())
+                except pykka.ActorDeadError:
+                    return
+
+
+@dataclass(slots=True)
+class SchedulerState:
+    """Everything the scheduler knows, kept outside the actor so a restarted actor resumes it."""
+
+    timetable: Timetable
+    workers: int
+    idle: set[int] = field(default_factory=set)
+    down: dict[int, str] = field(default_factory=dict)
+    waiting: deque[str] = field(default_factory=deque)
+    running: dict[str, tuple[int, Run]] = field(default_factory=dict)  # run key -> (slot, run)
+    dirty: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    draining: bool = False
+    finished_retention_s: float = 86400.0
+    stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
+
+
+class Scheduler(pykka.ThreadingActor):
+    """The one place where jobs are dispatched; see the module docstring."""
+
+    def __init__(self, state: SchedulerState, directory: Directory, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self._s = state
+        self._dir = directory
+        self._clock = clock
+        self._waker: Waker | None = None
+        self._saver: threading.Timer | None = None
+
+    def on_start(self) -> None:
+        """Actor thread: start the waker, dispatch whatever is already due."""
+        ref = self.actor_ref
+        self._waker = Waker(ref.tell, self._clock)
+        self._dispatch()
+        self._arm_saver()
+
+    def on_stop(self) -> None:
+        """Actor thread: stop timers, save every changed job."""
+        if self._waker is not None:
+            self._waker.stop()
+        if self._saver is not None:
+            self._saver.cancel()
+        self._save()
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        """Actor thread: stop the waker and tell the supervisor; the state object survives."""
+        if self._waker is not None:
+            self._waker.stop()
+        if self._saver is not None:
+            self._saver.cancel()
+        self._dir.tell_supervisor(ChildFailed("scheduler", 0, f"{exception_type.__name__}: {exception_value}"))
+
+    # ------------------------------------------------------------------ messages
+    def on_receive(self, message: Any) -> Any:
+        """Actor thread: events from workers and the clock; commands from the facade."""
+        s = self._s
+        if isinstance(message, Tick):
+            self._dispatch()
+        elif isinstance(message, RunFinished):
+            self._on_finished(message)
+        elif isinstance(message, WorkerReady):
+            s.down.pop(message.slot, None)
+            if not any(slot == message.slot for slot, _ in s.running.values()):
+                s.idle.add(message.slot)
+            self._dispatch()
+        elif isinstance(message, WorkerDown):
+            s.idle.discard(message.slot)
+            s.down[message.slot] = "degraded: " + message.reason if message.degraded else message.reason
+        elif isinstance(message, RunRefused):
+            self._on_refused(message)
+        elif message == "save":
+            self._saver = None
+            self._save()
+            self._prune()
+            self._arm_saver()
+        elif isinstance(message, tuple) and message:
+            return self._command(message[0], *message[1:])
+        return None
+
+    def _command(self, verb: str, *args: Any) -> Any:
+        """Operator and system commands (asked with a timeout through the facade)."""
+        s, now = self._s, self._clock()
+        tt = s.timetable
+        if verb == "add":
+            spec, first_due_at = args[0], (args[1] if len(args) > 1 else None)
+            job = tt.add(spec, now, first_due_at=first_due_at)
+            self._changed(job)
+            self._dispatch()
+            return job.to_record()
+        if verb == "restore":
+            for record in args[0]:
+                job = tt.restore(record, now)
+                self._changed(job)
+            self._dispatch()
+            return len(tt)
+        if verb == "jobs":
+            return [self._view(j) for j in tt.jobs()]
+        if verb == "job":
+            job = tt.get(args[0])
+            return None if job is None else self._view(job)
+        if verb in ("pause", "resume", "reschedule", "remove", "run_now"):
+            return self._operate(verb, now, *args)
+        if verb == "drain":
+            s.draining = True
+            if self._waker is not None:
+                self._waker.wake_at(None)
+            return [run.key for _, run in s.running.values()]
+        if verb == "running":
+            return [{"slot": slot, **run.to_wire(), "key": key} for key, (slot, run) in s.running.items()]
+        if verb == "status":
+            return {"jobs": len(tt), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
+                    "running": len(s.running), "draining": s.draining, **s.stats}
+        if verb == "flush":
+            self._save()
+            return True
+        raise ValueError(f"unknown scheduler command {verb!r}")
+
+    def _operate(self, verb: str, now: float, job_id: str, *args: Any) -> Any:
+        tt = self._s.timetable
+        job = tt.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        if verb == "pause":
+            tt.pause(job_id)
+        elif verb == "resume":
+            tt.resume(job_id, now)
+        elif verb == "reschedule":
+            tt.reschedule(job_id, float(args[0]), now)
+        elif verb == "run_now":
+            if job.state not in (JobState.SCHEDULED, JobState.ABANDONED, JobState.FINISHED, JobState.PAUSED):
+                raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is {job.state}; it cannot run now",
+                                      field="job_id")
+            tt.reschedule(job_id, now, now)
+        elif verb == "remove":
+            tt.remove(job_id)
+            self._s.deleted.add(job_id)
+            self._s.dirty.discard(job_id)
+            log.info("job.removed", job=job.spec.name, job_id=job_id, running=job.running is not None)
+            return self._view(job)
+        self._changed(job)
+        self._dispatch()
+        return self._view(job)
+
+    # ------------------------------------------------------------------ dispatch
+    def _dispatch(self) -> None:
+        s = self._s
+        if s.draining:
+            return
+        now = self._clock()
+        tt = s.timetable
+        for job in tt.due(now):
+            tt.mark_waiting(job.job_id)
+            s.waiting.append(job.job_id)
+            self._changed(job)
+        while s.idle and s.waiting:
+            job_id = s.waiting.popleft()
+            if job_id not in tt:
+                continue
+            run = tt.start(job_id, now)
+            job = tt.get(job_id)
+            if job is not None:
+                self._changed(job)
+            if run is None:
+                if job is not None and job.state is JobState.FINISHED:
+                    log.info("job.finished", job=job.spec.name, job_id=job_id, reason=job.note)
+                continue
+            slot = s.idle.pop()
+            s.running[run.key] = (slot, run)
+            s.stats["dispatched"] += 1
+            if not self._dir.tell_worker(slot, _run_job(run)):
+                self._requeue(run, f"worker {slot} is gone")
+        if self._waker is not None:
+            self._waker.wake_at(tt.next_wake())
+
+    def _on_finished(self, message: RunFinished) -> None:
+        s, now = self._s, self._clock()
+        s.running.pop(message.run.key, None)
+        if message.worker_free and message.slot not in s.down:
+            s.idle.add(message.slot)
+        tt = s.timetable
+        run = message.run
+        if run.job_id in tt:
+            decision = tt.finish(run.job_id, message.report, now)
+            s.stats["finished"] += 1
+            s.stats["coalesced"] += decision.coalesced
+            self._log_decision(run, message.report, decision)
+            for child in decision.children:
+                child_job = tt.add(child, now)
+                self._changed(child_job)
+                log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
+                         due_at=child_job.due_at)
+            job = tt.get(run.job_id)
+            if job is not None:
+                self._changed(job)
+        self._dispatch()
+
+    def _on_refused(self, message: RunRefused) -> None:
+        s = self._s
+        s.running.pop(message.run.key, None)
+        s.idle.discard(message.slot)
+        self._requeue(message.run, message.reason)
+        self._dispatch()
+
+    def _requeue(self, run: Run, reason: str) -> None:
+        """A run never reached a process: put the job back at the head of the waiting line."""
+        s = self._s
+        s.running.pop(run.key, None)
+        job = s.timetable.get(run.job_id)
+        if job is None:
+            return
+        job.running = None
+        job.state = JobState.WAITING
+        job.runs_total -= 1
+        if run.trigger is Trigger.SCHEDULE and job.attempt == 0:
+            job.run_count -= 1
+        job.due_at = run.due_at
+        job.next_trigger = run.trigger
+        s.waiting.appendleft(run.job_id)
+        log.info("run.requeued", job=run.name, job_id=run.job_id, reason=reason)
+
+    # ------------------------------------------------------------------ persistence
+    def _changed(self, job: Job) -> None:
+        self._s.dirty.add(job.job_id)
+
+    def _save(self) -> None:
+        s = self._s
+        if not s.dirty and not s.deleted:
+            return
+        tt = s.timetable
+        records = [job.to_record() for job_id in s.dirty if (job := tt.get(job_id)) is not None]
+        self._dir.tell_journal(SaveJobs(records, tuple(s.deleted)))
+        s.dirty.clear()
+        s.deleted.clear()
+
+    def _prune(self) -> None:
+        s = self._s
+        for job_id in s.timetable.prune(self._clock(), s.finished_retention_s):
+            s.deleted.add(job_id)
+
+    def _arm_saver(self) -> None:
+        ref = self.actor_ref
+
+        def fire() -> None:
+            try:
+                ref.tell("save")
+            except pykka.ActorDeadError:
+                pass
+
+        self._saver = threading.Timer(SAVE_INTERVAL_S, fire)
+        self._saver.daemon = True
+        self._saver.start()
+
+    # ------------------------------------------------------------------ views and logs
+    def _view(self, job: Job) -> dict[str, Any]:
+        record = job.to_record()
+        record["running_key"] = None if job.running is None else job.running.key
+        return record
+
+    def _log_decision(self, run: Run, report: RunReport, decision: Decision) -> None:
+        fields = {"job": run.name, "job_id": run.job_id, "index": run.index, "attempt": run.attempt,
+                  "outcome": str(report.outcome), "duration_s": round(report.finished_at - report.started_at, 6),
+                  "state": str(decision.state), "next_due_at": decision.due_at, "note": decision.note}
+        if decision.child_errors:
+            fields["child_errors"] = list(decision.child_errors)
+        if decision.state is JobState.ABANDONED:
+            log.error("job.abandoned", error=report.error, **fields)
+        elif report.outcome is Outcome.SUCCESS:
+            if decision.coalesced:
+                log.warning("job.coalesced", skipped_slots=decision.coalesced, **fields)
+            else:
+                log.debug("run.finished", **fields)
+        else:
+            log.warning("run.failed", error=report.error, **fields)
+
+
+def _run_job(run: Run) -> Any:
+    from actors.messages import RunJob
+
+    return RunJob(run)
+
+
+def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:
+    """A fresh scheduler state for *workers* slots (all down until they report ready)."""
+    return SchedulerState(timetable=timetable, workers=workers, finished_retention_s=finished_retention_s)
+
+
+def rng() -> Callable[[], float]:
+    """The randomness used for start offsets and jitter (a seam for tests)."""
+    return random.random
+
+
+__all__ = ["Scheduler", "SchedulerState", "Waker", "new_state", "rng"]
+_ = JobSpec  # re-exported type for command payloads

@@ -1,0 +1,421 @@
+"""The embedded store: one SQLite file holding the capped documents and the job records.
+
+It exists so that das-actors runs with no database server at all (``sqlite:///file.db``)
+while offering the same `Store` protocol as the MongoDB backend. A capped collection is
+emulated: documents get an ever-increasing ``seq`` (``AUTOINCREMENT``, never reused) and,
+after each insert batch, the oldest are deleted in one range ``DELETE`` until the body
+bytes (and the optional document count) fit. The running totals live in memory, so a
+single writer process per file is assumed. Bodies are compact JSON; the fields queries
+filter on are copied into indexed columns, and ancestor ids go to a side table so that
+``Query.parent`` is an index lookup. Each thread gets its own connection (WAL mode lets
+readers run beside the one writer); writes are serialized by a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from itertools import accumulate
+from typing import Any, NoReturn
+
+from actors.errors import StoreError, StoreUnavailableError
+from actors.store.base import Page, Query
+
+Doc = dict[str, Any]
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS docs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, time REAL, job_id TEXT,
+        idx INTEGER, outcome TEXT, classname TEXT, name TEXT, logger TEXT, level INTEGER,
+        size INTEGER NOT NULL, body TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS doc_parents (
+        seq INTEGER NOT NULL, ancestor TEXT NOT NULL, PRIMARY KEY (seq, ancestor)) WITHOUT ROWID""",
+    "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS doc_parents_ancestor ON doc_parents (ancestor, seq)",
+    "CREATE INDEX IF NOT EXISTS docs_type ON docs (type, seq)",
+    "CREATE INDEX IF NOT EXISTS docs_type_time ON docs (type, time)",
+    "CREATE INDEX IF NOT EXISTS docs_logger ON docs (logger, seq)",
+    # Partial indexes: system log lines (the bulk) carry none of these fields, so they
+    # cost nothing to insert; ``col = ?`` in a query implies ``col IS NOT NULL``.
+    "CREATE INDEX IF NOT EXISTS docs_job ON docs (job_id, idx) WHERE job_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS docs_outcome ON docs (type, outcome, seq) WHERE outcome IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS docs_classname ON docs (classname) WHERE classname IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS docs_name ON docs (name) WHERE name IS NOT NULL",
+)
+_INSERT_DOC = "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: System log lines carry none of the run columns; binding NULL costs sqlite3 an adapter
+#: lookup per value, so they take a narrower statement (about a third faster).
+_INSERT_LOG = "INSERT INTO docs (seq, type, time, logger, level, size, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_PARENT = "INSERT OR IGNORE INTO doc_parents (seq, ancestor) VALUES (?, ?)"
+_UPSERT_JOB = "INSERT INTO jobs VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET body = excluded.body"
+_COUNT = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM docs"
+#: Primary SQLite result codes meaning "cannot reach the file now": busy/locked, I/O,
+#: read-only, disk full, cannot open, WAL protocol, out of memory.
+_UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+_EVICT_CHUNK = 8192
+
+
+def _reject(value: object) -> NoReturn:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _make_encoder() -> Callable[[object], str]:
+    """Compact ASCII JSON (so ``len()`` is the size in bytes), built once.
+
+    ``json.dumps`` builds a new C encoder on every call, a third of its cost on a small
+    document; the C encoder is reused here (no circular check: a cycle raises RecursionError).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the _json accelerator
+        return json.JSONEncoder(separators=(",", ":")).encode
+    encoder = make(None, _reject, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+
+    def encode(value: object) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+_ENCODE = _make_encoder()
+
+
+class SQLiteStore:
+    """`Store` on a SQLite file at *path*, capped at *size_bytes* of JSON bodies.
+
+    *max_docs* additionally caps the document count (0 = unlimited).
+    """
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], *, size_bytes: int, max_docs: int = 0) -> None:
+        if isinstance(size_bytes, bool) or not isinstance(size_bytes, int) or size_bytes <= 0:
+            raise ValueError(f"db_size must be a positive integer number of bytes, got {size_bytes!r}")
+        if isinstance(max_docs, bool) or not isinstance(max_docs, int) or max_docs < 0:
+            raise ValueError(f"db_max_docs must be an integer >= 0 (0 = unlimited), got {max_docs!r}")
+        self.path = os.fspath(path)
+        self.size_bytes = size_bytes
+        self.max_docs = max_docs
+        self._write_lock = threading.RLock()
+        self._conns_lock = threading.Lock()
+        self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._local = threading.local()
+        self._generation = 0  # bumped by open() and close(); 0 = never opened
+        self._is_open = False
+        # (docs, bytes, evicted): replaced as a whole so readers never see a torn update.
+        self._totals = (0, 0, 0)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r}, size_bytes={self.size_bytes}, max_docs={self.max_docs})"
+
+    # -- connections and errors ---------------------------------------------------------
+
+    def _error(self, exc: BaseException, action: str) -> StoreError:
+        code = getattr(exc, "sqlite_errorcode", None)
+        unavailable = isinstance(exc, OSError) or (code is not None and code & 0xFF in _UNAVAILABLE_CODES)
+        cls = StoreUnavailableError if unavailable else StoreError
+        return cls(f"sqlite store {self.path}: {action} failed: {exc}")
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise self._error(exc, action) from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        # check_same_thread=False only so close() can close every thread's connection.
+        conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        with self._conns_lock:
+            alive = []
+            for thread, other in self._conns:
+                if thread.is_alive():
+                    alive.append((thread, other))
+                else:
+                    other.close()  # its thread is gone: nobody else uses it
+            alive.append((threading.current_thread(), conn))
+            self._conns = alive
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        if not self._is_open:
+            raise StoreError(f"sqlite store {self.path} is not open")
+        local = self._local
+        if getattr(local, "generation", None) != self._generation:
+            local.conn = self._connect()
+            local.generation = self._generation
+        conn: sqlite3.Connection = local.conn
+        return conn
+
+    @contextmanager
+    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute(begin)
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def open(self) -> None:
+        with self._write_lock:
+            if self._is_open:
+                return
+            with self._errors("open"):
+                parent = os.path.dirname(os.path.abspath(self.path))
+                os.makedirs(parent, exist_ok=True)
+                self._generation += 1
+                self._is_open = True
+                try:
+                    conn = self._conn()
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    with self._transaction() as conn:
+                        self._totals = self._create(conn)
+                except BaseException:
+                    self._close_all()
+                    raise
+
+    def _create(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        docs, size = conn.execute(_COUNT).fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key = 'evicted'").fetchone()
+        # Reopened with a smaller capacity: shrink now rather than at the next insert.
+        return self._evict(conn, docs, size, row[0] if row else 0)
+
+    def _close_all(self) -> None:
+        self._is_open = False
+        self._generation += 1
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for _, conn in conns:
+            conn.close()
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._is_open:
+                self._close_all()
+
+    # -- documents ------------------------------------------------------------------------
+
+    def insert(self, docs: Sequence[Mapping[str, Any]]) -> int:
+        if not docs:
+            return 0
+        with self._write_lock, self._errors("insert"), self._transaction() as conn:
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'docs'").fetchone()
+            seq = row[0] if row else 0
+            rows, logs, parents, size = self._rows(docs, seq)
+            if logs:
+                conn.executemany(_INSERT_LOG, logs)
+            if rows:
+                conn.executemany(_INSERT_DOC, rows)
+            if parents:
+                conn.executemany(_INSERT_PARENT, parents)
+            count, total, evicted = self._totals
+            totals = self._evict(conn, count + len(docs), total + size, evicted)
+        self._totals = totals  # only once committed
+        return len(docs)
+
+    @staticmethod
+    def _rows(
+        docs: Sequence[Mapping[str, Any]], seq: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[int, str]], int]:
+        rows: list[tuple[Any, ...]] = []
+        logs: list[tuple[Any, ...]] = []
+        parents: list[tuple[int, str]] = []
+        size = 0
+        for position, given in enumerate(docs):
+            seq += 1
+            doc = given if type(given) is dict and "seq" not in given else _without_seq(given)
+            get = doc.get
+            kind = get("type")
+            if type(kind) is not str:
+                raise StoreError(f"document #{position} of the batch has no string 'type': {kind!r}")
+            try:
+                body = _ENCODE(doc)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise StoreError(f"document #{position} ({kind}) is not JSON-safe: {exc}") from exc
+            length = len(body)
+            size += length
+            job_id, index, outcome, classname, name = (
+                get("job_id"), get("index"), get("outcome"), get("classname"), get("name"))  # fmt: skip
+            if job_id is None and index is None and outcome is None and classname is None and name is None:
+                logs.append((seq, kind, get("time"), get("logger"), get("level"), length, body))
+            else:
+                rows.append((seq, kind, get("time"), job_id, index, outcome, classname, name,
+                             get("logger"), get("level"), length, body))  # fmt: skip
+            ancestors = get("parent")
+            if ancestors:
+                if isinstance(ancestors, str):
+                    ancestors = (ancestors,)
+                parents.extend((seq, ancestor) for ancestor in ancestors if isinstance(ancestor, str))
+        return rows, logs, parents, size
+
+    def _evict(self, conn: sqlite3.Connection, count: int, size: int, evicted: int) -> tuple[int, int, int]:
+        """Delete the oldest documents until both limits hold; return the new totals."""
+        need_docs = count - self.max_docs if self.max_docs else 0
+        need_bytes = size - self.size_bytes
+        if need_docs <= 0 and need_bytes <= 0:
+            return count, size, evicted
+        removed = freed = cutoff = 0
+        while removed < need_docs or freed < need_bytes:
+            # Skip whole chunks with an aggregate computed inside SQLite ...
+            n, chunk_bytes, last = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0), MAX(seq) FROM "
+                "(SELECT seq, size FROM docs WHERE seq > ? ORDER BY seq LIMIT ?)",
+                (cutoff, _EVICT_CHUNK),
+            ).fetchone()
+            if n == 0:  # the in-memory totals overstated the table: everything goes
+                break
+            if removed + n < need_docs or freed + chunk_bytes < need_bytes:
+                removed, freed, cutoff = removed + n, freed + chunk_bytes, last
+                continue
+            # ... and find the exact cutoff only inside the chunk that crosses the limits.
+            chunk = conn.execute(
+                "SELECT seq, size FROM docs WHERE seq > ? ORDER BY seq LIMIT ?", (cutoff, n)
+            ).fetchall()
+            running = list(accumulate((row[1] for row in chunk), initial=freed))
+            take = max(need_docs - removed, bisect_left(running, need_bytes), 1)
+            removed, freed, cutoff = removed + take, running[take], chunk[take - 1][0]
+        conn.execute("DELETE FROM docs WHERE seq <= ?", (cutoff,))
+        conn.execute("DELETE FROM doc_parents WHERE seq <= ?", (cutoff,))
+        if removed >= count or freed >= size:  # defensive: recount rather than go negative
+            count, size = conn.execute(_COUNT).fetchone()
+        else:
+            count, size = count - removed, size - freed
+        evicted += removed
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('evicted', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (evicted,),
+        )
+        return count, size, evicted
+
+    def find(self, query: Query) -> Page:
+        if query.limit < 0 or query.offset < 0:
+            raise ValueError(f"query limit and offset must be >= 0, got {query.limit} and {query.offset}")
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("type", query.type), ("job_id", query.job_id), ("idx", query.index),
+                              ("outcome", query.outcome), ("classname", query.classname),
+                              ("name", query.name)):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.parent is not None:
+            where.append("seq IN (SELECT seq FROM doc_parents WHERE ancestor = ?)")
+            args.append(query.parent)
+        if query.since is not None:
+            where.append("time >= ?")
+            args.append(query.since)
+        if query.until is not None:
+            where.append("time <= ?")
+            args.append(query.until)
+        if query.logger_prefix is not None:
+            # Same set as ``logger = p OR logger LIKE 'p.%'``, but case-sensitive (SQLite's
+            # LIKE is not) and with no wildcards to escape: under binary collation the
+            # names starting with "p." are exactly those in ["p.", "p/"), as '/' follows '.'.
+            prefix = query.logger_prefix
+            where.append("(logger = ? OR (logger >= ? AND logger < ?))")
+            args += [prefix, prefix + ".", prefix + "/"]
+        if query.min_level is not None:
+            where.append("level >= ?")
+            args.append(query.min_level)
+        clause = " WHERE " + " AND ".join(where) if where else ""
+        with self._errors("find"), self._transaction("BEGIN") as conn:  # one snapshot for both
+            (total,) = conn.execute(f"SELECT COUNT(*) FROM docs{clause}", args).fetchone()  # noqa: S608
+            rows = conn.execute(
+                f"SELECT seq, body FROM docs{clause} ORDER BY seq DESC LIMIT ? OFFSET ?",  # noqa: S608
+                [*args, query.limit, query.offset],
+            ).fetchall()
+        items = self._decode(rows)
+        return Page(items=items, total=total, more=query.offset + len(items) < total)
+
+    def _decode(self, rows: list[tuple[int, str]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for seq, body in rows:
+            try:
+                item: dict[str, Any] = json.loads(body)
+            except ValueError as exc:
+                raise StoreError(f"sqlite store {self.path}: document seq={seq} is corrupt: {exc}") from exc
+            item["seq"] = seq
+            items.append(item)
+        return items
+
+    def read_after(self, seq: int, types: Collection[str] | None = None, limit: int = 1000) -> list[Doc]:
+        sql = "SELECT seq, body FROM docs WHERE seq > ?"
+        args: list[Any] = [seq]
+        if types is not None:
+            types = (types,) if isinstance(types, str) else types
+            if not types:
+                return []
+            sql += f" AND type IN ({', '.join('?' * len(types))})"
+            args += list(types)
+        with self._errors("read_after"):
+            rows = self._conn().execute(f"{sql} ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
+        return self._decode(rows)
+
+    def last_seq(self) -> int:
+        with self._errors("last_seq"):
+            (seq,) = self._conn().execute("SELECT COALESCE(MAX(seq), 0) FROM docs").fetchone()
+        return int(seq)
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def save_jobs(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+        rows: list[tuple[str, str]] = []
+        for position, job in enumerate(jobs):
+            job_id = job.get("job_id")
+            if not isinstance(job_id, str) or not job_id:
+                raise StoreError(f"job record #{position} has no string 'job_id': {job_id!r}")
+            try:
+                rows.append((job_id, _ENCODE(dict(job))))
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise StoreError(f"job record {job_id} is not JSON-safe: {exc}") from exc
+        if rows:
+            with self._write_lock, self._errors("save_jobs"), self._transaction() as conn:
+                conn.executemany(_UPSERT_JOB, rows)
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            with self._write_lock, self._errors("delete_jobs"), self._transaction() as conn:
+                conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(job_id,) for job_id in job_ids])
+
+    def load_jobs(self) -> list[dict[str, Any]]:
+        with self._errors("load_jobs"):
+            rows = self._conn().execute("SELECT job_id, body FROM jobs ORDER BY rowid").fetchall()
+        jobs: list[dict[str, Any]] = []
+        for job_id, body in rows:
+            try:
+                jobs.append(json.loads(body))
+            except ValueError as exc:
+                raise StoreError(f"sqlite store {self.path}: job record {job_id} is corrupt: {exc}") from exc
+        return jobs
+
+    def stats(self) -> dict[str, Any]:
+        docs, size, evicted = self._totals
+        return {
+            "kind": self.kind,
+            "docs": docs,
+            "bytes": size,
+            "capacity_bytes": self.size_bytes,
+            "max_docs": self.max_docs,
+            "evicted": evicted,
+            "path": self.path,
+        }
+
+
+def _without_seq(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain-dict copy of *doc* minus any caller-supplied ``seq`` (the store assigns it)."""
+    return {key: value for key, value in doc.items() if key != "seq"}

@@ -1,0 +1,268 @@
+"""The whole server in one object: store, Journal, Scheduler, workers, Supervisor.
+
+`System` is what ``das-actors start`` runs, and the test seam that starts everything
+in-process on a temporary store with tiny intervals. It owns the order of things:
+
+start     open the store -> start the actors (journal, scheduler, workers) -> route system
+          logs to the journal -> restore stored jobs (runs that were in flight are recorded
+          ``interrupted`` and resumed) -> retire config jobs no longer in the config -> add
+          the config jobs that are new.
+shutdown  no new runs -> running ones get ``shutdown_grace`` seconds -> then they are killed
+          and recorded ``interrupted`` -> every job saved -> actors stopped in reverse order
+          -> the journal flushed -> the store closed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pykka
+import structlog
+
+from actors import logs
+from actors.config import Settings
+from actors.errors import ActorUnavailableError
+from actors.jobs import JobSpec, Origin
+from actors.journal import Journal, JournalConfig
+from actors.messages import Flush, Records, SaveJobs
+from actors.policy import RestartPolicy, RetryPolicy
+from actors.routing import Directory
+from actors.scheduler import Scheduler, SchedulerState
+from actors.store import Store, open_store
+from actors.supervisor import Builders, Supervisor
+from actors.timetable import Limits, Timetable
+from actors.worker import KILL_GRACE_S, Worker, WorkerConfig
+
+log = structlog.get_logger("das_actors.system")
+
+#: Default timeout of every ask to an actor.
+ASK_TIMEOUT_S = 10.0
+#: Poll period while waiting for runs to drain at shutdown.
+DRAIN_POLL_S = 0.02
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The timetable's live-tunable numbers from the options."""
+    return Limits(
+        minimum_interval_s=settings.minimum_interval,
+        retry=RetryPolicy(max_retries=settings.max_retries, base_delay_s=settings.retry_delay,
+                          max_delay_s=settings.retry_max_delay, jitter=settings.retry_jitter),
+        start_offset=not settings.no_start_offset,
+        default_timeout_s=settings.task_timeout or None,
+        max_children_per_run=settings.max_children_per_run,
+    )
+
+
+def restart_policy_from(settings: Settings) -> RestartPolicy:
+    """The worker/actor restart policy from the options."""
+    return RestartPolicy(max_restarts=settings.restart_max, window_s=settings.restart_window,
+                         min_backoff_s=settings.restart_min_backoff, max_backoff_s=settings.restart_max_backoff,
+                         random_factor=settings.restart_jitter, reset_after_s=settings.restart_reset_after)
+
+
+class System:
+    """The running server; see the module docstring. Use as a context manager in tests."""
+
+    def __init__(self, settings: Settings, jobs: Sequence[JobSpec] = (), *, store: Store | None = None,
+                 clock: Callable[[], float] = time.time, rng: Callable[[], float] = random.random) -> None:
+        self.settings = settings
+        self.config_jobs = list(jobs)
+        self.store = store or open_store(settings.db_uri, size_bytes=settings.db_size,
+                                         max_docs=settings.db_max_docs, db_name=settings.db_name,
+                                         db_coll=settings.db_coll)
+        self.clock = clock
+        self.directory = Directory()
+        self.limits = limits_from(settings)
+        self.state = SchedulerState(timetable=Timetable(self.limits, rng), workers=settings.workers,
+                                    finished_retention_s=settings.finished_retention)
+        self._supervisor: pykka.ActorRef[Any] | None = None
+        self._sink: Callable[[dict[str, Any]], None] | None = None
+        self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
+                                          max_runs_per_process=settings.worker_max_runs,
+                                          restart=restart_policy_from(settings), verbose=settings.verbose,
+                                          max_children=settings.max_children_per_run)
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> System:
+        """Open the store, start the actors, restore and add jobs. Returns self."""
+        self.store.open()
+        stored = self.store.load_jobs()
+        d, s = self.directory, self.settings
+        journal_config = JournalConfig(buffer_limit=s.journal_buffer, flush_interval_s=s.journal_flush_interval)
+        builders = Builders(
+            journal=lambda: Journal.start(self.store, journal_config, d),
+            scheduler=lambda: Scheduler.start(self.state, d, self.clock),
+            worker=lambda slot: Worker.start(slot, self.worker_config, d),
+            workers=s.workers,
+        )
+        self._supervisor = Supervisor.start(builders, d, restart_policy_from(s))
+        self._supervisor.ask("status", timeout=ASK_TIMEOUT_S)  # answered only after on_start started the children
+        self._sink = self._log_to_journal
+        logs.add_sink(self._sink)
+        self._restore(stored)
+        log.info("server.started", workers=s.workers, store=self.store.kind, jobs=len(self.state.timetable),
+                 db_uri=_redact(s.db_uri))
+        return self
+
+    def _restore(self, stored: list[dict[str, Any]]) -> None:
+        now = self.clock()
+        interrupted = [_interrupted_doc(r, now) for r in stored if r.get("running")]
+        if interrupted:
+            self.directory.tell_journal(Records(interrupted))
+            log.warning("runs.interrupted", count=len(interrupted),
+                        note="runs in flight when the server stopped; resumed now")
+        current = {spec.job_id for spec in self.config_jobs}
+        keep = [r for r in stored if r.get("origin") != str(Origin.CONFIG) or r.get("job_id") in current]
+        retired = [r for r in stored if r not in keep]
+        self.ask("restore", keep)
+        if retired:
+            self.directory.tell_journal(SaveJobs((), tuple(str(r["job_id"]) for r in retired)))
+            log.info("jobs.retired", count=len(retired), names=sorted({str(r["name"]) for r in retired}),
+                     note="config jobs no longer in the config files")
+        known = {str(r.get("job_id")) for r in keep}
+        for spec in self.config_jobs:
+            if spec.job_id not in known:
+                self.ask("add", spec)
+
+    # ------------------------------------------------------------------ asking
+    def ask(self, verb: str, *args: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
+        """Send a command to the scheduler and wait (with a timeout) for its answer."""
+        ref = self.directory.scheduler
+        if ref is None:
+            raise ActorUnavailableError("the scheduler is not running")
+        try:
+            return ref.ask((verb, *args), timeout=timeout)
+        except pykka.Timeout as exc:
+            raise ActorUnavailableError(f"the scheduler did not answer {verb!r} within {timeout:g}s") from exc
+        except pykka.ActorDeadError as exc:
+            raise ActorUnavailableError(f"the scheduler is dead (asked {verb!r})") from exc
+
+    def workers(self, timeout: float = ASK_TIMEOUT_S) -> list[dict[str, Any]]:
+        """Status of every worker slot."""
+        out = []
+        for slot, ref in enumerate(self.directory.workers):
+            try:
+                out.append(ref.ask("status", timeout=timeout) if ref is not None else {"slot": slot, "status": "gone"})
+            except (pykka.Timeout, pykka.ActorDeadError):
+                out.append({"slot": slot, "status": "unresponsive"})
+        return out
+
+    def journal_stats(self, timeout: float = ASK_TIMEOUT_S) -> dict[str, Any]:
+        """The Journal's counters (written, buffered, dropped ...)."""
+        ref = self.directory.journal
+        if ref is None:
+            raise ActorUnavailableError("the journal is not running")
+        return dict(ref.ask("stats", timeout=timeout))
+
+    def flush(self, timeout: float = ASK_TIMEOUT_S) -> None:
+        """Save job state and write every buffered document now (tests and shutdown)."""
+        self.ask("flush", timeout=timeout)
+        ref = self.directory.journal
+        if ref is not None:
+            ref.ask(Flush(), timeout=timeout)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float, poll_s: float = 0.02) -> bool:
+        """Poll *predicate* until it is true or *timeout* passes (the test seam's wait)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(poll_s)
+        return predicate()
+
+    # ------------------------------------------------------------------ shutdown
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Drain, interrupt what outlives the grace, save, stop in reverse order, close."""
+        grace = self.settings.shutdown_grace if grace_s is None else grace_s
+        d = self.directory
+        if self._supervisor is not None and self._supervisor.is_alive():
+            self._supervisor.tell("stopping")
+        try:
+            running = self.ask("drain")
+        except ActorUnavailableError:
+            running = []
+        for ref in d.workers:
+            if ref is not None and ref.is_alive():
+                ref.tell("drain")
+        if running:
+            log.info("server.draining", running=len(running), grace_s=grace)
+            if not self._wait_no_runs(grace):
+                for ref in d.workers:
+                    if ref is not None and ref.is_alive():
+                        ref.tell("interrupt")
+                self._wait_no_runs(KILL_GRACE_S + 2.0)
+        try:
+            self.ask("flush")
+        except ActorUnavailableError:
+            log.error("server.state_not_saved", reason="the scheduler did not answer")
+        for ref in d.workers:
+            if ref is not None:
+                ref.stop(block=True, timeout=ASK_TIMEOUT_S)
+        if d.scheduler is not None:
+            d.scheduler.stop(block=True, timeout=ASK_TIMEOUT_S)
+        if self._sink is not None:
+            logs.remove_sink(self._sink)
+            self._sink = None
+        if d.journal is not None:
+            try:
+                stats = d.journal.ask(Flush(), timeout=ASK_TIMEOUT_S)
+            except (pykka.Timeout, pykka.ActorDeadError):
+                stats = {}
+            d.journal.stop(block=True, timeout=ASK_TIMEOUT_S)
+            log.info("journal.closed", **{k: v for k, v in stats.items() if k != "outage_since"})
+        if self._supervisor is not None:
+            self._supervisor.stop(block=True, timeout=ASK_TIMEOUT_S)
+        self.store.close()
+        log.info("server.stopped")
+
+    def _wait_no_runs(self, timeout: float) -> bool:
+        def idle() -> bool:
+            try:
+                return self.ask("status", timeout=2.0)["running"] == 0  # type: ignore[no-any-return]
+            except ActorUnavailableError:
+                return True
+        return self.wait_until(idle, timeout, DRAIN_POLL_S)
+
+    def __enter__(self) -> System:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # ------------------------------------------------------------------ system logs
+    def _log_to_journal(self, event: dict[str, Any]) -> None:
+        """Logging sink: store system log lines as ``log`` documents (task echoes excluded)."""
+        if str(event.get("logger", "")).startswith("das_actors.task"):
+            return
+        ref = self.directory.journal
+        if ref is not None:
+            try:
+                ref.tell(Records(({"type": "log", **event},)))
+            except pykka.ActorDeadError:
+                pass
+
+
+def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
+    running = record["running"]
+    return {
+        "type": "result", "time": now, "job_id": record["job_id"], "name": record["name"],
+        "classname": record["classname"], "index": running.get("index"), "attempt": running.get("attempt", 0),
+        "trigger": running.get("trigger", "schedule"), "parent": list(record.get("parent") or []),
+        "due_at": running.get("due_at"), "start": record.get("last_started_at"), "finish": now,
+        "duration": None, "outcome": "interrupted", "worker": None, "pid": None, "result": {}, "notes": [],
+        "error": "the server stopped or died while this run was in flight; the run is resumed",
+        "traceback": None,
+    }
+
+
+def _redact(uri: str) -> str:
+    """Hide a password in a URI before it is logged."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return uri

@@ -1,0 +1,403 @@
+"""Worker actor: owns ONE spawned subprocess, its pipe, its timeouts, kills and restarts.
+
+One worker actor per slot. Its subprocess (`actors.child.child_main`) runs one run at a
+time. A reader thread blocks on the pipe and *tells* the actor what arrives, so the
+actor's inbox is never blocked: a cancel or a timeout is handled while a task runs.
+
+How a run can end, and what is recorded:
+
+* the child sends a result           -> ``success`` or ``failed`` (the task's own verdict)
+* the run outlives its timeout       -> SIGTERM to the process group, grace, SIGKILL: ``timeout``
+* an operator cancels it             -> the same kill: ``cancelled``
+* the server shuts down              -> the same kill after the shutdown grace: ``interrupted``
+* the process dies on its own        -> ``crashed``, with the signal named ("signal 9 (SIGKILL)")
+
+A dead process is restarted under a `RestartPolicy` (exponential backoff, at most R
+restarts in W seconds); past that the slot is *degraded* and says so, while the other
+slots keep working. A process is also replaced (not counted as a crash) after
+``max_runs_per_process`` runs, after a MemoryError, and after we kill it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pykka
+import structlog
+
+from actors.child import EXIT_AFTER_MEMORY_ERROR, child_main
+from actors.jobs import Outcome, Run, RunReport
+from actors.messages import (
+    CancelRun,
+    ChildExited,
+    ChildFailed,
+    ChildLogs,
+    ChildReady,
+    ChildResult,
+    Deadline,
+    Records,
+    RunFinished,
+    RunJob,
+    RunRefused,
+    WorkerDown,
+    WorkerReady,
+)
+from actors.policy import RestartPolicy, RestartTracker
+from actors.routing import Directory
+
+log = structlog.get_logger("das_actors.worker")
+
+#: Seconds between SIGTERM and SIGKILL when we kill a run (timeout, cancel).
+KILL_GRACE_S = 2.0
+#: Seconds to wait for a stopping child to exit before it is killed.
+STOP_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """What every worker process of the pool is started with."""
+
+    memory_mb: int = 0
+    max_runs_per_process: int = 0
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    kill_grace_s: float = KILL_GRACE_S
+    verbose: bool = False
+    max_children: int = 100
+
+
+def signal_name(exitcode: int | None) -> str:
+    """Describe an exit code the way an operator wants to read it."""
+    if exitcode is None:
+        return "an unknown exit status"
+    if exitcode < 0:
+        try:
+            return f"signal {-exitcode} ({signal.Signals(-exitcode).name})"
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+class Worker(pykka.ThreadingActor):
+    """One slot of the worker pool. Driven by `tell` only; see the module docstring."""
+
+    def __init__(self, slot: int, config: WorkerConfig, directory: Directory) -> None:
+        super().__init__()
+        self.slot = slot
+        self._config = config
+        self._dir = directory
+        self._ctx = multiprocessing.get_context("spawn")
+        self._gen = 0
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._pid = 0
+        self._ready = False
+        self._run: Run | None = None
+        self._run_started = 0.0
+        self._kill_reason = ""
+        self._runs_in_process = 0
+        self._timers: list[threading.Timer] = []
+        self._tracker = RestartTracker(config.restart)
+        self._stopping = False
+        self.status = "starting"
+
+    # ------------------------------------------------------------------ lifecycle hooks
+    def on_start(self) -> None:
+        """Actor thread: start the first process. A failure here is seen by the supervisor's liveness tick."""
+        self._start_process()
+
+    def on_stop(self) -> None:
+        """Actor thread: stop the process (politely, then by force)."""
+        self._stopping = True
+        self._cancel_timers()
+        self._stop_process()
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        """Actor thread, after an unhandled exception: kill the process, tell the supervisor."""
+        self._cancel_timers()
+        self._kill_group(signal.SIGKILL)
+        self._dir.tell_supervisor(ChildFailed("worker", self.slot, f"{exception_type.__name__}: {exception_value}",
+                                              self._run))
+
+    # ------------------------------------------------------------------ messages
+    def on_receive(self, message: Any) -> Any:
+        """Actor thread: dispatch on message type."""
+        if isinstance(message, RunJob):
+            self._on_run(message.run)
+        elif isinstance(message, ChildLogs):
+            if message.gen == self._gen and self._run is not None:
+                self._forward_logs(message.records)
+        elif isinstance(message, ChildResult):
+            if message.gen == self._gen:
+                self._on_result(message.run_key, message.payload)
+        elif isinstance(message, ChildReady):
+            if message.gen == self._gen:
+                self._on_ready(message.pid)
+        elif isinstance(message, ChildExited):
+            if message.gen == self._gen:
+                self._on_exit(message.exitcode)
+        elif isinstance(message, Deadline):
+            self._on_deadline(message)
+        elif isinstance(message, CancelRun):
+            if self._run is not None and self._run.key == message.run_key:
+                self._kill_run("cancel")
+                return True
+            return False
+        elif message == "status":
+            return self.describe()
+        elif message == "drain":  # shutdown, step 1: take no new runs, let the current one finish
+            self._stopping = True
+            return self._run is not None
+        elif message == "interrupt":  # shutdown, step 2: the grace is over
+            return self._interrupt()
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-safe view of this slot for the panel."""
+        return {
+            "slot": self.slot, "status": self.status, "pid": self._pid or None,
+            "run": None if self._run is None else {
+                "key": self._run.key, "job_id": self._run.job_id, "name": self._run.name,
+                "index": self._run.index, "attempt": self._run.attempt, "started": self._run_started,
+            },
+            "runs_in_process": self._runs_in_process, "recent_restarts": self._tracker.recent_restarts,
+        }
+
+    # ------------------------------------------------------------------ process
+    def _start_process(self) -> None:
+        self._gen += 1
+        gen = self._gen
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        config = {"memory_mb": self._config.memory_mb, "verbose": self._config.verbose,
+                  "max_children": self._config.max_children}
+        process = self._ctx.Process(target=child_main, args=(child_conn, config), name=f"das-worker-{self.slot}",
+                                    daemon=True)
+        process.start()
+        child_conn.close()  # or EOF never arrives when the child dies
+        self._process, self._conn, self._pid = process, parent_conn, process.pid or 0
+        self._ready, self._runs_in_process, self._kill_reason = False, 0, ""
+        self.status = "starting"
+        self._tracker.started(time.monotonic())
+        ref = self.actor_ref
+        threading.Thread(target=_read_pipe, args=(ref, gen, parent_conn, process),
+                         name=f"worker-{self.slot}-reader-{gen}", daemon=True).start()
+
+    def _stop_process(self) -> None:
+        process, conn = self._process, self._conn
+        if process is None:
+            return
+        if conn is not None:
+            try:
+                conn.send(("stop",))
+            except (OSError, ValueError):
+                pass
+        process.join(STOP_TIMEOUT_S)
+        if process.is_alive():
+            self._kill_group(signal.SIGKILL)
+            process.join(STOP_TIMEOUT_S)
+        self._process = None
+
+    def _kill_group(self, sig: int) -> None:
+        if self._pid and self._process is not None and self._process.exitcode is None:
+            try:
+                os.killpg(self._pid, sig)
+            except ProcessLookupError:
+                pass
+            except PermissionError:  # not (yet) a group leader: kill the process itself
+                os.kill(self._pid, sig)
+
+    def _on_ready(self, pid: int) -> None:
+        self._ready = True
+        self._pid = pid
+        self.status = "idle"
+        log.debug("worker.ready", slot=self.slot, pid=pid)
+        self._dir.tell_scheduler(WorkerReady(self.slot, pid))
+
+    # ------------------------------------------------------------------ runs
+    def _on_run(self, run: Run) -> None:
+        if self._run is not None or not self._ready or self._conn is None or self._stopping:
+            self._dir.tell_scheduler(RunRefused(self.slot, run, f"worker {self.slot} is {self.status}"))
+            return
+        self._run, self._run_started, self._kill_reason = run, time.time(), ""
+        self.status = "busy"
+        try:
+            self._conn.send(("run", run.to_wire()))
+        except (OSError, ValueError):
+            return  # the reader thread reports the dead process; _on_exit records the run
+        if run.timeout_s:
+            self._arm(run.timeout_s, Deadline(self._gen, "timeout", run.key))
+
+    def _on_result(self, run_key: str, payload: Any) -> None:
+        run = self._run
+        if run is None or run.key != run_key:
+            return
+        self._cancel_timers()
+        self._run = None
+        self._runs_in_process += 1
+        outcome = Outcome(payload.get("outcome", "failed"))
+        report = RunReport(
+            outcome=outcome, started_at=float(payload.get("start", self._run_started)),
+            finished_at=float(payload.get("finish", time.time())), error=payload.get("error"),
+            next_at=payload.get("next"), resubmit=payload.get("resubmit", True),
+            children=tuple(payload.get("children") or ()),
+        )
+        self._record(run, report, payload)
+        recycle = payload.get("exit_after") or (
+            self._config.max_runs_per_process and self._runs_in_process >= self._config.max_runs_per_process)
+        if recycle:
+            self._kill_reason = "recycle"
+            self.status = "recycling"
+            self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=False))
+            if not payload.get("exit_after"):
+                self._conn_send_stop()
+            return
+        self.status = "idle"
+        self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=True))
+
+    def _conn_send_stop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send(("stop",))
+            except (OSError, ValueError):
+                pass
+
+    def _kill_run(self, reason: str) -> None:
+        self._kill_reason = reason
+        self.status = "killing"
+        self._kill_group(signal.SIGTERM)
+        self._arm(self._config.kill_grace_s, Deadline(self._gen, "kill"))
+
+    def _on_deadline(self, message: Deadline) -> None:
+        if message.gen != self._gen:
+            return
+        if message.what == "timeout" and self._run is not None and self._run.key == message.run_key:
+            log.warning("run.timeout", slot=self.slot, job_id=self._run.job_id, job=self._run.name,
+                        index=self._run.index, timeout_s=self._run.timeout_s)
+            self._kill_run("timeout")
+        elif message.what == "kill":
+            self._kill_group(signal.SIGKILL)
+        elif message.what == "restart" and not self._stopping:
+            self._start_process()
+
+    def _on_exit(self, exitcode: int | None) -> None:
+        self._cancel_timers()
+        self._ready = False
+        reason, run = self._kill_reason, self._run
+        self._run = None
+        described = signal_name(exitcode)
+        if run is not None:
+            outcome, error = {
+                "timeout": (Outcome.TIMEOUT, f"timed out after {run.timeout_s:g}s and was killed ({described})"),
+                "cancel": (Outcome.CANCELLED, f"cancelled by an operator ({described})"),
+                "shutdown": (Outcome.INTERRUPTED, f"interrupted by the server shutting down ({described})"),
+            }.get(reason, (Outcome.CRASHED, f"worker exited on {described} during {run.describe()}"))
+            report = RunReport(outcome=outcome, started_at=self._run_started, finished_at=time.time(), error=error)
+            self._record(run, report, {})
+            self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=False))
+        if self._stopping or reason == "shutdown":
+            self.status = "stopped"
+            return
+        planned = reason in ("timeout", "cancel", "recycle") or exitcode == EXIT_AFTER_MEMORY_ERROR
+        if planned:
+            delay: float | None = 0.0
+        else:
+            delay = self._tracker.exited(time.monotonic(), random.random)
+            log.error("worker.crashed", slot=self.slot, pid=self._pid, exit=described,
+                      job=run.name if run else None, restart_in_s=delay)
+        if delay is None:
+            self.status = "degraded"
+            log.error("worker.degraded", slot=self.slot, restarts=self._tracker.recent_restarts,
+                      window_s=self._config.restart.window_s,
+                      reason=f"more than {self._config.restart.max_restarts} restarts in "
+                             f"{self._config.restart.window_s:g}s; slot left down")
+            self._dir.tell_scheduler(WorkerDown(self.slot, described, degraded=True))
+            return
+        self.status = "restarting"
+        self._dir.tell_scheduler(WorkerDown(self.slot, described))
+        if delay <= 0:
+            self._start_process()
+        else:
+            self._arm(delay, Deadline(self._gen, "restart"))
+
+    def _interrupt(self) -> bool:
+        """Shutdown: kill the current run (recorded ``interrupted``). True if there was one."""
+        self._stopping = True
+        if self._run is None:
+            return False
+        self._kill_run("shutdown")
+        return True
+
+    # ------------------------------------------------------------------ journal
+    def _record(self, run: Run, report: RunReport, payload: Any) -> None:
+        doc = {
+            "type": "result", "time": report.finished_at, "job_id": run.job_id, "name": run.name,
+            "classname": run.classname, "index": run.index, "attempt": run.attempt, "trigger": str(run.trigger),
+            "parent": list(run.parent), "due_at": run.due_at, "start": report.started_at,
+            "finish": report.finished_at, "duration": max(0.0, report.finished_at - report.started_at),
+            "outcome": str(report.outcome), "error": report.error, "traceback": payload.get("traceback"),
+            "worker": self.slot, "pid": self._pid, "result": payload.get("result") or {},
+            "notes": list(payload.get("notes") or []),
+        }
+        if payload.get("child_errors"):
+            doc["child_errors"] = list(payload["child_errors"])
+        self._dir.tell_journal(Records((doc,)))
+
+    def _forward_logs(self, records: Any) -> None:
+        run = self._run
+        assert run is not None
+        docs = [{"type": "reslog", "time": t, "job_id": run.job_id, "name": run.name, "classname": run.classname,
+                 "index": run.index, "attempt": run.attempt, "level": level, "logger": logger, "msg": msg}
+                for (t, level, logger, msg) in records]
+        self._dir.tell_journal(Records(docs))
+
+    # ------------------------------------------------------------------ timers
+    def _arm(self, delay_s: float, message: Deadline) -> None:
+        ref = self.actor_ref
+
+        def fire() -> None:
+            try:
+                ref.tell(message)
+            except pykka.ActorDeadError:
+                pass
+
+        timer = threading.Timer(delay_s, fire)
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def _cancel_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+
+
+def _read_pipe(ref: pykka.ActorRef[Any], gen: int, conn: Connection, process: Any) -> None:
+    """Reader thread: turn pipe traffic into messages to the worker actor until EOF."""
+    try:
+        while True:
+            message = conn.recv()
+            kind = message[0]
+            if kind == "logs":
+                ref.tell(ChildLogs(gen, message[1], message[2]))
+            elif kind == "result":
+                ref.tell(ChildResult(gen, message[1], message[2]))
+            elif kind == "ready":
+                ref.tell(ChildReady(gen, message[1]))
+    except (EOFError, OSError):
+        pass
+    except pykka.ActorDeadError:
+        return
+    finally:
+        conn.close()
+    process.join()
+    try:
+        ref.tell(ChildExited(gen, process.exitcode))
+    except pykka.ActorDeadError:
+        pass
