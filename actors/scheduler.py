@@ -16,7 +16,6 @@ through `actors.facade`; each returns a JSON-safe answer.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import deque
@@ -28,8 +27,8 @@ import pykka
 import structlog
 
 from actors.errors import InvalidJobError
-from actors.jobs import JobSpec, JobState, Outcome, Run, RunReport, Trigger
-from actors.messages import ChildFailed, RunFinished, RunRefused, SaveJobs, Tick, WorkerDown, WorkerReady
+from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
+from actors.messages import ChildFailed, RunFinished, RunJob, RunRefused, SaveJobs, Tick, WorkerDown, WorkerReady
 from actors.routing import Directory
 from actors.timetable import Decision, Job, Timetable
 
@@ -170,15 +169,14 @@ class Scheduler(pykka.ThreadingActor):
             return job.to_record()
         if verb == "restore":
             for record in args[0]:
-                job = tt.restore(record, now)
-                self._changed(job)
+                self._changed(tt.restore(record, now))
             self._dispatch()
             return len(tt)
         if verb == "jobs":
             return [self._view(j) for j in tt.jobs()]
         if verb == "job":
-            job = tt.get(args[0])
-            return None if job is None else self._view(job)
+            found = tt.get(args[0])
+            return None if found is None else self._view(found)
         if verb in ("pause", "resume", "reschedule", "remove", "run_now"):
             return self._operate(verb, now, *args)
         if verb == "drain":
@@ -229,26 +227,25 @@ class Scheduler(pykka.ThreadingActor):
             return
         now = self._clock()
         tt = s.timetable
-        for job in tt.due(now):
-            tt.mark_waiting(job.job_id)
-            s.waiting.append(job.job_id)
-            self._changed(job)
+        for due in tt.due(now):
+            tt.mark_waiting(due.job_id)
+            s.waiting.append(due.job_id)
+            self._changed(due)
         while s.idle and s.waiting:
             job_id = s.waiting.popleft()
-            if job_id not in tt:
+            job = tt.get(job_id)
+            if job is None:
                 continue
             run = tt.start(job_id, now)
-            job = tt.get(job_id)
-            if job is not None:
-                self._changed(job)
+            self._changed(job)
             if run is None:
-                if job is not None and job.state is JobState.FINISHED:
+                if job.state is JobState.FINISHED:
                     log.info("job.finished", job=job.spec.name, job_id=job_id, reason=job.note)
                 continue
             slot = s.idle.pop()
             s.running[run.key] = (slot, run)
             s.stats["dispatched"] += 1
-            if not self._dir.tell_worker(slot, _run_job(run)):
+            if not self._dir.tell_worker(slot, RunJob(run)):
                 self._requeue(run, f"worker {slot} is gone")
         if self._waker is not None:
             self._waker.wake_at(tt.next_wake())
@@ -270,9 +267,8 @@ class Scheduler(pykka.ThreadingActor):
                 self._changed(child_job)
                 log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
                          due_at=child_job.due_at)
-            job = tt.get(run.job_id)
-            if job is not None:
-                self._changed(job)
+            if (finished := tt.get(run.job_id)) is not None:
+                self._changed(finished)
         self._dispatch()
 
     def _on_refused(self, message: RunRefused) -> None:
@@ -354,21 +350,9 @@ class Scheduler(pykka.ThreadingActor):
             log.warning("run.failed", error=report.error, **fields)
 
 
-def _run_job(run: Run) -> Any:
-    from actors.messages import RunJob
-
-    return RunJob(run)
-
-
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:
     """A fresh scheduler state for *workers* slots (all down until they report ready)."""
     return SchedulerState(timetable=timetable, workers=workers, finished_retention_s=finished_retention_s)
 
 
-def rng() -> Callable[[], float]:
-    """The randomness used for start offsets and jitter (a seam for tests)."""
-    return random.random
-
-
-__all__ = ["Scheduler", "SchedulerState", "Waker", "new_state", "rng"]
-_ = JobSpec  # re-exported type for command payloads
+__all__ = ["Scheduler", "SchedulerState", "Waker", "new_state"]

@@ -142,10 +142,11 @@ class System:
 
     def workers(self, timeout: float = ASK_TIMEOUT_S) -> list[dict[str, Any]]:
         """Status of every worker slot."""
-        out = []
+        out: list[dict[str, Any]] = []
         for slot, ref in enumerate(self.directory.workers):
             try:
-                out.append(ref.ask("status", timeout=timeout) if ref is not None else {"slot": slot, "status": "gone"})
+                out.append(dict(ref.ask("status", timeout=timeout)) if ref is not None  # type: ignore[arg-type]
+                           else {"slot": slot, "status": "gone"})
             except (pykka.Timeout, pykka.ActorDeadError):
                 out.append({"slot": slot, "status": "unresponsive"})
         return out
@@ -155,7 +156,7 @@ class System:
         ref = self.directory.journal
         if ref is None:
             raise ActorUnavailableError("the journal is not running")
-        return dict(ref.ask("stats", timeout=timeout))
+        return dict(ref.ask("stats", timeout=timeout))  # type: ignore[arg-type]
 
     def flush(self, timeout: float = ASK_TIMEOUT_S) -> None:
         """Save job state and write every buffered document now (tests and shutdown)."""
@@ -208,7 +209,7 @@ class System:
             self._sink = None
         if d.journal is not None:
             try:
-                stats = d.journal.ask(Flush(), timeout=ASK_TIMEOUT_S)
+                stats: dict[str, Any] = dict(d.journal.ask(Flush(), timeout=ASK_TIMEOUT_S))  # type: ignore[arg-type]
             except (pykka.Timeout, pykka.ActorDeadError):
                 stats = {}
             d.journal.stop(block=True, timeout=ASK_TIMEOUT_S)

@@ -357,6 +357,8 @@ class Timetable:
     def _floor(self, job: Job, when: float) -> float:
         """No run starts within ``minimum_interval`` of the previous start (or of creation
         for a child that never ran)."""
+        if self.limits.minimum_interval_s <= 0:
+            return when
         anchor = job.last_started_at
         if anchor is None and job.spec.origin is Origin.CHILD:
             anchor = job.created_at

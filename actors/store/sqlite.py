@@ -148,9 +148,8 @@ class SQLiteStore:
         if not self._is_open:
             raise StoreError(f"sqlite store {self.path} is not open")
         local = self._local
-        if getattr(local, "generation", None) != self._generation:
-            local.conn = self._connect()
-            local.generation = self._generation
+        if getattr(local, "generation", None) != self._generation:  # new thread, or reopened
+            local.conn, local.generation = self._connect(), self._generation
         conn: sqlite3.Connection = local.conn
         return conn
 
@@ -173,13 +172,11 @@ class SQLiteStore:
             if self._is_open:
                 return
             with self._errors("open"):
-                parent = os.path.dirname(os.path.abspath(self.path))
-                os.makedirs(parent, exist_ok=True)
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
                 self._generation += 1
                 self._is_open = True
                 try:
-                    conn = self._conn()
-                    conn.execute("PRAGMA journal_mode = WAL")
+                    self._conn().execute("PRAGMA journal_mode = WAL")
                     with self._transaction() as conn:
                         self._totals = self._create(conn)
                 except BaseException:
@@ -237,7 +234,9 @@ class SQLiteStore:
         size = 0
         for position, given in enumerate(docs):
             seq += 1
-            doc = given if type(given) is dict and "seq" not in given else _without_seq(given)
+            # A plain-dict copy minus any caller-supplied ``seq`` (the store assigns it).
+            doc = given if type(given) is dict and "seq" not in given else {
+                key: value for key, value in given.items() if key != "seq"}  # fmt: skip
             get = doc.get
             kind = get("type")
             if type(kind) is not str:
@@ -342,14 +341,16 @@ class SQLiteStore:
         items = self._decode(rows)
         return Page(items=items, total=total, more=query.offset + len(items) < total)
 
-    def _decode(self, rows: list[tuple[int, str]]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for seq, body in rows:
+    def _decode(self, rows: list[tuple[Any, str]], seq_key: str | None = "seq") -> list[Doc]:
+        """Parse stored bodies; the first column (``seq`` or ``job_id``) names a corrupt one."""
+        items: list[Doc] = []
+        for key, body in rows:
             try:
-                item: dict[str, Any] = json.loads(body)
+                item: Doc = json.loads(body)
             except ValueError as exc:
-                raise StoreError(f"sqlite store {self.path}: document seq={seq} is corrupt: {exc}") from exc
-            item["seq"] = seq
+                raise StoreError(f"sqlite store {self.path}: record {key!r} is corrupt: {exc}") from exc
+            if seq_key:
+                item[seq_key] = key
             items.append(item)
         return items
 
@@ -392,30 +393,12 @@ class SQLiteStore:
             with self._write_lock, self._errors("delete_jobs"), self._transaction() as conn:
                 conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(job_id,) for job_id in job_ids])
 
-    def load_jobs(self) -> list[dict[str, Any]]:
+    def load_jobs(self) -> list[Doc]:
         with self._errors("load_jobs"):
             rows = self._conn().execute("SELECT job_id, body FROM jobs ORDER BY rowid").fetchall()
-        jobs: list[dict[str, Any]] = []
-        for job_id, body in rows:
-            try:
-                jobs.append(json.loads(body))
-            except ValueError as exc:
-                raise StoreError(f"sqlite store {self.path}: job record {job_id} is corrupt: {exc}") from exc
-        return jobs
+        return self._decode(rows, seq_key=None)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> Doc:
         docs, size, evicted = self._totals
-        return {
-            "kind": self.kind,
-            "docs": docs,
-            "bytes": size,
-            "capacity_bytes": self.size_bytes,
-            "max_docs": self.max_docs,
-            "evicted": evicted,
-            "path": self.path,
-        }
-
-
-def _without_seq(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A plain-dict copy of *doc* minus any caller-supplied ``seq`` (the store assigns it)."""
-    return {key: value for key, value in doc.items() if key != "seq"}
+        return {"kind": self.kind, "docs": docs, "bytes": size, "capacity_bytes": self.size_bytes,
+                "max_docs": self.max_docs, "evicted": evicted, "path": self.path}  # fmt: skip

@@ -1,0 +1,115 @@
+"""Task classes used by the system tests; importable by spawned worker processes.
+
+Referenced as ``tests.fixtures:ClassName``. Cross-process coordination uses marker files
+(paths passed as arguments), never sleeps in the test itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+
+class _Base:
+    def __init__(self, **kwargs: Any) -> None:
+        self.kw = kwargs
+        self.logger = kwargs["logger"]
+        self.attempt = kwargs.get("attempt", 0)
+        self.index = kwargs.get("index", 1)
+        self.due_at = kwargs.get("due_at", 0.0)
+
+
+class Ok(_Base):
+    """Returns its arguments; logs one line."""
+
+    def __call__(self) -> dict[str, Any]:
+        self.logger.info("ok run %s attempt %s", self.index, self.attempt)
+        return {"value": self.kw.get("value"), "index": self.index}
+
+
+class Fail(_Base):
+    """Raises on every attempt (or returns success False when asked)."""
+
+    def __call__(self) -> dict[str, Any]:
+        if self.kw.get("soft"):
+            return {"success": False, "error": "soft failure"}
+        raise ValueError(f"failing on purpose, attempt {self.attempt}")
+
+
+class FailThenOk(_Base):
+    """Fails on attempt 0, succeeds afterwards."""
+
+    def __call__(self) -> dict[str, Any]:
+        if self.attempt == 0:
+            raise RuntimeError("first attempt fails")
+        return {"recovered": True}
+
+
+class Next(_Base):
+    """Asks to run again at due_at + delay."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {"next": self.due_at + float(self.kw["delay"])}
+
+
+class Stop(_Base):
+    """Asks not to be resubmitted."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {"resubmit": False}
+
+
+class Spawn(_Base):
+    """Returns the given new_tasks once (children of children get none)."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {"new_tasks": self.kw.get("children", [])}
+
+
+class Mark(_Base):
+    """Writes its pid to ``marker`` and sleeps ``seconds`` on attempt 0; returns at once later."""
+
+    def __call__(self) -> dict[str, Any]:
+        if self.attempt == 0:
+            Path(self.kw["marker"]).write_text(str(os.getpid()))
+            time.sleep(float(self.kw.get("seconds", 60)))
+        return {"attempt": self.attempt}
+
+
+class Hang(_Base):
+    """Never returns; ignores SIGTERM when ``stubborn`` (so only SIGKILL ends it)."""
+
+    def __call__(self) -> dict[str, Any]:
+        if self.kw.get("stubborn"):
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        Path(self.kw["marker"]).write_text(str(os.getpid()))
+        while True:
+            time.sleep(1)
+
+
+class Hog(_Base):
+    """Allocates ``mb`` MiB at once."""
+
+    def __call__(self) -> dict[str, Any]:
+        block = bytearray(int(self.kw.get("mb", 1024)) * 1024 * 1024)
+        return {"allocated": len(block)}
+
+
+class Unstorable(_Base):
+    """Returns values that are not JSON and keys a document store refuses."""
+
+    def __call__(self) -> dict[Any, Any]:
+        return {"when": object(), "a.b": 1, "$x": 2, 3: "int key", "nan": float("nan"), "ok": [1, 2]}
+
+
+class Chatty(_Base):
+    """Logs ``lines`` lines and prints one."""
+
+    def __call__(self) -> dict[str, Any]:
+        for i in range(int(self.kw.get("lines", 10))):
+            self.logger.info("line %d", i)
+        print("printed to stdout")
+        return {"lines": self.kw.get("lines", 10)}
