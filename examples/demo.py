@@ -10,6 +10,7 @@ minimum_interval = 5  # the demo runs every few seconds; production keeps 60 or 
 retry_delay = 2
 max_retries = 2
 task_timeout = 30
+no_start_offset = True  # the demo starts every job at once instead of spreading first runs
 
 Task("hello", "Test", 10, message="hello world", seed=1)
 Task("chaos", "Test", 7, message="chaos monkey", raise_p=0.2, spawn_p=0.1)
