@@ -186,6 +186,9 @@ _o("Store", "db_coll", "db", "collection (table) name")
 _o("Store", "db_size", 67108864, "capped size in bytes (K/M/G/KiB/MiB/GiB suffixes)", minimum=4096,
    size=True, metavar="BYTES")
 _o("Store", "db_max_docs", 0, "capped number of documents (0 = no limit)", minimum=0)
+_o("Store", "db_convert", False, "convert an existing collection that is not capped (or capped at another size) "
+   "instead of refusing to start (MongoDB)")
+_o("Store", "db_timeout", 2.0, "MongoDB server selection and connect timeout, s (operations get 5x)", minimum=0.1)
 _o("Store", "journal_buffer", 100000, "most documents buffered while the store is down", minimum=1000)
 _o("Store", "journal_flush_interval", 0.05, "seconds between journal flushes", minimum=0.001)
 _o("Web", "web_host", "127.0.0.1", "address the web interface listens on")

@@ -29,8 +29,9 @@ import structlog
 from actors.errors import InvalidJobError
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
 from actors.messages import ChildFailed, RunFinished, RunJob, RunRefused, SaveJobs, Tick, WorkerDown, WorkerReady
+from actors.metrics import RunMetrics
 from actors.routing import Directory
-from actors.timetable import Decision, Job, Timetable
+from actors.timetable import Decision, Job, Limits, Timetable
 
 log = structlog.get_logger("das_actors.scheduler")
 
@@ -94,6 +95,7 @@ class SchedulerState:
     draining: bool = False
     finished_retention_s: float = 86400.0
     stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
+    metrics: RunMetrics = field(default_factory=RunMetrics)
 
 
 class Scheduler(pykka.ThreadingActor):
@@ -192,6 +194,15 @@ class Scheduler(pykka.ThreadingActor):
         if verb == "flush":
             self._save()
             return True
+        if verb == "metrics":
+            return {"runs": s.metrics.snapshot(), "waiting": len(s.waiting), "running": len(s.running),
+                    "jobs_by_state": _count_states(tt), **s.stats}
+        if verb == "limits":  # live option change: new rules apply from the next decision on
+            limits: Limits = args[0]
+            tt.limits = limits
+            s.finished_retention_s = float(args[1]) if len(args) > 1 else s.finished_retention_s
+            self._dispatch()
+            return True
         raise ValueError(f"unknown scheduler command {verb!r}")
 
     def _operate(self, verb: str, now: float, job_id: str, *args: Any) -> Any:
@@ -257,6 +268,9 @@ class Scheduler(pykka.ThreadingActor):
             s.idle.add(message.slot)
         tt = s.timetable
         run = message.run
+        report = message.report
+        lateness = report.started_at - run.due_at if report.outcome not in (Outcome.INTERRUPTED,) else None
+        s.metrics.observe(str(report.outcome), report.finished_at - report.started_at, lateness)
         if run.job_id in tt:
             decision = tt.finish(run.job_id, message.report, now)
             s.stats["finished"] += 1
@@ -353,6 +367,13 @@ class Scheduler(pykka.ThreadingActor):
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:
     """A fresh scheduler state for *workers* slots (all down until they report ready)."""
     return SchedulerState(timetable=timetable, workers=workers, finished_retention_s=finished_retention_s)
+
+
+def _count_states(tt: Timetable) -> dict[str, int]:
+    counts = dict.fromkeys((str(state) for state in JobState), 0)
+    for job in tt.jobs():
+        counts[str(job.state)] += 1
+    return counts
 
 
 __all__ = ["Scheduler", "SchedulerState", "Waker", "new_state"]

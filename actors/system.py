@@ -72,7 +72,8 @@ class System:
         self.config_jobs = list(jobs)
         self.store = store or open_store(settings.db_uri, size_bytes=settings.db_size,
                                          max_docs=settings.db_max_docs, db_name=settings.db_name,
-                                         db_coll=settings.db_coll)
+                                         db_coll=settings.db_coll, convert=settings.db_convert,
+                                         timeout_s=settings.db_timeout)
         self.clock = clock
         self.directory = Directory()
         self.limits = limits_from(settings)

@@ -13,3 +13,29 @@ from actors import logs
 def _json_logging():
     """Route logs as in production so sinks (the Journal's system-log feed) see INFO events."""
     logs.configure_logging(level="INFO", fmt="json", stream=sys.stderr)
+
+
+def pytest_report_header(config):
+    """Say once which MongoDB-compatible server the store tests run against."""
+    from tests import services
+
+    return f"store tests: MongoDB backend against {services.describe()}"
+
+
+@pytest.fixture(scope="session")
+def mongo_service(tmp_path_factory):
+    """A real MongoDB-compatible server (see tests/services.py); fails in CI when there is none."""
+    import os
+
+    from tests import services
+
+    try:
+        service = services.start_service(tmp_path_factory.mktemp("mongo-server"))
+    except (LookupError, RuntimeError) as exc:
+        reason = f"no MongoDB-compatible server: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    print(f"\nstore tests: using {service.description}", file=sys.stderr)
+    yield service
+    service.stop()

@@ -11,6 +11,10 @@ The store holds two things with different lifetimes:
 Only the Journal actor writes; the web panel and reports read. Implementations must be
 safe to call from several threads (one writer, many readers).
 
+The live tail (new documents as they arrive, for the live log view) is `tail_documents`:
+a backend's own `TailableStore.tail` when it has one (MongoDB's tailable cursor), else
+`poll_tail` over `Store.read_after` (SQLite).
+
 Document fields (all JSON-safe; ``time`` is epoch seconds UTC, ``seq`` is assigned by
 the store and increases with insertion order)::
 
@@ -25,9 +29,12 @@ the store and increases with insertion order)::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from actors.errors import StoreUnavailableError
 
 DOC_TYPES = ("result", "reslog", "log")
 
@@ -104,3 +111,55 @@ class Store(Protocol):
 
     def stats(self) -> dict[str, Any]:
         """``kind, docs, bytes, capacity_bytes, max_docs, evicted``."""
+
+
+@runtime_checkable
+class TailableStore(Store, Protocol):
+    """A `Store` with a native live tail (MongoDB: a tailable, await-data cursor).
+
+    Kept apart from `Store` so that a backend without one (SQLite) still is a `Store`:
+    `tail_documents` falls back to `poll_tail` for it.
+    """
+
+    def tail(
+        self, after_seq: int, types: Collection[str] | None, stop: threading.Event, poll_s: float = 0.2
+    ) -> Iterator[dict[str, Any]]:
+        """Yield documents with ``seq > after_seq`` (of *types*, None = all) in seq order, as
+        they arrive, until *stop* is set; waits at most about *poll_s* between checks of *stop*.
+        Survives store outages (waits and resumes after the last yielded ``seq``)."""
+
+
+def poll_tail(
+    store: Store, after_seq: int, types: Collection[str] | None, stop: threading.Event,
+    poll_s: float = 0.2, *, batch: int = 1000,
+) -> Iterator[dict[str, Any]]:
+    """The live tail of any `Store`, by polling `Store.read_after` every *poll_s* seconds.
+
+    Same contract as `TailableStore.tail`. While the store is unavailable it waits and
+    retries from the last yielded ``seq``; other store errors propagate.
+    """
+    if poll_s <= 0 or batch <= 0:
+        raise ValueError(f"poll_s and batch must be > 0, got {poll_s!r} and {batch!r}")
+    last = after_seq
+    while not stop.is_set():
+        try:
+            docs = store.read_after(last, types, limit=batch)
+        except StoreUnavailableError:
+            docs = []
+        for doc in docs:
+            if stop.is_set():
+                return
+            last = max(last, int(doc["seq"]))
+            yield doc
+        if len(docs) < batch:
+            stop.wait(poll_s)
+
+
+def tail_documents(
+    store: Store, after_seq: int, types: Collection[str] | None, stop: threading.Event, poll_s: float = 0.2
+) -> Iterator[dict[str, Any]]:
+    """New documents after *after_seq*, in seq order, until *stop* is set: the store's own
+    `TailableStore.tail` when it has one, else `poll_tail` (the live log view uses this)."""
+    if isinstance(store, TailableStore):
+        return store.tail(after_seq, types, stop, poll_s)
+    return poll_tail(store, after_seq, types, stop, poll_s)

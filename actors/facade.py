@@ -1,0 +1,263 @@
+"""The thin facade the web panel, the JSON API and the CLI use to read and steer the server.
+
+`web/` never reaches into actor internals: it calls these methods, which read the store
+and ask the actors (always with a timeout). Every method returns JSON-safe data or raises
+one of the exceptions of `actors.errors`, whose message names the field and the value
+(the API turns them into 400 / 404 / 409 / 503).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
+
+import structlog
+
+from actors import config as options_registry
+from actors.config import Settings
+from actors.errors import ActorUnavailableError, ConfigError, DasActorsError, InvalidJobError
+from actors.jobs import JobSpec, Origin
+from actors.messages import CancelRun
+from actors.store.base import Page, Query
+from actors.system import System, limits_from
+from actors.timeish import parse_timeish
+
+log = structlog.get_logger("das_actors.facade")
+
+
+class NotFoundError(DasActorsError):
+    """No job, run or option of that id/name."""
+
+
+class ConflictError(DasActorsError):
+    """The request is valid but not now (e.g. an option that needs a restart, a running job)."""
+
+
+class Facade:
+    """Read and steer a running `System`; see the module docstring."""
+
+    def __init__(self, system: System, registry: Any | None = None) -> None:
+        from tasks.registry import default_registry
+
+        self.system = system
+        self.registry = registry or default_registry()
+        self.started_at = time.time()
+
+    # ------------------------------------------------------------------ jobs
+    def jobs(self, *, due_within_s: float | None = None) -> list[dict[str, Any]]:
+        """Every job, soonest due first (jobs without a due time last)."""
+        jobs = self.system.ask("jobs")
+        if due_within_s is not None:
+            horizon = time.time() + due_within_s
+            jobs = [j for j in jobs if j.get("due_at") is not None and j["due_at"] <= horizon]
+        return sorted(jobs, key=lambda j: (j.get("due_at") is None, j.get("due_at") or 0.0, j["name"]))
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """One job with its recent runs and its children."""
+        found = self.system.ask("job", job_id)
+        if found is None:
+            raise NotFoundError(f"no job with id {job_id!r}")
+        found["recent_runs"] = self.runs(Query(type="result", job_id=job_id, limit=10)).items
+        found["children"] = [j for j in self.system.ask("jobs") if j.get("parent") and j["parent"][-1] == job_id]
+        return dict(found)
+
+    def add_job(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate and add a job (origin ``api``). ``when`` (TIMEISH or epoch) sets the first run."""
+        fields = dict(data)
+        when = fields.pop("when", None)
+        first_due = None
+        if when not in (None, ""):
+            first_due = self.parse_when(when)
+        if isinstance(fields.get("only_before"), str) and fields["only_before"].strip():
+            fields["only_before"] = self.parse_when(fields["only_before"], field="only_before", allow_past=True)
+        fields["origin"] = str(Origin.API)
+        spec = self.registry.validate_spec(JobSpec.from_dict(fields))
+        record = self.system.ask("add", spec, first_due)
+        log.info("job.added", job=spec.name, job_id=spec.job_id, classname=spec.classname, origin="api")
+        return dict(record)
+
+    def remove_job(self, job_id: str) -> dict[str, Any]:
+        """Remove a job; a running run finishes and is not rescheduled."""
+        return dict(self._operate("remove", job_id))
+
+    def pause_job(self, job_id: str) -> dict[str, Any]:
+        """Stop dispatching a job until resumed."""
+        return dict(self._operate("pause", job_id))
+
+    def resume_job(self, job_id: str) -> dict[str, Any]:
+        """Dispatch a paused job again."""
+        return dict(self._operate("resume", job_id))
+
+    def run_now(self, job_id: str) -> dict[str, Any]:
+        """Run a job as soon as a worker is free."""
+        return dict(self._operate("run_now", job_id))
+
+    def reschedule(self, job_id: str, when: Any) -> dict[str, Any]:
+        """Move a job's next run to *when* (TIMEISH text or epoch); the past is refused."""
+        return dict(self._operate("reschedule", job_id, self.parse_when(when)))
+
+    def parse_when(self, when: Any, *, field: str = "when", allow_past: bool = False) -> float:
+        """TIMEISH text (``HH:MM[:SS][gmt]``, ``+N[smhd]``, epoch, ISO) or a number -> epoch seconds."""
+        now = time.time()
+        if isinstance(when, bool):
+            raise InvalidJobError(f"{field}: expected a time, got {when!r}", field=field)
+        if isinstance(when, int | float):
+            value = float(when)
+        else:
+            try:
+                value = parse_timeish(str(when), now=now)
+            except ValueError as exc:
+                raise InvalidJobError(f"{field}: {exc}", field=field) from exc
+        if not allow_past and value < now - 1.0:
+            raise InvalidJobError(f"{field}: {when!r} is in the past; a job cannot be scheduled into the past",
+                                  field=field)
+        return value
+
+    def _operate(self, verb: str, job_id: str, *args: Any) -> Any:
+        try:
+            return self.system.ask(verb, job_id, *args)
+        except KeyError as exc:
+            raise NotFoundError(f"no job with id {job_id!r}") from exc
+        except InvalidJobError as exc:
+            raise ConflictError(str(exc)) from exc
+
+    # ------------------------------------------------------------------ runs and logs
+    def runs(self, query: Query) -> Page:
+        """Result documents, newest first, with real totals."""
+        return self.system.store.find(query)
+
+    def run(self, job_id: str, index: int, attempt: int | None = None) -> dict[str, Any]:
+        """One result document with its log lines (the latest attempt unless *attempt* is given)."""
+        page = self.system.store.find(Query(type="result", job_id=job_id, index=index, limit=100))
+        items = [d for d in page.items if attempt is None or d.get("attempt") == attempt]
+        if not items:
+            raise NotFoundError(f"no run {index}{'' if attempt is None else f' attempt {attempt}'} of job {job_id!r}")
+        result = dict(items[0])
+        logs = self.system.store.find(Query(type="reslog", job_id=job_id, index=index, limit=1000)).items
+        result["logs"] = sorted((d for d in logs if d.get("attempt") == result.get("attempt")),
+                                key=lambda d: d.get("seq", 0))
+        return result
+
+    def running(self) -> list[dict[str, Any]]:
+        """Runs in progress, with elapsed seconds and the worker pid."""
+        now = time.time()
+        pids = {w.get("slot"): w for w in self.system.workers()}
+        out = []
+        for run in self.system.ask("running"):
+            worker = pids.get(run["slot"], {})
+            started = (worker.get("run") or {}).get("started")
+            out.append({**run, "pid": worker.get("pid"), "started": started,
+                        "elapsed_s": None if started is None else round(now - started, 3)})
+        return out
+
+    def cancel(self, run_key: str) -> dict[str, Any]:
+        """Kill a run in progress (recorded ``cancelled``)."""
+        for run in self.system.ask("running"):
+            if run["key"] == run_key:
+                if not self.system.directory.tell_worker(run["slot"], CancelRun(run_key)):
+                    raise ActorUnavailableError(f"worker {run['slot']} is not there to cancel {run_key}")
+                log.info("run.cancel_requested", run=run_key, job=run["name"])
+                return {"key": run_key, "cancelling": True}
+        raise NotFoundError(f"no running run {run_key!r}")
+
+    def logs(self, query: Query) -> Page:
+        """System (``log``) or task (``reslog``) log lines, newest first."""
+        return self.system.store.find(query)
+
+    def tail(self, after_seq: int, types: Collection[str] | None, stop: Any) -> Iterator[dict[str, Any]]:
+        """New documents as they are stored (the live tail), until *stop* (an Event) is set."""
+        from actors.store import base
+
+        tail_documents = getattr(base, "tail_documents", None)
+        if tail_documents is not None:
+            yield from tail_documents(self.system.store, after_seq, types, stop)
+            return
+        seq = after_seq
+        while not stop.is_set():  # pragma: no cover - fallback until every store has tail
+            docs = self.system.store.read_after(seq, types, 500)
+            for doc in docs:
+                seq = doc["seq"]
+                yield doc
+            if not docs:
+                stop.wait(0.2)
+
+    def last_seq(self) -> int:
+        """The newest stored document's seq (where a live tail starts)."""
+        return self.system.store.last_seq()
+
+    # ------------------------------------------------------------------ system
+    def workers(self) -> list[dict[str, Any]]:
+        """Each worker slot: status (idle, busy, restarting, degraded ...), pid, current run."""
+        return self.system.workers()
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """The task registry with each class's options."""
+        return list(self.registry.describe())
+
+    def options(self) -> list[dict[str, Any]]:
+        """Every option: current value, default, source, whether it applies live."""
+        settings = self.system.settings
+        return [{**o, "value": settings.get(o["name"]), "source": settings.source(o["name"])}
+                for o in options_registry.describe_options() if o["name"] != "web_token"] + [
+            {**o, "value": "***" if settings.get("web_token") else "", "source": settings.source("web_token")}
+            for o in options_registry.describe_options() if o["name"] == "web_token"]
+
+    def set_option(self, name: str, value: Any) -> dict[str, Any]:
+        """Change a live option now (text is parsed as on the command line). Others need a restart."""
+        try:
+            option = options_registry.lookup(name, where="option")
+        except ConfigError as exc:
+            raise NotFoundError(str(exc)) from exc
+        if not option.live:
+            raise ConflictError(f"option {name!r} cannot change on a running server; set it in the config file "
+                                "or with its flag and restart")
+        coerced = options_registry.coerce(option, value, from_text=isinstance(value, str), where=option.flag)
+        new: Settings = self.system.settings.replace(**{name: coerced})
+        self.system.settings = new
+        if name == "verbose":
+            logging.getLogger().setLevel(logging.DEBUG if coerced else logging.INFO)
+        elif name not in ("shutdown_grace", "web_read_only"):
+            self.system.ask("limits", limits_from(new), new.finished_retention)
+        log.info("option.changed", option=name, value=coerced)
+        return {"name": name, "value": coerced, "live": True}
+
+    @property
+    def read_only(self) -> bool:
+        """True when the web interface must refuse every change."""
+        return bool(self.system.settings.web_read_only)
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, details): the scheduler answers, the journal answers, the store reads."""
+        problems: list[str] = []
+        details: dict[str, Any] = {"uptime_s": round(time.time() - self.started_at, 3)}
+        try:
+            details["scheduler"] = self.system.ask("status", timeout=2.0)
+        except DasActorsError as exc:
+            problems.append(f"scheduler: {exc}")
+        try:
+            journal = self.system.journal_stats(timeout=2.0)
+            details["journal"] = journal
+            if journal.get("outage_since"):
+                problems.append(f"store: unavailable since {journal['outage_since']:.3f} (journal buffering)")
+        except DasActorsError as exc:
+            problems.append(f"journal: {exc}")
+        except Exception as exc:  # noqa: BLE001 - pykka timeouts and dead actors alike mean unhealthy
+            problems.append(f"journal: {type(exc).__name__}: {exc}")
+        try:
+            details["store"] = self.system.store.stats()
+        except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
+            problems.append(f"store: {type(exc).__name__}: {exc}")
+        details["problems"] = problems
+        return not problems, details
+
+    def metrics(self) -> dict[str, Any]:
+        """Counters and histograms for ``/metrics`` and the overview page."""
+        data: dict[str, Any] = dict(self.system.ask("metrics"))
+        data["workers"] = self.workers()
+        try:
+            data["journal"] = self.system.journal_stats(timeout=2.0)
+        except Exception:  # noqa: BLE001 - metrics must render even while the journal restarts
+            data["journal"] = {}
+        return data

@@ -1,0 +1,389 @@
+"""The MongoDB backend: results and logs in a capped collection, job records beside it.
+
+It exists because the original DAS analytics stored everything in a capped MongoDB
+collection, and production sites keep doing so (``--db-uri mongodb://...``). It offers the
+same `Store` protocol as the embedded SQLite store, plus a native live tail.
+
+* Documents go to the capped collection ``db_coll`` (created at `MongoStore.open` with
+  ``size``/``max``; an existing one that is not capped, or capped differently, is refused
+  unless ``convert``). Job records go to the normal collection ``<db_coll>_jobs``.
+* The store gives each document an increasing integer ``seq`` (also its ``_id``); the
+  Journal is the one writer. A batch is one unordered ``insert_many``. A batch that failed
+  is retried by the Journal with the same document objects: they keep their ``seq``, so
+  what a lost reply had already stored comes back as duplicate keys and is counted as
+  stored, never written twice.
+* `MongoStore.tail` is a tailable, await-data cursor, re-created whenever it dies.
+
+Tested against MongoDB and FerretDB 1.24 (SQLite backend). FerretDB differences, handled:
+it trims capped collections in a periodic cleanup, not on insert, so ``docs``/``bytes``
+may exceed the capacity for a while (``evicted`` is computed as documents inserted since
+`open` minus the growth of the count, so it catches up with that cleanup); it has no
+``convertToCapped``/``collMod``, so ``convert`` copies the documents into a new capped
+collection and renames it; its ``bytes`` are SQLite page sizes (multiples of 4 KiB); it
+closes a tailable cursor whose first batch is not full, so the tail opens its cursor with
+a one-document first batch anchored on an existing document.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+from bson.errors import InvalidDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne
+from pymongo.collection import Collection as MongoCollection
+from pymongo.command_cursor import CommandCursor
+from pymongo.database import Database
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    WaitQueueTimeoutError,
+    WTimeoutError,
+)
+from pymongo.uri_parser import parse_uri
+
+from actors.errors import ConfigError, StoreError, StoreUnavailableError
+from actors.store.base import Page, Query
+
+Doc = dict[str, Any]
+log = structlog.get_logger("das_actors.store")
+
+_INDEXES = (
+    IndexModel([("seq", ASCENDING)], unique=True),
+    IndexModel([("type", ASCENDING), ("seq", ASCENDING)]),
+    IndexModel([("job_id", ASCENDING), ("index", ASCENDING)]),
+    IndexModel([("type", ASCENDING), ("outcome", ASCENDING), ("seq", ASCENDING)]),
+    IndexModel([("type", ASCENDING), ("time", ASCENDING)]),
+    IndexModel([("parent", ASCENDING)]),
+    IndexModel([("logger", ASCENDING), ("seq", ASCENDING)]),
+    IndexModel([("classname", ASCENDING)]),
+    IndexModel([("name", ASCENDING)]),
+)
+_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError, WaitQueueTimeoutError)
+_DUPLICATE_KEY = 11000
+#: CommandNotFound, InvalidOptions, CommandNotSupported, NotImplemented: use the copy fallback.
+_NO_SUCH_COMMAND = frozenset({59, 72, 115, 238})
+_NEWEST = [("seq", DESCENDING)]
+_NO_ID = {"_id": False}
+
+
+class MongoStore:
+    """`Store` (and `TailableStore`) on MongoDB at *uri*, capped at *size_bytes*; see the module."""
+
+    kind = "mongodb"
+
+    def __init__(self, uri: str, *, size_bytes: int, max_docs: int = 0, db_name: str = "analytics_results",
+                 db_coll: str = "db", convert: bool = False, timeout_s: float = 2.0) -> None:
+        if isinstance(size_bytes, bool) or not isinstance(size_bytes, int) or size_bytes <= 0:
+            raise ValueError(f"db_size must be a positive integer number of bytes, got {size_bytes!r}")
+        if isinstance(max_docs, bool) or not isinstance(max_docs, int) or max_docs < 0:
+            raise ValueError(f"db_max_docs must be an integer >= 0 (0 = unlimited), got {max_docs!r}")
+        if not timeout_s > 0:
+            raise ValueError(f"db_timeout must be > 0 seconds, got {timeout_s!r}")
+        self.uri, self.size_bytes, self.max_docs = uri, size_bytes, max_docs
+        self.db_name, self.db_coll, self.convert, self.timeout_s = db_name, db_coll, convert, timeout_s
+        self._lock = threading.RLock()  # open/close and the writer's seq counter
+        self._client: MongoClient[Doc] | None = None
+        self._seq = 0
+        self._pending: dict[int, tuple[Mapping[str, Any], int]] = {}  # id(doc) -> (doc, seq) of a failed batch
+        self._inserted = self._count_at_open = 0
+        self._server: Doc = {}
+        try:
+            parsed = parse_uri(uri)
+        except (PyMongoError, ValueError) as exc:
+            raise ConfigError(f"db_uri is not a valid MongoDB URI: {exc}") from exc
+        self._uri_options = {str(key).lower() for key in parsed["options"]}
+        hosts = ",".join(f"{host}:{port}" for host, port in parsed["nodelist"])  # never the credentials
+        self._where = f"mongodb://{hosts}/{db_name}.{db_coll}"
+
+    def __repr__(self) -> str:
+        return f"MongoStore({self._where}, size_bytes={self.size_bytes}, max_docs={self.max_docs})"
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"mongodb store {self._where}: {action} failed: {exc}") from exc
+        except PyMongoError as exc:
+            raise StoreError(f"mongodb store {self._where}: {action} failed: {exc}") from exc
+
+    def _db(self) -> Database[Doc]:
+        client = self._client
+        if client is None:
+            raise StoreError(f"mongodb store {self._where} is not open")
+        return client[self.db_name]
+
+    def _docs(self) -> MongoCollection[Doc]:
+        return self._db()[self.db_coll]
+
+    def _jobs(self) -> MongoCollection[Doc]:
+        return self._db()[self.db_coll + "_jobs"]
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def open(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                return
+            ms = int(self.timeout_s * 1000)
+            # Options in the URI win; operations may run longer than connecting takes.
+            timeouts: dict[str, Any] = {
+                "serverSelectionTimeoutMS": ms, "connectTimeoutMS": ms, "socketTimeoutMS": 5 * ms}
+            client: MongoClient[Doc] = MongoClient(
+                self.uri, connect=False, appname="das-actors",
+                **{key: value for key, value in timeouts.items() if key.lower() not in self._uri_options})  # fmt: skip
+            self._client = client
+            try:
+                with self._errors("open"):
+                    info = client.admin.command("buildInfo")
+                    self._server = {"version": info.get("version"), "ferretdb": info.get("ferretdbVersion")}
+                    self._ensure_capped(self._db())
+                    self._docs().create_indexes(list(_INDEXES))
+                    newest = self._docs().find_one({}, projection={"seq": True}, sort=_NEWEST)
+                    self._seq = int(newest["seq"]) if newest and isinstance(newest.get("seq"), int) else 0
+                    self._count_at_open, self._inserted, self._pending = self._coll_stats()[0], 0, {}
+            except BaseException:
+                self._client = None
+                client.close()
+                raise
+
+    def _ensure_capped(self, db: Database[Doc]) -> None:
+        name, spare = self.db_coll, self.db_coll + "_convert"
+        found = {c["name"]: c.get("options", {}) for c in db.list_collections(filter={"name": {"$in": [name, spare]}})}
+        if name not in found and spare in found:  # a conversion stopped between drop and rename
+            log.warning("store.convert.resume", collection=f"{self.db_name}.{name}", source=spare)
+            db[spare].rename(name)
+            found[name] = found.pop(spare)
+        options = found.get(name)
+        if options is None:
+            extra: dict[str, Any] = {"max": self.max_docs} if self.max_docs else {}
+            db.create_collection(name, capped=True, size=self.size_bytes, **extra)
+            log.info("store.created", collection=f"{self.db_name}.{name}", size=self.size_bytes, max=self.max_docs)
+            return
+        size, most = int(options.get("size") or 0), int(options.get("max") or 0)
+        # MongoDB rounds a capped size up to a multiple of 256 bytes.
+        if options.get("capped") and size in (self.size_bytes, -(-self.size_bytes // 256) * 256) \
+                and most == self.max_docs:  # fmt: skip
+            return
+        found_text = f"capped with size={size} max={most}" if options.get("capped") else "not capped"
+        asked = f"capped with size={self.size_bytes} (db_size) max={self.max_docs} (db_max_docs)"
+        if not self.convert:
+            raise ConfigError(f"collection {self.db_name}.{name} exists but is {found_text}, while {asked} was "
+                              "asked: give --db-convert to convert it (keeps the newest documents that fit), "
+                              "or use another --db-coll")  # fmt: skip
+        log.warning("store.convert", collection=f"{self.db_name}.{name}", found=found_text, asked=asked)
+        try:
+            if options.get("capped"):
+                db.command({"collMod": name, "cappedSize": self.size_bytes, "cappedMax": self.max_docs or 0})
+            else:
+                db.command({"convertToCapped": name, "size": self.size_bytes})
+                if self.max_docs:
+                    db.command({"collMod": name, "cappedMax": self.max_docs})
+        except OperationFailure as exc:
+            if exc.code not in _NO_SUCH_COMMAND:
+                raise
+            log.warning("store.convert.copy", collection=f"{self.db_name}.{name}", reason=str(exc))
+            self._copy_convert(db, name, spare)
+
+    def _copy_convert(self, db: Database[Doc], name: str, spare: str) -> None:
+        """Convert by copying into a new capped collection (for servers without convertToCapped)."""
+        db.drop_collection(spare)
+        extra: dict[str, Any] = {"max": self.max_docs} if self.max_docs else {}
+        db.create_collection(spare, capped=True, size=self.size_bytes, **extra)
+        batch: list[Doc] = []
+        for doc in db[name].find({}).sort("$natural", ASCENDING):
+            batch.append(doc)
+            if len(batch) == 1000:
+                db[spare].insert_many(batch, ordered=True)
+                batch = []
+        if batch:
+            db[spare].insert_many(batch, ordered=True)
+        db.drop_collection(name)
+        db[spare].rename(name)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+            if client is not None:
+                client.close()
+
+    # -- documents ------------------------------------------------------------------------
+
+    def insert(self, docs: Sequence[Mapping[str, Any]]) -> int:
+        if not docs:
+            return 0
+        with self._lock:
+            coll = self._docs()
+            assigned: dict[int, tuple[Mapping[str, Any], int]] = {}
+            batch: list[Doc] = []
+            for position, given in enumerate(docs):
+                kind = given.get("type")
+                if type(kind) is not str:
+                    raise StoreError(f"document #{position} of the batch has no string 'type': {kind!r}")
+                prior = self._pending.get(id(given))
+                if prior is not None and prior[0] is given:
+                    seq = prior[1]  # a retried batch keeps its seq: what was stored is not stored again
+                else:
+                    self._seq += 1
+                    seq = self._seq
+                assigned[id(given)] = (given, seq)
+                doc = {key: value for key, value in given.items() if key not in ("seq", "_id")}
+                doc["seq"] = doc["_id"] = seq
+                batch.append(doc)
+            self._pending = assigned
+            try:
+                with self._errors("insert"):
+                    self._insert_many(coll, batch)
+            except (InvalidDocument, OverflowError) as exc:
+                raise StoreError(f"mongodb store {self._where}: a document is not BSON-safe: {exc}") from exc
+            self._pending = {}
+            self._inserted += len(batch)
+            return len(batch)
+
+    @staticmethod
+    def _insert_many(coll: MongoCollection[Doc], batch: list[Doc]) -> None:
+        try:
+            coll.insert_many(batch, ordered=False)
+        except BulkWriteError as exc:
+            details = exc.details
+            fatal = [e for e in details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
+            if fatal:
+                first = fatal[0]
+                raise StoreError(f"{len(fatal)} document(s) refused, first #{first.get('index')}: "
+                                 f"{first.get('errmsg')}") from exc  # fmt: skip
+            if details.get("writeConcernErrors"):
+                raise WTimeoutError(f"write concern not satisfied: {details['writeConcernErrors'][0]}") from exc
+            # Only duplicate seqs: stored by an earlier attempt whose reply was lost.
+
+    def find(self, query: Query) -> Page:
+        if query.limit < 0 or query.offset < 0:
+            raise ValueError(f"query limit and offset must be >= 0, got {query.limit} and {query.offset}")
+        spec: Doc = {}
+        for key, value in (("type", query.type), ("job_id", query.job_id), ("index", query.index),
+                           ("outcome", query.outcome), ("classname", query.classname), ("name", query.name),
+                           ("parent", query.parent)):  # fmt: skip
+            if value is not None:
+                spec[key] = value  # on an array (parent), equality matches any element
+        window = {op: bound for op, bound in (("$gte", query.since), ("$lte", query.until)) if bound is not None}
+        if window:
+            spec["time"] = window
+        if query.logger_prefix is not None:
+            spec["logger"] = {"$regex": "^" + re.escape(query.logger_prefix) + r"(?:\.|$)"}
+        if query.min_level is not None:
+            spec["level"] = {"$gte": query.min_level}
+        coll = self._docs()
+        with self._errors("find"):
+            total = coll.count_documents(spec)
+            items = [] if query.limit == 0 else list(
+                coll.find(spec, projection=_NO_ID, sort=_NEWEST, skip=query.offset, limit=query.limit))
+        return Page(items=items, total=total, more=query.offset + len(items) < total)
+
+    def read_after(self, seq: int, types: Collection[str] | None = None, limit: int = 1000) -> list[Doc]:
+        spec = self._after(seq, types)
+        if spec is None or limit <= 0:
+            return []
+        with self._errors("read_after"):
+            return list(self._docs().find(spec, projection=_NO_ID, sort=[("seq", ASCENDING)], limit=limit))
+
+    @staticmethod
+    def _after(seq: int, types: Collection[str] | None) -> Doc | None:
+        spec: Doc = {"seq": {"$gt": seq}}
+        if types is not None:
+            types = [types] if isinstance(types, str) else list(types)
+            if not types:
+                return None
+            spec["type"] = {"$in": types}
+        return spec
+
+    def last_seq(self) -> int:
+        with self._errors("last_seq"):
+            newest = self._docs().find_one({}, projection={"seq": True}, sort=_NEWEST)
+        return int(newest["seq"]) if newest and isinstance(newest.get("seq"), int) else 0
+
+    def tail(self, after_seq: int, types: Collection[str] | None, stop: threading.Event,
+             poll_s: float = 0.2) -> Iterator[Doc]:
+        """A tailable, await-data cursor on the capped collection, re-created when it dies.
+
+        A tailable cursor dies when its first query matches nothing (and, on FerretDB, when
+        its first batch is not full), so it is opened on ``seq > after`` OR the newest stored
+        document at or before it, with a first batch of one; that anchor is skipped here.
+        """
+        if poll_s <= 0:
+            raise ValueError(f"poll_s must be > 0, got {poll_s!r}")
+        last, wait_ms = after_seq, max(1, min(int(poll_s * 1000), int(self.timeout_s * 2500)))
+        while not stop.is_set():
+            cursor: CommandCursor[Doc] | None = None
+            try:
+                with self._errors("tail"):
+                    cursor = self._tail_cursor(last, types, wait_ms)
+                    while cursor is not None and cursor.alive and not stop.is_set():
+                        doc = cursor.try_next()
+                        if doc is not None and isinstance(doc.get("seq"), int) and doc["seq"] > last:
+                            last = doc["seq"]
+                            yield doc
+            except StoreUnavailableError:
+                pass  # the server is away: retry from the last yielded seq
+            finally:
+                if cursor is not None:
+                    cursor.close()
+            stop.wait(poll_s)
+
+    def _tail_cursor(self, last: int, types: Collection[str] | None, wait_ms: int) -> CommandCursor[Doc] | None:
+        spec = self._after(last, types)
+        if spec is None:
+            return None
+        anchor = self._docs().find_one({"seq": {"$lte": last}}, projection={"seq": True}, sort=_NEWEST)
+        if anchor is not None:
+            spec = {"$or": [{"seq": anchor["seq"]}, spec]}
+        cursor: CommandCursor[Doc] = self._db().cursor_command(
+            "find", self.db_coll, filter=spec, projection=_NO_ID, tailable=True, awaitData=True, batchSize=1,
+            max_await_time_ms=wait_ms)  # fmt: skip
+        return cursor.batch_size(1000)
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def save_jobs(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+        requests: list[ReplaceOne[Doc]] = []
+        for position, job in enumerate(jobs):
+            job_id = job.get("job_id")
+            if not isinstance(job_id, str) or not job_id:
+                raise StoreError(f"job record #{position} has no string 'job_id': {job_id!r}")
+            record = {key: value for key, value in job.items() if key != "_id"}
+            record["_id"] = job_id
+            requests.append(ReplaceOne({"_id": job_id}, record, upsert=True))
+        if requests:
+            try:
+                with self._errors("save_jobs"):
+                    self._jobs().bulk_write(requests, ordered=True)  # ordered: the latest record wins
+            except (InvalidDocument, OverflowError) as exc:
+                raise StoreError(f"mongodb store {self._where}: a job record is not BSON-safe: {exc}") from exc
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            with self._errors("delete_jobs"):
+                self._jobs().delete_many({"_id": {"$in": list(job_ids)}})
+
+    def load_jobs(self) -> list[Doc]:
+        with self._errors("load_jobs"):
+            return list(self._jobs().find({}, projection=_NO_ID, sort=[("_id", ASCENDING)]))
+
+    def _coll_stats(self) -> tuple[int, int]:
+        stats = self._db().command("collStats", self.db_coll)
+        return int(stats.get("count", 0)), int(stats.get("size", 0))
+
+    def stats(self) -> Doc:
+        """Counts from ``collStats``; ``evicted`` = inserted since `open` minus the growth of the count."""
+        with self._errors("stats"):
+            docs, size = self._coll_stats()
+        evicted = max(0, self._inserted - (docs - self._count_at_open))
+        return {"kind": self.kind, "docs": docs, "bytes": size, "capacity_bytes": self.size_bytes,
+                "max_docs": self.max_docs, "evicted": evicted, "server": dict(self._server),
+                "where": self._where}  # fmt: skip
