@@ -7,8 +7,8 @@ server is multi-threaded; forking it would be unsafe). The child:
 * applies the memory cap (``RLIMIT_AS``) if one is set;
 * ignores SIGINT (the server decides when runs end) and keeps SIGTERM's default;
 * sends everything over one private pipe as small tuples: ``("ready", pid)``,
-  ``("logs", run_key, [(time, level, logger, message), ...])`` and
-  ``("result", run_key, payload)``. It never opens the store.
+  ``("logs", [(run_key, time, level, logger, message), ...])`` and
+  ``("results", [(run_key, payload), ...])``. It never opens the store.
 
 Everything the task logs (through its ``logger``, any stdlib logger, or ``print``) goes
 over the pipe; the result is made JSON-safe here, so an unpicklable or unstorable return
@@ -39,35 +39,46 @@ EXIT_AFTER_MEMORY_ERROR = 75
 
 
 class _PipeSender:
-    """Thread-safe sender with a log buffer flushed by size, by time and at run end."""
+    """Thread-safe sender. Log records and results are buffered and sent in order, by size,
+    by time (a flusher thread, so nothing waits behind a long task) and at batch end."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._lock = threading.Lock()
-        self._logs: list[tuple[float, int, str, str]] = []
+        self._logs: list[tuple[str, float, int, str, str]] = []
+        self._results: list[tuple[str, dict[str, Any]]] = []
         self.run_key = ""
         self._flusher = threading.Thread(target=self._flush_periodically, name="log-flusher", daemon=True)
         self._flusher.start()
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._lock:
-            self._send_logs_locked()
+            self._send_pending_locked()
             self._conn.send(message)
 
     def log(self, record: tuple[float, int, str, str]) -> None:
         with self._lock:
-            self._logs.append(record)
+            self._logs.append((self.run_key, *record))
             if len(self._logs) >= LOG_BATCH:
-                self._send_logs_locked()
+                self._send_pending_locked()
+
+    def result(self, run_key: str, payload: dict[str, Any], *, now: bool) -> None:
+        with self._lock:
+            self._results.append((run_key, payload))
+            if now or len(self._results) >= RESULT_BATCH:
+                self._send_pending_locked()
 
     def flush(self) -> None:
         with self._lock:
-            self._send_logs_locked()
+            self._send_pending_locked()
 
-    def _send_logs_locked(self) -> None:
+    def _send_pending_locked(self) -> None:
         if self._logs:
-            batch, self._logs = self._logs, []
-            self._conn.send(("logs", self.run_key, batch))
+            logs, self._logs = self._logs, []
+            self._conn.send(("logs", logs))
+        if self._results:
+            results, self._results = self._results, []
+            self._conn.send(("results", results))
 
     def _flush_periodically(self) -> None:
         while True:
@@ -159,17 +170,27 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
         if message[0] == "stop":
             sender.flush()
             return
-        if message[0] == "run":
-            wire: dict[str, Any] = message[1]
-            key = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
-            sender.run_key = key
-            payload = execute(wire, registry, max_children=int(config.get("max_children", 100)))
-            sys.stdout.flush()
-            sys.stderr.flush()
-            sender.send(("result", key, payload))
-            if payload.get("exit_after"):
-                sender.flush()
-                os._exit(EXIT_AFTER_MEMORY_ERROR)
+        if message[0] == "runs":
+            _run_batch(message[1], sender, registry, config)
+
+
+#: A batch's results are sent when this many are pending (or by the flusher, or at batch end).
+RESULT_BATCH = 128
+
+
+def _run_batch(wires: list[dict[str, Any]], sender: _PipeSender, registry: Any, config: Mapping[str, Any]) -> None:
+    """Run a batch in order; results go back in chunks (one pipe message per chunk)."""
+    max_children = int(config.get("max_children", 100))
+    for position, wire in enumerate(wires):
+        sender.run_key = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
+        payload = execute(wire, registry, max_children=max_children)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        exit_after = bool(payload.get("exit_after"))
+        sender.result(sender.run_key, payload, now=exit_after or position == len(wires) - 1)
+        if exit_after:
+            sender.flush()
+            os._exit(EXIT_AFTER_MEMORY_ERROR)
 
 
 def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100) -> dict[str, Any]:

@@ -48,20 +48,30 @@ class RunFinished:
 
 
 @dataclass(frozen=True, slots=True)
-class RunRefused:
-    """The worker could not take the run it was given (busy or restarting): requeue it."""
+class RunsFinished:
+    """Several runs of one batch ended; ``worker_free`` once the batch is done."""
 
     slot: int
-    run: Run
+    finished: Sequence[tuple[Run, RunReport]]
+    worker_free: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunRefused:
+    """The worker could not take (or never started) these runs: requeue them, no penalty."""
+
+    slot: int
+    runs: Sequence[Run]
     reason: str
+    worker_free: bool = False
 
 
 # ----------------------------------------------------------------------- worker <- *
 @dataclass(frozen=True, slots=True)
 class RunJob:
-    """Run this on your process now."""
+    """Run these on your process now, in order (a batch of one when the load is light)."""
 
-    run: Run
+    runs: Sequence[Run]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +91,18 @@ class ChildReady:
 
 @dataclass(frozen=True, slots=True)
 class ChildLogs:
-    """Reader thread: log records of run *run_key*: ``(time, level, logger, message)`` tuples."""
+    """Reader thread: log records, each ``(run_key, time, level, logger, message)``."""
 
     gen: int
-    run_key: str
-    records: Sequence[tuple[float, int, str, str]]
+    records: Sequence[tuple[str, float, int, str, str]]
 
 
 @dataclass(frozen=True, slots=True)
-class ChildResult:
-    """Reader thread: the subprocess finished run *run_key* with this payload."""
+class ChildResults:
+    """Reader thread: the subprocess finished these runs, in batch order: ``(run_key, payload)``."""
 
     gen: int
-    run_key: str
-    payload: Mapping[str, Any]
+    results: Sequence[tuple[str, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,17 @@ import structlog
 
 from actors.errors import InvalidJobError
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
-from actors.messages import ChildFailed, RunFinished, RunJob, RunRefused, SaveJobs, Tick, WorkerDown, WorkerReady
+from actors.messages import (
+    ChildFailed,
+    RunFinished,
+    RunJob,
+    RunRefused,
+    RunsFinished,
+    SaveJobs,
+    Tick,
+    WorkerDown,
+    WorkerReady,
+)
 from actors.metrics import RunMetrics
 from actors.routing import Directory
 from actors.timetable import Decision, Job, Limits, Timetable
@@ -37,6 +47,12 @@ log = structlog.get_logger("das_actors.scheduler")
 
 #: How often changed job records are sent to the Journal, and finished jobs pruned.
 SAVE_INTERVAL_S = 0.2
+#: Most runs handed to one worker in one message. Batches form only when more runs are due
+#: than workers are free (a burst); under light load every batch is a single run.
+MAX_BATCH = 256
+#: Only runs of task classes whose recent mean duration is below this are batched, so a
+#: slow task never holds other runs behind it in a batch (head-of-line blocking).
+FAST_CLASS_S = 0.005
 
 
 class Waker:
@@ -96,6 +112,7 @@ class SchedulerState:
     finished_retention_s: float = 86400.0
     stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
     metrics: RunMetrics = field(default_factory=RunMetrics)
+    class_duration_s: dict[str, float] = field(default_factory=dict)  # EWMA per task class
 
 
 class Scheduler(pykka.ThreadingActor):
@@ -138,8 +155,10 @@ class Scheduler(pykka.ThreadingActor):
         s = self._s
         if isinstance(message, Tick):
             self._dispatch()
+        elif isinstance(message, RunsFinished):
+            self._on_finished(message.slot, message.finished, message.worker_free)
         elif isinstance(message, RunFinished):
-            self._on_finished(message)
+            self._on_finished(message.slot, ((message.run, message.report),), message.worker_free)
         elif isinstance(message, WorkerReady):
             s.down.pop(message.slot, None)
             if not any(slot == message.slot for slot, _ in s.running.values()):
@@ -169,6 +188,12 @@ class Scheduler(pykka.ThreadingActor):
             self._changed(job)
             self._dispatch()
             return job.to_record()
+        if verb == "add_many":  # bulk add (config loads, benchmarks): one message, one dispatch
+            first_due_at = args[1] if len(args) > 1 else None
+            for spec in args[0]:
+                self._changed(tt.add(spec, now, first_due_at=first_due_at))
+            self._dispatch()
+            return len(args[0])
         if verb == "restore":
             for record in args[0]:
                 self._changed(tt.restore(record, now))
@@ -243,53 +268,76 @@ class Scheduler(pykka.ThreadingActor):
             s.waiting.append(due.job_id)
             self._changed(due)
         while s.idle and s.waiting:
-            job_id = s.waiting.popleft()
-            job = tt.get(job_id)
-            if job is None:
-                continue
-            run = tt.start(job_id, now)
-            self._changed(job)
-            if run is None:
-                if job.state is JobState.FINISHED:
-                    log.info("job.finished", job=job.spec.name, job_id=job_id, reason=job.note)
+            size = min(MAX_BATCH, -(-len(s.waiting) // len(s.idle)))
+            batch: list[Run] = []
+            while s.waiting and len(batch) < size:
+                job_id = s.waiting[0]
+                job = tt.get(job_id)
+                if job is None:
+                    s.waiting.popleft()
+                    continue
+                if batch and not (self._fast(batch[0].classname) and self._fast(job.spec.classname)):
+                    break
+                s.waiting.popleft()
+                run = tt.start(job_id, now)
+                self._changed(job)
+                if run is None:
+                    if job.state is JobState.FINISHED:
+                        log.info("job.finished", job=job.spec.name, job_id=job_id, reason=job.note)
+                    continue
+                batch.append(run)
+            if not batch:
                 continue
             slot = s.idle.pop()
-            s.running[run.key] = (slot, run)
-            s.stats["dispatched"] += 1
-            if not self._dir.tell_worker(slot, RunJob(run)):
-                self._requeue(run, f"worker {slot} is gone")
+            for run in batch:
+                s.running[run.key] = (slot, run)
+            s.stats["dispatched"] += len(batch)
+            if not self._dir.tell_worker(slot, RunJob(tuple(batch))):
+                for run in reversed(batch):
+                    self._requeue(run, f"worker {slot} is gone")
         if self._waker is not None:
             self._waker.wake_at(tt.next_wake())
 
-    def _on_finished(self, message: RunFinished) -> None:
+    def _on_finished(self, slot: int, finished: Any, worker_free: bool) -> None:
         s, now = self._s, self._clock()
-        s.running.pop(message.run.key, None)
-        if message.worker_free and message.slot not in s.down:
-            s.idle.add(message.slot)
+        if worker_free and slot not in s.down:
+            s.idle.add(slot)
         tt = s.timetable
-        run = message.run
-        report = message.report
-        lateness = report.started_at - run.due_at if report.outcome not in (Outcome.INTERRUPTED,) else None
-        s.metrics.observe(str(report.outcome), report.finished_at - report.started_at, lateness)
-        if run.job_id in tt:
-            decision = tt.finish(run.job_id, message.report, now)
+        for run, report in finished:
+            s.running.pop(run.key, None)
+            lateness = report.started_at - run.due_at if report.outcome is not Outcome.INTERRUPTED else None
+            duration = report.finished_at - report.started_at
+            s.metrics.observe(str(report.outcome), duration, lateness)
+            if report.outcome is Outcome.SUCCESS or report.outcome is Outcome.FAILED:
+                previous = s.class_duration_s.get(run.classname)
+                s.class_duration_s[run.classname] = duration if previous is None else 0.8 * previous + 0.2 * duration
+            if run.job_id not in tt:
+                continue
+            decision = tt.finish(run.job_id, report, now)
             s.stats["finished"] += 1
             s.stats["coalesced"] += decision.coalesced
-            self._log_decision(run, message.report, decision)
+            self._log_decision(run, report, decision)
             for child in decision.children:
                 child_job = tt.add(child, now)
                 self._changed(child_job)
                 log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
                          due_at=child_job.due_at)
-            if (finished := tt.get(run.job_id)) is not None:
-                self._changed(finished)
+            if (done := tt.get(run.job_id)) is not None:
+                self._changed(done)
         self._dispatch()
+
+    def _fast(self, classname: str) -> bool:
+        mean = self._s.class_duration_s.get(classname)
+        return mean is not None and mean < FAST_CLASS_S
 
     def _on_refused(self, message: RunRefused) -> None:
         s = self._s
-        s.running.pop(message.run.key, None)
-        s.idle.discard(message.slot)
-        self._requeue(message.run, message.reason)
+        if message.worker_free:
+            s.idle.add(message.slot)
+        else:
+            s.idle.discard(message.slot)
+        for run in reversed(message.runs):
+            self._requeue(run, message.reason)
         self._dispatch()
 
     def _requeue(self, run: Run, reason: str) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 import random
 import signal
 import threading
@@ -41,12 +42,13 @@ from actors.messages import (
     ChildFailed,
     ChildLogs,
     ChildReady,
-    ChildResult,
+    ChildResults,
     Deadline,
     Records,
     RunFinished,
     RunJob,
     RunRefused,
+    RunsFinished,
     WorkerDown,
     WorkerReady,
 )
@@ -99,7 +101,7 @@ class Worker(pykka.ThreadingActor):
         self._conn: Connection | None = None
         self._pid = 0
         self._ready = False
-        self._run: Run | None = None
+        self._batch: deque[Run] = deque()  # runs sent to the child, in order; the head is running
         self._run_started = 0.0
         self._kill_reason = ""
         self._runs_in_process = 0
@@ -123,20 +125,23 @@ class Worker(pykka.ThreadingActor):
         """Actor thread, after an unhandled exception: kill the process, tell the supervisor."""
         self._cancel_timers()
         self._kill_group(signal.SIGKILL)
+        head = self._batch.popleft() if self._batch else None
+        if self._batch:
+            self._dir.tell_scheduler(RunRefused(self.slot, tuple(self._batch), "its worker actor failed"))
         self._dir.tell_supervisor(ChildFailed("worker", self.slot, f"{exception_type.__name__}: {exception_value}",
-                                              self._run))
+                                              head))
 
     # ------------------------------------------------------------------ messages
     def on_receive(self, message: Any) -> Any:
         """Actor thread: dispatch on message type."""
         if isinstance(message, RunJob):
-            self._on_run(message.run)
+            self._on_runs(message.runs)
         elif isinstance(message, ChildLogs):
-            if message.gen == self._gen and self._run is not None:
+            if message.gen == self._gen and self._batch:
                 self._forward_logs(message.records)
-        elif isinstance(message, ChildResult):
+        elif isinstance(message, ChildResults):
             if message.gen == self._gen:
-                self._on_result(message.run_key, message.payload)
+                self._on_results(message.results)
         elif isinstance(message, ChildReady):
             if message.gen == self._gen:
                 self._on_ready(message.pid)
@@ -146,27 +151,29 @@ class Worker(pykka.ThreadingActor):
         elif isinstance(message, Deadline):
             self._on_deadline(message)
         elif isinstance(message, CancelRun):
-            if self._run is not None and self._run.key == message.run_key:
+            if self._batch and self._batch[0].key == message.run_key:
                 self._kill_run("cancel")
                 return True
             return False
         elif message == "status":
             return self.describe()
-        elif message == "drain":  # shutdown, step 1: take no new runs, let the current one finish
+        elif message == "drain":  # shutdown, step 1: take no new runs, let the current ones finish
             self._stopping = True
-            return self._run is not None
+            return bool(self._batch)
         elif message == "interrupt":  # shutdown, step 2: the grace is over
             return self._interrupt()
         return None
 
     def describe(self) -> dict[str, Any]:
         """A JSON-safe view of this slot for the panel."""
+        head = self._batch[0] if self._batch else None
         return {
             "slot": self.slot, "status": self.status, "pid": self._pid or None,
-            "run": None if self._run is None else {
-                "key": self._run.key, "job_id": self._run.job_id, "name": self._run.name,
-                "index": self._run.index, "attempt": self._run.attempt, "started": self._run_started,
+            "run": None if head is None else {
+                "key": head.key, "job_id": head.job_id, "name": head.name,
+                "index": head.index, "attempt": head.attempt, "started": self._run_started,
             },
+            "queued": len(self._batch) - 1 if self._batch else 0,
             "runs_in_process": self._runs_in_process, "recent_restarts": self._tracker.recent_restarts,
         }
 
@@ -221,45 +228,66 @@ class Worker(pykka.ThreadingActor):
         self._dir.tell_scheduler(WorkerReady(self.slot, pid))
 
     # ------------------------------------------------------------------ runs
-    def _on_run(self, run: Run) -> None:
-        if self._run is not None or not self._ready or self._conn is None or self._stopping:
-            self._dir.tell_scheduler(RunRefused(self.slot, run, f"worker {self.slot} is {self.status}"))
+    def _on_runs(self, runs: Any) -> None:
+        if self._batch or not self._ready or self._conn is None or self._stopping:
+            self._dir.tell_scheduler(RunRefused(self.slot, tuple(runs), f"worker {self.slot} is {self.status}"))
             return
-        self._run, self._run_started, self._kill_reason = run, time.time(), ""
+        self._batch.extend(runs)
+        self._run_started, self._kill_reason = time.time(), ""
         self.status = "busy"
         try:
-            self._conn.send(("run", run.to_wire()))
+            self._conn.send(("runs", [run.to_wire() for run in runs]))
         except (OSError, ValueError):
-            return  # the reader thread reports the dead process; _on_exit records the run
-        if run.timeout_s:
-            self._arm(run.timeout_s, Deadline(self._gen, "timeout", run.key))
+            return  # the reader thread reports the dead process; _on_exit records the runs
+        self._arm_timeout()
 
-    def _on_result(self, run_key: str, payload: Any) -> None:
-        run = self._run
-        if run is None or run.key != run_key:
+    def _arm_timeout(self) -> None:
+        self._cancel_timers()
+        head = self._batch[0] if self._batch else None
+        if head is not None and head.timeout_s:
+            self._arm(head.timeout_s, Deadline(self._gen, "timeout", head.key))
+
+    def _on_results(self, results: Any) -> None:
+        finished: list[tuple[Run, RunReport]] = []
+        docs: list[dict[str, Any]] = []
+        exit_after = False
+        for run_key, payload in results:
+            if not self._batch or self._batch[0].key != run_key:
+                log.error("worker.protocol", slot=self.slot, got=run_key,
+                          expected=self._batch[0].key if self._batch else None)
+                continue
+            run = self._batch.popleft()
+            self._runs_in_process += 1
+            report = RunReport(
+                outcome=Outcome(payload.get("outcome", "failed")),
+                started_at=float(payload.get("start", self._run_started)),
+                finished_at=float(payload.get("finish", time.time())), error=payload.get("error"),
+                next_at=payload.get("next"), resubmit=payload.get("resubmit", True),
+                children=tuple(payload.get("children") or ()),
+            )
+            docs.append(self._result_doc(run, report, payload))
+            finished.append((run, report))
+            self._run_started = report.finished_at
+            exit_after = exit_after or bool(payload.get("exit_after"))
+        if docs:
+            self._dir.tell_journal(Records(docs))
+        if self._batch:
+            self._arm_timeout()
+            if finished:
+                self._dir.tell_scheduler(RunsFinished(self.slot, finished, worker_free=False))
             return
         self._cancel_timers()
-        self._run = None
-        self._runs_in_process += 1
-        outcome = Outcome(payload.get("outcome", "failed"))
-        report = RunReport(
-            outcome=outcome, started_at=float(payload.get("start", self._run_started)),
-            finished_at=float(payload.get("finish", time.time())), error=payload.get("error"),
-            next_at=payload.get("next"), resubmit=payload.get("resubmit", True),
-            children=tuple(payload.get("children") or ()),
-        )
-        self._record(run, report, payload)
-        recycle = payload.get("exit_after") or (
+        recycle = exit_after or (
             self._config.max_runs_per_process and self._runs_in_process >= self._config.max_runs_per_process)
         if recycle:
             self._kill_reason = "recycle"
             self.status = "recycling"
-            self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=False))
-            if not payload.get("exit_after"):
+            self._dir.tell_scheduler(RunsFinished(self.slot, finished, worker_free=False))
+            if not exit_after:
                 self._conn_send_stop()
             return
         self.status = "idle"
-        self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=True))
+        self._dir.tell_scheduler(RunsFinished(self.slot, finished, worker_free=True))
 
     def _conn_send_stop(self) -> None:
         if self._conn is not None:
@@ -277,9 +305,10 @@ class Worker(pykka.ThreadingActor):
     def _on_deadline(self, message: Deadline) -> None:
         if message.gen != self._gen:
             return
-        if message.what == "timeout" and self._run is not None and self._run.key == message.run_key:
-            log.warning("run.timeout", slot=self.slot, job_id=self._run.job_id, job=self._run.name,
-                        index=self._run.index, timeout_s=self._run.timeout_s)
+        head = self._batch[0] if self._batch else None
+        if message.what == "timeout" and head is not None and head.key == message.run_key:
+            log.warning("run.timeout", slot=self.slot, job_id=head.job_id, job=head.name,
+                        index=head.index, timeout_s=head.timeout_s)
             self._kill_run("timeout")
         elif message.what == "kill":
             self._kill_group(signal.SIGKILL)
@@ -289,8 +318,11 @@ class Worker(pykka.ThreadingActor):
     def _on_exit(self, exitcode: int | None) -> None:
         self._cancel_timers()
         self._ready = False
-        reason, run = self._kill_reason, self._run
-        self._run = None
+        reason = self._kill_reason
+        run = self._batch.popleft() if self._batch and reason != "recycle" else None
+        if self._batch:  # never started: back to the scheduler, no penalty
+            self._dir.tell_scheduler(RunRefused(self.slot, tuple(self._batch), "its worker process went away"))
+            self._batch.clear()
         described = signal_name(exitcode)
         if run is not None:
             outcome, error = {
@@ -299,7 +331,7 @@ class Worker(pykka.ThreadingActor):
                 "shutdown": (Outcome.INTERRUPTED, f"interrupted by the server shutting down ({described})"),
             }.get(reason, (Outcome.CRASHED, f"worker exited on {described} during {run.describe()}"))
             report = RunReport(outcome=outcome, started_at=self._run_started, finished_at=time.time(), error=error)
-            self._record(run, report, {})
+            self._dir.tell_journal(Records((self._result_doc(run, report, {}),)))
             self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=False))
         if self._stopping or reason == "shutdown":
             self.status = "stopped"
@@ -329,14 +361,14 @@ class Worker(pykka.ThreadingActor):
     def _interrupt(self) -> bool:
         """Shutdown: kill the current run (recorded ``interrupted``). True if there was one."""
         self._stopping = True
-        if self._run is None:
+        if not self._batch:
             return False
         self._kill_run("shutdown")
         return True
 
     # ------------------------------------------------------------------ journal
-    def _record(self, run: Run, report: RunReport, payload: Any) -> None:
-        doc = {
+    def _result_doc(self, run: Run, report: RunReport, payload: Any) -> dict[str, Any]:
+        doc: dict[str, Any] = {
             "type": "result", "time": report.finished_at, "job_id": run.job_id, "name": run.name,
             "classname": run.classname, "index": run.index, "attempt": run.attempt, "trigger": str(run.trigger),
             "parent": list(run.parent), "due_at": run.due_at, "start": report.started_at,
@@ -347,14 +379,21 @@ class Worker(pykka.ThreadingActor):
         }
         if payload.get("child_errors"):
             doc["child_errors"] = list(payload["child_errors"])
-        self._dir.tell_journal(Records((doc,)))
+        return doc
 
     def _forward_logs(self, records: Any) -> None:
-        run = self._run
-        assert run is not None
-        docs = [{"type": "reslog", "time": t, "job_id": run.job_id, "name": run.name, "classname": run.classname,
-                 "index": run.index, "attempt": run.attempt, "level": level, "logger": logger, "msg": msg}
-                for (t, level, logger, msg) in records]
+        runs = {run.key: run for run in self._batch}
+        docs = []
+        for run_key, t, level, logger, msg in records:
+            run = runs.get(run_key)
+            if run is None:  # its result already arrived: rebuild identity from the key
+                job_id, index, attempt = run_key.rsplit(":", 2)
+                docs.append({"type": "reslog", "time": t, "job_id": job_id, "index": int(index),
+                             "attempt": int(attempt), "level": level, "logger": logger, "msg": msg})
+                continue
+            docs.append({"type": "reslog", "time": t, "job_id": run.job_id, "name": run.name,
+                         "classname": run.classname, "index": run.index, "attempt": run.attempt,
+                         "level": level, "logger": logger, "msg": msg})
         self._dir.tell_journal(Records(docs))
 
     # ------------------------------------------------------------------ timers
@@ -385,9 +424,9 @@ def _read_pipe(ref: pykka.ActorRef[Any], gen: int, conn: Connection, process: An
             message = conn.recv()
             kind = message[0]
             if kind == "logs":
-                ref.tell(ChildLogs(gen, message[1], message[2]))
-            elif kind == "result":
-                ref.tell(ChildResult(gen, message[1], message[2]))
+                ref.tell(ChildLogs(gen, message[1]))
+            elif kind == "results":
+                ref.tell(ChildResults(gen, message[1]))
             elif kind == "ready":
                 ref.tell(ChildReady(gen, message[1]))
     except (EOFError, OSError):
