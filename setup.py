@@ -20,10 +20,12 @@ setup(
         "mako>=1.3",
         "pymongo>=4.6,<5",
         "cheroot>=10",
+        "orjson>=3.9",
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout>=2.3"],
         "lint": ["ruff>=0.6", "mypy>=1.10"],
+        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9"],
     },
     entry_points={"console_scripts": ["das-actors = actors.cli:main"]},
 )

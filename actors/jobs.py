@@ -117,6 +117,7 @@ class JobSpec:
     parent: tuple[str, ...] = ()
     origin: Origin = Origin.CONFIG
     job_id: str = field(default="", compare=False)
+    _dict: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, init=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -155,6 +156,7 @@ class JobSpec:
         object.__setattr__(self, "kwargs", MappingProxyType(json.loads(canonical_json(dict(self.kwargs)))))
         object.__setattr__(self, "interval_s", float(self.interval_s))
         object.__setattr__(self, "job_id", make_job_id(self))
+        object.__setattr__(self, "_dict", {**self.definition(), "job_id": self.job_id, "origin": str(self.origin)})
 
     @property
     def run_limit(self) -> int | None:
@@ -179,8 +181,11 @@ class JobSpec:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of the definition, its id and origin (what the store keeps)."""
-        return {**self.definition(), "job_id": self.job_id, "origin": str(self.origin)}
+        """A JSON-safe dict of the definition, its id and origin (what the store keeps).
+
+        Computed once per spec (specs are frozen); callers get a shallow copy.
+        """
+        return dict(self._dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:

@@ -16,6 +16,7 @@ through `actors.facade`; each returns a JSON-safe answer.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -45,8 +46,16 @@ from actors.timetable import Decision, Job, Limits, Timetable
 
 log = structlog.get_logger("das_actors.scheduler")
 
+
+def _debug_on() -> bool:
+    return logging.getLogger("das_actors.scheduler").isEnabledFor(logging.DEBUG)
+
 #: How often changed job records are sent to the Journal, and finished jobs pruned.
-SAVE_INTERVAL_S = 0.2
+SAVE_INTERVAL_S = 0.5
+#: When a dispatch leaves at most this many changed jobs, they are saved at once (light
+#: load: a run's "in flight" state is durable before it starts); above it, every
+#: SAVE_INTERVAL_S in one batch (a burst).
+SAVE_AT_ONCE_MAX = 64
 #: Most runs handed to one worker in one message. Batches form only when more runs are due
 #: than workers are free (a burst); under light load every batch is a single run.
 MAX_BATCH = 256
@@ -292,6 +301,8 @@ class Scheduler(pykka.ThreadingActor):
             for run in batch:
                 s.running[run.key] = (slot, run)
             s.stats["dispatched"] += len(batch)
+            if len(s.dirty) <= SAVE_AT_ONCE_MAX:
+                self._save()
             if not self._dir.tell_worker(slot, RunJob(tuple(batch))):
                 for run in reversed(batch):
                     self._requeue(run, f"worker {slot} is gone")
@@ -396,6 +407,10 @@ class Scheduler(pykka.ThreadingActor):
         return record
 
     def _log_decision(self, run: Run, report: RunReport, decision: Decision) -> None:
+        quiet = (report.outcome is Outcome.SUCCESS and not decision.coalesced
+                 and decision.state is not JobState.ABANDONED)
+        if quiet and not _debug_on():
+            return
         fields = {"job": run.name, "job_id": run.job_id, "index": run.index, "attempt": run.attempt,
                   "outcome": str(report.outcome), "duration_s": round(report.finished_at - report.started_at, 6),
                   "state": str(decision.state), "next_due_at": decision.due_at, "note": decision.note}

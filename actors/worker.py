@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import deque
 import random
 import signal
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from itertools import accumulate
 from typing import Any, NoReturn
 
+import orjson
+
 from actors.errors import StoreError, StoreUnavailableError
 from actors.store.base import Page, Query
 
@@ -83,6 +85,11 @@ def _make_encoder() -> Callable[[object], str]:
 
 
 _ENCODE = _make_encoder()
+
+
+def _dumps(value: object) -> bytes:
+    """Compact UTF-8 JSON of a stored document: orjson (about 8x the stdlib's speed)."""
+    return orjson.dumps(value)
 
 
 class SQLiteStore:
@@ -242,10 +249,11 @@ class SQLiteStore:
             if type(kind) is not str:
                 raise StoreError(f"document #{position} of the batch has no string 'type': {kind!r}")
             try:
-                body = _ENCODE(doc)
+                raw = _dumps(doc)
             except (TypeError, ValueError, RecursionError) as exc:
                 raise StoreError(f"document #{position} ({kind}) is not JSON-safe: {exc}") from exc
-            length = len(body)
+            length = len(raw)  # bytes of UTF-8 JSON: what the cap counts
+            body = raw.decode()
             size += length
             job_id, index, outcome, classname, name = (
                 get("job_id"), get("index"), get("outcome"), get("classname"), get("name"))  # fmt: skip
