@@ -31,6 +31,10 @@ services: $(STAMP)
 test: $(STAMP) services
 	DAS_ACTORS_CACHE="$(CACHE)" $(BIN)/python -m pytest
 
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks.run
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy actors tasks tests

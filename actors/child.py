@@ -106,6 +106,60 @@ class _PipeHandler(logging.Handler):
             self.handleError(record)
 
 
+class PipeLogger:
+    """The ``logger`` a task receives: stdlib-Logger-like, but each call is a tuple appended
+    to the pipe buffer (about 1 us), not a LogRecord through handlers (about 10 us).
+
+    Supports ``debug/info/warning/error/critical/exception/log``, ``isEnabledFor`` and
+    ``%``-style arguments, like `logging.Logger`.
+    """
+
+    def __init__(self, sender: _PipeSender | None, name: str, level: int) -> None:
+        self._sender, self.name, self.level = sender, name, level
+        self._fallback = logging.getLogger(name)
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level >= self.level
+
+    def log(self, level: int, msg: object, *args: object, exc_info: Any = None, **_: Any) -> None:
+        if level < self.level:
+            return
+        text = str(msg) % args if args else str(msg)
+        if exc_info:
+            info = sys.exc_info() if exc_info is True else exc_info
+            if isinstance(info, BaseException):
+                info = (type(info), info, info.__traceback__)
+            if info and info[0] is not None:
+                text = f"{text}\n{''.join(traceback.format_exception(*info)).rstrip()}"
+        if self._sender is None:
+            self._fallback.log(level, text)
+        else:
+            self._sender.log((time.time(), level, self.name, text))
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.DEBUG, msg, *args, **kwargs)
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.INFO, msg, *args, **kwargs)
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.WARNING, msg, *args, **kwargs)
+
+    warn = warning
+
+    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.ERROR, msg, *args, **kwargs)
+
+    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.CRITICAL, msg, *args, **kwargs)
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        self.log(logging.ERROR, msg, *args, exc_info=exc_info, **kwargs)
+
+
+_SENDER: _PipeSender | None = None  # set in a worker subprocess; None in run-task
+
+
 class _StreamToLog:
     """A text stream that turns ``print`` output into log lines (stdout INFO, stderr WARNING)."""
 
@@ -151,7 +205,8 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
     if memory_mb > 0:
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    sender = _PipeSender(conn)
+    global _SENDER  # noqa: PLW0603 - one sender per worker subprocess
+    sender = _SENDER = _PipeSender(conn)
     root = logging.getLogger()
     root.handlers[:] = [_PipeHandler(sender)]
     root.setLevel(logging.DEBUG if config.get("verbose") else logging.INFO)
@@ -197,7 +252,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100) 
     """Run one task in this process and return the JSON-safe payload (also used by run-task)."""
     started = time.time()
     name = wire["name"]
-    logger = logging.getLogger(f"task.{name}")
+    logger = PipeLogger(_SENDER, f"task.{name}", logging.getLogger().getEffectiveLevel())
     payload: dict[str, Any] = {"start": started}
     try:
         cls = registry.resolve(wire["classname"])

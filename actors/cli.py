@@ -1,4 +1,5 @@
-"""The ``das-actors`` command: ``start`` the server, ``run-task`` to try a task by hand.
+"""The ``das-actors`` command: ``start`` the server, ``run-task`` to try a task by hand,
+``ctl`` to steer a running server (see `actors.ctl`).
 
 Exit codes: 0 success, 1 the task (run-task) failed, 2 a usage or configuration error
 (the message names the option or file and line). Errors go to stderr as plain text;
@@ -31,7 +32,7 @@ def _fail(message: str) -> int:
 def _start_parser(sub: Any) -> None:
     from actors.config import add_option_arguments
 
-    parser = sub.add_parser("start", help="run the server until SIGINT/SIGTERM",
+    parser = sub.add_parser("start", help="run the server until SIGINT/SIGTERM", allow_abbrev=False,
                             description="Run the server: config files are Python, later files win, flags win "
                                         "over files. Stops cleanly on SIGINT/SIGTERM.")
     parser.add_argument("config", nargs="*", help="Python config files declaring options and Task(...) jobs")
@@ -81,6 +82,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- run-task
 def _run_task_parser(sub: Any) -> None:
     parser = sub.add_parser("run-task", help="run one task in this process and show what the scheduler would do",
+                            allow_abbrev=False,
                             description="The task test harness: runs a task once, in-process, prints its result "
                                         "as JSON, then the scheduler's decision (next due time, resubmit, "
                                         "children).")
@@ -159,14 +161,23 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
     return EXIT_OK if payload["outcome"] == "success" else EXIT_TASK_FAILED
 
 
+# ---------------------------------------------------------------------------- ctl
+def _ctl_parser(sub: Any) -> None:
+    from actors.ctl import add_parser
+
+    add_parser(sub)
+
+
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every sub-command."""
-    parser = argparse.ArgumentParser(prog="das-actors", description="Periodic analytics-task server.")
+    parser = argparse.ArgumentParser(prog="das-actors", description="Periodic analytics-task server.",
+                                     allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"das-actors {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _start_parser(sub)
     _run_task_parser(sub)
+    _ctl_parser(sub)
     return parser
 
 

@@ -191,6 +191,7 @@ _o("Store", "db_convert", False, "convert an existing collection that is not cap
 _o("Store", "db_timeout", 2.0, "MongoDB server selection and connect timeout, s (operations get 5x)", minimum=0.1)
 _o("Store", "journal_buffer", 100000, "most documents buffered while the store is down", minimum=1000)
 _o("Store", "journal_flush_interval", 0.05, "seconds between journal flushes", minimum=0.001)
+_o("Web", "web", True, "serve the panel and API")
 _o("Web", "web_host", "127.0.0.1", "address the web interface listens on")
 _o("Web", "web_port", 8213, "port of the web interface (0 = pick a free port)", minimum=0)
 _o("Web", "web_base", "/analytics", "URL prefix of the web interface")

@@ -17,6 +17,7 @@ log shipper sees them without reading the store.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -27,12 +28,14 @@ from typing import Any
 import pykka
 import structlog
 
+from actors.errors import StoreError, StoreUnavailableError
+from actors.jsonsafe import sanitize
+from actors.logs import emit_json_lines
 from actors.messages import ChildFailed, Flush, Records, SaveJobs
 from actors.routing import Directory
 from actors.store.base import Store
 
 log = structlog.get_logger("das_actors.journal")
-task_echo = logging.getLogger("das_actors.task")
 
 #: Write when this many documents are buffered, without waiting for the interval.
 BATCH_SIZE = 5000
@@ -63,6 +66,7 @@ class Journal(pykka.ThreadingActor):
         self._timer: threading.Timer | None = None
         self._retry_s = 0.0
         self._outage_since: float | None = None
+        self._echo_thread: _EchoThread | None = None
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
@@ -76,6 +80,8 @@ class Journal(pykka.ThreadingActor):
         if self._timer is not None:
             self._timer.cancel()
         self._flush()
+        if self._echo_thread is not None:
+            self._echo_thread.close()
 
     def on_receive(self, message: Any) -> Any:
         """Actor thread: buffer, flush on size or on the timer, answer stats and flush requests."""
@@ -148,6 +154,12 @@ class Journal(pykka.ThreadingActor):
                 batch = [self._docs.popleft() for _ in range(min(BATCH_SIZE, len(self._docs)))]
                 try:
                     self._store.insert(batch)
+                except StoreUnavailableError:
+                    self._docs.extendleft(reversed(batch))
+                    raise
+                except StoreError as exc:  # not an outage: some document cannot be stored as it is
+                    self._insert_one_by_one(batch, exc)
+                    continue
                 except BaseException:
                     self._docs.extendleft(reversed(batch))
                     raise
@@ -168,11 +180,66 @@ class Journal(pykka.ThreadingActor):
         self._retry_s = 0.0
         return self.stats()
 
+    def _insert_one_by_one(self, batch: list[Mapping[str, Any]], error: Exception) -> None:
+        """Find the documents the store refuses; store each as a stringified stand-in with a note.
+
+        A poison document must never block the queue behind it (it would be retried forever).
+        """
+        for doc in batch:
+            try:
+                self._store.insert([doc])
+                self.written += 1
+                continue
+            except StoreUnavailableError:
+                raise
+            except StoreError as exc:
+                notes: list[str] = []
+                stand_in = {k: sanitize(v, notes, k) for k, v in doc.items() if isinstance(k, str)}
+                stand_in = {**stand_in, "type": str(doc.get("type", "log")), "notes": [
+                    *(stand_in.get("notes") or []), f"stored stringified: the store refused it ({exc})", *notes]}
+                try:
+                    self._store.insert([stand_in])
+                    self.written += 1
+                except StoreError:
+                    self.dropped += 1
+                    log.error("journal.unstorable", type=doc.get("type"), job_id=doc.get("job_id"), error=str(exc))
+        log.warning("journal.batch_repaired", size=len(batch), error=str(error))
+
     def _echo(self, docs: Any) -> None:
-        if not task_echo.isEnabledFor(logging.INFO):
-            return
-        for doc in docs:
-            if doc.get("type") == "reslog" and doc.get("level", 0) >= logging.INFO:
-                task_echo.log(doc["level"], doc.get("msg", ""), extra={
-                    "job": doc.get("name"), "job_id": doc.get("job_id"), "index": doc.get("index"),
-                    "attempt": doc.get("attempt"), "task_logger": doc.get("logger"), "task_time": doc.get("time")})
+        """Hand task log lines to the echo thread (stdout JSON, logger ``das_actors.task``)."""
+        lines = [doc for doc in docs if doc.get("type") == "reslog"]
+        if lines:
+            if self._echo_thread is None:
+                self._echo_thread = _EchoThread()
+            self._echo_thread.put(lines)
+
+
+class _EchoThread:
+    """Renders task log lines to stdout off the Journal's thread.
+
+    SQLite releases the GIL while it writes, so rendering JSON here overlaps with the
+    Journal's inserts instead of adding to them. Lines keep their task timestamps.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[Mapping[str, Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="journal-echo", daemon=True)
+        self._thread.start()
+
+    def put(self, docs: list[Mapping[str, Any]]) -> None:
+        self._queue.put(docs)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        while (docs := self._queue.get()) is not None:
+            try:
+                emit_json_lines([
+                    {"time": doc.get("time") or time.time(), "level": doc.get("level", logging.INFO),
+                     "logger": "das_actors.task", "event": doc.get("msg", ""), "job": doc.get("name"),
+                     "job_id": doc.get("job_id"), "index": doc.get("index"), "attempt": doc.get("attempt"),
+                     "task_logger": doc.get("logger")} for doc in docs])
+            except Exception as exc:  # noqa: BLE001 - stdout trouble must not stop the journal
+                log.warning("journal.echo_failed", error=f"{type(exc).__name__}: {exc}")

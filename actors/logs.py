@@ -17,13 +17,15 @@ neither break logging (a failing sink is noted once on stderr and dropped) nor r
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
+import orjson
 import structlog
 import structlog.testing
 from structlog.tracebacks import ExceptionDictTransformer
@@ -231,6 +233,7 @@ def record_to_dict(record: logging.LogRecord) -> dict[str, Any]:
 
 _lock = threading.RLock()
 _handlers: list[logging.Handler] = []  # the stream and file handlers we installed
+_format = "json"
 _sink_handler = _SinkHandler()
 
 
@@ -266,7 +269,9 @@ def configure_logging(
             raise ConfigError(f"cannot open log file {log_file!r}: {exc}") from exc
         file_handler.setFormatter(_formatter("json"))
         handlers.append(file_handler)
+    global _format  # noqa: PLW0603 - the one module-level format switch, set under the lock
     with _lock:
+        _format = fmt
         _configure_structlog(fmt)
         root = logging.getLogger()
         _remove_handlers(root)
@@ -278,6 +283,59 @@ def configure_logging(
         root.setLevel(numeric)
         for name, most_verbose in LIBRARY_LEVELS.items():
             logging.getLogger(name).setLevel(max(most_verbose, numeric))
+
+
+_LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
+                logging.ERROR: "error", logging.CRITICAL: "critical"}
+_LEADING = frozenset({"time", "level", "logger", "event"})
+
+
+def emit_json_lines(events: Sequence[Mapping[str, Any]], *, level: int = logging.INFO) -> None:
+    """High-volume fast path (task log echoes): write already-structured events, one JSON
+    object per line, in one ``write()`` per output, skipping the logging machinery.
+
+    Each event must carry ``time`` (epoch) and ``level`` (int); it is rendered with the
+    same leading keys as every other line (``timestamp`` ISO-8601 UTC with ``Z``,
+    ``level``, ``logger``, ``event``, ``pid``). Events below the root level are dropped,
+    as logging would. In console format the events go through logging instead.
+    """
+    root_level = logging.getLogger().getEffectiveLevel()
+    kept = [e for e in events if int(e.get("level", level)) >= root_level]
+    if not kept:
+        return
+    if _format != "json":
+        for event in kept:
+            fields = {k: v for k, v in event.items() if k not in ("time", "level", "logger", "event")}
+            logging.getLogger(str(event.get("logger", "das_actors"))).log(
+                int(event.get("level", level)), str(event.get("event", "")), extra=fields)
+        return
+    pid = os.getpid()
+    lines = []
+    utc = datetime.UTC
+    names = _LEVEL_NAMES
+    second, prefix = -1, ""
+    for event in kept:
+        t = float(event["time"])
+        whole = int(t)
+        if whole != second:  # format the second once, the microseconds per line
+            second, prefix = whole, datetime.datetime.fromtimestamp(whole, utc).strftime("%Y-%m-%dT%H:%M:%S")
+        line = {"timestamp": f"{prefix}.{int((t - whole) * 1_000_000):06d}Z",
+                "level": names.get(event["level"]) or logging.getLevelName(event["level"]).lower(),
+                "logger": event.get("logger", "das_actors"), "event": event.get("event", ""), "pid": pid}
+        for key, value in event.items():
+            if key not in _LEADING:
+                line[key] = value
+        lines.append(orjson.dumps(line, default=str))
+    data = (b"\n".join(lines) + b"\n").decode()
+    with _lock:
+        for handler in _handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.acquire()
+                try:
+                    handler.stream.write(data)
+                    handler.flush()
+                finally:
+                    handler.release()
 
 
 def reset_logging() -> None:

@@ -81,6 +81,7 @@ class System:
                                     finished_retention_s=settings.finished_retention)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
+        self._web: Any = None  # web.server.WebServer when the panel is served
         self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
                                           max_runs_per_process=settings.worker_max_runs,
                                           restart=restart_policy_from(settings), verbose=settings.verbose,
@@ -104,6 +105,8 @@ class System:
         self._sink = self._log_to_journal
         logs.add_sink(self._sink)
         self._restore(stored)
+        if s.web:
+            self._start_web()
         log.info("server.started", workers=s.workers, store=self.store.kind, jobs=len(self.state.timetable),
                  db_uri=_redact(s.db_uri))
         return self
@@ -127,6 +130,31 @@ class System:
         for spec in self.config_jobs:
             if spec.job_id not in known:
                 self.ask("add", spec)
+
+    def _start_web(self) -> None:
+        """Serve the panel and API (after the actors, so the first request finds them)."""
+        from actors.errors import ConfigError
+        from actors.facade import Facade
+        from web.app import make_app
+        from web.server import WebServer
+
+        s = self.settings
+        try:
+            self._web = WebServer(make_app(Facade(self)), s.web_host, s.web_port, s.web_base).start()
+        except OSError as exc:
+            self.shutdown(grace_s=0.0)
+            raise ConfigError(f"--web-port: cannot serve the web interface on {s.web_host}:{s.web_port}: {exc}") \
+                from exc
+
+    @property
+    def web_port(self) -> int | None:
+        """The port the web interface listens on (the real one with ``web_port=0``), None when off."""
+        return None if self._web is None else int(self._web.port)
+
+    @property
+    def web_url(self) -> str | None:
+        """``http://host:port{web_base}/`` of the web interface, None when off."""
+        return None if self._web is None else str(self._web.url)
 
     # ------------------------------------------------------------------ asking
     def ask(self, verb: str, *args: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
@@ -179,6 +207,9 @@ class System:
     def shutdown(self, grace_s: float | None = None) -> None:
         """Drain, interrupt what outlives the grace, save, stop in reverse order, close."""
         grace = self.settings.shutdown_grace if grace_s is None else grace_s
+        if self._web is not None:
+            self._web.stop()
+            self._web = None
         d = self.directory
         if self._supervisor is not None and self._supervisor.is_alive():
             self._supervisor.tell("stopping")

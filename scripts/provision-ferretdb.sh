@@ -4,7 +4,8 @@
 # (tests/services.py starts it when neither MONGO_URI nor mongod is available).
 #
 # Idempotent: does nothing when the binary already exists and reports v1.24.
-# Cache: ${DAS_ACTORS_CACHE:-$HOME/.cache/das-actors}/bin/ferretdb
+# Usage: provision-ferretdb.sh [CACHE_DIR]   (default ${DAS_ACTORS_CACHE:-$HOME/.cache/das-actors})
+# Installs CACHE_DIR/bin/ferretdb.
 # Needs: Go >= 1.24 (or GOTOOLCHAIN=auto) and the Go module proxy. Logs to stderr.
 #
 # Why not plain `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`: the binary it
@@ -17,7 +18,7 @@ set -euo pipefail
 
 VERSION="${FERRETDB_VERSION:-v1.24.2}"
 MODULE="github.com/FerretDB/FerretDB"
-CACHE="${DAS_ACTORS_CACHE:-$HOME/.cache/das-actors}"
+CACHE="${1:-${DAS_ACTORS_CACHE:-$HOME/.cache/das-actors}}"
 BIN_DIR="$CACHE/bin"
 BIN="$BIN_DIR/ferretdb"
 

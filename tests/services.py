@@ -10,6 +10,7 @@ fixture fails when ``CI`` is set and skips otherwise.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -175,6 +176,7 @@ def start_service(workdir: Path) -> MongoService:
     """Find or start the server (see the module docstring); raises `LookupError` if none."""
     global _current  # noqa: PLW0603 - one server per test session
     _current = _start(workdir)
+    atexit.register(_current.stop)  # also when the session ends abnormally
     return _current
 
 

@@ -28,5 +28,5 @@ def open_store(uri: str, *, size_bytes: int, max_docs: int = 0, **backend_option
             from actors.store.mongo import MongoStore  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:  # pragma: no cover - until the MongoDB backend lands
             raise ConfigError(f"db_uri {uri!r}: the MongoDB backend is not available ({exc})") from exc
-        return MongoStore(uri, size_bytes=size_bytes, max_docs=max_docs, **backend_options)  # type: ignore[no-any-return]
+        return MongoStore(uri, size_bytes=size_bytes, max_docs=max_docs, **backend_options)  # type: ignore[arg-type]
     raise ConfigError(f"db_uri {uri!r} is not supported (use sqlite:///file.db or mongodb://host:port/)")

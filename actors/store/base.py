@@ -44,6 +44,8 @@ class Query:
     """A filter over the capped documents; results come newest first.
 
     ``parent`` matches documents whose ancestry chain contains that job id.
+    ``outcome``, ``classname`` and ``name`` describe runs: they match ``result`` documents
+    only (a task's log lines are found by ``job_id`` and ``index``).
     ``logger_prefix`` matches the logger name itself or any ``prefix.`` descendant.
     ``since``/``until`` bound ``time`` inclusively.
     """

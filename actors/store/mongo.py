@@ -12,7 +12,7 @@ same `Store` protocol as the embedded SQLite store, plus a native live tail.
   is retried by the Journal with the same document objects: they keep their ``seq``, so
   what a lost reply had already stored comes back as duplicate keys and is counted as
   stored, never written twice.
-* `MongoStore.tail` is a tailable, await-data cursor, re-created whenever it dies.
+* `MongoStore.tail` is a tailable cursor (await-data on MongoDB), re-created whenever it dies.
 
 Tested against MongoDB and FerretDB 1.24 (SQLite backend). FerretDB differences, handled:
 it trims capped collections in a periodic cleanup, not on insert, so ``docs``/``bytes``
@@ -21,7 +21,8 @@ may exceed the capacity for a while (``evicted`` is computed as documents insert
 ``convertToCapped``/``collMod``, so ``convert`` copies the documents into a new capped
 collection and renames it; its ``bytes`` are SQLite page sizes (multiples of 4 KiB); it
 closes a tailable cursor whose first batch is not full, so the tail opens its cursor with
-a one-document first batch anchored on an existing document.
+a one-document first batch anchored on an existing document; its await-data cursors lose
+or repeat documents, so there the tail polls a plain tailable cursor instead.
 """
 
 from __future__ import annotations
@@ -35,18 +36,11 @@ from typing import Any
 import structlog
 from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne
+from pymongo import errors as mongo_errors
 from pymongo.collection import Collection as MongoCollection
 from pymongo.command_cursor import CommandCursor
 from pymongo.database import Database
-from pymongo.errors import (
-    BulkWriteError,
-    ConnectionFailure,
-    ExecutionTimeout,
-    OperationFailure,
-    PyMongoError,
-    WaitQueueTimeoutError,
-    WTimeoutError,
-)
+from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 from pymongo.uri_parser import parse_uri
 
 from actors.errors import ConfigError, StoreError, StoreUnavailableError
@@ -55,21 +49,16 @@ from actors.store.base import Page, Query
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
 
-_INDEXES = (
-    IndexModel([("seq", ASCENDING)], unique=True),
-    IndexModel([("type", ASCENDING), ("seq", ASCENDING)]),
-    IndexModel([("job_id", ASCENDING), ("index", ASCENDING)]),
-    IndexModel([("type", ASCENDING), ("outcome", ASCENDING), ("seq", ASCENDING)]),
-    IndexModel([("type", ASCENDING), ("time", ASCENDING)]),
-    IndexModel([("parent", ASCENDING)]),
-    IndexModel([("logger", ASCENDING), ("seq", ASCENDING)]),
-    IndexModel([("classname", ASCENDING)]),
-    IndexModel([("name", ASCENDING)]),
-)
-_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError, WaitQueueTimeoutError)
+#: The queries' indexes: seq (unique: paging, the tail), type, runs of a job, outcomes, time
+#: windows, ancestry (multikey), logger names, class and job names.
+_KEYS = (("type", "seq"), ("job_id", "index"), ("type", "outcome", "seq"), ("type", "time"), ("parent",),
+         ("logger", "seq"), ("classname",), ("name",))  # fmt: skip
+_INDEXES = (IndexModel([("seq", ASCENDING)], unique=True), *(IndexModel([(k, ASCENDING) for k in ks]) for ks in _KEYS))
+_UNAVAILABLE = (mongo_errors.ConnectionFailure, mongo_errors.ExecutionTimeout, mongo_errors.WTimeoutError,
+                mongo_errors.WaitQueueTimeoutError)  # fmt: skip
 _DUPLICATE_KEY = 11000
-#: CommandNotFound, InvalidOptions, CommandNotSupported, NotImplemented: use the copy fallback.
-_NO_SUCH_COMMAND = frozenset({59, 72, 115, 238})
+#: BadValue, CommandNotFound, InvalidOptions, CommandNotSupported, NotImplemented: convert by copying.
+_NO_SUCH_COMMAND = frozenset({2, 59, 72, 115, 238})
 _NEWEST = [("seq", DESCENDING)]
 _NO_ID = {"_id": False}
 
@@ -146,7 +135,7 @@ class MongoStore:
                     info = client.admin.command("buildInfo")
                     self._server = {"version": info.get("version"), "ferretdb": info.get("ferretdbVersion")}
                     self._ensure_capped(self._db())
-                    self._docs().create_indexes(list(_INDEXES))
+                    self._ensure_indexes(self._docs())
                     newest = self._docs().find_one({}, projection={"seq": True}, sort=_NEWEST)
                     self._seq = int(newest["seq"]) if newest and isinstance(newest.get("seq"), int) else 0
                     self._count_at_open, self._inserted, self._pending = self._coll_stats()[0], 0, {}
@@ -193,13 +182,23 @@ class MongoStore:
             log.warning("store.convert.copy", collection=f"{self.db_name}.{name}", reason=str(exc))
             self._copy_convert(db, name, spare)
 
+    def _ensure_indexes(self, coll: MongoCollection[Doc]) -> None:
+        # Only the missing ones: FerretDB 1.24 fails a createIndexes naming several existing indexes.
+        existing = coll.index_information()
+        if existing.get("seq_1", {"unique": True}).get("unique") is not True:
+            raise ConfigError(f"collection {self.db_name}.{self.db_coll} has an index seq_1 that is not unique: "
+                              "drop it (das-actors creates it unique)")  # fmt: skip
+        missing = [index for index in _INDEXES if index.document["name"] not in existing]
+        if missing:
+            coll.create_indexes(missing)
+
     def _copy_convert(self, db: Database[Doc], name: str, spare: str) -> None:
         """Convert by copying into a new capped collection (for servers without convertToCapped)."""
         db.drop_collection(spare)
         extra: dict[str, Any] = {"max": self.max_docs} if self.max_docs else {}
         db.create_collection(spare, capped=True, size=self.size_bytes, **extra)
         batch: list[Doc] = []
-        for doc in db[name].find({}).sort("$natural", ASCENDING):
+        for doc in db[name].find({}):  # natural (insertion) order
             batch.append(doc)
             if len(batch) == 1000:
                 db[spare].insert_many(batch, ordered=True)
@@ -260,7 +259,7 @@ class MongoStore:
                 raise StoreError(f"{len(fatal)} document(s) refused, first #{first.get('index')}: "
                                  f"{first.get('errmsg')}") from exc  # fmt: skip
             if details.get("writeConcernErrors"):
-                raise WTimeoutError(f"write concern not satisfied: {details['writeConcernErrors'][0]}") from exc
+                raise mongo_errors.WTimeoutError(f"write concern failed: {details['writeConcernErrors'][0]}") from exc
             # Only duplicate seqs: stored by an earlier attempt whose reply was lost.
 
     def find(self, query: Query) -> Page:
@@ -272,6 +271,9 @@ class MongoStore:
                            ("parent", query.parent)):  # fmt: skip
             if value is not None:
                 spec[key] = value  # on an array (parent), equality matches any element
+        if query.outcome is not None or query.classname is not None or query.name is not None:
+            # these describe runs: they match result documents only (as in the SQLite store)
+            spec["type"] = "result" if query.type in (None, "result") else {"$in": []}
         window = {op: bound for op, bound in (("$gte", query.since), ("$lte", query.until)) if bound is not None}
         if window:
             spec["time"] = window
@@ -310,42 +312,52 @@ class MongoStore:
 
     def tail(self, after_seq: int, types: Collection[str] | None, stop: threading.Event,
              poll_s: float = 0.2) -> Iterator[Doc]:
-        """A tailable, await-data cursor on the capped collection, re-created when it dies.
+        """A tailable cursor on the capped collection (await-data on MongoDB), re-created when it dies.
 
         A tailable cursor dies when its first query matches nothing (and, on FerretDB, when
         its first batch is not full), so it is opened on ``seq > after`` OR the newest stored
-        document at or before it, with a first batch of one; that anchor is skipped here.
+        document at or before it, with a first batch of one; that anchor is skipped here, as
+        is anything at or below the last yielded ``seq``. On FerretDB 1.24 the cursor is
+        tailable without await-data and polled every *poll_s*: its await-data ``getMore``
+        loses or repeats documents when the wait ends while it is reading a batch.
         """
         if poll_s <= 0:
             raise ValueError(f"poll_s must be > 0, got {poll_s!r}")
+        if self._after(after_seq, types) is None:  # no type asked: nothing will ever come
+            stop.wait()
+            return
         last, wait_ms = after_seq, max(1, min(int(poll_s * 1000), int(self.timeout_s * 2500)))
+        awaits = not self._server.get("ferretdb")
         while not stop.is_set():
-            cursor: CommandCursor[Doc] | None = None
             try:
                 with self._errors("tail"):
-                    cursor = self._tail_cursor(last, types, wait_ms)
-                    while cursor is not None and cursor.alive and not stop.is_set():
-                        doc = cursor.try_next()
-                        if doc is not None and isinstance(doc.get("seq"), int) and doc["seq"] > last:
-                            last = doc["seq"]
-                            yield doc
+                    cursor = self._tail_cursor(last, types, wait_ms if awaits else None)
             except StoreUnavailableError:
-                pass  # the server is away: retry from the last yielded seq
+                stop.wait(poll_s)  # the server is away: retry from the last yielded seq
+                continue
+            try:
+                while cursor.alive and not stop.is_set():
+                    doc = cursor.try_next()
+                    if doc is None:
+                        if not awaits:
+                            stop.wait(poll_s)
+                    elif isinstance(doc.get("seq"), int) and doc["seq"] > last:
+                        last = doc["seq"]
+                        yield doc
+            except PyMongoError as exc:  # the server went away, or the cursor was killed: re-create it
+                log.debug("store.tail.reopen", error=f"{type(exc).__name__}: {exc}", after_seq=last)
             finally:
-                if cursor is not None:
-                    cursor.close()
+                cursor.close()
             stop.wait(poll_s)
 
-    def _tail_cursor(self, last: int, types: Collection[str] | None, wait_ms: int) -> CommandCursor[Doc] | None:
-        spec = self._after(last, types)
-        if spec is None:
-            return None
+    def _tail_cursor(self, last: int, types: Collection[str] | None, wait_ms: int | None) -> CommandCursor[Doc]:
+        spec = self._after(last, types) or {}
         anchor = self._docs().find_one({"seq": {"$lte": last}}, projection={"seq": True}, sort=_NEWEST)
         if anchor is not None:
             spec = {"$or": [{"seq": anchor["seq"]}, spec]}
         cursor: CommandCursor[Doc] = self._db().cursor_command(
-            "find", self.db_coll, filter=spec, projection=_NO_ID, tailable=True, awaitData=True, batchSize=1,
-            max_await_time_ms=wait_ms)  # fmt: skip
+            "find", self.db_coll, filter=spec, projection=_NO_ID, tailable=True, awaitData=wait_ms is not None,
+            batchSize=1, max_await_time_ms=wait_ms)  # fmt: skip
         return cursor.batch_size(1000)
 
     # -- jobs -----------------------------------------------------------------------------

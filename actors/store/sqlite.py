@@ -140,6 +140,8 @@ class SQLiteStore:
         conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB of page cache: index inserts stay in memory
+        conn.execute("PRAGMA temp_store = MEMORY")
         with self._conns_lock:
             alive = []
             for thread, other in self._conns:
@@ -255,8 +257,11 @@ class SQLiteStore:
             length = len(raw)  # bytes of UTF-8 JSON: what the cap counts
             body = raw.decode()
             size += length
-            job_id, index, outcome, classname, name = (
-                get("job_id"), get("index"), get("outcome"), get("classname"), get("name"))  # fmt: skip
+            job_id, index = get("job_id"), get("index")
+            if kind == "result":  # outcome/class/name are indexed for results only; a log line
+                outcome, classname, name = get("outcome"), get("classname"), get("name")  # is found by job/index
+            else:
+                outcome = classname = name = None
             if job_id is None and index is None and outcome is None and classname is None and name is None:
                 logs.append((seq, kind, get("time"), get("logger"), get("level"), length, body))
             else:

@@ -55,6 +55,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "restart_reset_after", "max_children_per_run", "finished_retention", "db_uri", "db_name",
         "db_coll", "db_size", "db_max_docs", "journal_buffer", "journal_flush_interval", "web_host",
         "web_port", "web_base", "web_token", "web_read_only", "verbose", "log_format", "log_file",
+        "db_convert", "db_timeout", "web",
     }
 
 

@@ -148,14 +148,17 @@ def test_parent_matches_any_ancestor_in_the_chain_exactly(corpus, ancestor, expe
     assert tags(corpus, Query(parent=ancestor)) == expected
 
 
-def test_columns_are_extracted_whatever_the_type_and_missing_fields(store):
+def test_run_columns_match_results_only_and_missing_fields_are_fine(store):
     store.insert([{"type": "log", "tag": "odd", "name": "n", "classname": "C", "outcome": "ok", "index": 3},
+                  {"type": "result", "tag": "run", "name": "n", "classname": "C", "outcome": "ok"},
                   {"type": "log", "tag": "bare"}])  # fmt: skip
-    for query in (Query(name="n"), Query(classname="C"), Query(outcome="ok"), Query(index=3)):
-        assert tags(store, query) == ["odd"]
+    for query in (Query(name="n"), Query(classname="C"), Query(outcome="ok")):
+        assert tags(store, query) == ["run"]  # outcome/class/name describe runs: result documents only
+    assert tags(store, Query(index=3)) == ["odd"]
     assert tags(store, Query(min_level=0)) == []
     assert tags(store, Query(since=0.0)) == []
     assert tags(store, Query(type="log")) == ["bare", "odd"]
+    assert tags(store, Query(type="log", name="n")) == []
 
 
 def test_parent_combines_with_other_filters(corpus):

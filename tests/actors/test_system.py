@@ -29,6 +29,7 @@ def settings(tmp_path: Path, **overrides) -> Settings:
         "no_start_offset": True, "retry_delay": 0.05, "retry_max_delay": 0.2, "retry_jitter": 0.0,
         "max_retries": 2, "restart_min_backoff": 0.05, "restart_max_backoff": 0.2, "restart_window": 60.0,
         "restart_max": 5, "shutdown_grace": 2.0, "journal_flush_interval": 0.01, "task_timeout": 30.0,
+        "web": False,
     }
     base.update(overrides)
     return Settings(base)

@@ -1,0 +1,436 @@
+"""``das-actors ctl``: steer a running server from a shell, through its JSON API.
+
+Stdlib only (``urllib``), so it works from any Python with the package installed. Human
+tables by default, ``--json`` prints the server's JSON for scripts. Exit codes: 0 done,
+1 the server said no (its message is printed), 2 usage error, 3 the server cannot be
+reached. DAS's CLI exited 0 on every error and could not fetch a run (it never sent the
+index); both are fixed.
+
+The URL (``--url``, env ``DAS_ACTORS_URL``) is the panel's base, e.g.
+``http://127.0.0.1:8213/analytics``; the token (``--token``, env ``DAS_ACTORS_TOKEN``) is
+sent as ``Authorization: Bearer``. Common options may come before or after the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+DEFAULT_URL = "http://127.0.0.1:8213/analytics"
+TIMEOUT_S = 30.0
+
+
+class Refused(Exception):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, message: str, body: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.body = status, body
+
+
+class Unreachable(Exception):
+    """No answer: connection refused, DNS, timeout."""
+
+
+class Client:
+    """The API at ``{url}/api/v1``."""
+
+    def __init__(self, url: str, token: str = "", timeout: float = TIMEOUT_S) -> None:
+        self.base = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
+                 accept: str = "application/json") -> Any:
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        url = f"{self.base}/api/v1/{path}" + (f"?{urlencode(params)}" if params else "")
+        headers = {"Accept": accept}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - http(s) URL
+        try:
+            return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - the operator's URL
+        except urllib.error.HTTPError as exc:
+            raw = exc.read().decode("utf-8", "replace")
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                payload = None
+            message = raw.strip()[:500] or exc.reason
+            if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+                message = str(payload["error"].get("message", message))
+            raise Refused(exc.code, f"{exc.code}: {message}", payload) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise Unreachable(f"cannot reach {self.base}: {reason}") from None
+
+    def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
+        """One JSON request; the decoded answer."""
+        with self._request(method, path, query, body) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def events(self, path: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The documents of a Server-Sent Events stream, as they arrive."""
+        self.timeout = max(self.timeout, 120.0)  # heartbeats come every 15 s
+        with self._request("GET", path, query, accept="text/event-stream") as response:
+            data: list[str] = []
+            for raw in response:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line.startswith("data:"):
+                    data.append(line[5:].lstrip(" "))
+                elif not line and data:
+                    yield json.loads("\n".join(data))
+                    data = []
+
+
+# ----------------------------------------------------------------------------- output
+def _when(epoch: Any) -> str:
+    if not isinstance(epoch, int | float) or isinstance(epoch, bool):
+        return "-"
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return str(epoch)
+
+
+def _in(epoch: Any) -> str:
+    if not isinstance(epoch, int | float) or isinstance(epoch, bool):
+        return "-"
+    delta = epoch - time.time()
+    return f"in {delta:.0f}s" if delta >= 0 else f"{-delta:.0f}s ago"
+
+
+def _seconds(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def _cell(value: Any) -> str:
+    text = "-" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+    text = text.replace("\n", " ")
+    return text if len(text) <= 60 else text[:59] + "\u2026"
+
+
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """Left-aligned columns."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _job_line(job: dict[str, Any]) -> str:
+    return f"job {job.get('name')!r} ({job.get('job_id')}): {job.get('state')}, due {_when(job.get('due_at'))}"
+
+
+def _log_line(doc: dict[str, Any]) -> str:
+    where = f" [{doc.get('name')} #{doc.get('index')}]" if doc.get("type") == "reslog" else ""
+    extra = doc.get("fields") or {}
+    fields = " " + json.dumps(extra, default=str, sort_keys=True) if extra else ""
+    level = doc.get("levelname") or (logging.getLevelName(doc["level"]) if isinstance(doc.get("level"), int) else "")
+    return f"{_when(doc.get('time'))} {level:8} {doc.get('logger', '')}{where}: " \
+           f"{doc.get('msg', '')}{fields}"
+
+
+# ----------------------------------------------------------------------------- commands
+def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if args.args:
+        try:
+            loaded = json.loads(args.args)
+        except ValueError as exc:
+            raise UsageError(f"--args is not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError("--args must be a JSON object")
+        kwargs.update(loaded)
+    for item in args.arg or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--arg expects key=value, got {item!r}")
+        try:
+            kwargs[key] = json.loads(raw)
+        except ValueError:
+            kwargs[key] = raw
+    return kwargs
+
+
+class UsageError(Exception):
+    """A command line that cannot be sent (exit 2)."""
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+Answer = tuple[Any, str]
+
+
+def _jobs(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", "jobs", {"due_within": getattr(args, "due_within", None)})
+    jobs = answer["jobs"]
+    if args.ctl_command == "schedule":
+        rows = [[_when(j.get("due_at")), _in(j.get("due_at")), j["name"], j["job_id"], j["classname"],
+                 j["state"], j.get("last_outcome"), j.get("run_count"), j.get("retries_used")] for j in jobs]
+        return answer, table(rows, ["due (utc)", "", "name", "id", "class", "state", "last", "runs", "retries"])
+    rows = [[j["job_id"], j["name"], j["classname"], j.get("interval"), j["state"], j.get("run_count"),
+             j.get("origin"), j.get("kwargs")] for j in jobs]
+    return answer, table(rows, ["id", "name", "class", "interval", "state", "runs", "origin", "arguments"])
+
+
+def _job(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", f"jobs/{quote(args.id, safe='')}")
+    job = answer["job"]
+    keys = ("job_id", "name", "classname", "interval", "kwargs", "state", "due_at", "run_count", "retries_used",
+            "last_outcome", "last_error", "note", "only_once", "max_runs", "only_before", "timeout", "retries",
+            "parent", "origin")
+    lines = [f"{k:13} {_when(job.get(k)) if k in ('due_at', 'only_before') else _cell(job.get(k))}" for k in keys]
+    runs = [[r.get("index"), r.get("attempt"), r.get("outcome"), _when(r.get("start")), _seconds(r.get("duration")),
+             r.get("error")] for r in job.get("recent_runs", [])]
+    kids = [[c["job_id"], c["name"], c["state"]] for c in job.get("children", [])]
+    text = "\n".join(lines) + "\n\nrecent runs:\n" + table(runs, ["index", "attempt", "outcome", "started",
+                                                                     "seconds", "error"])
+    if kids:
+        text += "\n\nchildren:\n" + table(kids, ["id", "name", "state"])
+    return answer, text
+
+
+def _add(args: argparse.Namespace, client: Client) -> Answer:
+    body: dict[str, Any] = {"name": args.name, "classname": args.classname, "interval": _number(args.interval),
+                            "kwargs": _parse_kwargs(args), "only_once": args.only_once}
+    for key in ("max_runs", "only_before", "timeout", "retries", "when"):
+        value = getattr(args, key)
+        if value is not None:
+            body[key] = value
+    answer = client.call("POST", "jobs", body=body)
+    return answer, "added " + _job_line(answer["job"])
+
+
+def _job_verb(args: argparse.Namespace, client: Client) -> Answer:
+    cmd, path = args.ctl_command, f"jobs/{quote(args.id, safe='')}"
+    if cmd == "remove":
+        answer = client.call("DELETE", path)
+    elif cmd == "reschedule":
+        answer = client.call("POST", f"{path}/reschedule", body={"when": args.when})
+    else:
+        answer = client.call("POST", f"{path}/{cmd}")
+    verb = {"remove": "removed", "pause": "paused", "resume": "resumed", "run-now": "run now:",
+            "reschedule": "rescheduled"}[cmd]
+    return answer, f"{verb} {_job_line(answer['job'])}"
+
+
+def _runs(args: argparse.Namespace, client: Client) -> Answer:
+    query = {"job_id": args.job_id, "name": args.name, "classname": args.classname, "parent": args.parent,
+             "outcome": args.outcome, "last": args.last, "index": args.index, "limit": args.limit,
+             "offset": args.offset}
+    answer = client.call("GET", "runs", query)
+    rows = [[_when(r.get("finish")), r.get("name"), r.get("job_id"), r.get("index"), r.get("attempt"),
+             r.get("outcome"), _seconds(r.get("duration")), r.get("error")] for r in answer["runs"]]
+    shown = f"\n{len(rows)} of {answer['total']} run(s)" + (" (more: --offset)" if answer["more"] else "")
+    return answer, table(rows, ["finished (utc)", "name", "job id", "index", "attempt", "outcome", "seconds",
+                                "error"]) + shown
+
+
+def _run(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", f"runs/{quote(args.job_id, safe='')}/{args.index}", {"attempt": args.attempt})
+    run = answer["run"]
+    head = [f"{k:9} {_when(run.get(k)) if k in ('due_at', 'start', 'finish') else _cell(run.get(k))}"
+            for k in ("job_id", "name", "classname", "index", "attempt", "trigger", "outcome", "due_at",
+                      "start", "finish", "duration", "error")]
+    text = "\n".join(head) + "\n\nresult:\n" + json.dumps(run.get("result"), indent=2, default=str)
+    if run.get("traceback"):
+        text += "\n\n" + str(run["traceback"]).rstrip()
+    if run.get("logs"):
+        text += "\n\nlog lines:\n" + "\n".join(_log_line(d) for d in run["logs"])
+    return answer, text
+
+
+def _cancel(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("POST", f"running/{quote(args.run_key, safe='')}/cancel")
+    return answer, f"cancelling run {args.run_key}"
+
+
+def _logs(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", "logs", {"type": args.type, "logger": args.logger, "level": args.level,
+                                         "job_id": args.job_id, "last": args.last, "limit": args.limit,
+                                         "offset": args.offset})
+    text = "\n".join(_log_line(d) for d in reversed(answer["logs"]))
+    return answer, text + f"\n{len(answer['logs'])} of {answer['total']} line(s)"
+
+
+def _workers(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", "workers")
+    rows = [[w.get("slot"), w.get("status"), w.get("pid"), (w.get("run") or {}).get("key"),
+             w.get("recent_restarts")] for w in answer["workers"]]
+    return answer, table(rows, ["slot", "status", "pid", "running", "restarts"])
+
+
+def _options(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", "options")
+    rows = [[o["name"], o.get("value"), o.get("source"), "live" if o.get("live") else "restart", o.get("help")]
+            for o in answer["options"]]
+    return answer, table(rows, ["option", "value", "source", "applies", "help"])
+
+
+def _set_option(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("PUT", f"options/{quote(args.name, safe='')}", body={"value": args.value})
+    return answer, f"{answer['option']['name']} = {answer['option']['value']!r} (applies now)"
+
+
+def _health(args: argparse.Namespace, client: Client) -> Answer:
+    try:
+        answer = client.call("GET", "health")
+    except Refused as exc:
+        if exc.status == 503 and isinstance(exc.body, dict) and "problems" in exc.body:
+            raise Refused(503, "unhealthy: " + "; ".join(exc.body["problems"]), exc.body) from None
+        raise
+    return answer, f"{answer['status']} (up {answer.get('uptime_s', 0):.0f}s)"
+
+
+HANDLERS = {"schedule": _jobs, "jobs": _jobs, "job": _job, "add": _add, "remove": _job_verb, "pause": _job_verb,
+            "resume": _job_verb, "run-now": _job_verb, "reschedule": _job_verb, "runs": _runs, "run": _run,
+            "cancel": _cancel, "logs": _logs, "workers": _workers, "options": _options, "set-option": _set_option,
+            "health": _health}
+
+
+def _follow(args: argparse.Namespace, client: Client) -> int:
+    query = {"type": args.type or "log", "logger": args.logger, "level": args.level, "job_id": args.job_id,
+             "limit": args.limit, "last": args.last}
+    answer = client.call("GET", "logs", query)
+    docs = list(reversed(answer["logs"]))
+    for doc in docs:
+        _emit(args, doc)
+    after = max((d.get("seq", 0) for d in docs), default=None)
+    tail = {"type": query["type"], "logger": args.logger, "level": args.level, "job_id": args.job_id,
+            "after": after, "limit": args.count, "timeout": args.follow_timeout}
+    try:
+        for doc in client.events("logs/tail", tail):
+            _emit(args, doc)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _emit(args: argparse.Namespace, doc: dict[str, Any]) -> None:
+    sys.stdout.write((json.dumps(doc, default=str) if args.json else _log_line(doc)) + "\n")
+    sys.stdout.flush()
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run one ``ctl`` command; the exit code."""
+    client = Client(args.url, args.token or "")
+    try:
+        if args.ctl_command == "logs" and args.follow:
+            return _follow(args, client)
+        answer, text = HANDLERS[args.ctl_command](args, client)
+    except UsageError as exc:
+        sys.stderr.write(f"das-actors ctl: error: {exc}\n")
+        return EXIT_USAGE
+    except Refused as exc:
+        if args.json and exc.body is not None:
+            sys.stdout.write(json.dumps(exc.body, indent=2) + "\n")
+        sys.stderr.write(f"das-actors ctl: {exc}\n")
+        return EXIT_REFUSED
+    except Unreachable as exc:
+        sys.stderr.write(f"das-actors ctl: {exc}\n")
+        return EXIT_UNREACHABLE
+    sys.stdout.write((json.dumps(answer, indent=2, default=str) if args.json else text) + "\n")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- parser
+def _common(*, defaults: bool) -> argparse.ArgumentParser:
+    """--url/--token/--json, accepted before the command (with defaults) and after it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    default = (lambda value: value) if defaults else (lambda _value: argparse.SUPPRESS)
+    parser.add_argument("--url", default=default(os.environ.get("DAS_ACTORS_URL") or DEFAULT_URL),
+                        help=f"base URL of the panel (env DAS_ACTORS_URL; default {DEFAULT_URL})")
+    parser.add_argument("--token", default=default(os.environ.get("DAS_ACTORS_TOKEN", "")),
+                        help="web token, sent as a Bearer token (env DAS_ACTORS_TOKEN)")
+    parser.add_argument("--json", action="store_true", default=default(False), help="print the server's JSON")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+#: command -> (help, [(flags, options)])
+_COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] = {
+    "schedule": ("jobs by due time", [(("--due-within",), {"type": float, "metavar": "S",
+                                                            "help": "only jobs due within S seconds"})]),
+    "jobs": ("job definitions", []),
+    "job": ("one job with its recent runs and children", [(("id",), {"help": "job id"})]),
+    "add": ("add a job", [
+        (("name",), {}), (("classname",), {"metavar": "CLASS"}), (("interval",), {"help": "seconds"}),
+        (("--arg",), {"action": "append", "metavar": "K=V", "help": "task argument (value parsed as JSON if it "
+                                                                     "parses, else a string); repeatable"}),
+        (("--args",), {"metavar": "JSON", "help": "task arguments as one JSON object"}),
+        (("--only-once",), {"action": "store_true"}), (("--max-runs",), {"type": _positive, "metavar": "N"}),
+        (("--only-before",), {"metavar": "TIMEISH"}), (("--timeout",), {"type": float, "metavar": "S"}),
+        (("--retries",), {"type": _positive, "metavar": "N"}),
+        (("--when",), {"metavar": "TIMEISH", "help": "first run (default: now)"})]),
+    "remove": ("remove a job (a running run finishes first)", [(("id",), {})]),
+    "pause": ("pause a job", [(("id",), {})]),
+    "resume": ("resume a paused job", [(("id",), {})]),
+    "run-now": ("run a job now (the schedule is not shifted)", [(("id",), {})]),
+    "reschedule": ("move a job's next run", [(("id",), {}), (("when",), {"metavar": "TIMEISH",
+                                                                         "help": "HH:MM[:SS][gmt], +N[smhd], "
+                                                                                 "epoch or ISO-8601"})]),
+    "runs": ("run results, newest first", [
+        (("--job-id",), {}), (("--name",), {}), (("--class",), {"dest": "classname"}), (("--parent",), {}),
+        (("--outcome",), {}), (("--index",), {"type": _positive}), (("--last",), {"type": float, "metavar": "S"}),
+        (("--limit",), {"type": _positive, "default": 20}), (("--offset",), {"type": _positive})]),
+    "run": ("one run with its result and log lines", [
+        (("job_id",), {}), (("index",), {"type": _positive}), (("--attempt",), {"type": _positive})]),
+    "cancel": ("cancel a run in progress", [(("run_key",), {"help": "job_id:index:attempt"})]),
+    "logs": ("system or task log lines", [
+        (("--type",), {"choices": ("log", "reslog")}), (("--logger",), {"metavar": "PREFIX"}),
+        (("--level",), {"help": "minimum level: a number or debug/info/warning/error/critical"}),
+        (("--job-id",), {}), (("--last",), {"type": float, "metavar": "S"}),
+        (("--limit",), {"type": _positive, "default": 50}), (("--offset",), {"type": _positive}),
+        (("--follow", "-f"), {"action": "store_true", "help": "then print new lines as they arrive (Ctrl-C ends)"}),
+        (("--count",), {"type": _positive, "metavar": "N", "help": "with --follow: stop after N new lines"}),
+        (("--follow-timeout",), {"type": float, "metavar": "S", "help": "with --follow: stop after S seconds"})]),
+    "workers": ("worker slots", []),
+    "options": ("options with value, source and whether they apply live", []),
+    "set-option": ("change a live option", [(("name",), {}), (("value",), {})]),
+    "health": ("scheduler, journal and store health (exit 1 when unhealthy)", []),
+}
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``ctl`` and its commands on the ``das-actors`` sub-parsers *sub*."""
+    parser = sub.add_parser("ctl", help="steer a running server through its API", parents=[_common(defaults=True)],
+                            allow_abbrev=False, description="Steer a running das-actors server through its JSON API.",
+                            epilog="exit codes: 0 ok, 1 the server said no, 2 usage, 3 server unreachable")
+    commands = parser.add_subparsers(dest="ctl_command", required=True, metavar="COMMAND")
+    common = _common(defaults=False)
+    for name, (help_text, arguments) in _COMMANDS.items():
+        command = commands.add_parser(name, help=help_text, description=help_text, parents=[common],
+                                      allow_abbrev=False)
+        for flags, options in arguments:
+            command.add_argument(*flags, **options)
+    parser.set_defaults(func=main)
+    return parser  # type: ignore[no-any-return]

@@ -1,0 +1,73 @@
+"""The Journal actor against a real SQLite store: batching, poison documents, echo."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+
+from actors import logs
+from actors.journal import Journal, JournalConfig
+from actors.messages import Flush, Records
+from actors.routing import Directory
+from actors.store import Query
+from actors.store.sqlite import SQLiteStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SQLiteStore(str(tmp_path / "j.db"), size_bytes=1 << 26)
+    s.open()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def journal(store):
+    ref = Journal.start(store, JournalConfig(flush_interval_s=0.01), Directory())
+    yield ref
+    ref.stop()
+
+
+def test_a_document_the_store_refuses_is_stored_stringified_and_does_not_block_the_queue(store, journal):
+    good = {"type": "log", "time": time.time(), "level": 20, "logger": "t", "msg": "before"}
+    bad = {"type": "log", "time": time.time(), "level": 20, "logger": "t", "msg": "poison", "fields": {"x": object()}}
+    after = {"type": "log", "time": time.time(), "level": 20, "logger": "t", "msg": "after"}
+    journal.tell(Records((good, bad, after)))
+    stats = journal.ask(Flush(), timeout=10)
+    assert stats["written"] == 3 and stats["dropped"] == 0 and stats["buffered"] == 0
+    docs = {d["msg"]: d for d in store.find(Query(type="log", limit=10)).items}
+    assert set(docs) == {"before", "poison", "after"}
+    assert isinstance(docs["poison"]["fields"]["x"], str)
+    assert any("stored stringified" in note for note in docs["poison"]["notes"])
+
+
+def test_documents_are_written_in_batches_and_counted(store, journal):
+    docs = [{"type": "reslog", "time": time.time(), "job_id": "j", "index": 1, "attempt": 0, "level": 20,
+             "logger": "task.x", "msg": f"line {i}"} for i in range(12_000)]
+    for start in range(0, len(docs), 1000):
+        journal.tell(Records(docs[start:start + 1000]))
+    stats = journal.ask(Flush(), timeout=30)
+    assert stats["written"] == 12_000
+    assert store.find(Query(type="reslog", job_id="j", limit=1)).total == 12_000
+
+
+def test_task_lines_are_echoed_to_stdout_as_json_lines(store, journal):
+    out = io.StringIO()
+    logs.configure_logging(level="INFO", stream=out)
+    journal.tell(Records(({"type": "reslog", "time": 1795400000.25, "job_id": "j", "name": "job", "index": 3,
+                           "attempt": 1, "level": 20, "logger": "task.job", "msg": "hello <b>"},
+                          {"type": "reslog", "time": 1795400000.5, "job_id": "j", "index": 3, "attempt": 1,
+                           "level": 10, "logger": "task.job", "msg": "debug is filtered"})))
+    journal.ask(Flush(), timeout=10)
+    deadline = time.monotonic() + 5
+    while "hello" not in out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if "das_actors.task" in line]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["event"] == "hello <b>" and line["logger"] == "das_actors.task" and line["level"] == "info"
+    assert line["timestamp"] == "2026-11-23T02:13:20.250000Z"
+    assert (line["job"], line["index"], line["attempt"], line["task_logger"]) == ("job", 3, 1, "task.job")

@@ -1,0 +1,168 @@
+"""The JSON API, ``{web_base}/api/v1/...``: jobs, runs, logs, workers, options, tasks, health.
+
+Every route answers JSON with a real status: 200/201/202 on success, and
+``{"error": {"status", "message", "field"?}}`` with 400 (the field and value named),
+401/403 (see `web.security`), 404, 405, 409 or 503 otherwise. `web.openapi` describes
+each route; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bottle
+
+from web import params
+from web.openapi import openapi_document
+from web.params import BadRequest
+from web.security import Guard
+from web.sse import tail_response
+from web.state import JsonErrors, WebState, route
+from web.state import query_params as _query
+
+#: Fields a client may send to create a job (origin, parent and id are the server's).
+JOB_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout",
+              "retries", "when")
+
+
+def _body(*, required: bool = True) -> dict[str, Any]:
+    length = bottle.request.content_length
+    if length > params.MAX_BODY_BYTES:
+        raise BadRequest(f"body: larger than {params.MAX_BODY_BYTES} bytes", status=413, field="body")
+    raw = bottle.request.body.read(params.MAX_BODY_BYTES + 1)
+    return params.json_object(raw, required=required)
+
+
+def _index(raw: str) -> int:
+    try:
+        return int(raw, 10)
+    except ValueError:
+        raise BadRequest(f"index: expected an integer, got {raw[:40]!r}", field="index", value=raw[:40]) from None
+
+
+def job_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The job-creation body, refusing fields the API does not take (400 naming it)."""
+    unknown = sorted(set(body) - set(JOB_FIELDS))
+    if unknown:
+        raise BadRequest(f"unknown job field {unknown[0]!r} (known: {', '.join(JOB_FIELDS)})", field=unknown[0],
+                         value=unknown[0])
+    return body
+
+
+def api_app(state: WebState) -> bottle.Bottle:
+    """The API as its own Bottle app (mounted at ``api/v1/`` by `web.app.make_app`)."""
+    app = bottle.Bottle()
+    app.uninstall(True)
+    app.install(JsonErrors())
+    app.install(Guard(state.security, api=True))
+    facade = state.facade
+
+    # ------------------------------------------------------------------ jobs
+    @route(app, "GET", "/jobs")
+    def list_jobs() -> dict[str, Any]:
+        query = _query()
+        return {"jobs": facade.jobs(due_within_s=params.number(query, "due_within"))}
+
+    @route(app, "POST", "/jobs")
+    def add_job() -> dict[str, Any]:
+        record = facade.add_job(job_fields(_body()))
+        bottle.response.status = 201
+        bottle.response.set_header("Location", f"{bottle.request.script_name}api/v1/jobs/{record['job_id']}")
+        return {"job": record}
+
+    @route(app, "GET", "/jobs/<job_id>")
+    def get_job(job_id: str) -> dict[str, Any]:
+        return {"job": facade.job(job_id)}
+
+    @route(app, "DELETE", "/jobs/<job_id>")
+    def remove_job(job_id: str) -> dict[str, Any]:
+        return {"job": facade.remove_job(job_id)}
+
+    @route(app, "POST", "/jobs/<job_id>/pause")
+    def pause_job(job_id: str) -> dict[str, Any]:
+        return {"job": facade.pause_job(job_id)}
+
+    @route(app, "POST", "/jobs/<job_id>/resume")
+    def resume_job(job_id: str) -> dict[str, Any]:
+        return {"job": facade.resume_job(job_id)}
+
+    @route(app, "POST", "/jobs/<job_id>/run-now")
+    def run_now(job_id: str) -> dict[str, Any]:
+        return {"job": facade.run_now(job_id)}
+
+    @route(app, "POST", "/jobs/<job_id>/reschedule")
+    def reschedule(job_id: str) -> dict[str, Any]:
+        body = _body()
+        if "when" not in body:
+            raise BadRequest("when: required (TIMEISH text or epoch seconds)", field="when")
+        extra = sorted(set(body) - {"when"})
+        if extra:
+            raise BadRequest(f"unknown field {extra[0]!r} (known: when)", field=extra[0])
+        return {"job": facade.reschedule(job_id, body["when"])}
+
+    # ------------------------------------------------------------------ runs
+    @route(app, "GET", "/runs")
+    def list_runs() -> dict[str, Any]:
+        query = params.runs_query(_query())
+        page = facade.runs(query)
+        return {"runs": page.items, "total": page.total, "more": page.more, "limit": query.limit,
+                "offset": query.offset}
+
+    @route(app, "GET", "/runs/<job_id>/<index>")
+    def get_run(job_id: str, index: str) -> dict[str, Any]:
+        attempt = params.integer(_query(), "attempt", minimum=0)
+        return {"run": facade.run(job_id, _index(index), attempt)}
+
+    @route(app, "GET", "/running")
+    def running() -> dict[str, Any]:
+        return {"running": facade.running()}
+
+    @route(app, "POST", "/running/<run_key>/cancel")
+    def cancel(run_key: str) -> dict[str, Any]:
+        result = facade.cancel(run_key)
+        bottle.response.status = 202
+        return {"cancel": result}
+
+    # ------------------------------------------------------------------ logs
+    @route(app, "GET", "/logs")
+    def list_logs() -> dict[str, Any]:
+        query = params.logs_query(_query())
+        page = facade.logs(query)
+        return {"logs": page.items, "total": page.total, "more": page.more, "limit": query.limit,
+                "offset": query.offset}
+
+    @route(app, "GET", "/logs/tail")
+    def tail() -> Any:
+        return tail_response(state, _query(), bottle.request.get_header("Last-Event-ID"))
+
+    # ------------------------------------------------------------------ system
+    @route(app, "GET", "/workers")
+    def workers() -> dict[str, Any]:
+        return {"workers": facade.workers()}
+
+    @route(app, "GET", "/options")
+    def options() -> dict[str, Any]:
+        return {"options": facade.options()}
+
+    @route(app, "PUT", "/options/<name>")
+    def set_option(name: str) -> dict[str, Any]:
+        body = _body()
+        if "value" not in body:
+            raise BadRequest("value: required", field="value")
+        return {"option": facade.set_option(name, body["value"])}
+
+    @route(app, "GET", "/tasks")
+    def tasks() -> dict[str, Any]:
+        return {"tasks": facade.tasks()}
+
+    @route(app, "GET", "/health")
+    def health() -> dict[str, Any]:
+        ok, details = facade.health()
+        bottle.response.status = 200 if ok else 503
+        return {"status": "ok" if ok else "unhealthy", **details}
+
+    @route(app, "GET", "/openapi.json")
+    def openapi() -> dict[str, Any]:
+        return openapi_document(bottle.request.script_name)
+
+    return app

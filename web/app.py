@@ -1,0 +1,129 @@
+"""`make_app(facade)`: the WSGI application of the panel and the API.
+
+The app is prefix-agnostic: whoever serves it sets ``SCRIPT_NAME`` (`web.server` does,
+from ``web_base``; tests pass ``extra_environ={"SCRIPT_NAME": "/analytics"}``) and every
+link is built from ``request.script_name``. Three explicit Bottle apps, one per area,
+are composed on a root app: the pages (HTML errors, CSRF on forms), ``api/v1`` (JSON
+errors, mounted) and the operational routes (``healthz``, ``metrics``, ``static``).
+The root adds the security headers to every response, errors included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import bottle
+
+from actors.facade import Facade
+from web.api import api_app
+from web.metrics import CONTENT_TYPE, prometheus_text
+from web.pages import pages_app
+from web.params import error_body
+from web.render import STATIC
+from web.security import Guard, Security
+from web.state import JsonErrors, Tails, WebState, json_response, route
+
+#: Added to every response that does not set them itself.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy",
+     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cache-Control", "no-store"),
+)
+
+
+class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
+    """The root app: security headers on everything, JSON or HTML for router errors."""
+
+    def __init__(self, state: WebState) -> None:
+        super().__init__()
+        self.state = state
+
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Bottle's WSGI entry, with `SECURITY_HEADERS` added."""
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present]
+            if exc_info is None:
+                return start_response(status, headers)
+            return start_response(status, headers, exc_info)
+
+        return super().wsgi(environ, start)  # type: ignore[no-any-return]
+
+    def default_error_handler(self, res: bottle.HTTPError) -> str:
+        """404 / 405 / 500 raised by Bottle itself: JSON under ``api/``, an HTML page elsewhere."""
+        status = res.status_code
+        message = {404: f"not found: {bottle.request.path}", 405: f"method {bottle.request.method} not allowed "
+                   f"here (allowed: {res.headers.get('Allow', '-')})"}.get(status, str(res.body or res.status_line))
+        if status >= 500:
+            message = "internal error; see the server log"
+        if bottle.request.path.startswith(("/api/", "/healthz", "/metrics")):
+            return json_response(error_body(status, message))
+        return self.state.error_page(status, message)
+
+
+def ops_app(state: WebState) -> bottle.Bottle:
+    """``healthz``, ``metrics`` and the static files."""
+    app = bottle.Bottle()
+    app.uninstall(True)
+    app.install(JsonErrors())
+    app.install(Guard(state.security, api=True))
+    facade, security = state.facade, state.security
+
+    @route(app, "GET", "/healthz", public=True)
+    def healthz() -> dict[str, Any]:
+        ok, details = facade.health()
+        bottle.response.status = 200 if ok else 503
+        if ok:
+            return {"status": "ok"}
+        if security.authenticated(bottle.request):
+            return {"status": "unhealthy", "problems": details.get("problems", [])}
+        return {"status": "unhealthy", "problems": [f"{len(details.get('problems', []))} problem(s); "
+                                                    "authenticate to see them"]}
+
+    @route(app, "GET", "/metrics")
+    def metrics() -> str:
+        text = prometheus_text(facade.metrics())
+        bottle.response.content_type = CONTENT_TYPE
+        return text
+
+    @route(app, "GET", "/static/<name:re:[A-Za-z0-9_-]+\\.(?:css|js|png|svg|ico)>", public=True)
+    def static(name: str) -> Any:
+        response = bottle.static_file(name, root=str(STATIC))
+        response.set_header("Cache-Control", "public, max-age=3600")
+        return response
+
+    return app
+
+
+def make_app(facade: Facade, *, token: str | None = None, heartbeat_s: float = 15.0, max_tails: int = 8,
+             secret: bytes | None = None) -> bottle.Bottle:
+    """The panel + API for *facade*.
+
+    Args:
+        facade: the running server's facade.
+        token: the web token (default: the ``web_token`` option; "" = none).
+        heartbeat_s: seconds between keep-alive comments of a live tail.
+        max_tails: live tails served at once (each holds a server thread).
+        secret: HMAC key of sessions and CSRF tokens (default: random per app).
+    """
+    if token is None:
+        token = str(facade.system.settings.web_token or "")
+    security = Security(token, read_only=lambda: facade.read_only, secret=secret)
+    state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails))
+    root = WebApp(state)
+    root.merge(pages_app(state))
+    root.merge(ops_app(state))
+    root.mount("/api/v1/", api_app(state))
+    return root
+
+
+def app_state(app: bottle.Bottle) -> WebState:
+    """The `WebState` of an app built by `make_app` (the server stops its tails)."""
+    if not isinstance(app, WebApp):
+        raise TypeError(f"{app!r} was not built by make_app")
+    return app.state

@@ -1,0 +1,158 @@
+"""Control, Reports, Help and the login form.
+
+Control shows every option (value, source, whether it applies live) with a form for the
+live ones, and the add-job form: a class picker (a GET form, so it works without
+JavaScript; the script only submits it on change) and an argument form generated from
+the class's ``task_options``. The server parses each argument by its declared type and
+the facade validates the whole job, so a bad value comes back as a 400 naming the field,
+with the form still filled in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from typing import Any
+
+import bottle
+
+from actors.timeish import describe_formats
+from web import params
+from web.params import BadRequest
+from web.render import render
+from web.state import WebState, form_params, query_params, route, safe_next
+
+#: Limit fields of the add-job form and how each is parsed.
+LIMIT_FIELDS = (("max_runs", "int"), ("retries", "int"), ("timeout", "float"), ("only_before", "text"),
+                ("when", "text"))
+
+
+def _typed(raw: str, kind: str, field: str) -> Any:
+    """*raw* form text as an argument of declared type *kind* (400 naming *field*)."""
+    try:
+        if kind == "int":
+            return int(raw.strip(), 10)
+        if kind == "float":
+            return float(params.loads(raw.strip(), field=field))
+    except (ValueError, TypeError, BadRequest):
+        raise BadRequest(f"{field}: expected {'an integer' if kind == 'int' else 'a number'}, got {raw[:40]!r}",
+                         field=field, value=raw[:40]) from None
+    if kind in ("json", "list", "dict"):
+        return params.json_text(raw, field)
+    return raw
+
+
+def job_from_form(form: Mapping[str, str], task: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The job dict (as for ``POST api/v1/jobs``) from the add-job form fields."""
+    job: dict[str, Any] = {"name": (form.get("name") or "").strip(), "classname": form.get("classname") or "",
+                           "only_once": form.get("only_once") in ("on", "true", "1")}
+    interval = (form.get("interval") or "").strip()
+    if not interval:
+        raise BadRequest("interval: required (seconds between runs)", field="interval")
+    job["interval"] = _typed(interval, "float", "interval")
+    for name, kind in LIMIT_FIELDS:
+        raw = (form.get(name) or "").strip()
+        if raw:
+            job[name] = raw if kind == "text" else _typed(raw, kind, name)
+    extra = (form.get("kwargs") or "").strip()
+    kwargs = params.json_text(extra, "kwargs") if extra else {}
+    if not isinstance(kwargs, dict):
+        raise BadRequest(f"kwargs: expected a JSON object of arguments, got {extra[:40]!r}", field="kwargs")
+    for option in (task or {}).get("options", []):
+        name, kind = option["name"], option.get("type", "json")
+        value = form.get(f"arg_{name}")
+        if kind == "bool":
+            kwargs[name] = value in ("on", "true", "1")
+        elif value is not None and value.strip() != "":
+            kwargs[name] = _typed(value, kind, name)
+    job["kwargs"] = kwargs
+    return job
+
+
+def _reports() -> list[dict[str, Any]] | None:
+    """The reports index when a ``reports`` package provides one (``reports.index()``)."""
+    if importlib.util.find_spec("reports") is None:
+        return None
+    module = importlib.import_module("reports")
+    index = getattr(module, "index", None)
+    if not callable(index):
+        return None
+    return [dict(r) for r in index()]
+
+
+def register_control(app: bottle.Bottle, state: WebState) -> None:
+    """Add Control, Reports, Help and login routes to the pages *app*."""
+    facade, security = state.facade, state.security
+
+    def control_page(form: Mapping[str, str], error: tuple[str, str | None] | None = None) -> str:
+        page = state.page("control")
+        tasks = facade.tasks()
+        chosen = form.get("classname") or (tasks[0]["classname"] if tasks else "")
+        task = next((t for t in tasks if t["classname"] == chosen), None)
+        return render("control.mako", page, options=facade.options(), tasks=tasks, chosen=chosen, task=task,
+                      form=dict(form), error=error)
+
+    @route(app, "GET", "/control")
+    def control() -> str:
+        query = query_params()
+        return control_page({"classname": params.text(query, "classname") or ""})
+
+    @route(app, "POST", "/control/options")
+    def set_option() -> None:
+        form = form_params()
+        name = (form.get("name") or "").strip()
+        if not name:
+            raise BadRequest("name: which option?", field="name")
+        result = facade.set_option(name, form.get("value", ""))
+        state.flash("ok", f"option {name} = {result['value']!r} (applies now)")
+        bottle.redirect(bottle.request.script_name + "control", 303)
+
+    @route(app, "POST", "/control/jobs")
+    def add_job() -> Any:
+        form = form_params()
+        task = next((t for t in facade.tasks() if t["classname"] == form.get("classname")), None)
+        try:
+            record = facade.add_job(job_from_form(form, task))
+        except Exception as exc:
+            status, message, field = params.classify(exc)
+            if status >= 500:
+                raise
+            body = control_page(form, (message, field))
+            bottle.response.status = status
+            return body
+        state.flash("ok", f"job {record['name']!r} added ({record['job_id']})")
+        bottle.redirect(bottle.request.script_name + "jobs/" + record["job_id"], 303)
+        return None  # pragma: no cover - redirect raises
+
+    @route(app, "GET", "/reports")
+    def reports() -> str:
+        page = state.page("reports")
+        return render("reports.mako", page, reports=_reports())
+
+    @route(app, "GET", "/help")
+    def help_page() -> str:
+        page = state.page("help")
+        return render("help.mako", page, timeish=describe_formats())
+
+    @route(app, "GET", "/login", public=True, read_only_ok=True)
+    def login_form() -> str:
+        page = state.page("")
+        query = query_params()
+        return render("login.mako", page, message="" if security.enabled else "no web token is configured: "
+                      "nothing to log in to", next_url=safe_next(query.get("next")))
+
+    @route(app, "POST", "/login", public=True, read_only_ok=True)
+    def login() -> str:
+        form = form_params()
+        target = safe_next(form.get("next"))
+        if security.log_in(bottle.request, bottle.response, form.get("token") or ""):
+            bottle.redirect(bottle.request.script_name + target, 303)
+        page = state.page("")
+        bottle.response.status = 401
+        return render("login.mako", page, message="wrong token", next_url=target)
+
+    @route(app, "POST", "/logout", read_only_ok=True)
+    def logout() -> None:
+        security.log_out(bottle.request, bottle.response)
+        bottle.redirect(bottle.request.script_name + "login", 303)

@@ -1,0 +1,231 @@
+"""The OpenAPI 3.1 description of ``api/v1`` (served at ``api/v1/openapi.json``).
+
+Written by hand next to the routes (`web.api`); ``tests/web`` checks that every route
+is described and every described route exists, validates the document, and fuzzes the
+API from its parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors import __version__
+from actors.jobs import JobState, Outcome
+
+_OUTCOMES = [str(o) for o in Outcome]
+_STATES = [str(s) for s in JobState]
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _p(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"},
+            "description": description}
+
+
+_ERR = {
+    "400": _json(_ref("Error"), "Malformed parameter or body; `field` names it"),
+    "401": _json(_ref("Error"), "A token is configured and none (or a wrong one) was sent"),
+    "403": _json(_ref("Error"), "Cross-site request, or the interface is read-only"),
+    "404": _json(_ref("Error"), "No such job, run or option"),
+    "409": _json(_ref("Error"), "Valid, but not now (e.g. the job is running, the option needs a restart)"),
+    "503": _json(_ref("Error"), "An actor (scheduler, journal) does not answer"),
+}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {code: _ERR[code] for code in ("401", *codes)}
+
+
+_JOB_ID = _p("job_id", "Job id (16 hex digits)")
+_PAGE = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size"),
+         _q("offset", {"type": "integer", "minimum": 0, "default": 0}, "Documents to skip (newest first)")]
+_LAST = _q("last", {"type": "number", "minimum": 0}, "Only documents of the last N seconds")
+_LEVEL = _q("level", {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 100},
+                                {"type": "string", "enum": ["debug", "info", "warning", "error", "critical"]}]},
+            "Minimum level, a number or a name")
+
+
+def _op(summary: str, ok: str, schema: dict[str, Any], *, params: list[dict[str, Any]] | None = None,
+        body: dict[str, Any] | None = None, errors: tuple[str, ...] = (), tag: str = "jobs") -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "tags": [tag], "parameters": params or [],
+                                 "responses": {ok: _json(schema, summary), **_errors(*errors)}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return operation
+
+
+def _wrapped(key: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": [key], "properties": {key: schema}}
+
+
+def _paged(key: str, item: str) -> dict[str, Any]:
+    return {"type": "object", "required": [key, "total", "more"],
+            "properties": {key: {"type": "array", "items": _ref(item)}, "total": {"type": "integer"},
+                           "more": {"type": "boolean"}, "limit": {"type": "integer"},
+                           "offset": {"type": "integer"}}}
+
+
+def _job_action(summary: str) -> dict[str, Any]:
+    return {"post": _op(summary, "200", _wrapped("job", _ref("Job")), params=[_JOB_ID],
+                        errors=("403", "404", "409", "503"))}
+
+
+def _paths() -> dict[str, Any]:
+    job = _wrapped("job", _ref("Job"))
+    runs_params = [_q("job_id", {"type": "string"}, "Runs of this job"),
+                   _q("name", {"type": "string"}, "Runs of jobs with this name"),
+                   _q("classname", {"type": "string"}, "Runs of this task class"),
+                   _q("parent", {"type": "string"}, "Runs of descendants of this job id"),
+                   _q("outcome", {"type": "string", "enum": _OUTCOMES}, "Only this outcome"),
+                   _q("index", {"type": "integer", "minimum": 0}, "Only this run number"), _LAST, *_PAGE]
+    log_params = [_q("type", {"type": "string", "enum": ["log", "reslog"], "default": "log"},
+                     "log: system log lines; reslog: task log lines"),
+                  _q("logger", {"type": "string"}, "Logger name prefix (dot-separated)"), _LEVEL,
+                  _q("job_id", {"type": "string"}, "Task log lines of this job"), _LAST, *_PAGE]
+    tail_params = [_q("type", {"type": "string", "default": "log,reslog"},
+                      "Comma-separated document types: log, reslog, result"),
+                   _q("after", {"type": "integer", "minimum": 0}, "Start after this seq (default: now)"),
+                   _q("logger", {"type": "string"}, "Logger name prefix"), _LEVEL,
+                   _q("job_id", {"type": "string"}, "Only this job's documents"),
+                   _q("limit", {"type": "integer", "minimum": 1}, "End the stream after N documents"),
+                   _q("timeout", {"type": "number", "minimum": 0, "maximum": 86400},
+                      "End the stream after N seconds")]
+    return {
+        "/jobs": {
+            "get": _op("List jobs, soonest due first", "200", _wrapped("jobs", {"type": "array", "items": _ref("Job")}),
+                       params=[_q("due_within", {"type": "number", "minimum": 0}, "Only jobs due within N seconds")],
+                       errors=("400", "503")),
+            "post": _op("Add a job", "201", job, body=_ref("NewJob"), errors=("400", "403", "503")),
+        },
+        "/jobs/{job_id}": {
+            "get": _op("A job with its recent runs and children", "200", job, params=[_JOB_ID],
+                       errors=("404", "503")),
+            "delete": _op("Remove a job (a running run finishes, then it is gone)", "200", job, params=[_JOB_ID],
+                          errors=("403", "404", "409", "503")),
+        },
+        "/jobs/{job_id}/pause": _job_action("Pause a job"),
+        "/jobs/{job_id}/resume": _job_action("Resume a paused job"),
+        "/jobs/{job_id}/run-now": _job_action("Run a job now (its schedule is not shifted)"),
+        "/jobs/{job_id}/reschedule": {"post": _op(
+            "Move a job's next run", "200", job, params=[_JOB_ID], errors=("400", "403", "404", "409", "503"),
+            body={"type": "object", "required": ["when"], "additionalProperties": False,
+                  "properties": {"when": _ref("When")}})},
+        "/runs": {"get": _op("Run results, newest first, with the real total", "200", _paged("runs", "Run"),
+                             params=runs_params, errors=("400", "503"), tag="runs")},
+        "/runs/{job_id}/{index}": {"get": _op(
+            "One run (latest attempt unless given) with its log lines", "200", _wrapped("run", _ref("Run")),
+            params=[_JOB_ID, _p("index", "Run number (1-based)", {"type": "integer"}),
+                    _q("attempt", {"type": "integer", "minimum": 0}, "Attempt (0 = first try)")],
+            errors=("400", "404", "503"), tag="runs")},
+        "/running": {"get": _op("Runs in progress", "200",
+                                _wrapped("running", {"type": "array", "items": _ref("RunningRun")}),
+                                errors=("503",), tag="runs")},
+        "/running/{run_key}/cancel": {"post": _op(
+            "Cancel a run in progress (recorded cancelled)", "202",
+            _wrapped("cancel", {"type": "object", "properties": {"key": {"type": "string"},
+                                                                 "cancelling": {"type": "boolean"}}}),
+            params=[_p("run_key", "job_id:index:attempt")], errors=("403", "404", "503"), tag="runs")},
+        "/logs": {"get": _op("System or task log lines, newest first", "200", _paged("logs", "LogLine"),
+                             params=log_params, errors=("400", "503"), tag="logs")},
+        "/logs/tail": {"get": {
+            "summary": "Live tail as Server-Sent Events", "tags": ["logs"], "parameters": tail_params,
+            "responses": {"200": {"description": "text/event-stream: `id: <seq>` and `data: <document JSON>` "
+                                                 "per document; comment heartbeats",
+                                  "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                          **_errors("400", "503")}}},
+        "/workers": {"get": _op("Worker slots", "200", _wrapped("workers", {"type": "array", "items": _ref("Worker")}),
+                                tag="system")},
+        "/options": {"get": _op("Options with value, source and whether they apply live", "200",
+                                _wrapped("options", {"type": "array", "items": _ref("Option")}), tag="system")},
+        "/options/{name}": {"put": _op(
+            "Change a live option now", "200", _wrapped("option", {"type": "object"}),
+            params=[_p("name", "Option name")], errors=("400", "403", "404", "409", "503"), tag="system",
+            body={"type": "object", "required": ["value"], "properties": {"value": {}}})},
+        "/tasks": {"get": _op("Task classes and their options", "200",
+                              _wrapped("tasks", {"type": "array", "items": _ref("Task")}), tag="system")},
+        "/health": {"get": _op("Scheduler, journal and store health (503 when unhealthy)", "200", _ref("Health"),
+                               errors=("503",), tag="system")},
+        "/openapi.json": {"get": _op("This document", "200", {"type": "object"}, tag="system")},
+    }
+
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["status", "message"],
+        "properties": {"status": {"type": "integer"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
+    "When": {"description": "TIMEISH text (HH:MM[:SS][gmt], +N[smhd], epoch, ISO-8601) or epoch seconds",
+             "oneOf": [{"type": "string"}, {"type": "number"}]},
+    "NewJob": {"type": "object", "required": ["name", "classname", "interval"], "additionalProperties": False,
+               "properties": {
+                   "name": {"type": "string", "minLength": 1}, "classname": {"type": "string", "minLength": 1},
+                   "interval": {"type": "number", "exclusiveMinimum": 0},
+                   "kwargs": {"type": "object", "description": "Task arguments"},
+                   "only_once": {"type": "boolean"}, "max_runs": {"type": ["integer", "null"], "minimum": 1},
+                   "only_before": {"oneOf": [_ref("When"), {"type": "null"}]},
+                   "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                   "retries": {"type": ["integer", "null"], "minimum": 0},
+                   "when": {"oneOf": [_ref("When"), {"type": "null"}], "description": "First run (default: now "
+                                                                                      "or per the start offset)"}}},
+    "Job": {"type": "object", "required": ["job_id", "name", "classname", "interval", "state"], "properties": {
+        "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
+        "interval": {"type": "number"}, "kwargs": {"type": "object"}, "state": {"type": "string", "enum": _STATES},
+        "due_at": {"type": ["number", "null"]}, "run_count": {"type": "integer"},
+        "retries_used": {"type": "integer"}, "last_outcome": {"type": ["string", "null"]},
+        "last_error": {"type": ["string", "null"]}, "parent": {"type": "array", "items": {"type": "string"}},
+        "origin": {"type": "string"}, "running_key": {"type": ["string", "null"]}}},
+    "Run": {"type": "object", "required": ["job_id", "index", "outcome"], "properties": {
+        "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
+        "index": {"type": "integer"}, "attempt": {"type": "integer"}, "outcome": {"type": "string", "enum": _OUTCOMES},
+        "due_at": {"type": ["number", "null"]}, "start": {"type": ["number", "null"]},
+        "finish": {"type": ["number", "null"]}, "duration": {"type": ["number", "null"]},
+        "error": {"type": ["string", "null"]}, "traceback": {"type": ["string", "null"]},
+        "result": {"type": "object"}, "logs": {"type": "array", "items": _ref("LogLine")}}},
+    "RunningRun": {"type": "object", "properties": {
+        "key": {"type": "string"}, "job_id": {"type": "string"}, "name": {"type": "string"},
+        "index": {"type": "integer"}, "attempt": {"type": "integer"}, "slot": {"type": "integer"},
+        "pid": {"type": ["integer", "null"]}, "started": {"type": ["number", "null"]},
+        "elapsed_s": {"type": ["number", "null"]}}},
+    "LogLine": {"type": "object", "properties": {
+        "type": {"type": "string"}, "seq": {"type": "integer"}, "time": {"type": "number"},
+        "level": {"type": "integer"}, "levelname": {"type": "string"}, "logger": {"type": "string"},
+        "msg": {"type": "string"}, "fields": {"type": "object"}, "job_id": {"type": "string"}}},
+    "Worker": {"type": "object", "properties": {
+        "slot": {"type": "integer"}, "status": {"type": "string"}, "pid": {"type": ["integer", "null"]},
+        "run": {"type": ["object", "null"]}}},
+    "Option": {"type": "object", "properties": {
+        "name": {"type": "string"}, "value": {}, "default": {}, "source": {"type": "string"},
+        "live": {"type": "boolean"}, "type": {"type": "string"}, "help": {"type": "string"},
+        "group": {"type": "string"}}},
+    "Task": {"type": "object", "properties": {
+        "classname": {"type": "string"}, "title": {"type": "string"}, "info": {"type": "string"},
+        "options": {"type": "array", "items": {"type": "object"}}}},
+    "Health": {"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "enum": ["ok", "unhealthy"]},
+        "problems": {"type": "array", "items": {"type": "string"}}}},
+}
+
+
+def openapi_document(base: str = "/analytics/") -> dict[str, Any]:
+    """The whole document; *base* is the web base (``servers[0].url`` = ``{base}api/v1``)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "das-actors API", "version": __version__,
+                 "description": "Read and steer a das-actors server. Errors are "
+                                "{\"error\": {\"status\", \"message\", \"field\"}}. With --web-token, send "
+                                "`Authorization: Bearer <token>`. Writes from browsers must be same-origin."},
+        "servers": [{"url": base.rstrip("/") + "/api/v1"}],
+        "paths": _paths(),
+        "components": {"schemas": _SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{}, {"bearer": []}],
+    }

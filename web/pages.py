@@ -1,0 +1,121 @@
+"""The read pages of the panel: Overview, Schedule, Running, Results, Run, Job, Logs.
+
+DAS's pages, with their bugs fixed: the Job page renders (DAS passed the template a
+dict it did not expect) and lists children (DAS passed the dict instead of the id);
+parent links point at each ancestor; totals are real totals, not the page length; the
+``last`` filter works; log lines and task results are escaped. Forms for changes live in
+`web.actions` and `web.control`; they are POST forms with a CSRF token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import bottle
+
+from actors.jobs import JobState
+from actors.store import Query
+from web import params
+from web.actions import register_actions
+from web.control import register_control
+from web.render import render
+from web.security import Guard
+from web.state import HtmlErrors, WebState, query_params, route
+
+#: Outcomes counted as failures on the overview.
+FAILURES = ("failed", "crashed", "timeout")
+
+
+def _index(raw: str) -> int:
+    try:
+        return int(raw, 10)
+    except ValueError:
+        raise params.BadRequest(f"index: expected an integer, got {raw[:40]!r}", field="index") from None
+
+
+def _loggers(items: list[dict[str, Any]], prefix: str | None) -> list[str]:
+    """Logger names one level below *prefix* seen on this page (links to narrow the view)."""
+    depth = 0 if not prefix else prefix.count(".") + 1
+    seen = {".".join(str(d.get("logger") or "").split(".")[: depth + 1]) for d in items if d.get("logger")}
+    return sorted(name for name in seen if name and name != prefix)
+
+
+def pages_app(state: WebState) -> bottle.Bottle:
+    """The HTML pages as one Bottle app (merged into the root by `web.app.make_app`)."""
+    app = bottle.Bottle()
+    app.uninstall(True)
+    app.install(HtmlErrors(state))
+    app.install(Guard(state.security, api=False))
+    facade = state.facade
+
+    @route(app, "GET", "/")
+    def overview() -> str:
+        page = state.page("")
+        jobs = facade.jobs()
+        counts = dict.fromkeys((str(s) for s in JobState), 0) | Counter(str(j["state"]) for j in jobs)
+        hour_ago = time.time() - 3600
+        runs_hour = facade.runs(Query(type="result", since=hour_ago, limit=0)).total
+        failures_hour = sum(facade.runs(Query(type="result", outcome=o, since=hour_ago, limit=0)).total
+                            for o in FAILURES)
+        recent = [d for o in FAILURES for d in facade.runs(Query(type="result", outcome=o, limit=10)).items]
+        recent.sort(key=lambda d: d.get("seq", 0), reverse=True)
+        return render("overview.mako", page, counts=counts, workers=facade.workers(), runs_hour=runs_hour,
+                      failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()))
+
+    @route(app, "GET", "/schedule")
+    def schedule() -> str:
+        query = query_params()
+        due_within = params.number(query, "due_within")
+        page = state.page("schedule")
+        return render("schedule.mako", page, jobs=facade.jobs(due_within_s=due_within), due_within=due_within)
+
+    @route(app, "GET", "/running")
+    def running() -> str:
+        page = state.page("running")
+        return render("running.mako", page, runs=facade.running())
+
+    @route(app, "GET", "/results")
+    def results() -> str:
+        query = query_params()
+        q = params.runs_query(query, default_limit=50)
+        page = state.page("results")
+        found = facade.runs(q)
+        filters = {k: query.get(k, "") for k in ("job_id", "name", "classname", "parent", "outcome", "last")}
+        return render("results.mako", page, runs=found.items, total=found.total, more=found.more, limit=q.limit,
+                      offset=q.offset, sel=filters, outcomes=params.OUTCOMES)
+
+    @route(app, "GET", "/runs/<job_id>/<index>")
+    def run(job_id: str, index: str) -> str:
+        attempt = params.integer(query_params(), "attempt", minimum=0)
+        number = _index(index)
+        doc = facade.run(job_id, number, attempt)
+        attempts = sorted({d.get("attempt", 0) for d in facade.runs(
+            Query(type="result", job_id=job_id, index=number, limit=100)).items})
+        page = state.page("results")
+        return render("run.mako", page, run=doc, attempts=attempts)
+
+    @route(app, "GET", "/jobs/<job_id>")
+    def job(job_id: str) -> str:
+        found = facade.job(job_id)
+        page = state.page("schedule")
+        return render("job.mako", page, job=found)
+
+    @route(app, "GET", "/logs")
+    def logs() -> str:
+        query = query_params()
+        q = params.logs_query(query, default_limit=100)
+        page = state.page("logs")
+        found = facade.logs(q)
+        filters = {k: query.get(k, "") for k in ("type", "logger", "level", "job_id", "last")}
+        filters["type"] = q.type or "log"
+        tail = page.url("api/v1/logs/tail", type=q.type, logger=q.logger_prefix, level=q.min_level,
+                        job_id=q.job_id)
+        return render("logs.mako", page, logs=found.items, total=found.total, more=found.more, limit=q.limit,
+                      offset=q.offset, sel=filters, loggers=_loggers(found.items, q.logger_prefix),
+                      tail_url=tail, levels=("", "debug", "info", "warning", "error", "critical"))
+
+    register_actions(app, state)
+    register_control(app, state)
+    return app

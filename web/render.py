@@ -1,0 +1,168 @@
+"""Mako rendering with escaping on by default, and the small formatters the templates use.
+
+One `TemplateLookup` with ``default_filters=["h"]`` (every ``${...}`` is HTML-escaped,
+task results and log lines included) and ``strict_undefined=True`` (a missing variable
+is an error, not an empty string). Nothing here marks text safe: templates never use
+``| n``. Data for JavaScript goes in ``data-`` attributes (escaped JSON) or the API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from mako.lookup import TemplateLookup
+
+from actors import __version__
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+
+LOOKUP = TemplateLookup(directories=[str(TEMPLATES)], default_filters=["h"], strict_undefined=True,
+                        input_encoding="utf-8")
+
+#: The menu: (path under the base, label).
+NAV = (("", "Overview"), ("schedule", "Schedule"), ("running", "Running"), ("results", "Results"),
+       ("logs", "Logs"), ("control", "Control"), ("reports", "Reports"), ("help", "Help"))
+
+
+@dataclass
+class PageContext:
+    """What every page needs besides its own data (the layout reads it)."""
+
+    base: str  # the script name, ending with "/"
+    section: str  # the NAV entry to highlight
+    csrf: str
+    read_only: bool
+    login: bool  # a token is configured (show "log out")
+    here: str  # this page, relative to base (where forms come back to)
+    flash: list[tuple[str, str]] = field(default_factory=list)
+    now: float = field(default_factory=time.time)
+    version: str = __version__
+
+    @property
+    def nav(self) -> tuple[tuple[str, str], ...]:
+        """The menu entries."""
+        return NAV
+
+    def url(self, path: str = "", **params: Any) -> str:
+        """*path* under the base, with the non-empty *params* as a query string."""
+        query = urlencode([(k, v) for k, v in params.items() if v is not None and v != ""])
+        return self.base + path.lstrip("/") + ("?" + query if query else "")
+
+    def job_url(self, job_id: str) -> str:
+        """The Job page of *job_id*."""
+        return self.url("jobs/" + quote(str(job_id), safe=""))
+
+    def run_url(self, job_id: str, index: Any, attempt: Any = None) -> str:
+        """The Run page of run *index* (latest attempt unless given) of *job_id*."""
+        return self.url(f"runs/{quote(str(job_id), safe='')}/{quote(str(index), safe='')}", attempt=attempt)
+
+
+def render(template: str, page: PageContext, **values: Any) -> str:
+    """Render *template* with the page context ``c`` and the helpers ``f``."""
+    return str(LOOKUP.get_template(template).render(c=page, f=Formatters(page.now), **values))
+
+
+class Formatters:
+    """Text for times, durations and documents (all output is escaped by the template)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    @staticmethod
+    def when(epoch: Any) -> str:
+        """``2026-11-23 04:30:01Z`` (UTC); '-' for nothing; the raw number if out of range."""
+        if epoch is None or isinstance(epoch, bool) or not isinstance(epoch, int | float):
+            return "-" if epoch is None else str(epoch)
+        try:
+            return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        except (OverflowError, OSError, ValueError):
+            return f"{epoch:g}"
+
+    def rel(self, epoch: Any) -> str:
+        """``in 12s`` / ``3m ago``."""
+        if epoch is None or isinstance(epoch, bool) or not isinstance(epoch, int | float):
+            return ""
+        delta = float(epoch) - self.now
+        if not math.isfinite(delta):
+            return ""
+        text = self.dur(abs(delta), precise=False)
+        return f"in {text}" if delta >= 0 else f"{text} ago"
+
+    @staticmethod
+    def dur(seconds: Any, *, precise: bool = True) -> str:
+        """``0.123s``, ``42s``, ``3m 5s``, ``2h 10m``, ``4d 3h``."""
+        if seconds is None or isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            return "-"
+        s = float(seconds)
+        if not math.isfinite(s) or s > 1e12:
+            return f"{s:g}s"
+        if s < 60:
+            return f"{s:.3f}s" if precise and s < 10 else f"{s:.0f}s"
+        minutes, sec = divmod(int(s), 60)
+        hours, minutes = divmod(minutes, 60)
+        days, hours = divmod(hours, 24)
+        if days:
+            return f"{days}d {hours}h"
+        if hours:
+            return f"{hours}h {minutes}m"
+        return f"{minutes}m {sec}s"
+
+    @staticmethod
+    def level(doc: Any) -> str:
+        """A log line's level name (task lines carry only the number)."""
+        name = doc.get("levelname") if isinstance(doc, dict) else None
+        if name:
+            return str(name)
+        number = doc.get("level") if isinstance(doc, dict) else None
+        return logging.getLevelName(number) if isinstance(number, int) else ""
+
+    @staticmethod
+    def pretty(value: Any) -> str:
+        """Indented JSON (the Run page's result document)."""
+        return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+    @staticmethod
+    def compact(value: Any, limit: int = 200) -> str:
+        """One-line JSON, cut at *limit* characters."""
+        if value in (None, {}, []):
+            return ""
+        text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+        return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+    @staticmethod
+    def data(value: Any) -> str:
+        """JSON for a ``data-`` attribute (the template escapes it)."""
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+
+class Flashes:
+    """One-shot messages shown on the next page of a session (bounded, thread-safe)."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self._items: OrderedDict[str, list[tuple[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def add(self, sid: str, kind: str, message: str) -> None:
+        """Queue *message* (kind ``ok`` or ``error``) for session *sid*."""
+        with self._lock:
+            self._items.setdefault(sid, []).append((kind, message[:2000]))
+            self._items.move_to_end(sid)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+    def take(self, sid: str) -> list[tuple[str, str]]:
+        """The messages queued for *sid*, removed."""
+        with self._lock:
+            return self._items.pop(sid, [])

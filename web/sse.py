@@ -1,0 +1,153 @@
+"""The live tail: new log (and result) documents as Server-Sent Events.
+
+``GET api/v1/logs/tail?type=log,reslog&after=<seq>&logger=&level=&job_id=`` answers
+``text/event-stream``: one ``data:`` line of JSON per document with ``id: <seq>`` (so a
+browser's EventSource resumes with ``Last-Event-ID`` after a reconnect), and a comment
+line every ``heartbeat_s`` seconds. A heartbeat is also how a vanished client is noticed:
+the write fails, the server closes the generator, and the tail stops. ``limit`` (documents)
+and ``timeout`` (seconds) end the stream early, for scripts and tests.
+
+A pump thread reads `Facade.tail` (which blocks until documents arrive) into a bounded
+queue; the response generator waits on the queue with the heartbeat as timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import bottle
+import structlog
+
+from web import params
+from web.params import BadRequest
+from web.state import WebState
+
+log = structlog.get_logger("das_actors.web")
+
+TAIL_TYPES = ("log", "reslog", "result")
+_QUEUE_SIZE = 1000
+_END = object()
+
+
+class _Failure:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _types(query: Mapping[str, str]) -> tuple[str, ...]:
+    raw = query.get("type") or "log,reslog"
+    types = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+    bad = [t for t in types if t not in TAIL_TYPES]
+    if bad or not types:
+        raise BadRequest(f"type: each of {', '.join(TAIL_TYPES)} (comma-separated), got {raw[:40]!r}",
+                         field="type", value=raw[:40])
+    return types
+
+
+def _after(query: Mapping[str, str], last_event_id: str | None, state: WebState) -> int:
+    after = params.integer(query, "after", minimum=0, maximum=2**62)
+    if after is None and last_event_id and last_event_id.strip().isdigit():
+        after = int(last_event_id.strip())
+    return state.facade.last_seq() if after is None else after
+
+
+def document_filter(query: Mapping[str, str]) -> Callable[[Mapping[str, Any]], bool]:
+    """The logger-prefix / minimum-level / job filter of a tail request."""
+    prefix = params.text(query, "logger")
+    min_level = params.level(query)
+    job_id = params.text(query, "job_id")
+
+    def keep(doc: Mapping[str, Any]) -> bool:
+        if prefix is not None:
+            logger = str(doc.get("logger") or "")
+            if logger != prefix and not logger.startswith(prefix + "."):
+                return False
+        if min_level is not None and int(doc.get("level") or 0) < min_level:
+            return False
+        return job_id is None or doc.get("job_id") == job_id
+
+    return keep
+
+
+def tail_response(state: WebState, query: Mapping[str, str], last_event_id: str | None) -> Iterator[str]:
+    """Validate the request, then answer with the event stream."""
+    types = _types(query)
+    keep = document_filter(query)
+    after = _after(query, last_event_id, state)
+    limit = params.integer(query, "limit", minimum=1, maximum=100000)
+    timeout = params.number(query, "timeout", minimum=0.0, maximum=86400.0)
+    stop = state.tails.open()
+    response = bottle.response
+    response.content_type = "text/event-stream; charset=utf-8"
+    response.set_header("Cache-Control", "no-cache, no-store")
+    response.set_header("X-Accel-Buffering", "no")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    return _stream(state, stop, after, types, keep=keep, limit=limit, deadline=deadline)
+
+
+def _offer(q: queue.Queue[Any], item: Any) -> None:
+    try:
+        q.put_nowait(item)
+    except queue.Full:
+        pass
+
+
+def _pump(state: WebState, stop: threading.Event, after: int, types: tuple[str, ...], *,
+          keep: Callable[[Mapping[str, Any]], bool], q: queue.Queue[Any]) -> None:
+    """Thread: documents from the facade's tail into *q* until *stop*."""
+    try:
+        for doc in state.facade.tail(after, types, stop):
+            if not keep(doc):
+                continue
+            while not stop.is_set():
+                try:
+                    q.put(doc, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                break
+    except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
+        log.warning("web.tail_failed", error=f"{type(exc).__name__}: {exc}")
+        _offer(q, _Failure(f"{type(exc).__name__}: {exc}"))
+    finally:
+        _offer(q, _END)
+
+
+def _stream(state: WebState, stop: threading.Event, after: int, types: tuple[str, ...], *,
+            keep: Callable[[Mapping[str, Any]], bool], limit: int | None, deadline: float | None) -> Iterator[str]:
+    q: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_SIZE)
+    sent = 0
+    try:
+        threading.Thread(target=_pump, args=(state, stop, after, types), kwargs={"keep": keep, "q": q},
+                         name="web-tail", daemon=True).start()
+        yield f": das-actors live tail after seq {after}\nretry: 3000\n\n"
+        while not stop.is_set():
+            wait = state.heartbeat_s
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+            try:
+                item = q.get(timeout=wait)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                yield ": keep-alive\n\n"
+                continue
+            if item is _END:
+                break
+            if isinstance(item, _Failure):
+                yield f"event: error\ndata: {json.dumps({'error': item.message})}\n\n"
+                break
+            yield f"id: {item.get('seq', '')}\ndata: {json.dumps(item, default=str)}\n\n"
+            sent += 1
+            if limit is not None and sent >= limit:
+                break
+    finally:
+        state.tails.close(stop)

@@ -1,0 +1,70 @@
+## Small pieces shared by pages. Every value is escaped; ids are stable for browser tests.
+
+<%def name="hidden()">\
+<input type="hidden" name="csrf_token" value="${c.csrf}"><input type="hidden" name="next" value="${c.here}">\
+</%def>
+
+<%def name="outcome(value)">\
+% if value:
+<span class="badge ${value}" data-testid="outcome">${value}</span>\
+% else:
+<span class="muted">-</span>\
+% endif
+</%def>
+
+<%def name="state(value)"><span class="badge state-${value}" data-testid="state">${value}</span></%def>
+
+<%def name="job_actions(job)">
+<% jid = job['job_id'] %>
+% if c.read_only:
+<span class="muted">read-only</span>
+% else:
+<div class="actions" data-job-id="${jid}">
+  <form method="post" action="${c.url('jobs/' + jid + '/run-now')}" class="inline">${hidden()}<button type="submit" id="run-now-${jid}" data-testid="run-now" title="run as soon as a worker is free; the schedule is not shifted">run now</button></form>
+  % if job.get('paused') or job.get('state') == 'paused':
+  <form method="post" action="${c.url('jobs/' + jid + '/resume')}" class="inline">${hidden()}<button type="submit" id="resume-${jid}" data-testid="resume">resume</button></form>
+  % else:
+  <form method="post" action="${c.url('jobs/' + jid + '/pause')}" class="inline">${hidden()}<button type="submit" id="pause-${jid}" data-testid="pause">pause</button></form>
+  % endif
+  <form method="post" action="${c.url('jobs/' + jid + '/remove')}" class="inline" data-confirm="Remove job ${job['name']}?">${hidden()}<button type="submit" id="remove-${jid}" data-testid="remove" class="danger">remove</button></form>
+  <form method="post" action="${c.url('jobs/' + jid + '/reschedule')}" class="inline reschedule">${hidden()}<input type="text" name="when" id="when-${jid}" data-testid="reschedule-when" placeholder="+10m, 14:30, ISO" size="10" aria-label="new due time" required><button type="submit" id="reschedule-${jid}" data-testid="reschedule">reschedule</button></form>
+</div>
+% endif
+</%def>
+
+<%def name="pager(total, limit, offset, more, path, keep)">
+<% shown_to = min(offset + limit, total) %>
+<p class="pager" data-testid="pager">
+% if total:
+  showing ${offset + 1}&ndash;${shown_to} of <strong id="total" data-testid="total">${total}</strong>
+% else:
+  nothing matches (<strong id="total" data-testid="total">0</strong>)
+% endif
+% if offset > 0:
+  <a href="${c.url(path, offset=max(0, offset - limit), limit=limit, **keep)}" id="prev-page" data-testid="prev-page">&larr; newer</a>
+% endif
+% if more:
+  <a href="${c.url(path, offset=offset + limit, limit=limit, **keep)}" id="next-page" data-testid="next-page">older &rarr;</a>
+% endif
+</p>
+</%def>
+
+<%def name="runs_table(runs, id='runs')">
+<table id="${id}" data-testid="${id}">
+<thead><tr><th>run</th><th>job</th><th>class</th><th>outcome</th><th>started</th><th>duration</th><th>trigger</th><th>error</th></tr></thead>
+<tbody>
+% for r in runs:
+<tr data-job-id="${r.get('job_id', '')}">
+  <td><a href="${c.run_url(r.get('job_id', ''), r.get('index', ''), r.get('attempt'))}" data-testid="run-link">${r.get('index')}${'.%s' % r['attempt'] if r.get('attempt') else ''}</a></td>
+  <td><a href="${c.job_url(r.get('job_id', ''))}">${r.get('name', '')}</a></td>
+  <td>${r.get('classname', '')}</td>
+  <td>${outcome(r.get('outcome'))}</td>
+  <td title="due ${f.when(r.get('due_at'))}">${f.when(r.get('start'))}</td>
+  <td>${f.dur(r.get('duration'))}</td>
+  <td>${r.get('trigger', '')}</td>
+  <td class="clip">${(r.get('error') or '')[:160]}</td>
+</tr>
+% endfor
+</tbody>
+</table>
+</%def>
