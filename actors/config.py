@@ -416,7 +416,7 @@ def _assignment_lines(tree: ast.Module) -> dict[str, int]:
     lines: dict[str, int] = {}
     scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
               ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-    stack: list[ast.AST] = list(tree.body)
+    stack: list[ast.AST] = [node for node in tree.body if not isinstance(node, ast.Expr)]  # Task(...) calls
     while stack:
         node = stack.pop()
         if isinstance(node, scopes):

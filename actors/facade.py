@@ -46,13 +46,17 @@ class Facade:
         self.started_at = time.time()
 
     # ------------------------------------------------------------------ jobs
-    def jobs(self, *, due_within_s: float | None = None) -> list[dict[str, Any]]:
-        """Every job, soonest due first (jobs without a due time last)."""
-        jobs = self.system.ask("jobs")
-        if due_within_s is not None:
-            horizon = time.time() + due_within_s
-            jobs = [j for j in jobs if j.get("due_at") is not None and j["due_at"] <= horizon]
-        return sorted(jobs, key=lambda j: (j.get("due_at") is None, j.get("due_at") or 0.0, j["name"]))
+    def jobs(self, *, due_within_s: float | None = None, limit: int = 100_000, offset: int = 0,
+             state: str | None = None) -> list[dict[str, Any]]:
+        """Jobs soonest due first (jobs without a due time last); one page of them."""
+        return list(self.jobs_page(due_within_s=due_within_s, limit=limit, offset=offset, state=state)["jobs"])
+
+    def jobs_page(self, *, due_within_s: float | None = None, limit: int = 100, offset: int = 0,
+                  state: str | None = None) -> dict[str, Any]:
+        """``{"jobs": [...], "total": n, "more": bool}``: one page, sorted by the scheduler."""
+        if limit < 0 or offset < 0:
+            raise InvalidJobError(f"limit and offset must be >= 0, got {limit} and {offset}", field="limit")
+        return dict(self.system.ask("jobs_page", offset, limit, due_within_s, state))
 
     def job(self, job_id: str) -> dict[str, Any]:
         """One job with its recent runs and its children."""

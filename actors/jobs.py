@@ -9,19 +9,20 @@ DAS got wrong.
 A job's id is derived from its definition, so re-reading a config file, or a task
 spawning the same child twice, never duplicates a job.
 
-Stdlib only: this module is imported by the worker subprocess too.
+Stdlib plus orjson only: this module is imported by the worker subprocess too.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from actors.errors import InvalidJobError
 from actors.jsonsafe import find_unsafe
@@ -92,9 +93,9 @@ def _int(name: str, value: Any, *, minimum: int) -> None:
         raise InvalidJobError(f"{name} must be an integer >= {minimum} or None, got {value!r}", field=name)
 
 
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces: the stable text that job ids are hashed from."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+def canonical_json(value: Any) -> bytes:
+    """UTF-8 JSON with sorted keys and no spaces: the stable text that job ids are hashed from."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,6 @@ class JobSpec:
     parent: tuple[str, ...] = ()
     origin: Origin = Origin.CONFIG
     job_id: str = field(default="", compare=False)
-    _dict: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, init=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -153,10 +153,9 @@ class JobSpec:
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
         object.__setattr__(self, "origin", Origin(self.origin))
-        object.__setattr__(self, "kwargs", MappingProxyType(json.loads(canonical_json(dict(self.kwargs)))))
+        object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
         object.__setattr__(self, "interval_s", float(self.interval_s))
         object.__setattr__(self, "job_id", make_job_id(self))
-        object.__setattr__(self, "_dict", {**self.definition(), "job_id": self.job_id, "origin": str(self.origin)})
 
     @property
     def run_limit(self) -> int | None:
@@ -181,11 +180,8 @@ class JobSpec:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of the definition, its id and origin (what the store keeps).
-
-        Computed once per spec (specs are frozen); callers get a shallow copy.
-        """
-        return dict(self._dict)
+        """A JSON-safe dict of the definition, its id and origin (what the store keeps)."""
+        return {**self.definition(), "job_id": self.job_id, "origin": str(self.origin)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
@@ -221,7 +217,7 @@ class JobSpec:
 
 def make_job_id(spec: JobSpec) -> str:
     """A 16-hex-digit id hashed from the definition: same definition, same id, always."""
-    digest = hashlib.sha256(canonical_json(spec.definition()).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(canonical_json(spec.definition())).hexdigest()
     return digest[:16]
 
 

@@ -16,6 +16,8 @@ through `actors.facade`; each returns a JSON-safe answer.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -56,6 +58,9 @@ SAVE_INTERVAL_S = 0.5
 #: load: a run's "in flight" state is durable before it starts); above it, every
 #: SAVE_INTERVAL_S in one batch (a burst).
 SAVE_AT_ONCE_MAX = 64
+#: Most job records sent to the Journal per save tick (a fresh start with 100k jobs is
+#: saved over several ticks instead of building every record at once).
+SAVE_CHUNK = 10_000
 #: Most runs handed to one worker in one message. Batches form only when more runs are due
 #: than workers are free (a burst); under light load every batch is a single run.
 MAX_BATCH = 256
@@ -210,6 +215,8 @@ class Scheduler(pykka.ThreadingActor):
             return len(tt)
         if verb == "jobs":
             return [self._view(j) for j in tt.jobs()]
+        if verb == "jobs_page":  # (offset, limit, due_within_s | None, state | None): soonest due first
+            return self._jobs_page(now, *args)
         if verb == "job":
             found = tt.get(args[0])
             return None if found is None else self._view(found)
@@ -377,9 +384,13 @@ class Scheduler(pykka.ThreadingActor):
         if not s.dirty and not s.deleted:
             return
         tt = s.timetable
-        records = [job.to_record() for job_id in s.dirty if (job := tt.get(job_id)) is not None]
+        if len(s.dirty) <= SAVE_CHUNK:
+            chosen, s.dirty = s.dirty, set()
+        else:
+            chosen = set(itertools.islice(s.dirty, SAVE_CHUNK))
+            s.dirty -= chosen
+        records = [job.to_record() for job_id in chosen if (job := tt.get(job_id)) is not None]
         self._dir.tell_journal(SaveJobs(records, tuple(s.deleted)))
-        s.dirty.clear()
         s.deleted.clear()
 
     def _prune(self) -> None:
@@ -401,6 +412,20 @@ class Scheduler(pykka.ThreadingActor):
         self._saver.start()
 
     # ------------------------------------------------------------------ views and logs
+    def _jobs_page(self, now: float, offset: int, limit: int, due_within_s: float | None = None,
+                   state: str | None = None) -> dict[str, Any]:
+        """One page of jobs sorted by due time (no due time last), views built for the page only."""
+        horizon = None if due_within_s is None else now + due_within_s
+        far = float("inf")
+        keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
+                for job in self._s.timetable.jobs()
+                if (horizon is None or (job.due_at is not None and job.due_at <= horizon))
+                and (state is None or job.state == state)]
+        first = heapq.nsmallest(offset + limit, keys)[offset:]
+        tt = self._s.timetable
+        items = [self._view(job) for _, _, job_id in first if (job := tt.get(job_id)) is not None]
+        return {"jobs": items, "total": len(keys), "more": offset + len(items) < len(keys)}
+
     def _view(self, job: Job) -> dict[str, Any]:
         record = job.to_record()
         record["running_key"] = None if job.running is None else job.running.key

@@ -119,17 +119,20 @@ class System:
             log.warning("runs.interrupted", count=len(interrupted),
                         note="runs in flight when the server stopped; resumed now")
         current = {spec.job_id for spec in self.config_jobs}
-        keep = [r for r in stored if r.get("origin") != str(Origin.CONFIG) or r.get("job_id") in current]
-        retired = [r for r in stored if r not in keep]
-        self.ask("restore", keep)
+        keep: list[dict[str, Any]] = []
+        retired: list[dict[str, Any]] = []
+        for record in stored:
+            kept = record.get("origin") != str(Origin.CONFIG) or record.get("job_id") in current
+            (keep if kept else retired).append(record)
+        self.ask("restore", keep, timeout=max(ASK_TIMEOUT_S, len(keep) / 10_000))
         if retired:
             self.directory.tell_journal(SaveJobs((), tuple(str(r["job_id"]) for r in retired)))
             log.info("jobs.retired", count=len(retired), names=sorted({str(r["name"]) for r in retired}),
                      note="config jobs no longer in the config files")
         known = {str(r.get("job_id")) for r in keep}
-        for spec in self.config_jobs:
-            if spec.job_id not in known:
-                self.ask("add", spec)
+        new = [spec for spec in self.config_jobs if spec.job_id not in known]
+        if new:
+            self.ask("add_many", new, timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
 
     def _start_web(self) -> None:
         """Serve the panel and API (after the actors, so the first request finds them)."""

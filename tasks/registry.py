@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.errors import InvalidJobError, UnknownTaskClassError
-from actors.jobs import RESERVED_KWARGS, JobSpec, canonical_json
+from actors.jobs import RESERVED_KWARGS, JobSpec
+from actors.jsonsafe import find_unsafe
 from tasks.base import OPTION_TYPES, TaskBase
 
 log = logging.getLogger("das_actors.tasks")
@@ -280,12 +281,11 @@ def _checked_option(cls: type, option: object) -> dict[str, Any]:
             f"{where}: option {name!r} has type {kind!r} (known: {', '.join(OPTION_TYPES)})", field="task_options"
         )
     if "default" in option:
-        try:
-            canonical_json(option["default"])
-        except (TypeError, ValueError) as exc:
+        bad = find_unsafe(option["default"])
+        if bad is not None:
             raise InvalidJobError(
-                f"{where}: default of option {name!r} is not JSON-safe ({exc})", field="task_options"
-            ) from exc
+                f"{where}: default of option {name!r} is not JSON-safe (at {bad})", field="task_options"
+            )
         problem = check_option(option, option["default"])
         if problem:
             raise InvalidJobError(f"{where}: bad default: {problem}", field="task_options")

@@ -1,0 +1,519 @@
+"""The das-actors side of every scenario (each function runs in its own fresh subprocess).
+
+The server runs in-process (`actors.system.System`, what ``das-actors start`` runs) with two
+worker subprocesses, on the embedded SQLite store in the scenario's temp dir, and every run's
+result journaled. Logging is configured as ``das-actors start`` does it (JSON lines at INFO),
+written to a file in the temp dir instead of stdout. The store cap is raised so that nothing
+the benchmark writes is evicted (``db_size`` 4 GiB).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import ROOT, CpuMeter, median, rss_mb, sleep_until, summarize, timed, wait_for
+
+#: Store cap: large enough that nothing a scenario writes is evicted (the runtime is imported lazily).
+STORE_CAP_BYTES = 4 * 2**30
+#: A run that has not started this long after the end of the measurement window is "missed".
+STEADY_GRACE_S = 2.0
+
+
+# ----------------------------------------------------------------------------- set-up
+def configure_logging(workdir: Path) -> None:
+    """Log as ``das-actors start`` does (JSON, INFO), into a file rather than stdout."""
+    from actors import logs
+
+    stream = open(workdir / "das-server.log", "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    logs.configure_logging(level="INFO", fmt="json", stream=stream)
+
+
+def settings(workdir: Path, name: str, **overrides: Any) -> Any:
+    """Benchmark settings: 2 workers, embedded store in *workdir*, no interval floor, no retries."""
+    from actors.config import Settings
+
+    values: dict[str, Any] = {
+        "db_uri": f"sqlite:///{workdir}/{name}.db", "workers": 2, "minimum_interval": 0.0,
+        "no_start_offset": True, "max_retries": 0, "db_size": STORE_CAP_BYTES, "shutdown_grace": 5.0,
+    }
+    values.update(overrides)
+    return Settings(values)
+
+
+def start_system(workdir: Path, name: str, **overrides: Any) -> Any:
+    """Start a System and wait until both workers are idle."""
+    from actors.system import System
+
+    configure_logging(workdir)
+    system = System(settings(workdir, name, **overrides)).start()
+    ready = system.wait_until(lambda: all(w.get("status") == "idle" for w in system.workers()), 120, 0.02)
+    if not ready:
+        system.shutdown(grace_s=1.0)
+        raise RuntimeError(f"workers not ready after 120 s: {system.workers()}")
+    return system
+
+
+def finished(system: Any) -> int:
+    """Runs the scheduler has seen finish."""
+    return int(system.ask("status")["finished"])
+
+
+def warm_up(system: Any, count: int = 20) -> None:
+    """A few one-shot Echo runs so that both worker processes have run a task once."""
+    from actors.jobs import JobSpec, Origin
+
+    before = finished(system)
+    for i in range(count):
+        system.ask("add", JobSpec(name=f"warm-{i}", classname="Echo", interval_s=3600.0, kwargs={"value": i},
+                                  only_once=True, origin=Origin.API))
+    if not wait_for(lambda: finished(system) >= before + count, 60, 0.01):
+        raise RuntimeError(f"warm-up runs did not finish: {system.ask('status')}")
+
+
+def add_many_supported(system: Any) -> tuple[bool, str | None]:
+    """Whether the scheduler knows the ``add_many`` command (the batched add)."""
+    try:
+        system.ask("add_many", [])
+    except ValueError as exc:
+        if "unknown" in str(exc):
+            return False, None
+        return False, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, None
+
+
+def read_results(store: Any, keep: Callable[[dict[str, Any]], bool], batch: int = 5000) -> list[dict[str, Any]]:
+    """Every stored ``result`` document that *keep* accepts, oldest first (pages through the store)."""
+    out: list[dict[str, Any]] = []
+    seq = 0
+    while True:
+        docs = store.read_after(seq, ["result"], batch)
+        if not docs:
+            return out
+        seq = int(docs[-1]["seq"])
+        out.extend(d for d in docs if keep(d))
+
+
+# ----------------------------------------------------------------------------- 1. burst
+def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """N one-shot Echo jobs due now; completed runs per second, first submission to last completion."""
+    from actors.jobs import JobSpec, Origin
+    from actors.store import Query
+
+    n = int(params["n"])
+    poll_s = float(params.get("poll_s", 0.002))
+    system = start_system(workdir, "burst")
+    try:
+        warm_up(system)
+        batched, probe_error = add_many_supported(system)
+        base = finished(system)
+        stored_base = system.store.find(Query(type="result", limit=0)).total
+        cpu = CpuMeter()
+        t0 = time.perf_counter()
+        wall0 = time.time()
+        specs = [JobSpec(name=f"burst-{i}", classname="Echo", interval_s=3600.0, kwargs={"value": i},
+                         only_once=True, origin=Origin.API) for i in range(n)]
+        if batched:
+            system.ask("add_many", specs, timeout=300)
+        else:
+            for spec in specs:
+                system.ask("add", spec)
+        t_submitted = time.perf_counter()
+        done = wait_for(lambda: finished(system) >= base + n, float(params.get("timeout_s", 240)), poll_s)
+        t_done = time.perf_counter()
+        cpu_figures = cpu.read()
+        if not done:
+            raise RuntimeError(f"only {finished(system) - base} of {n} runs finished in time: {system.ask('status')}")
+        stored = wait_for(lambda: system.store.find(Query(type="result", limit=0)).total >= stored_base + n, 120,
+                          poll_s)
+        t_stored = time.perf_counter()
+        system.flush()
+        docs = read_results(system.store, lambda d: str(d.get("name", "")).startswith("burst-"))
+        outcomes: dict[str, int] = {}
+        for d in docs:
+            outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
+        last_finish = max((d["finish"] for d in docs), default=None)
+        elapsed = t_done - t0
+        return {
+            "n": n,
+            "submit_mode": "add_many" if batched else "add (one ask per job)",
+            "add_many_probe_error": probe_error,
+            "submit_s": round(t_submitted - t0, 4),
+            "elapsed_s": round(elapsed, 4),
+            "runs_per_s": n / elapsed,
+            "stored_elapsed_s": round(t_stored - t0, 4) if stored else None,
+            "stored_runs_per_s": n / (t_stored - t0) if stored else None,
+            "runs_per_s_by_last_finish": n / (last_finish - wall0) if last_finish else None,
+            "outcomes": outcomes,
+            "results_stored": len(docs),
+            "poll_s": poll_s,
+            "cpu": cpu_figures,
+            "status": system.ask("status"),
+        }
+    finally:
+        system.shutdown(grace_s=2.0)
+
+
+# ----------------------------------------------------------------------------- 2. steady load
+def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """N Echo jobs every 1 s for D s, first runs spread uniformly over `spread_s` (1 s); lateness."""
+    from actors.jobs import JobSpec, Origin
+    from actors.store.sqlite import SQLiteStore
+
+    n, duration = int(params["jobs"]), float(params["seconds"])
+    interval = 1.0
+    spread = float(params.get("spread_s", interval))  # job i first due at t_start + i * spread / n
+    system = start_system(workdir, "steady")
+    try:
+        warm_up(system)
+        t_start = time.time() + 2.0 + n * 0.0005
+        t0 = time.perf_counter()
+        for i in range(n):
+            system.ask("add", JobSpec(name=f"steady-{i}", classname="Echo", interval_s=interval,
+                                      kwargs={"value": i}, origin=Origin.API), t_start + i * spread / n)
+        add_s = time.perf_counter() - t0
+        window0, window1 = _window(t_start, time.time(), duration, interval)
+        sleep_until(window0)
+        cpu = CpuMeter()
+        sleep_until(window1)
+        cpu_figures = cpu.read()
+        sleep_until(window1 + STEADY_GRACE_S)
+        status = system.ask("status")
+        metrics = system.ask("metrics")
+        journal = system.journal_stats()
+    finally:
+        system.shutdown(grace_s=2.0)
+    store = SQLiteStore(str(workdir / "steady.db"), size_bytes=STORE_CAP_BYTES)
+    store.open()
+    try:
+        eps = 1e-6
+        docs = read_results(store, lambda d: str(d.get("name", "")).startswith("steady-")
+                            and d.get("attempt") == 0 and window0 - eps <= d["due_at"] < window1 - eps)
+    finally:
+        store.close()
+    runs: dict[tuple[str, int], dict[str, Any]] = {}
+    for d in docs:
+        runs[(d["job_id"], d["index"])] = d
+    ok = [d for d in runs.values() if d["outcome"] == "success" and d.get("start") is not None]
+    lateness_ms = [(d["start"] - d["due_at"]) * 1000.0 for d in ok]
+    expected = round(n * duration / interval)
+    stats = summarize(lateness_ms)
+    return {
+        "jobs": n, "seconds": duration, "interval_s": interval, "spread_s": spread,
+        "add_s": round(add_s, 4),
+        "window": [window0, window1],
+        "window_shift_s": round(window0 - t_start, 3),
+        "expected_runs": expected,
+        "runs": len(ok),
+        "not_success": len(runs) - len(ok),
+        "missed": expected - len(ok),
+        "lateness_ms": stats,
+        "p50_ms": stats["p50"], "p99_ms": stats["p99"], "max_ms": stats["max"],
+        "coalesced_total": status.get("coalesced"),
+        "cpu": cpu_figures,
+        "status": status,
+        "journal": journal,
+        "metrics_runs": metrics.get("runs") if isinstance(metrics, dict) else None,
+        "samples_ms": lateness_ms,
+    }
+
+
+def _window(t_start: float, t_ready: float, duration: float, interval: float) -> tuple[float, float]:
+    """The measurement window: from the first slot on, unless adding the jobs overran it (then whole
+    intervals later, so that every job still has exactly duration/interval slots in it)."""
+    shift = 0.0
+    if t_ready + 0.5 > t_start:
+        shift = math.ceil((t_ready + 0.5 - t_start) / interval) * interval
+    return t_start + shift, t_start + shift + duration
+
+
+# ----------------------------------------------------------------------------- 3. journal
+def journal(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """One task logging L lines; lines stored per second (task start to all stored), lines lost."""
+    from actors.jobs import JobSpec, Origin
+    from actors.store import Query
+
+    lines = int(params["lines"])
+    system = start_system(workdir, "journal")
+    try:
+        warm_up(system, 4)
+        spec = JobSpec(name="journal", classname="benchmarks.tasks:Logger", interval_s=3600.0,
+                       kwargs={"lines": lines}, only_once=True, origin=Origin.API)
+        written0 = int(system.journal_stats()["written"])
+        cpu = CpuMeter()
+        system.ask("add", spec)
+
+        def count() -> int:
+            return int(system.store.find(Query(type="reslog", job_id=spec.job_id, limit=0)).total)
+
+        def all_stored() -> bool:
+            return int(system.journal_stats()["written"]) - written0 >= lines and count() >= lines
+
+        done = wait_for(all_stored, float(params.get("timeout_s", 240)), 0.01)
+        t_done = time.time()
+        cpu_figures = cpu.read()
+        wait_for(lambda: system.store.find(Query(type="result", job_id=spec.job_id, limit=0)).total >= 1, 30, 0.01)
+        system.flush()
+        result = system.store.find(Query(type="result", job_id=spec.job_id, limit=1)).items
+        journal_stats = system.journal_stats()
+        store_stats = system.store.stats()
+        stored_count = count()
+        seen = _distinct_lines(system.store, spec.job_id)
+    finally:
+        system.shutdown(grace_s=2.0)
+    if not result:
+        raise RuntimeError("the Logger run left no result document")
+    doc = result[0]
+    start = float(doc["start"])
+    elapsed = t_done - start
+    return {
+        "lines": lines,
+        "complete": done,
+        "outcome": doc["outcome"],
+        "task_s": round(float(doc["finish"]) - start, 4),
+        "elapsed_s": round(elapsed, 4),
+        "lines_per_s": lines / elapsed if done else stored_count / elapsed,
+        "task_lines_per_s": lines / max(1e-9, float(doc["finish"]) - start),
+        "stored": stored_count,
+        "distinct_lines_stored": seen,
+        "lines_lost": lines - seen,
+        "journal": {k: v for k, v in journal_stats.items() if k != "outage_since"},
+        "store": {k: v for k, v in store_stats.items() if k != "path"},
+        "cpu": cpu_figures,
+        "note": "task log lines are also echoed as JSON lines (logger das_actors.task), as the server does at INFO",
+    }
+
+
+def _distinct_lines(store: Any, job_id: str) -> int:
+    """How many of the lines "line 0" .. "line L-1" of the job are stored (duplicates counted once)."""
+    seen: set[str] = set()
+    seq = 0
+    while True:
+        docs = store.read_after(seq, ["reslog"], 20000)
+        if not docs:
+            return len(seen)
+        seq = int(docs[-1]["seq"])
+        seen.update(d["msg"] for d in docs if d.get("job_id") == job_id and d.get("logger", "").startswith("task."))
+
+
+# ----------------------------------------------------------------------------- 4. scale
+SCALE_CONFIG = """\
+# {jobs} jobs with a 1 h interval (written by benchmarks/das_side.py)
+workers = 2
+minimum_interval = 0
+for _i in range({jobs}):
+    Task(f"scale-{{_i}}", "Echo", 3600, value=_i)
+"""
+
+
+def _scale_flags(workdir: Path) -> dict[str, Any]:
+    return {"db_uri": f"sqlite:///{workdir}/scale.db", "db_size": STORE_CAP_BYTES, "shutdown_grace": 5.0}
+
+
+def scale_config(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """Load N 1 h jobs from a config file and start (as ``das-actors start`` does); RSS; first page."""
+    jobs = int(params["jobs"])
+    config = workdir / "scale.py"
+    config.write_text(SCALE_CONFIG.format(jobs=jobs), encoding="utf-8")
+    return _scale_start(workdir, config, jobs, "config")
+
+
+def scale_restart(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """Start again on the store `scale_config` left, with the same config: jobs restored from the store."""
+    config = workdir / "scale.py"
+    if not (workdir / "scale.db").exists():
+        raise RuntimeError("no store from the config run to restart from")
+    return _scale_start(workdir, config, int(params["jobs"]), "restart")
+
+
+def _scale_start(workdir: Path, config: Path, jobs: int, phase: str) -> dict[str, Any]:
+    configure_logging(workdir)
+    from actors.config import load_config
+    from actors.system import System
+
+    rss_before = rss_mb()
+    t0 = time.perf_counter()
+    from tasks.registry import default_registry
+
+    registry = default_registry()
+    t_registry = time.perf_counter()
+    settings_, specs = load_config([config], _scale_flags(workdir), make_job=registry.validate_spec)
+    t_loaded = time.perf_counter()
+    system = System(settings_, specs).start()
+    t_started = time.perf_counter()
+    try:
+        count = int(system.ask("status")["jobs"])
+        if count < jobs:
+            raise RuntimeError(f"{count} jobs after start, expected {jobs}")
+        rss_started = rss_mb()
+        pages = first_page(system, workdir)
+        time.sleep(1.0)  # let the first saves and the first runs settle before reading the RSS again
+        rss_settled = rss_mb()
+        t_stop = time.perf_counter()
+    finally:
+        system.shutdown(grace_s=2.0)
+    shutdown_s = time.perf_counter() - t_stop
+    return {
+        "jobs": jobs, "phase": phase,
+        "registry_s": round(t_registry - t0, 4),
+        "load_config_s": round(t_loaded - t_registry, 4),
+        "start_s": round(t_started - t_loaded, 4),
+        "total_s": round(t_started - t0, 4),
+        "shutdown_s": round(shutdown_s, 4),
+        "rss_before_mb": round(rss_before, 1),
+        "rss_started_mb": round(rss_started, 1),
+        "rss_settled_mb": round(rss_settled, 1),
+        "rss_mb": round(max(rss_started, rss_settled), 1),
+        **pages,
+        "note": "first runs are spread over the hour (start offset on, the default): ~jobs/3600 runs/s meanwhile",
+    }
+
+
+def first_page(system: Any, workdir: Path) -> dict[str, Any]:
+    """Time the schedule's first page: the facade (paged method if any), and the JSON API if it exists."""
+    from actors.facade import Facade
+
+    facade = Facade(system)
+    out: dict[str, Any] = {}
+    paged = getattr(facade, "jobs_page", None)
+    if callable(paged):
+        out["page_method"] = "Facade.jobs_page(limit=50)"
+        page, ms = timed(lambda: paged(limit=50))
+    else:
+        out["page_method"] = "Facade.jobs()[:50] (no paged facade method)"
+        page, ms = timed(lambda: facade.jobs()[:50])
+    items = page.get("items", page) if isinstance(page, dict) else getattr(page, "items", page)
+    out["page_items"] = len(items) if hasattr(items, "__len__") else None
+    out["first_page_ms"] = median(ms)
+    out["first_page_first_call_ms"] = round(ms[0], 3)
+    out["first_page_calls_ms"] = [round(x, 3) for x in ms]
+    out.update(api_page(facade, system))
+    return out
+
+
+def api_page(facade: Any, system: Any) -> dict[str, Any]:
+    """``GET {web_base}/api/v1/jobs?limit=50`` through the web app (WebTest), if ``web.app.make_app`` exists."""
+    import importlib
+    import inspect
+
+    try:
+        make_app = importlib.import_module("web.app").make_app
+    except (ImportError, AttributeError) as exc:
+        return {"api_first_page_ms": None, "api_note": f"no web API to time ({exc})"}
+    try:
+        TestApp = importlib.import_module("webtest").TestApp
+    except ImportError as exc:
+        return {"api_first_page_ms": None, "api_note": f"WebTest is not installed ({exc})"}
+
+    try:
+        parameters = list(inspect.signature(make_app).parameters.values())
+        first = parameters[0].name if parameters else ""
+        app = make_app(system if first == "system" else facade)
+        base = str(system.settings.web_base).rstrip("/")
+        headers = {"Accept": "application/json"}
+        token = system.settings.web_token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        client = TestApp(app, extra_environ={"SCRIPT_NAME": base})  # as web.server mounts it at web_base
+        path = "/api/v1/jobs?limit=50"
+        url = f"{base}{path}"
+        response, ms = timed(lambda: client.get(path, headers=headers))
+        return {"api_first_page_ms": median(ms), "api_first_page_first_call_ms": round(ms[0], 3),
+                "api_first_page_calls_ms": [round(x, 3) for x in ms], "api_status": response.status_int,
+                "api_url": url, "api_bytes": len(response.body), "api_items": _count_items(response)}
+    except Exception as exc:
+        return {"api_first_page_ms": None, "api_note": f"web API present but not timed: {type(exc).__name__}: {exc}"}
+
+
+def _count_items(response: Any) -> int | None:
+    """How many jobs the API page returned (whatever the envelope: a list, or a dict with one list)."""
+    try:
+        body = response.json
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(body, list):
+        return len(body)
+    if isinstance(body, dict):
+        for key in ("items", "jobs", "data"):
+            if isinstance(body.get(key), list):
+                return len(body[key])
+    return None
+
+
+# ----------------------------------------------------------------------------- 5. start-up
+STARTUP_CONFIG = 'workers = 2\nTask("first", "benchmarks.tasks:Touch", 3600, path={marker!r})\n'
+
+
+def startup(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """``python -m actors.cli start --no-start-offset cfg.py`` to the first run started, *repeats* times."""
+    from actors.config import OPTIONS
+
+    extra = ["--no-web"] if "web" in OPTIONS else []
+    samples: list[float] = []
+    ready: list[float | None] = []
+    for k in range(int(params["repeats"])):
+        marker = workdir / f"das-first-run-{k}"
+        config = workdir / f"das-startup-{k}.py"
+        config.write_text(STARTUP_CONFIG.format(marker=str(marker)), encoding="utf-8")
+        cmd = [sys.executable, "-m", "actors.cli", "start", "--no-start-offset", "--minimum-interval", "0",
+               "--db-uri", f"sqlite:///{workdir}/das-startup-{k}.db", "--shutdown-grace", "2", *extra, str(config)]
+        log_path = workdir / f"das-startup-{k}.log"
+        with open(log_path, "w", encoding="utf-8") as log:
+            launched = time.time()
+            process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                if not wait_for(marker.exists, 60, 0.002):
+                    raise RuntimeError(f"no run started within 60 s; log: {log_path.read_text()[-2000:]}")
+                samples.append(float(marker.read_text()) - launched)
+                ready.append(_ready_at(log_path, launched))
+            finally:
+                stop_process(process)
+    return {"repeats": len(samples), "first_run_s": median(samples), "samples_s": samples,
+            "server_ready_s": ready, "flags": extra,
+            "method": "subprocess launch -> the task's own time.time() at its start (marker file)"}
+
+
+def _ready_at(log_path: Path, launched: float) -> float | None:
+    """Seconds from launch to the ``server.ready`` log line (its ISO timestamp), if found."""
+    import json
+    from datetime import datetime
+
+    for _ in range(50):
+        for line in log_path.read_text(encoding="utf-8").splitlines():
+            if '"server.ready"' in line:
+                try:
+                    stamp = json.loads(line)["timestamp"].replace("Z", "+00:00")
+                    return round(datetime.fromisoformat(stamp).timestamp() - launched, 4)
+                except (ValueError, KeyError):
+                    return None
+        time.sleep(0.02)
+    return None
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in *timeout* seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+SCENARIOS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {
+    "burst": burst,
+    "steady": steady,
+    "journal": journal,
+    "scale_config": scale_config,
+    "scale_restart": scale_restart,
+    "startup": startup,
+}

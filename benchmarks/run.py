@@ -1,0 +1,483 @@
+"""Entry point: ``python -m benchmarks.run [--quick] [--only NAME ...] [--out DIR]``.
+
+Runs every scenario for das-actors and for APScheduler 3.x, each side in a fresh subprocess
+with a hard timeout, one after the other (never two measurements at once), prints one table
+(figure | das-actors | APScheduler | ratio | target | met?) and writes ``latest.json`` and
+``lateness.svg`` into ``benchmarks/results/`` (or ``--out``). A scenario that fails or times out
+is reported in the table and the run goes on; the exit status is 1 if any measurement failed,
+0 otherwise (a missed target is reported as MISSED, it does not fail the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.chart import Marker, Series, write_lateness_svg
+from benchmarks.common import RESULTS_DIR, ROOT, fmt_number, machine_info, markdown_table, quantile_curve
+
+DAS, APS = "das", "aps"
+NAMES = {DAS: "das-actors", APS: "APScheduler"}
+STORES_NOTE = "APScheduler stores nothing; das-actors journals every result to SQLite"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One side of one scenario: a function of `benchmarks.das_side` or `benchmarks.aps_side`."""
+
+    system: str
+    function: str
+    timeout_s: float
+    requires: str | None = None  # key of a unit of the same scenario that must have succeeded
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}:{self.function}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    full: dict[str, Any]
+    quick: dict[str, Any]
+    units: tuple[Unit, ...]
+    extra_timeout: Callable[[dict[str, Any]], float] = field(default=lambda _params: 0.0)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("burst", "Burst of one-shot jobs", {"n": 5000}, {"n": 500},
+             (Unit(DAS, "burst", 300), Unit(APS, "burst", 300))),
+    Scenario("steady500", "Steady load, 500 jobs @ 1 Hz", {"jobs": 500, "seconds": 20}, {"jobs": 50, "seconds": 5},
+             (Unit(DAS, "steady", 240), Unit(APS, "steady", 240)), lambda p: float(p["seconds"])),
+    Scenario("steady2000", "Steady load, 2,000 jobs @ 1 Hz", {"jobs": 2000, "seconds": 20},
+             {"jobs": 200, "seconds": 5},
+             (Unit(DAS, "steady", 240), Unit(APS, "steady", 240)), lambda p: float(p["seconds"])),
+    Scenario("journal", "Journal: one task logging many lines", {"lines": 200_000}, {"lines": 20_000},
+             (Unit(DAS, "journal", 360),)),
+    Scenario("scale", "Scale: 100k jobs with 1 h intervals", {"jobs": 100_000}, {"jobs": 10_000},
+             (Unit(DAS, "scale_config", 900), Unit(DAS, "scale_restart", 900, requires="das:scale_config"),
+              Unit(APS, "scale", 600))),
+    Scenario("startup", "Start-up to the first run", {"repeats": 3}, {"repeats": 1},
+             (Unit(DAS, "startup", 300), Unit(APS, "startup", 300))),
+)
+ALIASES = {"steady": ("steady500", "steady2000")}
+
+
+# ----------------------------------------------------------------------------- running units
+def run_unit(unit: Unit, params: dict[str, Any], workdir: Path, timeout_s: float) -> dict[str, Any]:
+    """Run *unit* in a fresh subprocess (own process group) with a hard timeout; never raises."""
+    out = workdir / f"{unit.system}-{unit.function}.json"
+    log_path = workdir / f"{unit.system}-{unit.function}.log"
+    cmd = [sys.executable, "-m", "benchmarks.scenario", unit.system, unit.function, json.dumps(params), str(out),
+           str(workdir)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    t0 = time.perf_counter()
+    timed_out = False
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)
+        try:
+            code = process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(process.pid)
+            code = process.wait(30)
+        finally:
+            _kill_group(process.pid)  # stragglers of the unit's own process group, if any
+    wall = time.perf_counter() - t0
+    result: dict[str, Any]
+    if out.exists():
+        try:
+            result = json.loads(out.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            result = {"ok": False, "error": f"unreadable result file: {exc}"}
+    else:
+        result = {"ok": False, "error": f"timed out after {timeout_s:g} s" if timed_out
+                  else f"exited with code {code} without a result"}
+    result["wall_s"] = round(wall, 3)
+    if not result.get("ok"):
+        result["log_tail"] = _tail(log_path, 40)
+    return result
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_scenario(scenario: Scenario, quick: bool, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every unit of *scenario*, sequentially, in one temp dir removed afterwards."""
+    params = {**(scenario.quick if quick else scenario.full), **(overrides or {})}
+    outcome: dict[str, Any] = {"title": scenario.title, "params": params, "units": {}}
+    workdir = Path(tempfile.mkdtemp(prefix=f"das-bench-{scenario.name}-"))
+    try:
+        for unit in scenario.units:
+            label = f"{scenario.name} / {NAMES[unit.system]} ({unit.function})"
+            if unit.requires and not outcome["units"].get(unit.requires, {}).get("ok"):
+                outcome["units"][unit.key] = {"ok": False, "error": f"skipped: {unit.requires} failed"}
+                _progress(f"{label}: skipped ({unit.requires} failed)")
+                continue
+            _progress(f"{label} ...")
+            result = run_unit(unit, params, workdir, unit.timeout_s + scenario.extra_timeout(params))
+            outcome["units"][unit.key] = result
+            status = "ok" if result.get("ok") else f"FAILED: {result.get('error')}"
+            _progress(f"{label}: {status} ({result['wall_s']:.1f} s)")
+            time.sleep(0.5)  # let the previous side's processes go before the next one starts
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return outcome
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+# ----------------------------------------------------------------------------- figures
+@dataclass
+class Figure:
+    key: str
+    label: str
+    unit: str
+    das: float | None
+    aps: float | None
+    better: str  # "higher" or "lower": for das-actors
+    target: str = ""
+    check: Callable[[float, float | None], bool | None] | None = None
+    das_error: str | None = None
+    aps_error: str | None = None
+    aps_note: str | None = None  # why there is no APScheduler figure (not applicable)
+    das_note: str | None = None  # why there is no das-actors figure (not measured)
+    note: str | None = None  # a footnote printed under the table
+
+    @property
+    def ratio(self) -> float | None:
+        if self.das is None or self.aps is None:
+            return None
+        if self.better == "higher":
+            return self.das / self.aps if self.aps else None
+        return self.aps / self.das if self.das else None
+
+    @property
+    def met(self) -> str:
+        if not self.target:
+            return ""
+        if self.das_error:
+            return "ERROR"
+        if self.das is None:
+            return "NOT MEASURED"
+        assert self.check is not None
+        verdict = self.check(self.das, self.ratio)
+        if verdict is None:
+            return "UNVERIFIED"
+        return "met" if verdict else "MISSED"
+
+    def cells(self) -> list[str]:
+        das = ("ERROR" if self.das_error else fmt_number(self.das, self.unit) if self.das is not None
+               else f"— ({self.das_note})" if self.das_note else "—")
+        aps = ("ERROR" if self.aps_error else fmt_number(self.aps, self.unit) if self.aps is not None
+               else f"— ({self.aps_note})" if self.aps_note else "—")
+        ratio = self.ratio
+        text = "—" if ratio is None else (f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.2f}x")
+        return [self.label, das, aps, text, self.target or "—", self.met]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "unit": self.unit, "das": self.das, "aps": self.aps, "ratio": self.ratio,
+                "ratio_basis": "das/aps" if self.better == "higher" else "aps/das", "target": self.target or None,
+                "met": self.met or None, "das_error": self.das_error, "aps_error": self.aps_error,
+                "aps_note": self.aps_note, "das_note": self.das_note, "note": self.note}
+
+
+def _side(outcome: dict[str, Any] | None, key: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(data, error) of one unit; error is None when it succeeded; both None when it was not run."""
+    if outcome is None:
+        return None, None
+    unit = outcome["units"].get(key)
+    if unit is None:
+        return None, None
+    if unit.get("ok"):
+        return unit["data"], None
+    return None, str(unit.get("error") or "failed")
+
+
+def _get(data: dict[str, Any] | None, name: str) -> float | None:
+    if data is None:
+        return None
+    value = data.get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _at_most(limit: float) -> Callable[[float, float | None], bool | None]:
+    def check(value: float, ratio: float | None) -> bool | None:
+        return value <= limit
+    return check
+
+
+def build_figures(outcomes: dict[str, dict[str, Any]]) -> list[Figure]:
+    """The table rows for the scenarios that ran, with their targets."""
+    figures: list[Figure] = []
+    if "burst" in outcomes:
+        o = outcomes["burst"]
+        n = int(o["params"]["n"])
+        das, de = _side(o, "das:burst")
+        aps, ae = _side(o, "aps:burst")
+        figures.append(Figure("burst.runs_per_s", f"burst: runs completed/s ({n:,} one-shot jobs)", "runs/s",
+                              _get(das, "runs_per_s"), _get(aps, "runs_per_s"), "higher",
+                              ">= 15,000/s and >= 3x",
+                              lambda v, r: None if r is None else v >= 15_000 and r >= 3.0, de, ae,
+                              note=None if das is None else
+                              f"das-actors jobs submitted with {das.get('submit_mode')}; completion polled with "
+                              f"ask('status') every {1000 * float(das.get('poll_s') or 0):g} ms"))
+        figures.append(Figure("burst.stored_runs_per_s", "burst: runs/s until every result is stored", "runs/s",
+                              _get(das, "stored_runs_per_s"), None, "higher", das_error=de,
+                              aps_note="stores nothing"))
+    for name, limit in (("steady500", 5.0), ("steady2000", 10.0)):
+        if name not in outcomes:
+            continue
+        o = outcomes[name]
+        n, seconds = int(o["params"]["jobs"]), float(o["params"]["seconds"])
+        das, de = _side(o, "das:steady")
+        aps, ae = _side(o, "aps:steady")
+        spread = float(o["params"].get("spread_s", 1.0))
+        where = f"{n:,} jobs @ 1 Hz" + ("" if spread == 1.0 else " (all due at once)" if spread == 0
+                                        else f" (first runs over {spread:g} s)")
+        figures.append(Figure(f"{name}.p50_ms", f"lateness p50, {where}", "ms", _get(das, "p50_ms"),
+                              _get(aps, "p50_ms"), "lower", das_error=de, aps_error=ae))
+        figures.append(Figure(f"{name}.p99_ms", f"lateness p99, {where}", "ms", _get(das, "p99_ms"),
+                              _get(aps, "p99_ms"), "lower", f"<= {limit:g} ms",
+                              _at_most(limit), de, ae))
+        figures.append(Figure(f"{name}.max_ms", f"lateness max, {where}", "ms", _get(das, "max_ms"),
+                              _get(aps, "max_ms"), "lower", das_error=de, aps_error=ae))
+        expected = round(n * seconds)
+        figures.append(Figure(f"{name}.missed", f"runs missed of {expected:,}, {where} for {seconds:g} s", "runs",
+                              _get(das, "missed"), _get(aps, "missed"), "lower", das_error=de, aps_error=ae))
+    if "journal" in outcomes:
+        o = outcomes["journal"]
+        lines = int(o["params"]["lines"])
+        das, de = _side(o, "das:journal")
+        task_note = None if das is None else (
+            f"the task itself logged its lines in {das.get('task_s')} s "
+            f"({float(das.get('task_lines_per_s') or 0):,.0f} lines/s); from its start to the last line stored "
+            f"took {das.get('elapsed_s')} s")
+        figures.append(Figure("journal.lines_per_s", f"journal: lines stored/s ({lines:,} lines, one task)",
+                              "lines/s", _get(das, "lines_per_s"), None, "higher", ">= 100,000/s",
+                              lambda v, r: v >= 100_000, de, aps_note="n/a", note=task_note))
+        figures.append(Figure("journal.lines_lost", "journal: lines lost", "lines", _get(das, "lines_lost"), None,
+                              "lower", "0", lambda v, r: v == 0, de, aps_note="n/a"))
+    if "scale" in outcomes:
+        o = outcomes["scale"]
+        jobs = int(o["params"]["jobs"])
+        k = f"{jobs // 1000:,}k" if jobs % 1000 == 0 else f"{jobs:,}"
+        cfg, ce = _side(o, "das:scale_config")
+        rst, re_ = _side(o, "das:scale_restart")
+        aps, ae = _side(o, "aps:scale")
+        figures.append(Figure("scale.load_config_s", f"{k} jobs: load from config + start (APS: add_job x {k})", "s",
+                              _get(cfg, "total_s"), _get(aps, "load_config_s"), "lower", das_error=ce,
+                              aps_error=ae))
+        figures.append(Figure("scale.restart_s", f"{k} jobs: restart, restored from the store", "s",
+                              _get(rst, "total_s"), None, "lower", das_error=re_ or None,
+                              aps_note="no persistence"))
+        rss_values = [v for v in (_get(cfg, "rss_mb"), _get(rst, "rss_mb")) if v is not None]
+        figures.append(Figure("scale.rss_mb", f"{k} jobs: supervisor RSS (max of config run and restart)", "MB",
+                              max(rss_values) if rss_values else None, _get(aps, "rss_mb"), "lower",
+                              "<= 250 MB", lambda v, r: v <= 250, ce, ae))
+        figures.append(Figure("scale.first_page_ms", f"{k} jobs: first schedule page, 50 jobs (facade)", "ms",
+                              _get(cfg, "first_page_ms"), _get(aps, "first_page_ms"), "lower", "<= 200 ms",
+                              lambda v, r: v <= 200, ce, ae,
+                              note=None if cfg is None else f"das-actors: {cfg.get('page_method')}, median of 5 "
+                              f"calls; APScheduler: get_jobs()[:50]"))
+        measured = cfg is not None and cfg.get("api_first_page_ms") is not None
+        api_note = None if cfg is None else (
+            f"{cfg.get('api_url')} through the WSGI app (WebTest), median of 5 calls; "
+            f"{cfg.get('api_items')} jobs, {cfg.get('api_bytes'):,} bytes returned" if measured
+            else str(cfg.get("api_note")))
+        figures.append(Figure("scale.api_first_page_ms", f"{k} jobs: GET api/v1/jobs?limit=50", "ms",
+                              _get(cfg, "api_first_page_ms"), None, "lower", "<= 200 ms",
+                              lambda v, r: v <= 200, ce, aps_note="no API",
+                              das_note=None if measured or cfg is None else "not measured", note=api_note))
+    if "startup" in outcomes:
+        o = outcomes["startup"]
+        das, de = _side(o, "das:startup")
+        aps, ae = _side(o, "aps:startup")
+        figures.append(Figure("startup.first_run_s", "start-up: launch to first run started", "s",
+                              _get(das, "first_run_s"), _get(aps, "first_run_s"), "lower", "<= 1.5 s",
+                              lambda v, r: v <= 1.5, de, ae,
+                              note=f"median of {o['params']['repeats']} launch(es): `python -m actors.cli start "
+                              "--no-start-offset cfg.py` vs `python -m benchmarks.aps_startup`"))
+    return figures
+
+
+# ----------------------------------------------------------------------------- chart
+def write_chart(outcomes: dict[str, dict[str, Any]], path: Path) -> Path | None:
+    """lateness.svg: CDFs of both systems at the larger steady load (solid) and the smaller (dashed)."""
+    series: list[Series] = []
+    sizes: list[int] = []
+    for name, dash in (("steady2000", ""), ("steady500", "6 4")):
+        o = outcomes.get(name)
+        if o is None:
+            continue
+        n = int(o["params"]["jobs"])
+        sizes.append(n)
+        for key, color in (("das:steady", "#1f5fbf"), ("aps:steady", "#d9480f")):
+            data, _ = _side(o, key)
+            system = NAMES[key.split(":")[0]]
+            samples = (data or {}).get("samples_ms") or []
+            missed = None if data is None else int(data.get("missed", 0))
+            series.append(Series(f"{system}, {n:,} jobs", samples, color, dash, missed))
+    if not any(s.values_ms for s in series):
+        return None
+    sec = outcomes.get("steady2000", outcomes.get("steady500", {})).get("params", {}).get("seconds")
+    title = "Lateness of 1 s interval jobs: das-actors vs APScheduler 3.x (2 worker processes each)"
+    subtitle = (f"{' and '.join(f'{n:,}' for n in sizes)} jobs, {sec:g} s each; trivial task; "
+                "das-actors journals every result to SQLite, APScheduler stores nothing")
+    markers = [Marker(10.0, "target p99 @ 2,000 jobs: 10 ms"), Marker(5.0, "5 ms", "#999")]
+    return write_lateness_svg(path, series, title=title, subtitle=subtitle, markers=markers)
+
+
+# ----------------------------------------------------------------------------- main
+def select(only: Sequence[str] | None) -> list[Scenario]:
+    """The scenarios named by ``--only`` (comma-separated or repeated; ``steady`` = both loads)."""
+    if not only:
+        return list(SCENARIOS)
+    wanted: list[str] = []
+    known = {s.name for s in SCENARIOS}
+    for entry in only:
+        for name in (part.strip() for part in entry.split(",") if part.strip()):
+            names = ALIASES.get(name, (name,))
+            for n in names:
+                if n not in known:
+                    raise SystemExit(f"benchmarks.run: unknown scenario {n!r} "
+                                     f"(known: {', '.join([*sorted(known), *ALIASES])})")
+                if n not in wanted:
+                    wanted.append(n)
+    return [s for s in SCENARIOS if s.name in wanted]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shrink every scenario (smoke run, ~1-2 min)")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="run only these scenarios: " + ", ".join([s.name for s in SCENARIOS] + list(ALIASES)))
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory of latest.json and lateness.svg")
+    parser.add_argument("--steady-spread", type=float, default=1.0, metavar="SECONDS",
+                        help="steady load: first runs spread uniformly over this many seconds (default 1, the "
+                             "whole interval; 0 = every job due at the same instant each second)")
+    args = parser.parse_args(argv)
+    scenarios = select(args.only)
+    started = time.time()
+    t0 = time.perf_counter()
+    machine = machine_info()
+    _progress(f"{len(scenarios)} scenario(s), {'quick' if args.quick else 'full'} mode, "
+              f"{machine['cpu_count']} CPUs, Python {machine['python']}")
+    outcomes: dict[str, dict[str, Any]] = {}
+    for scenario in scenarios:
+        overrides = {"spread_s": args.steady_spread} if scenario.name.startswith("steady") else None
+        outcomes[scenario.name] = run_scenario(scenario, args.quick, overrides)
+    figures = build_figures(outcomes)
+    duration = time.perf_counter() - t0
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    chart = write_chart(outcomes, args.out / "lateness.svg")
+    if chart is None:  # no steady load this time: a chart of an older run would not match latest.json
+        (args.out / "lateness.svg").unlink(missing_ok=True)
+    report = {
+        "schema": 1,
+        "generated_at": datetime.fromtimestamp(started, UTC).isoformat().replace("+00:00", "Z"),
+        "duration_s": round(duration, 1),
+        "quick": args.quick,
+        "command": [sys.executable, "-m", "benchmarks.run", *(argv if argv is not None else sys.argv[1:])],
+        "machine": machine,
+        "conditions": {
+            "das-actors": "in-process System, 2 worker subprocesses, embedded SQLite store (temp dir, db_size 4 GiB), "
+                          "every result journaled; logging as `das-actors start` (JSON, INFO) to a file",
+            "APScheduler": "BackgroundScheduler + apscheduler.executors.pool.ProcessPoolExecutor(max_workers=2), "
+                           "memory job store, no persistence; logging not configured (warnings only)",
+            "stores": STORES_NOTE,
+            "isolation": "each side of each scenario runs in a fresh subprocess, one at a time",
+        },
+        "figures": {f.key: f.to_json() for f in figures},
+        "scenarios": {name: _strip_samples(o) for name, o in outcomes.items()},
+        "lateness_cdf": _curves(outcomes),
+        "chart": None if chart is None else str(chart),
+    }
+    (args.out / "latest.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+
+    print(_headline(machine, args.quick))
+    print()
+    print(markdown_table(["figure", "das-actors", "APScheduler", "ratio (higher is better for das-actors)", "target",
+                          "met?"], [f.cells() for f in figures], right=(1, 2, 3)))
+    print()
+    print(f"Note: {STORES_NOTE}. Ratio = das/APS for throughput, APS/das for lateness, times and memory.")
+    for f in figures:
+        if f.note:
+            print(f"- {f.key}: {f.note}")
+    failures = [(name, key, unit) for name, o in outcomes.items() for key, unit in o["units"].items()
+                if not unit.get("ok")]
+    for name, key, unit in failures:
+        print(f"\nERROR in {name} / {key}: {unit.get('error')}")
+        tail = str(unit.get("log_tail") or "").strip()
+        if tail:
+            print("  " + "\n  ".join(tail.splitlines()[-12:]))
+    missed = [f.key for f in figures if f.met == "MISSED"]
+    print(f"\n{len(missed)} target(s) missed{': ' + ', '.join(missed) if missed else ''}; "
+          f"{len(failures)} measurement(s) failed. Wrote {args.out / 'latest.json'}"
+          f"{' and ' + str(chart) if chart else ''}. Took {duration:.0f} s.")
+    return 1 if failures else 0
+
+
+def _headline(machine: dict[str, Any], quick: bool) -> str:
+    git = machine.get("git") or {}
+    commit = (git.get("commit") or "?")[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+    mode = "QUICK smoke run: shrunken scenarios, figures NOT comparable with the targets" if quick else "full run"
+    aps = (machine.get("packages") or {}).get("APScheduler")
+    return (f"das-actors benchmarks, {mode}. {machine.get('cpu_count')} CPUs ({machine.get('cpu_model')}), "
+            f"Python {machine.get('python')}, APScheduler {aps or 'not installed'}, commit {commit}.")
+
+
+def _strip_samples(outcome: dict[str, Any]) -> dict[str, Any]:
+    units = {}
+    for key, unit in outcome["units"].items():
+        data = unit.get("data")
+        if isinstance(data, dict) and "samples_ms" in data:
+            units[key] = {**unit, "data": {k: v for k, v in data.items() if k != "samples_ms"}}
+        else:
+            units[key] = unit
+    return {**outcome, "units": units}
+
+
+def _curves(outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Compact lateness CDFs (201 quantiles, ms) of every steady measurement."""
+    out: dict[str, Any] = {}
+    for name, o in outcomes.items():
+        for key, unit in o["units"].items():
+            samples = (unit.get("data") or {}).get("samples_ms")
+            if samples:
+                out[f"{name}.{key.split(':')[0]}"] = quantile_curve(samples)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
