@@ -55,11 +55,8 @@ class Client:
                  accept: str = "application/json") -> Any:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = f"{self.base}/api/v1/{path}" + (f"?{urlencode(params)}" if params else "")
-        headers = {"Accept": accept}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
+        headers = {"Accept": accept, "Content-Type": "application/json"}
+        data = None if body is None else json.dumps(body).encode("utf-8")
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - http(s) URL
@@ -67,13 +64,9 @@ class Client:
             return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - the operator's URL
         except urllib.error.HTTPError as exc:
             raw = exc.read().decode("utf-8", "replace")
-            try:
-                payload = json.loads(raw)
-            except ValueError:
-                payload = None
-            message = raw.strip()[:500] or exc.reason
-            if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-                message = str(payload["error"].get("message", message))
+            payload = _json_or_none(raw)
+            error = payload.get("error") if isinstance(payload, dict) else None
+            message = str(error.get("message")) if isinstance(error, dict) else raw.strip()[:500] or exc.reason
             raise Refused(exc.code, f"{exc.code}: {message}", payload) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -100,6 +93,13 @@ class Client:
 
 
 # ----------------------------------------------------------------------------- output
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _when(epoch: Any) -> str:
     if not isinstance(epoch, int | float) or isinstance(epoch, bool):
         return "-"
@@ -116,11 +116,9 @@ def _in(epoch: Any) -> str:
     return f"in {delta:.0f}s" if delta >= 0 else f"{-delta:.0f}s ago"
 
 
-def _seconds(value: Any) -> Any:
-    return round(value, 3) if isinstance(value, float) else value
-
-
 def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
     text = "-" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
     text = text.replace("\n", " ")
     return text if len(text) <= 60 else text[:59] + "\u2026"
@@ -185,15 +183,19 @@ Answer = tuple[Any, str]
 
 
 def _jobs(args: argparse.Namespace, client: Client) -> Answer:
-    answer = client.call("GET", "jobs", {"due_within": getattr(args, "due_within", None)})
+    answer = client.call("GET", "jobs", {"due_within": args.due_within, "state": args.state, "limit": args.limit,
+                                         "offset": args.offset})
     jobs = answer["jobs"]
+    shown = f"\n{len(jobs)} of {answer.get('total', len(jobs))} job(s)" + (" (more: --offset)" if answer.get("more")
+                                                                           else "")
     if args.ctl_command == "schedule":
         rows = [[_when(j.get("due_at")), _in(j.get("due_at")), j["name"], j["job_id"], j["classname"],
                  j["state"], j.get("last_outcome"), j.get("run_count"), j.get("retries_used")] for j in jobs]
-        return answer, table(rows, ["due (utc)", "", "name", "id", "class", "state", "last", "runs", "retries"])
+        return answer, table(rows, ["due (utc)", "", "name", "id", "class", "state", "last", "runs",
+                                    "retries"]) + shown
     rows = [[j["job_id"], j["name"], j["classname"], j.get("interval"), j["state"], j.get("run_count"),
              j.get("origin"), j.get("kwargs")] for j in jobs]
-    return answer, table(rows, ["id", "name", "class", "interval", "state", "runs", "origin", "arguments"])
+    return answer, table(rows, ["id", "name", "class", "interval", "state", "runs", "origin", "arguments"]) + shown
 
 
 def _job(args: argparse.Namespace, client: Client) -> Answer:
@@ -203,7 +205,7 @@ def _job(args: argparse.Namespace, client: Client) -> Answer:
             "last_outcome", "last_error", "note", "only_once", "max_runs", "only_before", "timeout", "retries",
             "parent", "origin")
     lines = [f"{k:13} {_when(job.get(k)) if k in ('due_at', 'only_before') else _cell(job.get(k))}" for k in keys]
-    runs = [[r.get("index"), r.get("attempt"), r.get("outcome"), _when(r.get("start")), _seconds(r.get("duration")),
+    runs = [[r.get("index"), r.get("attempt"), r.get("outcome"), _when(r.get("start")), r.get("duration"),
              r.get("error")] for r in job.get("recent_runs", [])]
     kids = [[c["job_id"], c["name"], c["state"]] for c in job.get("children", [])]
     text = "\n".join(lines) + "\n\nrecent runs:\n" + table(runs, ["index", "attempt", "outcome", "started",
@@ -243,7 +245,7 @@ def _runs(args: argparse.Namespace, client: Client) -> Answer:
              "offset": args.offset}
     answer = client.call("GET", "runs", query)
     rows = [[_when(r.get("finish")), r.get("name"), r.get("job_id"), r.get("index"), r.get("attempt"),
-             r.get("outcome"), _seconds(r.get("duration")), r.get("error")] for r in answer["runs"]]
+             r.get("outcome"), r.get("duration"), r.get("error")] for r in answer["runs"]]
     shown = f"\n{len(rows)} of {answer['total']} run(s)" + (" (more: --offset)" if answer["more"] else "")
     return answer, table(rows, ["finished (utc)", "name", "job id", "index", "attempt", "outcome", "seconds",
                                 "error"]) + shown
@@ -376,11 +378,15 @@ def _positive(text: str) -> int:
     return value
 
 
+_JOB_FILTERS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--due-within",), {"type": float, "metavar": "S", "help": "only jobs due within S seconds"}),
+    (("--state",), {"help": "only jobs in this state (scheduled, waiting, running, paused, abandoned, finished)"}),
+    (("--limit",), {"type": _positive, "default": 1000}), (("--offset",), {"type": _positive})]
+
 #: command -> (help, [(flags, options)])
 _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] = {
-    "schedule": ("jobs by due time", [(("--due-within",), {"type": float, "metavar": "S",
-                                                            "help": "only jobs due within S seconds"})]),
-    "jobs": ("job definitions", []),
+    "schedule": ("jobs by due time", _JOB_FILTERS),
+    "jobs": ("job definitions", _JOB_FILTERS),
     "job": ("one job with its recent runs and children", [(("id",), {"help": "job id"})]),
     "add": ("add a job", [
         (("name",), {}), (("classname",), {"metavar": "CLASS"}), (("interval",), {"help": "seconds"}),

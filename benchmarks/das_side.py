@@ -42,6 +42,7 @@ def settings(workdir: Path, name: str, **overrides: Any) -> Any:
     values: dict[str, Any] = {
         "db_uri": f"sqlite:///{workdir}/{name}.db", "workers": 2, "minimum_interval": 0.0,
         "no_start_offset": True, "max_retries": 0, "db_size": STORE_CAP_BYTES, "shutdown_grace": 5.0,
+        "web": False,  # the panel is measured through its app, never on a fixed port
     }
     values.update(overrides)
     return Settings(values)
@@ -315,7 +316,8 @@ for _i in range({jobs}):
 
 
 def _scale_flags(workdir: Path) -> dict[str, Any]:
-    return {"db_uri": f"sqlite:///{workdir}/scale.db", "db_size": STORE_CAP_BYTES, "shutdown_grace": 5.0}
+    return {"db_uri": f"sqlite:///{workdir}/scale.db", "db_size": STORE_CAP_BYTES, "shutdown_grace": 5.0,
+            "web": False}
 
 
 def scale_config(params: dict[str, Any], workdir: Path) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from typing import NoReturn
 
 import bottle
 
+from web import params
 from web.params import BadRequest
-from web.state import WebState, form_params, route, safe_next
+from web.state import WebState, form_params, route, safe_next, see_other
 
 
 def back(state: WebState, message: str, default: str = "schedule") -> NoReturn:
@@ -21,8 +22,7 @@ def back(state: WebState, message: str, default: str = "schedule") -> NoReturn:
     form = form_params()
     state.flash("ok", message)
     target = safe_next(form.get("next"), default)
-    bottle.redirect(bottle.request.script_name + target, 303)
-    raise AssertionError("unreachable")  # pragma: no cover - redirect raises
+    see_other(bottle.request.script_name + target)
 
 
 def register_actions(app: bottle.Bottle, state: WebState) -> None:
@@ -51,14 +51,14 @@ def register_actions(app: bottle.Bottle, state: WebState) -> None:
         if next_page.startswith("jobs/"):
             next_page = "schedule"  # its own page is gone
         state.flash("ok", f"job {job['name']!r} removed")
-        bottle.redirect(bottle.request.script_name + next_page, 303)
+        see_other(bottle.request.script_name + next_page)
 
     @route(app, "POST", "/jobs/<job_id>/reschedule")
     def reschedule(job_id: str) -> None:
         when = (form_params().get("when") or "").strip()
         if not when:
             raise BadRequest("when: enter a time (HH:MM, +10m, an epoch or an ISO date)", field="when")
-        job = facade.reschedule(job_id, when)
+        job = facade.reschedule(job_id, params.when_epoch(when, facade.parse_when))
         back(state, f"job {job['name']!r} rescheduled")
 
     @route(app, "POST", "/running/<run_key>/cancel")

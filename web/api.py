@@ -17,12 +17,8 @@ from web.openapi import openapi_document
 from web.params import BadRequest
 from web.security import Guard
 from web.sse import tail_response
-from web.state import JsonErrors, WebState, route
+from web.state import JsonErrors, WebState, jobs_page, route
 from web.state import query_params as _query
-
-#: Fields a client may send to create a job (origin, parent and id are the server's).
-JOB_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout",
-              "retries", "when")
 
 
 def _body(*, required: bool = True) -> dict[str, Any]:
@@ -40,15 +36,6 @@ def _index(raw: str) -> int:
         raise BadRequest(f"index: expected an integer, got {raw[:40]!r}", field="index", value=raw[:40]) from None
 
 
-def job_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """The job-creation body, refusing fields the API does not take (400 naming it)."""
-    unknown = sorted(set(body) - set(JOB_FIELDS))
-    if unknown:
-        raise BadRequest(f"unknown job field {unknown[0]!r} (known: {', '.join(JOB_FIELDS)})", field=unknown[0],
-                         value=unknown[0])
-    return body
-
-
 def api_app(state: WebState) -> bottle.Bottle:
     """The API as its own Bottle app (mounted at ``api/v1/`` by `web.app.make_app`)."""
     app = bottle.Bottle()
@@ -60,12 +47,14 @@ def api_app(state: WebState) -> bottle.Bottle:
     # ------------------------------------------------------------------ jobs
     @route(app, "GET", "/jobs")
     def list_jobs() -> dict[str, Any]:
-        query = _query()
-        return {"jobs": facade.jobs(due_within_s=params.number(query, "due_within"))}
+        chosen = params.jobs_filter(_query())
+        page = jobs_page(facade, **chosen)
+        return {"jobs": page["jobs"], "total": page["total"], "more": page["more"], "limit": chosen["limit"],
+                "offset": chosen["offset"]}
 
     @route(app, "POST", "/jobs")
     def add_job() -> dict[str, Any]:
-        record = facade.add_job(job_fields(_body()))
+        record = facade.add_job(params.job_body(_body(), facade.parse_when))
         bottle.response.status = 201
         bottle.response.set_header("Location", f"{bottle.request.script_name}api/v1/jobs/{record['job_id']}")
         return {"job": record}
@@ -98,7 +87,7 @@ def api_app(state: WebState) -> bottle.Bottle:
         extra = sorted(set(body) - {"when"})
         if extra:
             raise BadRequest(f"unknown field {extra[0]!r} (known: when)", field=extra[0])
-        return {"job": facade.reschedule(job_id, body["when"])}
+        return {"job": facade.reschedule(job_id, params.when_epoch(body["when"], facade.parse_when))}
 
     # ------------------------------------------------------------------ runs
     @route(app, "GET", "/runs")

@@ -21,7 +21,7 @@ from actors.timeish import describe_formats
 from web import params
 from web.params import BadRequest
 from web.render import render
-from web.state import WebState, form_params, query_params, route, safe_next
+from web.state import WebState, form_params, query_params, route, safe_next, see_other
 
 #: Limit fields of the add-job form and how each is parsed.
 LIMIT_FIELDS = (("max_runs", "int"), ("retries", "int"), ("timeout", "float"), ("only_before", "text"),
@@ -106,14 +106,14 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
             raise BadRequest("name: which option?", field="name")
         result = facade.set_option(name, form.get("value", ""))
         state.flash("ok", f"option {name} = {result['value']!r} (applies now)")
-        bottle.redirect(bottle.request.script_name + "control", 303)
+        see_other(bottle.request.script_name + "control")
 
     @route(app, "POST", "/control/jobs")
-    def add_job() -> Any:
+    def add_job() -> str:
         form = form_params()
         task = next((t for t in facade.tasks() if t["classname"] == form.get("classname")), None)
         try:
-            record = facade.add_job(job_from_form(form, task))
+            record = facade.add_job(params.job_body(job_from_form(form, task), facade.parse_when))
         except Exception as exc:
             status, message, field = params.classify(exc)
             if status >= 500:
@@ -122,8 +122,7 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
             bottle.response.status = status
             return body
         state.flash("ok", f"job {record['name']!r} added ({record['job_id']})")
-        bottle.redirect(bottle.request.script_name + "jobs/" + record["job_id"], 303)
-        return None  # pragma: no cover - redirect raises
+        return see_other(bottle.request.script_name + "jobs/" + record["job_id"])
 
     @route(app, "GET", "/reports")
     def reports() -> str:
@@ -147,7 +146,7 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
         form = form_params()
         target = safe_next(form.get("next"))
         if security.log_in(bottle.request, bottle.response, form.get("token") or ""):
-            bottle.redirect(bottle.request.script_name + target, 303)
+            see_other(bottle.request.script_name + target)
         page = state.page("")
         bottle.response.status = 401
         return render("login.mako", page, message="wrong token", next_url=target)
@@ -155,4 +154,4 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
     @route(app, "POST", "/logout", read_only_ok=True)
     def logout() -> None:
         security.log_out(bottle.request, bottle.response)
-        bottle.redirect(bottle.request.script_name + "login", 303)
+        see_other(bottle.request.script_name + "login")

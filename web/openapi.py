@@ -103,8 +103,11 @@ def _paths() -> dict[str, Any]:
                       "End the stream after N seconds")]
     return {
         "/jobs": {
-            "get": _op("List jobs, soonest due first", "200", _wrapped("jobs", {"type": "array", "items": _ref("Job")}),
-                       params=[_q("due_within", {"type": "number", "minimum": 0}, "Only jobs due within N seconds")],
+            "get": _op("List jobs, soonest due first", "200", _paged("jobs", "Job"),
+                       params=[_q("due_within", {"type": "number", "minimum": 0}, "Only jobs due within N seconds"),
+                               _q("state", {"type": "string", "enum": _STATES}, "Only jobs in this state"),
+                               _PAGE[0] | {"schema": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                                      "default": 1000}}, _PAGE[1]],
                        errors=("400", "503")),
             "post": _op("Add a job", "201", job, body=_ref("NewJob"), errors=("400", "403", "503")),
         },
@@ -116,7 +119,7 @@ def _paths() -> dict[str, Any]:
         },
         "/jobs/{job_id}/pause": _job_action("Pause a job"),
         "/jobs/{job_id}/resume": _job_action("Resume a paused job"),
-        "/jobs/{job_id}/run-now": _job_action("Run a job now (its schedule is not shifted)"),
+        "/jobs/{job_id}/run-now": _job_action("Run a job as soon as a worker is free"),
         "/jobs/{job_id}/reschedule": {"post": _op(
             "Move a job's next run", "200", job, params=[_JOB_ID], errors=("400", "403", "404", "409", "503"),
             body={"type": "object", "required": ["when"], "additionalProperties": False,

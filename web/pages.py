@@ -10,7 +10,6 @@ parent links point at each ancestor; totals are real totals, not the page length
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 import bottle
@@ -22,7 +21,7 @@ from web.actions import register_actions
 from web.control import register_control
 from web.render import render
 from web.security import Guard
-from web.state import HtmlErrors, WebState, query_params, route
+from web.state import HtmlErrors, WebState, jobs_page, query_params, route
 
 #: Outcomes counted as failures on the overview.
 FAILURES = ("failed", "crashed", "timeout")
@@ -53,8 +52,7 @@ def pages_app(state: WebState) -> bottle.Bottle:
     @route(app, "GET", "/")
     def overview() -> str:
         page = state.page("")
-        jobs = facade.jobs()
-        counts = dict.fromkeys((str(s) for s in JobState), 0) | Counter(str(j["state"]) for j in jobs)
+        counts = dict.fromkeys((str(s) for s in JobState), 0) | dict(facade.metrics().get("jobs_by_state") or {})
         hour_ago = time.time() - 3600
         runs_hour = facade.runs(Query(type="result", since=hour_ago, limit=0)).total
         failures_hour = sum(facade.runs(Query(type="result", outcome=o, since=hour_ago, limit=0)).total
@@ -67,9 +65,13 @@ def pages_app(state: WebState) -> bottle.Bottle:
     @route(app, "GET", "/schedule")
     def schedule() -> str:
         query = query_params()
-        due_within = params.number(query, "due_within")
+        chosen = params.jobs_filter(query, default_limit=100)
+        found = jobs_page(facade, **chosen)
         page = state.page("schedule")
-        return render("schedule.mako", page, jobs=facade.jobs(due_within_s=due_within), due_within=due_within)
+        keep = {k: query[k] for k in ("due_within", "state") if query.get(k)}
+        return render("schedule.mako", page, jobs=found["jobs"], total=found["total"], more=found["more"],
+                      limit=chosen["limit"], offset=chosen["offset"], due_within=chosen["due_within_s"],
+                      state_filter=chosen["state"] or "", states=params.STATES, keep=keep)
 
     @route(app, "GET", "/running")
     def running() -> str:

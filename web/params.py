@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from actors.errors import (
@@ -24,7 +24,7 @@ from actors.errors import (
     StoreUnavailableError,
 )
 from actors.facade import ConflictError, NotFoundError
-from actors.jobs import Outcome
+from actors.jobs import JobState, Outcome
 from actors.store import Query
 
 #: Largest JSON body accepted, bytes.
@@ -184,6 +184,17 @@ def runs_query(params: Mapping[str, str], *, default_limit: int = 100) -> Query:
                  since=since(params), limit=limit, offset=offset)
 
 
+#: Job states (the ``state`` filter).
+STATES = tuple(str(s) for s in JobState)
+
+
+def jobs_filter(params: Mapping[str, str], *, default_limit: int = MAX_LIMIT) -> dict[str, Any]:
+    """The job-list filter shared by ``GET api/v1/jobs`` and the Schedule page."""
+    limit, offset = page_bounds(params, default_limit=default_limit)
+    return {"due_within_s": number(params, "due_within"), "state": choice(params, "state", STATES),
+            "limit": limit, "offset": offset}
+
+
 def logs_query(params: Mapping[str, str], *, default_limit: int = 100) -> Query:
     """The log filter shared by ``GET api/v1/logs`` and the Logs page."""
     limit, offset = page_bounds(params, default_limit=default_limit)
@@ -252,3 +263,46 @@ def check_depth(value: Any, field: str) -> None:
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
+
+
+# ----------------------------------------------------------------------------- job bodies
+#: Fields a client may send to create a job (origin, parent and id are the server's).
+JOB_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout",
+              "retries", "when")
+#: Longest interval, timeout or scheduling horizon accepted from the web, s (about 31 years):
+#: the scheduler waits with `threading` timeouts, which overflow past about 292 years.
+MAX_SECONDS = 1e9
+#: Largest count (max_runs, retries) accepted from the web (fits every store's integers).
+MAX_COUNT = 2**31 - 1
+
+
+def _bounded(body: Mapping[str, Any], field: str, maximum: float, what: str) -> None:
+    value = body.get(field)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > maximum:
+        limit = f"{maximum:g} {what}" if what else str(int(maximum))
+        raise BadRequest(f"{field}: at most {limit}, got {value!r}", field=field, value=value)
+
+
+def when_epoch(value: Any, parse: Callable[..., float], field: str = "when") -> float:
+    """TIMEISH text or an epoch, parsed by *parse* (`Facade.parse_when`), within `MAX_SECONDS` from now."""
+    epoch = parse(value, field=field)
+    if epoch > time.time() + MAX_SECONDS:
+        raise BadRequest(f"{field}: {value!r} is more than {MAX_SECONDS:g} s in the future", field=field,
+                         value=value)
+    return epoch
+
+
+def job_body(body: Mapping[str, Any], parse: Callable[..., float]) -> dict[str, Any]:
+    """A job-creation body checked at the door: known fields only, sane bounds, ``when`` parsed."""
+    unknown = sorted(set(body) - set(JOB_FIELDS))
+    if unknown:
+        raise BadRequest(f"unknown job field {unknown[0]!r} (known: {', '.join(JOB_FIELDS)})", field=unknown[0],
+                         value=unknown[0])
+    for field in ("interval", "timeout"):
+        _bounded(body, field, MAX_SECONDS, "seconds (about 31 years)")
+    for field in ("max_runs", "retries"):
+        _bounded(body, field, MAX_COUNT, "")
+    checked = dict(body)
+    if checked.get("when") not in (None, ""):
+        checked["when"] = when_epoch(checked["when"], parse)
+    return checked

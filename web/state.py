@@ -10,14 +10,14 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import bottle
 import structlog
 
 from actors.facade import Facade
 from actors.jsonsafe import sanitize
-from web.params import BadRequest, classify, error_body
+from web.params import BadRequest, HttpError, classify, error_body
 from web.render import Flashes, PageContext, render
 from web.security import Security
 
@@ -38,7 +38,7 @@ class Tails:
         """A stop event for a new stream; 503 when `limit` streams are already open."""
         with self._lock:
             if len(self._stops) >= self.limit:
-                raise BadRequest(f"too many live tails open ({self.limit}); close one and retry", status=503)
+                raise HttpError(f"too many live tails open ({self.limit}); close one and retry", status=503)
             stop = threading.Event()
             self._stops.add(stop)
             return stop
@@ -114,6 +114,17 @@ def route(app: bottle.Bottle, method: str, path: str, **config: Any) -> Callable
         return handler
 
     return register
+
+
+def jobs_page(facade: Facade, *, due_within_s: float | None, state: str | None, limit: int,
+              offset: int) -> dict[str, Any]:
+    """``{"jobs", "total", "more"}``: one page of jobs, soonest due first (paged by the scheduler when the
+    facade can, else sliced here)."""
+    paged = getattr(facade, "jobs_page", None)
+    if paged is not None:
+        return dict(paged(due_within_s=due_within_s, limit=limit, offset=offset, state=state))
+    jobs = [j for j in facade.jobs(due_within_s=due_within_s) if state is None or j.get("state") == state]
+    return {"jobs": jobs[offset:offset + limit], "total": len(jobs), "more": offset + limit < len(jobs)}
 
 
 def query_params() -> dict[str, str]:
@@ -204,6 +215,15 @@ def _next_of(request: bottle.BaseRequest) -> str:
         return ""
     path: str = request.path.lstrip("/")
     return path + ("?" + request.query_string if request.query_string else "")
+
+
+def see_other(path: str) -> NoReturn:
+    """Answer 303 See Other to *path* (a path on this server; cookies set so far are kept)."""
+    moved = bottle.response.copy(cls=bottle.HTTPResponse)
+    moved.status = 303
+    moved.body = ""
+    moved.set_header("Location", path)
+    raise moved
 
 
 def safe_next(value: str | None, default: str = "") -> str:

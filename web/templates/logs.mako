@@ -14,7 +14,7 @@
   % endfor
   </select></label>
   <label>job id <input type="text" name="job_id" id="filter-job-id" value="${sel['job_id']}" size="16"></label>
-  <label>last <input type="number" name="last" id="filter-last" min="0" step="any" value="${sel['last']}" size="6"> s</label>
+  <label>last (s) <input type="number" name="last" id="filter-last" min="0" step="any" value="${sel['last']}" size="6"></label>
   <label>per page <input type="number" name="limit" id="filter-limit" min="1" max="1000" value="${limit}" size="4"></label>
   <button type="submit" id="logs-filter-submit">filter</button>
 </form>

@@ -13,7 +13,7 @@
     <option value="${o}" ${'selected' if sel['outcome'] == o else ''}>${o}</option>
     % endfor
   </select></label>
-  <label>last <input type="number" name="last" id="filter-last" min="0" step="any" value="${sel['last']}" size="6"> s</label>
+  <label>last (s) <input type="number" name="last" id="filter-last" min="0" step="any" value="${sel['last']}" size="6"></label>
   <label>per page <input type="number" name="limit" id="filter-limit" min="1" max="1000" value="${limit}" size="4"></label>
   <button type="submit" id="results-filter-submit">filter</button>
   <a href="${c.url('results')}">clear</a>

@@ -3,13 +3,20 @@
 <%def name="title()">Schedule</%def>
 <h1>Schedule</h1>
 <form method="get" action="${c.url('schedule')}" class="filters" id="schedule-filter">
-  <label>due within <input type="number" name="due_within" id="due-within" data-testid="due-within" min="0" step="any" value="${'' if due_within is None else ('%g' % due_within)}" size="6"> s</label>
+  <label>due within (s) <input type="number" name="due_within" id="due-within" data-testid="due-within" min="0" step="any" value="${'' if due_within is None else ('%g' % due_within)}" size="6"></label>
+  <label>state <select name="state" id="filter-state" data-testid="filter-state">
+    <option value="">any</option>
+  % for st in states:
+    <option value="${st}" ${'selected' if st == state_filter else ''}>${st}</option>
+  % endfor
+  </select></label>
   <button type="submit" id="schedule-filter-submit">filter</button>
-  % if due_within is not None:
+  % if keep:
   <a href="${c.url('schedule')}">all jobs</a>
   % endif
 </form>
-<p class="muted">${len(jobs)} job(s), soonest due first. "Run now" does not shift the schedule; a removed job that is running finishes its run and is not rescheduled.</p>
+<p class="muted">Soonest due first. "Run now" runs a job as soon as a worker is free; a removed job that is running finishes its run and is not rescheduled.</p>
+${w.pager(total, limit, offset, more, 'schedule', keep)}
 <table id="schedule" data-testid="schedule">
 <thead><tr><th>due</th><th>job</th><th>class</th><th>state</th><th>last outcome</th><th>runs</th><th>retries</th><th>actions</th></tr></thead>
 <tbody>

@@ -1,0 +1,69 @@
+"""Task classes for the web tests; importable by spawned workers as ``tests.web.tasks:Name``."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+#: What the XSS probe puts everywhere it can: result fields, log lines, errors.
+PAYLOAD = "<script>alert(1)</script>"
+IMG = '<img src=x onerror="alert(2)">'
+
+
+class _Base:
+    def __init__(self, **kwargs: Any) -> None:
+        self.kw = kwargs
+        self.logger = kwargs["logger"]
+        self.index = kwargs.get("index", 1)
+        self.attempt = kwargs.get("attempt", 0)
+
+
+class Say(_Base):
+    """Logs ``message`` and returns it (``lines`` extra numbered lines)."""
+
+    task_options = [{"name": "message", "type": "str", "default": "hello", "help": "logged by every run"},
+                    {"name": "lines", "type": "int", "default": 0, "help": "extra numbered lines"}]
+
+    def __call__(self) -> dict[str, Any]:
+        self.logger.info("%s", self.kw.get("message", "hello"))
+        for i in range(int(self.kw.get("lines") or 0)):
+            self.logger.info("line %d", i)
+        return {"said": self.kw.get("message", "hello"), "index": self.index}
+
+
+class Xss(_Base):
+    """Returns and logs script payloads; raises one when ``fail`` is true."""
+
+    def __call__(self) -> dict[str, Any]:
+        self.logger.info("log line with %s and %s", PAYLOAD, IMG)
+        self.logger.warning(PAYLOAD)
+        if self.kw.get("fail"):
+            raise ValueError(f"error with {PAYLOAD}")
+        return {"html": PAYLOAD, "nested": {IMG: [PAYLOAD, {"deeper": IMG}]}, "quote": "\"'><svg onload=alert(3)>"}
+
+
+class Block(_Base):
+    """Writes its pid to ``marker`` then sleeps ``seconds`` (a long run to look at or cancel)."""
+
+    def __call__(self) -> dict[str, Any]:
+        Path(self.kw["marker"]).write_text(str(os.getpid()))
+        time.sleep(float(self.kw.get("seconds", 60)))
+        return {"slept": self.kw.get("seconds", 60)}
+
+
+class Typed(_Base):
+    """Declares one option of every type (the Control page's generated form)."""
+
+    task_options = [
+        {"name": "text", "type": "str", "help": "required text"},
+        {"name": "count", "type": "int", "default": 2, "help": "an integer"},
+        {"name": "ratio", "type": "float", "default": 0.5, "help": "a number"},
+        {"name": "flag", "type": "bool", "default": False, "help": "a switch"},
+        {"name": "items", "type": "list", "default": [], "help": "a list"},
+        {"name": "extra", "type": "json", "default": None, "help": "anything"},
+    ]
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: self.kw.get(k) for k in ("text", "count", "ratio", "flag", "items", "extra")}

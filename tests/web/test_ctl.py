@@ -1,0 +1,163 @@
+"""``das-actors ctl`` as an operator runs it: a subprocess against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import T, start_system, unique, wait_for
+
+pytestmark = pytest.mark.system
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ctl(url: str, *args: str, env: dict[str, str] | None = None, timeout: float = 60):
+    command = [sys.executable, "-m", "actors.cli", "ctl", "--url", url, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False,
+                          env={**os.environ, **(env or {})})
+
+
+def ok(url: str, *args: str, **kw) -> str:
+    done = ctl(url, *args, **kw)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    return done.stdout
+
+
+def as_json(url: str, *args: str) -> dict:
+    return json.loads(ok(url, "--json", *args))
+
+
+@pytest.fixture(scope="module")
+def url(served):
+    return served.web_url.rstrip("/")
+
+
+def test_add_jobs_job_run_now_runs(url):
+    name = unique("ctl")
+    out = ok(url, "add", name, T + "Say", "3600", "--arg", "message=from the shell", "--arg", "lines=2",
+             "--args", '{"extra": {"a": 1}}', "--when", "+1h", "--max-runs", "5", "--retries", "1")
+    assert out.startswith(f"added job '{name}' (")
+    job_id = out.split("(")[1].split(")")[0]
+    listed = as_json(url, "jobs")["jobs"]
+    job = next(j for j in listed if j["job_id"] == job_id)
+    assert job["kwargs"] == {"message": "from the shell", "lines": 2, "extra": {"a": 1}}
+    assert job["max_runs"] == 5 and job["retries"] == 1
+    assert name in ok(url, "schedule") and name in ok(url, "jobs")
+    assert "message" in ok(url, "job", job_id)
+    ok(url, "run-now", job_id)
+    runs = wait_for(lambda: as_json(url, "runs", "--job-id", job_id)["runs"])
+    assert runs[0]["outcome"] == "success"
+    table = ok(url, "runs", "--job-id", job_id)
+    assert "success" in table and "1 of 1 run(s)" in table
+    detail = ok(url, "run", job_id, "1")
+    assert "from the shell" in detail and "line 1" in detail and '"said": "from the shell"' in detail
+    assert ok(url, "pause", job_id).startswith("paused job")
+    assert ok(url, "resume", job_id).startswith("resumed job")
+    assert ok(url, "reschedule", job_id, "+2h").startswith("rescheduled job")
+    assert ok(url, "remove", job_id).startswith("removed job")
+
+
+def test_arg_values_are_json_when_they_parse(url):
+    name = unique("args")
+    out = as_json(url, "add", name, "Echo", "3600", "--when", "+1h", "--arg", "n=5", "--arg", "s=hello",
+                  "--arg", 'j={"a": [1, 2]}', "--arg", "t=true", "--arg", "q=\"5\"", "--arg", "e=")
+    assert out["job"]["kwargs"] == {"value": None, "n": 5, "s": "hello", "j": {"a": [1, 2]}, "t": True, "q": "5",
+                                    "e": ""}
+
+
+def test_cancel_a_long_run(url, tmp_path):
+    marker = tmp_path / "m"
+    job = as_json(url, "add", unique("long"), T + "Block", "3600", "--arg", f"marker={marker}",
+                  "--arg", "seconds=60")["job"]
+    wait_for(marker.exists)
+    key = wait_for(lambda: next((w["run"]["key"] for w in as_json(url, "workers")["workers"]
+                                 if w.get("run") and w["run"]["job_id"] == job["job_id"]), None))
+    assert key in ok(url, "workers")
+    assert ok(url, "cancel", key).strip() == f"cancelling run {key}"
+    runs = wait_for(lambda: as_json(url, "runs", "--job-id", job["job_id"])["runs"])
+    assert runs[0]["outcome"] == "cancelled"
+
+
+def test_options_set_option_and_health(url, served):
+    assert "max_retries" in ok(url, "options")
+    before = served.settings.max_retries
+    assert ok(url, "set-option", "max_retries", "3").strip() == "max_retries = 3 (applies now)"
+    assert served.settings.max_retries == 3
+    ok(url, "set-option", "max_retries", str(before))
+    assert ok(url, "health").startswith("ok (up ")
+    assert as_json(url, "health")["status"] == "ok"
+
+
+def test_logs_and_follow(url, served):
+    message = unique("followed")
+    job = as_json(url, "add", unique("log"), T + "Say", "3600", "--when", "+1h", "--arg", f"message={message}")["job"]
+    tails = served._web.app.state.tails
+    before = len(tails)
+    command = [sys.executable, "-m", "actors.cli", "ctl", "--url", url, "logs", "--type", "reslog", "--job-id",
+               job["job_id"], "--follow", "--count", "1", "--follow-timeout", "30"]
+    follower = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        wait_for(lambda: len(tails) > before or follower.poll() is not None)  # its live tail is open
+        ok(url, "run-now", job["job_id"])
+        out, err = follower.communicate(timeout=40)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0, err
+    assert message in out and "task." in out
+    assert message in ok(url, "logs", "--type", "reslog", "--job-id", job["job_id"])
+    assert "das_actors" in ok(url, "logs", "--logger", "das_actors", "--level", "info", "--limit", "5")
+
+
+def test_exit_1_when_the_server_says_no(url):
+    done = ctl(url, "job", "0123456789abcdef")
+    assert done.returncode == 1 and "404" in done.stderr and "no job" in done.stderr
+    done = ctl(url, "add", "x", "NoSuchTask", "60")
+    assert done.returncode == 1 and "NoSuchTask" in done.stderr
+    done = ctl(url, "set-option", "workers", "3")
+    assert done.returncode == 1 and "409" in done.stderr
+    done = ctl(url, "--json", "run", "0123456789abcdef", "1")
+    assert done.returncode == 1 and json.loads(done.stdout)["error"]["status"] == 404
+
+
+def test_exit_2_on_usage_errors(url):
+    for args in (("add", "only-a-name"), ("frobnicate",), ("runs", "--limit", "many"), ("add", "x", "Echo", "1",
+                                                                                         "--arg", "novalue"),
+                 ("add", "x", "Echo", "1", "--args", "[1]"), ()):
+        done = ctl(url, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "error" in done.stderr or "usage" in done.stderr
+
+
+def test_exit_3_when_nothing_listens():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = ctl(f"http://127.0.0.1:{port}/analytics", "jobs")
+    assert done.returncode == 3 and "cannot reach" in done.stderr
+
+
+def test_token_from_flag_or_environment(tmp_path):
+    system = start_system(tmp_path, web=True, web_port=0, web_token="ctl-token")
+    try:
+        url = str(system.web_url).rstrip("/")
+        done = ctl(url, "jobs")
+        assert done.returncode == 1 and "401" in done.stderr
+        assert ctl(url, "jobs", "--token", "ctl-token").returncode == 0  # common options after the command too
+        assert ctl(url, "jobs", env={"DAS_ACTORS_TOKEN": "ctl-token"}).returncode == 0
+        assert ctl(url, "--token", "nope", "jobs", env={"DAS_ACTORS_TOKEN": "ctl-token"}).returncode == 1
+    finally:
+        system.shutdown(grace_s=0.2)
+
+
+def test_url_from_the_environment(url):
+    command = [sys.executable, "-m", "actors.cli", "ctl", "health"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+                          env={**os.environ, "DAS_ACTORS_URL": url + "/"})
+    assert done.returncode == 0 and done.stdout.startswith("ok")
