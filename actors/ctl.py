@@ -400,7 +400,7 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
     "remove": ("remove a job (a running run finishes first)", [(("id",), {})]),
     "pause": ("pause a job", [(("id",), {})]),
     "resume": ("resume a paused job", [(("id",), {})]),
-    "run-now": ("run a job as soon as a worker is free", [(("id",), {})]),
+    "run-now": ("run a job once now, without shifting its schedule", [(("id",), {})]),
     "reschedule": ("move a job's next run", [(("id",), {}), (("when",), {"metavar": "TIMEISH",
                                                                          "help": "HH:MM[:SS][gmt], +N[smhd], "
                                                                                  "epoch or ISO-8601"})]),

@@ -29,7 +29,6 @@ from typing import Any
 import pykka
 import structlog
 
-from actors.errors import InvalidJobError
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
 from actors.messages import (
     ChildFailed,
@@ -52,6 +51,8 @@ log = structlog.get_logger("das_actors.scheduler")
 def _debug_on() -> bool:
     return logging.getLogger("das_actors.scheduler").isEnabledFor(logging.DEBUG)
 
+#: Longest single wait of the Waker (it re-checks after; far below threading.TIMEOUT_MAX).
+MAX_WAIT_S = 3600.0
 #: How often changed job records are sent to the Journal, and finished jobs pruned.
 SAVE_INTERVAL_S = 0.5
 #: When a dispatch leaves at most this many changed jobs, they are saved at once (light
@@ -101,7 +102,7 @@ class Waker:
                     continue
                 delay = self._at - self._clock()
                 if delay > 0:
-                    self._cond.wait(delay)
+                    self._cond.wait(min(delay, MAX_WAIT_S))  # a due time centuries away must not overflow
                     continue
                 self._at = None
                 try:
@@ -258,10 +259,9 @@ class Scheduler(pykka.ThreadingActor):
         elif verb == "reschedule":
             tt.reschedule(job_id, float(args[0]), now)
         elif verb == "run_now":
-            if job.state not in (JobState.SCHEDULED, JobState.ABANDONED, JobState.FINISHED, JobState.PAUSED):
-                raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is {job.state}; it cannot run now",
-                                      field="job_id")
-            tt.reschedule(job_id, now, now)
+            tt.run_now(job_id)
+            if job_id not in self._s.waiting:
+                self._s.waiting.appendleft(job_id)
         elif verb == "remove":
             tt.remove(job_id)
             self._s.deleted.add(job_id)
@@ -368,7 +368,10 @@ class Scheduler(pykka.ThreadingActor):
         job.running = None
         job.state = JobState.WAITING
         job.runs_total -= 1
-        if run.trigger is Trigger.SCHEDULE and job.attempt == 0:
+        if run.trigger is Trigger.MANUAL:
+            job.run_count -= 1
+            job.manual = True  # still a manual run: the schedule stays untouched
+        elif run.trigger is Trigger.SCHEDULE and job.attempt == 0:
             job.run_count -= 1
         job.due_at = run.due_at
         job.next_trigger = run.trigger

@@ -53,6 +53,8 @@ class Job:
     note: str = ""
     running: Run | None = None
     paused: bool = False
+    manual: bool = False  # an operator asked for a run now; the schedule stays as it is
+    state_before_manual: JobState | None = None
     version: int = 0
 
     @property
@@ -221,8 +223,10 @@ class Timetable:
         job = self._jobs[job_id]
         if job.running is not None or job.state not in (JobState.SCHEDULED, JobState.WAITING):
             return None
+        if job.manual:
+            return self._start_manual(job, now)
         spec = job.spec
-        new_slot = job.next_trigger is Trigger.SCHEDULE or job.next_trigger is Trigger.MANUAL
+        new_slot = job.next_trigger is Trigger.SCHEDULE
         reason = self._limit_reached(job, now, new_slot=new_slot)
         if reason:
             self._finish_job(job, reason)
@@ -243,6 +247,56 @@ class Timetable:
         job.version += 1
         return run
 
+    def _start_manual(self, job: Job, now: float) -> Run | None:
+        job.manual = False
+        reason = self._limit_reached(job, now, new_slot=True)
+        if reason:
+            job.note = f"run now refused: {reason}"
+            self._after_manual(job)
+            return None
+        job.run_count += 1
+        spec = job.spec
+        timeout = spec.timeout_s if spec.timeout_s is not None else self.limits.default_timeout_s
+        run = Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs,
+                  index=job.run_count, attempt=0, due_at=now, interval_s=spec.interval_s, parent=spec.parent,
+                  timeout_s=timeout, trigger=Trigger.MANUAL)
+        job.running = run
+        job.state = JobState.RUNNING
+        job.last_started_at = now
+        job.runs_total += 1
+        job.version += 1
+        return run
+
+    def run_now(self, job_id: str) -> Job:
+        """Queue one manual run at once without touching the schedule (due time, anchor, retries).
+
+        The caller puts the job at the head of the waiting line. Allowed for scheduled,
+        waiting, paused, abandoned and finished jobs; a running job is refused.
+        """
+        job = self._require(job_id)
+        if job.running is not None or job.state is JobState.RUNNING:
+            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is running; it cannot run twice at once",
+                                  field="job_id")
+        if not job.manual:
+            job.manual = True
+            job.state_before_manual = job.state
+            job.state = JobState.WAITING
+            job.version += 1  # its heap entry is re-pushed after the manual run
+        return job
+
+    def _after_manual(self, job: Job) -> None:
+        """Put a job back where it was before its manual run."""
+        before = job.state_before_manual or JobState.SCHEDULED
+        job.state_before_manual = None
+        if job.paused or before is JobState.PAUSED:
+            job.state = JobState.PAUSED
+            job.version += 1
+        elif before in (JobState.SCHEDULED, JobState.WAITING) and job.due_at is not None:
+            self._schedule(job, job.due_at, job.next_trigger)
+        else:
+            job.state = before
+            job.version += 1
+
     def mark_waiting(self, job_id: str) -> None:
         """A due job found no free worker: it waits, in due order, for the next one."""
         job = self._jobs[job_id]
@@ -257,6 +311,17 @@ class Timetable:
         job.last_finished_at = now
         job.last_outcome = str(report.outcome)
         children, child_errors = self._children(job, report, now)
+        if run is not None and run.trigger is Trigger.MANUAL:
+            job.last_error = None if report.outcome is Outcome.SUCCESS else report.error
+            if report.outcome in FAILURES:
+                job.failures_total += 1
+            if report.outcome is Outcome.SUCCESS and not report.resubmit:
+                note = self._finish_job(job, "the task asked not to be resubmitted (resubmit: False)")
+            else:
+                self._after_manual(job)
+                note = f"manual run {report.outcome}; schedule unchanged"
+            job.note = note
+            return Decision(job_id, job.state, job.due_at, note, tuple(children), tuple(child_errors), 0)
         coalesced = 0
         if report.outcome is Outcome.SUCCESS:
             job.retries_used = 0

@@ -403,3 +403,44 @@ def test_restore_of_a_run_in_flight_resumes_it_now():
     assert restored.state is JobState.SCHEDULED and restored.due_at == 42
     run = tt2.start(restored.job_id, 42)
     assert (run.index, run.attempt, run.trigger) == (1, 1, Trigger.RESUME)
+
+
+# ------------------------------------------------------------------ run now
+def test_run_now_runs_at_once_without_shifting_the_schedule():
+    tt = make(start_offset=False)
+    job = tt.add(spec(interval=100), now=0)
+    run_once(tt, job.job_id, 0, ok(0, 1))
+    assert job.due_at == 100
+    tt.run_now(job.job_id)
+    assert job.state is JobState.WAITING and tt.due(1000) == []  # not popped as a scheduled run
+    manual = tt.start(job.job_id, 30)
+    assert (manual.trigger, manual.index, manual.due_at) == (Trigger.MANUAL, 2, 30)
+    decision = tt.finish(job.job_id, ok(30, 31), 31)
+    assert decision.state is JobState.SCHEDULED and decision.due_at == 100 and "schedule unchanged" in decision.note
+    assert tt.next_wake() == 100
+    scheduled = tt.start(job.job_id, 100)
+    assert (scheduled.trigger, scheduled.index, scheduled.due_at) == (Trigger.SCHEDULE, 3, 100)
+    assert tt.finish(job.job_id, ok(100, 101), 101).due_at == 200  # anchored as before
+
+
+def test_run_now_of_an_abandoned_job_leaves_it_abandoned_and_a_running_job_is_refused():
+    tt = make(start_offset=False, retries=0)
+    job = tt.add(spec(), now=0)
+    run_once(tt, job.job_id, 0, fail(0, 1))
+    assert job.state is JobState.ABANDONED
+    tt.run_now(job.job_id)
+    tt.start(job.job_id, 5)
+    with pytest.raises(InvalidJobError, match="running"):
+        tt.run_now(job.job_id)
+    decision = tt.finish(job.job_id, ok(5, 6), 6)
+    assert decision.state is JobState.ABANDONED and job.last_error is None
+
+
+def test_run_now_counts_toward_max_runs_and_respects_limits():
+    tt = make(start_offset=False)
+    job = tt.add(spec(interval=100, max_runs=1), now=0)
+    tt.run_now(job.job_id)
+    assert tt.start(job.job_id, 1).trigger is Trigger.MANUAL
+    tt.finish(job.job_id, ok(1, 2), 2)
+    tt.run_now(job.job_id)
+    assert tt.start(job.job_id, 3) is None and "max_runs" in job.note

@@ -16,7 +16,7 @@
 <tr><td>limits</td><td><code>max_runs</code>, <code>only_once</code>, <code>only_before</code> are checked before every run, retries included. Retries reuse the run's index, so they never eat a <code>max_runs</code> slot</td></tr>
 <tr><td>concurrency</td><td>a job never runs twice at once. When every worker is busy a due run waits (state <code>waiting</code>) and starts the moment a worker frees up</td></tr>
 <tr><td>identity</td><td>a job's id is a hash of its definition: adding the same definition twice, or a task spawning the same child twice, never duplicates a job</td></tr>
-<tr><td>run now</td><td>runs the job as soon as a worker is free (counted as a scheduled run)</td></tr>
+<tr><td>run now</td><td>one extra run as soon as a worker is free (trigger <code>manual</code>, counted toward max_runs); the schedule is not shifted: the next scheduled run stays where it was</td></tr>
 <tr><td>reschedule</td><td>moves the next run to the given time; the past is refused</td></tr>
 <tr><td>pause / remove</td><td>a paused job keeps its state and is not dispatched until resumed; a removed job that is running finishes its run and is not rescheduled</td></tr>
 <tr><td>cancel</td><td>kills a run in progress; it is recorded <code>cancelled</code></td></tr>

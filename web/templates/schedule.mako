@@ -15,7 +15,7 @@
   <a href="${c.url('schedule')}">all jobs</a>
   % endif
 </form>
-<p class="muted">Soonest due first. "Run now" runs a job as soon as a worker is free; a removed job that is running finishes its run and is not rescheduled.</p>
+<p class="muted">Soonest due first. "Run now" adds one run as soon as a worker is free and leaves the schedule as it is; a removed job that is running finishes its run and is not rescheduled.</p>
 ${w.pager(total, limit, offset, more, 'schedule', keep)}
 <table id="schedule" data-testid="schedule">
 <thead><tr><th>due</th><th>job</th><th>class</th><th>state</th><th>last outcome</th><th>runs</th><th>retries</th><th>actions</th></tr></thead>

@@ -20,7 +20,7 @@
 <span class="muted">read-only</span>
 % else:
 <div class="actions" data-job-id="${jid}">
-  <form method="post" action="${c.url('jobs/' + jid + '/run-now')}" class="inline">${hidden()}<button type="submit" id="run-now-${jid}" data-testid="run-now" title="run as soon as a worker is free">run now</button></form>
+  <form method="post" action="${c.url('jobs/' + jid + '/run-now')}" class="inline">${hidden()}<button type="submit" id="run-now-${jid}" data-testid="run-now" title="one extra run as soon as a worker is free; the schedule stays as it is">run now</button></form>
   % if job.get('paused') or job.get('state') == 'paused':
   <form method="post" action="${c.url('jobs/' + jid + '/resume')}" class="inline">${hidden()}<button type="submit" id="resume-${jid}" data-testid="resume">resume</button></form>
   % else:
