@@ -119,7 +119,7 @@ def _paths() -> dict[str, Any]:
         },
         "/jobs/{job_id}/pause": _job_action("Pause a job"),
         "/jobs/{job_id}/resume": _job_action("Resume a paused job"),
-        "/jobs/{job_id}/run-now": _job_action("Run a job once as soon as a worker is free, without shifting its schedule"),
+        "/jobs/{job_id}/run-now": _job_action("Run a job once now, without shifting its schedule"),
         "/jobs/{job_id}/reschedule": {"post": _op(
             "Move a job's next run", "200", job, params=[_JOB_ID], errors=("400", "403", "404", "409", "503"),
             body={"type": "object", "required": ["when"], "additionalProperties": False,
