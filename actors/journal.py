@@ -32,7 +32,7 @@ from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
 from actors.logs import emit_json_lines
 from actors.messages import ChildFailed, Flush, Records, SaveJobs
-from actors.routing import Directory
+from actors.routing import Directory, tell_later
 from actors.store.base import Store
 
 log = structlog.get_logger("das_actors.journal")
@@ -124,19 +124,8 @@ class Journal(pykka.ThreadingActor):
                       reason=f"buffer over journal_buffer={self._config.buffer_limit} while the store is down")
 
     def _arm(self, delay_s: float) -> None:
-        if self._timer is not None:
-            return
-        ref = self.actor_ref
-
-        def fire() -> None:
-            try:
-                ref.tell(Flush())
-            except pykka.ActorDeadError:
-                pass
-
-        self._timer = threading.Timer(delay_s, fire)
-        self._timer.daemon = True
-        self._timer.start()
+        if self._timer is None:
+            self._timer = tell_later(self.actor_ref, delay_s, Flush())
 
     def _flush(self) -> dict[str, Any]:
         """Write jobs then documents; on failure keep everything and retry with backoff."""

@@ -9,6 +9,7 @@ is responsible for what that loses (it re-reports the run of a dead worker).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,25 @@ class Directory:
         """Tell worker *slot*; False if it is not there."""
         ref = self.workers[slot] if 0 <= slot < len(self.workers) else None
         return _tell(ref, f"worker {slot}", message)
+
+
+def tell_later(ref: pykka.ActorRef[Any], delay_s: float, message: Any) -> threading.Timer:
+    """Tell *ref* *message* after *delay_s* seconds (a daemon timer; a dead actor is ignored).
+
+    The actors' timeouts, restarts, flushes and ticks all go through here. Returns the timer
+    so that it can be cancelled.
+    """
+
+    def fire() -> None:
+        try:
+            ref.tell(message)
+        except pykka.ActorDeadError:
+            pass
+
+    timer = threading.Timer(delay_s, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _tell(ref: pykka.ActorRef[Any] | None, role: str, message: Any) -> bool:

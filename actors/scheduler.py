@@ -42,7 +42,7 @@ from actors.messages import (
     WorkerReady,
 )
 from actors.metrics import RunMetrics
-from actors.routing import Directory
+from actors.routing import Directory, tell_later
 from actors.timetable import Decision, Job, Limits, Timetable
 
 log = structlog.get_logger("das_actors.scheduler")
@@ -402,17 +402,7 @@ class Scheduler(pykka.ThreadingActor):
             s.deleted.add(job_id)
 
     def _arm_saver(self) -> None:
-        ref = self.actor_ref
-
-        def fire() -> None:
-            try:
-                ref.tell("save")
-            except pykka.ActorDeadError:
-                pass
-
-        self._saver = threading.Timer(SAVE_INTERVAL_S, fire)
-        self._saver.daemon = True
-        self._saver.start()
+        self._saver = tell_later(self.actor_ref, SAVE_INTERVAL_S, "save")
 
     # ------------------------------------------------------------------ views and logs
     def _jobs_page(self, now: float, offset: int, limit: int, due_within_s: float | None = None,

@@ -29,7 +29,7 @@ import structlog
 from actors.jobs import Outcome, RunReport
 from actors.messages import ChildFailed, RunFinished, WorkerDown
 from actors.policy import RestartPolicy, RestartTracker
-from actors.routing import Directory
+from actors.routing import Directory, tell_later
 
 log = structlog.get_logger("das_actors.supervisor")
 
@@ -161,16 +161,6 @@ class Supervisor(pykka.ThreadingActor):
         log.warning("actor.restarted", role=role, slot=slot)
 
     def _arm(self, delay_s: float, message: Any) -> None:
-        ref = self.actor_ref
-
-        def fire() -> None:
-            try:
-                ref.tell(message)
-            except pykka.ActorDeadError:
-                pass
-
-        timer = threading.Timer(delay_s, fire)
-        timer.daemon = True
-        timer.start()
+        timer = tell_later(self.actor_ref, delay_s, message)
         if message == "tick":
             self._timer = timer

@@ -53,7 +53,7 @@ from actors.messages import (
     WorkerReady,
 )
 from actors.policy import RestartPolicy, RestartTracker
-from actors.routing import Directory
+from actors.routing import Directory, tell_later
 
 log = structlog.get_logger("das_actors.worker")
 
@@ -398,18 +398,7 @@ class Worker(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ timers
     def _arm(self, delay_s: float, message: Deadline) -> None:
-        ref = self.actor_ref
-
-        def fire() -> None:
-            try:
-                ref.tell(message)
-            except pykka.ActorDeadError:
-                pass
-
-        timer = threading.Timer(delay_s, fire)
-        timer.daemon = True
-        timer.start()
-        self._timers.append(timer)
+        self._timers.append(tell_later(self.actor_ref, delay_s, message))
 
     def _cancel_timers(self) -> None:
         for timer in self._timers:
