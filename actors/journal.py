@@ -32,7 +32,7 @@ from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
 from actors.logs import emit_json_lines
 from actors.messages import ChildFailed, Flush, Records, SaveJobs
-from actors.routing import Directory, tell_later
+from actors.routing import Directory, TimerHandle, tell_later
 from actors.store.base import Store
 
 log = structlog.get_logger("das_actors.journal")
@@ -63,7 +63,7 @@ class Journal(pykka.ThreadingActor):
         self._dir = directory
         self._docs: deque[Mapping[str, Any]] = deque()
         self._jobs: dict[str, Mapping[str, Any] | None] = {}  # job_id -> record, None = delete
-        self._timer: threading.Timer | None = None
+        self._timer: TimerHandle | None = None
         self._retry_s = 0.0
         self._outage_since: float | None = None
         self._echo_thread: _EchoThread | None = None

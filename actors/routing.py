@@ -9,7 +9,10 @@ is responsible for what that loses (it re-reports the run of a dead worker).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,23 +49,68 @@ class Directory:
         return _tell(ref, f"worker {slot}", message)
 
 
-def tell_later(ref: pykka.ActorRef[Any], delay_s: float, message: Any) -> threading.Timer:
-    """Tell *ref* *message* after *delay_s* seconds (a daemon timer; a dead actor is ignored).
+class TimerHandle:
+    """A pending `tell_later`; `cancel` makes it a no-op."""
 
-    The actors' timeouts, restarts, flushes and ticks all go through here. Returns the timer
-    so that it can be cancelled.
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Do not deliver the message."""
+        self.cancelled = True
+
+
+class _Clockwork:
+    """One daemon thread delivering every delayed tell of the process from a heap.
+
+    A thread per timer (``threading.Timer``) would start thousands of threads a second
+    under load (each run has a timeout); one heap and one condition cost a push and a pop.
     """
 
-    def fire() -> None:
-        try:
-            ref.tell(message)
-        except pykka.ActorDeadError:
-            pass
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, TimerHandle, pykka.ActorRef[Any], Any]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
 
-    timer = threading.Timer(delay_s, fire)
-    timer.daemon = True
-    timer.start()
-    return timer
+    def schedule(self, ref: pykka.ActorRef[Any], delay_s: float, message: Any) -> TimerHandle:
+        handle = TimerHandle()
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="clockwork", daemon=True)
+                self._thread.start()
+            entry = (time.monotonic() + max(0.0, delay_s), next(self._seq), handle, ref, message)
+            heapq.heappush(self._heap, entry)
+            if self._heap[0] is entry:
+                self._cond.notify()
+        return handle
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    timeout = None if not self._heap else min(self._heap[0][0] - time.monotonic(), 3600.0)
+                    self._cond.wait(timeout)
+                _, _, handle, ref, message = heapq.heappop(self._heap)
+            if not handle.cancelled:
+                try:
+                    ref.tell(message)
+                except pykka.ActorDeadError:
+                    pass
+
+
+_clockwork = _Clockwork()
+
+
+def tell_later(ref: pykka.ActorRef[Any], delay_s: float, message: Any) -> TimerHandle:
+    """Tell *ref* *message* after *delay_s* seconds (a dead actor is ignored).
+
+    The actors' timeouts, restarts, flushes and ticks all go through here, served by one
+    thread. Returns a handle whose ``cancel()`` drops the message.
+    """
+    return _clockwork.schedule(ref, delay_s, message)
 
 
 def _tell(ref: pykka.ActorRef[Any] | None, role: str, message: Any) -> bool:

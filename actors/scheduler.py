@@ -42,7 +42,7 @@ from actors.messages import (
     WorkerReady,
 )
 from actors.metrics import RunMetrics
-from actors.routing import Directory, tell_later
+from actors.routing import Directory, TimerHandle, tell_later
 from actors.timetable import Decision, Job, Limits, Timetable
 
 log = structlog.get_logger("das_actors.scheduler")
@@ -59,6 +59,7 @@ SAVE_INTERVAL_S = 0.5
 #: load: a run's "in flight" state is durable before it starts); above it, every
 #: SAVE_INTERVAL_S in one batch (a burst).
 SAVE_AT_ONCE_MAX = 64
+SAVE_AT_ONCE_EVERY_S = 0.05  # ... and at most this often (a steady load saves on the tick)
 #: Most job records sent to the Journal per save tick (a fresh start with 100k jobs is
 #: saved over several ticks instead of building every record at once).
 SAVE_CHUNK = 10_000
@@ -139,7 +140,8 @@ class Scheduler(pykka.ThreadingActor):
         self._dir = directory
         self._clock = clock
         self._waker: Waker | None = None
-        self._saver: threading.Timer | None = None
+        self._saver: TimerHandle | None = None
+        self._last_save = 0.0
 
     def on_start(self) -> None:
         """Actor thread: start the waker, dispatch whatever is already due."""
@@ -308,7 +310,7 @@ class Scheduler(pykka.ThreadingActor):
             for run in batch:
                 s.running[run.key] = (slot, run)
             s.stats["dispatched"] += len(batch)
-            if len(s.dirty) <= SAVE_AT_ONCE_MAX:
+            if len(s.dirty) <= SAVE_AT_ONCE_MAX and time.monotonic() - self._last_save >= SAVE_AT_ONCE_EVERY_S:
                 self._save()
             if not self._dir.tell_worker(slot, RunJob(tuple(batch))):
                 for run in reversed(batch):
@@ -386,6 +388,7 @@ class Scheduler(pykka.ThreadingActor):
         s = self._s
         if not s.dirty and not s.deleted:
             return
+        self._last_save = time.monotonic()
         tt = s.timetable
         if len(s.dirty) <= SAVE_CHUNK:
             chosen, s.dirty = s.dirty, set()

@@ -17,7 +17,6 @@ Shutdown order is the reverse of start order and is driven by `actors.system.Sys
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import structlog
 from actors.jobs import Outcome, RunReport
 from actors.messages import ChildFailed, RunFinished, WorkerDown
 from actors.policy import RestartPolicy, RestartTracker
-from actors.routing import Directory, tell_later
+from actors.routing import Directory, TimerHandle, tell_later
 
 log = structlog.get_logger("das_actors.supervisor")
 
@@ -59,7 +58,7 @@ class Supervisor(pykka.ThreadingActor):
         self._down: dict[tuple[str, int], str] = {}
         self._pending: set[tuple[str, int]] = set()
         self._stopping = False
-        self._timer: threading.Timer | None = None
+        self._timer: TimerHandle | None = None
 
     def on_start(self) -> None:
         """Actor thread: start children in order (journal, scheduler, workers)."""

@@ -53,7 +53,7 @@ from actors.messages import (
     WorkerReady,
 )
 from actors.policy import RestartPolicy, RestartTracker
-from actors.routing import Directory, tell_later
+from actors.routing import Directory, TimerHandle, tell_later
 
 log = structlog.get_logger("das_actors.worker")
 
@@ -105,7 +105,7 @@ class Worker(pykka.ThreadingActor):
         self._run_started = 0.0
         self._kill_reason = ""
         self._runs_in_process = 0
-        self._timers: list[threading.Timer] = []
+        self._timers: list[TimerHandle] = []
         self._tracker = RestartTracker(config.restart)
         self._stopping = False
         self.status = "starting"

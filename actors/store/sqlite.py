@@ -18,10 +18,10 @@ import os
 import sqlite3
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import accumulate
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 
@@ -61,30 +61,6 @@ _COUNT = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM docs"
 #: read-only, disk full, cannot open, WAL protocol, out of memory.
 _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
 _EVICT_CHUNK = 8192
-
-
-def _reject(value: object) -> NoReturn:
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _make_encoder() -> Callable[[object], str]:
-    """Compact ASCII JSON (so ``len()`` is the size in bytes), built once.
-
-    ``json.dumps`` builds a new C encoder on every call, a third of its cost on a small
-    document; the C encoder is reused here (no circular check: a cycle raises RecursionError).
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython always has the _json accelerator
-        return json.JSONEncoder(separators=(",", ":")).encode
-    encoder = make(None, _reject, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-
-    def encode(value: object) -> str:
-        return "".join(encoder(value, 0))
-
-    return encode
-
-
-_ENCODE = _make_encoder()
 
 
 def _dumps(value: object) -> bytes:
@@ -394,7 +370,7 @@ class SQLiteStore:
             if not isinstance(job_id, str) or not job_id:
                 raise StoreError(f"job record #{position} has no string 'job_id': {job_id!r}")
             try:
-                rows.append((job_id, _ENCODE(dict(job))))
+                rows.append((job_id, _dumps(dict(job)).decode()))
             except (TypeError, ValueError, RecursionError) as exc:
                 raise StoreError(f"job record {job_id} is not JSON-safe: {exc}") from exc
         if rows:
