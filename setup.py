@@ -24,7 +24,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout>=2.3", "webtest>=3.0", "hypothesis>=6.100",
-                 "prometheus-client>=0.20", "openapi-spec-validator>=0.7"],
+                 "prometheus-client>=0.20", "openapi-spec-validator>=0.7",
+                 "playwright>=1.40"],  # the Python package only; the browser is Debian's chromium
         "lint": ["ruff>=0.6", "mypy>=1.10"],
         "bench": ["apscheduler>=3.10,<4", "psutil>=5.9"],
     },

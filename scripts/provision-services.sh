@@ -15,3 +15,16 @@ elif command -v mongod >/dev/null 2>&1; then
 elif [[ -x "$here/provision-ferretdb.sh" || -f "$here/provision-ferretdb.sh" ]]; then
   bash "$here/provision-ferretdb.sh" "$cache"
 fi
+
+# Chromium for the browser tests (tests/browser): Debian's package, never Playwright's own download.
+if [[ -x /usr/bin/chromium ]]; then
+  echo "provision: chromium found ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))" >&2
+elif [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "provision: installing Debian's chromium for the browser tests" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; }; then
+    echo "provision: installing chromium failed; the browser tests skip (fail with CI set)" >&2
+  fi
+else
+  echo "provision: /usr/bin/chromium is missing; the browser tests skip (fail with CI set) until you run:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2
+fi
