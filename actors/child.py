@@ -233,12 +233,36 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
 RESULT_BATCH = 128
 
 
+# -- issue 7: shared services (the das data service), built once per worker process -------
+_SERVICES: dict[str, Any] | None = None
+
+
+def worker_services(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``services`` tasks receive, built on first use, once per process: ``"das"`` when
+    ``das_db_uri`` is set and `tasks.das.make_service` succeeds (a failure is logged
+    through the pipe, once, and "das" is left out)."""
+    global _SERVICES  # noqa: PLW0603 - one set of services per worker subprocess
+    if _SERVICES is None:
+        _SERVICES = {}
+        if config.get("das_db_uri"):
+            try:
+                from tasks.das import make_service
+
+                das = make_service(config)
+                if das is not None:
+                    _SERVICES["das"] = das
+            except Exception as exc:  # noqa: BLE001 - a bad service config must not kill the worker
+                logger = PipeLogger(_SENDER, "das_actors.services", logging.INFO)
+                logger.error("the das service is not available in this worker: %s: %s", type(exc).__name__, exc)
+    return _SERVICES
+
+
 def _run_batch(wires: list[dict[str, Any]], sender: _PipeSender, registry: Any, config: Mapping[str, Any]) -> None:
     """Run a batch in order; results go back in chunks (one pipe message per chunk)."""
     max_children = int(config.get("max_children", 100))
     for position, wire in enumerate(wires):
         sender.run_key = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
-        payload = execute(wire, registry, max_children=max_children)
+        payload = execute(wire, registry, max_children=max_children, services=worker_services(config))
         sys.stdout.flush()
         sys.stderr.flush()
         exit_after = bool(payload.get("exit_after"))
@@ -248,8 +272,11 @@ def _run_batch(wires: list[dict[str, Any]], sender: _PipeSender, registry: Any, 
             os._exit(EXIT_AFTER_MEMORY_ERROR)
 
 
-def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100) -> dict[str, Any]:
-    """Run one task in this process and return the JSON-safe payload (also used by run-task)."""
+def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
+            services: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run one task in this process and return the JSON-safe payload (also used by run-task).
+
+    *services* is passed to the task as ``services`` (a fresh dict; issue 7: ``"das"``)."""
     started = time.time()
     name = wire["name"]
     logger = PipeLogger(_SENDER, f"task.{name}", logging.getLogger().getEffectiveLevel())
@@ -260,7 +287,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100) 
         kwargs.update(
             logger=logger, name=name, index=wire["index"], interval=wire["interval"],
             attempt=wire.get("attempt", 0), job_id=wire["job_id"], parent=tuple(wire.get("parent") or ()),
-            due_at=wire.get("due_at", started), services={},
+            due_at=wire.get("due_at", started), services=dict(services or {}),
         )
         value = cls(**kwargs)()
     except MemoryError:
@@ -271,6 +298,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100) 
         value = None
         payload.update(outcome="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     payload["finish"] = time.time()
+    payload["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if "outcome" not in payload:
         payload.update(interpret(value, registry, max_children=max_children))
     return payload

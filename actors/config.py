@@ -200,6 +200,11 @@ _o("Web", "web_read_only", False, "refuse every change through the web interface
 _o("Logging", "verbose", False, "log debug messages", short="v", live=True)
 _o("Logging", "log_format", "json", "format of log lines on stderr", choices=("json", "console"))
 _o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")
+# -- issue 7: the das service (tasks.das) built in each worker process --------------------
+_o("DAS service", "das_db_uri", "", "store of the das data service given to tasks as services['das'] "
+   "(sqlite:///path, a file of its own, or mongodb://...; empty = the das service is off)")
+_o("DAS service", "das_db_name", "das", "database name of the das service (MongoDB)")
+_o("DAS service", "das_upstreams", "", "JSON file listing the upstream APIs of the das service (empty = none)")
 
 
 class Settings:
@@ -241,6 +246,9 @@ class Settings:
             raise self._error("web_base", "must start with '/'")
         if self.web_port > 65535:
             raise self._error("web_port", "must be <= 65535")
+        if _same_sqlite_file(self.das_db_uri, self.db_uri):  # issue 7
+            raise self._error("das_db_uri", "must not be the results store (db_uri): give the das service "
+                                            "a file of its own")
 
     def _error(self, name: str, rule: str) -> ConfigError:
         where = _place(name, self.source(name))
@@ -298,6 +306,17 @@ class Settings:
     def __repr__(self) -> str:
         changed = ", ".join(f"{k}={v!r}" for k, v in self._values.items() if self._sources[k] != "default")
         return f"Settings({changed})"
+
+
+def _same_sqlite_file(one: str, two: str) -> bool:
+    """Whether two ``sqlite://`` URIs name the same file (issue 7: das_db_uri vs db_uri)."""
+    paths = []
+    for uri in (one, two):
+        if not uri.startswith("sqlite://"):
+            return False
+        path = uri.removeprefix("sqlite://")
+        paths.append(os.path.abspath(path.removeprefix("/") if not path.startswith("//") else path[1:]))
+    return paths[0] == paths[1]
 
 
 def _place(name: str, source: str) -> str:

@@ -44,6 +44,24 @@ class Facade:
         self.system = system
         self.registry = registry or default_registry()
         self.started_at = time.time()
+        self._services: dict[str, Any] | None = None
+
+    @property
+    def services(self) -> dict[str, Any]:
+        """Shared services for reports, as tasks get them (the das service when configured)."""
+        if self._services is None:
+            self._services = {}
+            settings = self.system.settings
+            if settings.get("das_db_uri"):
+                try:
+                    from tasks.das import make_service
+
+                    service = make_service(settings.to_dict())
+                    if service is not None:
+                        self._services["das"] = service
+                except (ValueError, OSError) as exc:
+                    log.error("services.das_unavailable", error=str(exc))
+        return self._services
 
     # ------------------------------------------------------------------ jobs
     def jobs(self, *, due_within_s: float | None = None, limit: int = 100_000, offset: int = 0,

@@ -85,7 +85,10 @@ class System:
         self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
                                           max_runs_per_process=settings.worker_max_runs,
                                           restart=restart_policy_from(settings), verbose=settings.verbose,
-                                          max_children=settings.max_children_per_run)
+                                          max_children=settings.max_children_per_run,
+                                          # issue 7: the das service of the worker processes
+                                          das_db_uri=settings.das_db_uri, das_db_name=settings.das_db_name,
+                                          das_upstreams=settings.das_upstreams)
 
     # ------------------------------------------------------------------ start
     def start(self) -> System:
@@ -101,12 +104,19 @@ class System:
             workers=s.workers,
         )
         self._supervisor = Supervisor.start(builders, d, restart_policy_from(s))
-        self._supervisor.ask("status", timeout=ASK_TIMEOUT_S)  # answered only after on_start started the children
-        self._sink = self._log_to_journal
-        logs.add_sink(self._sink)
-        self._restore(stored)
-        if s.web:
-            self._start_web()
+        try:
+            self._supervisor.ask("status", timeout=ASK_TIMEOUT_S)  # answered only after on_start started children
+            self._sink = self._log_to_journal
+            logs.add_sink(self._sink)
+            self._restore(stored)
+            if s.web:
+                self._start_web()
+        except BaseException:
+            # Whatever failed (an import, a port, a store), never leave actor threads running
+            # behind a caller that will not shut them down: they would keep the process alive.
+            if self._supervisor is not None and self._supervisor.is_alive():
+                self.shutdown(grace_s=0.0)
+            raise
         log.info("server.started", workers=s.workers, store=self.store.kind, jobs=len(self.state.timetable),
                  db_uri=_redact(s.db_uri))
         return self

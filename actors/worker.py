@@ -73,6 +73,10 @@ class WorkerConfig:
     kill_grace_s: float = KILL_GRACE_S
     verbose: bool = False
     max_children: int = 100
+    # issue 7: the das service each worker process builds (tasks.das.make_service); "" = off
+    das_db_uri: str = ""
+    das_db_name: str = "das"
+    das_upstreams: str = ""
 
 
 def signal_name(exitcode: int | None) -> str:
@@ -183,7 +187,10 @@ class Worker(pykka.ThreadingActor):
         gen = self._gen
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         config = {"memory_mb": self._config.memory_mb, "verbose": self._config.verbose,
-                  "max_children": self._config.max_children}
+                  "max_children": self._config.max_children,
+                  # issue 7: options of the das service built in the child
+                  "das_db_uri": self._config.das_db_uri, "das_db_name": self._config.das_db_name,
+                  "das_upstreams": self._config.das_upstreams}
         process = self._ctx.Process(target=child_main, args=(child_conn, config), name=f"das-worker-{self.slot}",
                                     daemon=True)
         process.start()
@@ -375,7 +382,7 @@ class Worker(pykka.ThreadingActor):
             "finish": report.finished_at, "duration": max(0.0, report.finished_at - report.started_at),
             "outcome": str(report.outcome), "error": report.error, "traceback": payload.get("traceback"),
             "worker": self.slot, "pid": self._pid, "result": payload.get("result") or {},
-            "notes": list(payload.get("notes") or []),
+            "notes": list(payload.get("notes") or []), "rss_kb": payload.get("rss_kb"),
         }
         if payload.get("child_errors"):
             doc["child_errors"] = list(payload["child_errors"])

@@ -27,6 +27,12 @@ from typing import Any
 
 from benchmarks.chart import Marker, Series, write_lateness_svg
 from benchmarks.common import RESULTS_DIR, ROOT, fmt_number, machine_info, markdown_table, quantile_curve
+from benchmarks.das_hit_ratio import FULL as DAS_HIT_FULL
+from benchmarks.das_hit_ratio import QUICK as DAS_HIT_QUICK
+from benchmarks.das_hit_ratio import figures as das_hit_figures
+from benchmarks.reports_bench import FULL as REPORTS_FULL
+from benchmarks.reports_bench import QUICK as REPORTS_QUICK
+from benchmarks.reports_bench import figures as reports_figures
 
 DAS, APS = "das", "aps"
 NAMES = {DAS: "das-actors", APS: "APScheduler"}
@@ -41,6 +47,7 @@ class Unit:
     function: str
     timeout_s: float
     requires: str | None = None  # key of a unit of the same scenario that must have succeeded
+    module: str = "benchmarks.scenario"  # runs the unit (same command-line protocol)
 
     @property
     def key(self) -> str:
@@ -72,6 +79,10 @@ SCENARIOS: tuple[Scenario, ...] = (
               Unit(APS, "scale", 600))),
     Scenario("startup", "Start-up to the first run", {"repeats": 3}, {"repeats": 1},
              (Unit(DAS, "startup", 300), Unit(APS, "startup", 300))),
+    Scenario("das_hit_ratio", "DAS cache hit ratio: no prefetch, hotspot pipeline, oracle", DAS_HIT_FULL,
+             DAS_HIT_QUICK, (Unit(DAS, "hit_ratio", 900, module="benchmarks.das_hit_ratio"),)),
+    Scenario("reports", "Report: scheduler report over 24 h of 100k runs on the embedded store", REPORTS_FULL,
+             REPORTS_QUICK, (Unit(DAS, "scheduler_report", 300, module="benchmarks.reports_bench"),)),
 )
 ALIASES = {"steady": ("steady500", "steady2000")}
 
@@ -81,7 +92,7 @@ def run_unit(unit: Unit, params: dict[str, Any], workdir: Path, timeout_s: float
     """Run *unit* in a fresh subprocess (own process group) with a hard timeout; never raises."""
     out = workdir / f"{unit.system}-{unit.function}.json"
     log_path = workdir / f"{unit.system}-{unit.function}.log"
-    cmd = [sys.executable, "-m", "benchmarks.scenario", unit.system, unit.function, json.dumps(params), str(out),
+    cmd = [sys.executable, "-m", unit.module, unit.system, unit.function, json.dumps(params), str(out),
            str(workdir)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     t0 = time.perf_counter()
@@ -326,6 +337,10 @@ def build_figures(outcomes: dict[str, dict[str, Any]]) -> list[Figure]:
                               lambda v, r: v <= 1.5, de, ae,
                               note=f"median of {o['params']['repeats']} launch(es): `python -m actors.cli start "
                               "--no-start-offset cfg.py` vs `python -m benchmarks.aps_startup`"))
+    if "das_hit_ratio" in outcomes:
+        figures.extend(Figure(**row) for row in das_hit_figures(outcomes["das_hit_ratio"], _side))
+    if "reports" in outcomes:
+        figures.extend(Figure(**row) for row in reports_figures(outcomes["reports"], _side))
     return figures
 
 

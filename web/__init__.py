@@ -7,9 +7,9 @@ touches an actor.
 
 Modules: `app` (factory, error pages, security headers), `security` (CSRF, Origin /
 Sec-Fetch-Site, token, read-only), `params` (request parsing, 400s naming the field),
-`api` and `sse` (JSON API, live tail), `pages`, `control` and `actions` (HTML), `render`
-(Mako, formatting), `metrics` (Prometheus text), `openapi` (the API description),
-`server` (cheroot).
+`api` and `sse` (JSON API, live tail), `pages`, `control` and `actions` (HTML), `reports`
+(the Reports section and its API), `render` (Mako, formatting), `metrics` (Prometheus
+text), `openapi` (the API description), `server` (cheroot).
 """
 
 from __future__ import annotations

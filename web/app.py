@@ -21,6 +21,7 @@ from web.metrics import CONTENT_TYPE, prometheus_text
 from web.pages import pages_app
 from web.params import error_body
 from web.render import STATIC
+from web.reports import register_reports
 from web.security import Guard, Security
 from web.state import JsonErrors, Tails, WebState, json_response, route
 
@@ -119,6 +120,7 @@ def make_app(facade: Facade, *, token: str | None = None, heartbeat_s: float = 1
     root.merge(pages_app(state))
     root.merge(ops_app(state))
     root.mount("/api/v1/", api_app(state))
+    register_reports(root, state)
     return root
 
 

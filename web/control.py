@@ -1,4 +1,4 @@
-"""Control, Reports, Help and the login form.
+"""Control, Help and the login form (the Reports section is `web.reports`).
 
 Control shows every option (value, source, whether it applies live) with a form for the
 live ones, and the add-job form: a class picker (a GET form, so it works without
@@ -10,8 +10,6 @@ with the form still filled in.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,19 +68,8 @@ def job_from_form(form: Mapping[str, str], task: Mapping[str, Any] | None) -> di
     return job
 
 
-def _reports() -> list[dict[str, Any]] | None:
-    """The reports index when a ``reports`` package provides one (``reports.index()``)."""
-    if importlib.util.find_spec("reports") is None:
-        return None
-    module = importlib.import_module("reports")
-    index = getattr(module, "index", None)
-    if not callable(index):
-        return None
-    return [dict(r) for r in index()]
-
-
 def register_control(app: bottle.Bottle, state: WebState) -> None:
-    """Add Control, Reports, Help and login routes to the pages *app*."""
+    """Add Control, Help and login routes to the pages *app*."""
     facade, security = state.facade, state.security
 
     def control_page(form: Mapping[str, str], error: tuple[str, str | None] | None = None) -> str:
@@ -123,11 +110,6 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
             return body
         state.flash("ok", f"job {record['name']!r} added ({record['job_id']})")
         return see_other(bottle.request.script_name + "jobs/" + record["job_id"])
-
-    @route(app, "GET", "/reports")
-    def reports() -> str:
-        page = state.page("reports")
-        return render("reports.mako", page, reports=_reports())
 
     @route(app, "GET", "/help")
     def help_page() -> str:

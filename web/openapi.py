@@ -51,6 +51,11 @@ _JOB_ID = _p("job_id", "Job id (16 hex digits)")
 _PAGE = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size"),
          _q("offset", {"type": "integer", "minimum": 0, "default": 0}, "Documents to skip (newest first)")]
 _LAST = _q("last", {"type": "number", "minimum": 0}, "Only documents of the last N seconds")
+_REPORT_PARAMS = [
+    _q("window", {"type": "string", "enum": ["10m", "1h", "6h", "24h"]}, "scheduler: window of the charts"),
+    _q("job_id", {"type": "string"}, "job: the job's id (required by that report)"),
+    _q("period", {"type": "string"}, "job, test, workers: how far back, seconds or 30m, 6h, 2d"),
+]
 _LEVEL = _q("level", {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 100},
                                 {"type": "string", "enum": ["debug", "info", "warning", "error", "critical"]}]},
             "Minimum level, a number or a name")
@@ -160,6 +165,20 @@ def _paths() -> dict[str, Any]:
         "/health": {"get": _op("Scheduler, journal and store health (503 when unhealthy)", "200", _ref("Health"),
                                errors=("503",), tag="system")},
         "/openapi.json": {"get": _op("This document", "200", {"type": "object"}, tag="system")},
+        "/reports": {"get": _op("Reports, grouped by report_group, with their parameters", "200",
+                                {"type": "object", "required": ["reports"],
+                                 "properties": {"reports": {"type": "array", "items": _ref("ReportInfo")},
+                                                "errors": {"type": "object",
+                                                           "additionalProperties": {"type": "string"}}}},
+                                errors=("503",), tag="reports")},
+        "/reports/{name}": {"get": {**_op(
+            "One report's figures and chart specs", "200", _ref("ReportAnswer"),
+            params=[_p("name", "Report name (see GET /reports) or a dotted path package.module:Class"),
+                    *_REPORT_PARAMS],
+            errors=("400", "404", "503"), tag="reports"),
+            "description": "Query parameters are the report's own (see its `params` in GET /reports); an unknown "
+                           "or malformed one is a 400 naming it. The parameters listed here are those of the "
+                           "built-in reports."}},
     }
 
 
@@ -213,6 +232,20 @@ _SCHEMAS: dict[str, Any] = {
     "Task": {"type": "object", "properties": {
         "classname": {"type": "string"}, "title": {"type": "string"}, "info": {"type": "string"},
         "options": {"type": "array", "items": {"type": "object"}}}},
+    "ReportInfo": {"type": "object", "required": ["name", "title", "group"], "properties": {
+        "name": {"type": "string"}, "title": {"type": "string"}, "group": {"type": "string"},
+        "info": {"type": "string"}, "description": {"type": "string"},
+        "params": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "type": {"type": "string", "enum": ["str", "int", "float", "bool", "duration"]},
+            "default": {}, "help": {"type": "string"}, "choices": {"type": ["array", "null"]},
+            "required": {"type": "boolean"}, "minimum": {"type": ["number", "null"]},
+            "maximum": {"type": ["number", "null"]}}}}}},
+    "ReportAnswer": {"type": "object", "required": ["report", "params", "data"], "properties": {
+        "report": _ref("ReportInfo"), "params": {"type": "object", "description": "The parameters used"},
+        "template": {"type": "string"},
+        "data": {"type": "object", "description": "The report's figures; charts are specs {kind: line | bars | "
+                                                  "histogram | pie | baobab | timeline, title, series, xaxis, "
+                                                  "yaxis...}"}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["ok", "unhealthy"]},
         "problems": {"type": "array", "items": {"type": "string"}}}},

@@ -29,6 +29,7 @@ the store and increases with insertion order)::
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,17 @@ class Store(Protocol):
     def find(self, query: Query) -> Page:
         """Documents matching *query*, newest first, with the real total."""
 
+    def iter_rows(self, query: Query, fields: Sequence[str], batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """Every document matching *query* (its ``limit`` and ``offset`` are ignored) as a tuple
+        ``(seq, time, type, *fields)`` (a missing field is None), in no guaranteed order.
+
+        For reports that aggregate a large window: the matches are read *batch* at a time
+        through an index (keyset paging, no OFFSET) and only *fields* are decoded, not whole
+        bodies, into tuples, not dicts. *fields* are top-level names (`check_fields`). A
+        document inserted while the iteration runs may or may not be yielded; none is
+        yielded twice.
+        """
+
     def read_after(self, seq: int, types: Collection[str] | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Documents with ``seq`` greater than *seq*, oldest first (the live-tail primitive)."""
 
@@ -129,6 +141,23 @@ class TailableStore(Store, Protocol):
         """Yield documents with ``seq > after_seq`` (of *types*, None = all) in seq order, as
         they arrive, until *stop* is set; waits at most about *poll_s* between checks of *stop*.
         Survives store outages (waits and resumes after the last yielded ``seq``)."""
+
+
+#: What a field name given to `Store.iter_rows` may look like (it ends up in a JSON path).
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def check_fields(fields: Sequence[str], batch: int) -> tuple[str, ...]:
+    """Validate the arguments of `Store.iter_rows`: top-level field names, *batch* > 0."""
+    if isinstance(fields, str):
+        raise TypeError("fields must be a sequence of names, not one string")
+    names = tuple(fields)
+    for name in names:
+        if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
+            raise ValueError(f"iter_rows: field {name!r} is not a top-level field name")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+        raise ValueError(f"iter_rows: batch must be an integer > 0, got {batch!r}")
+    return names
 
 
 def poll_tail(

@@ -44,7 +44,7 @@ from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 from pymongo.uri_parser import parse_uri
 
 from actors.errors import ConfigError, StoreError, StoreUnavailableError
-from actors.store.base import Page, Query
+from actors.store.base import Page, Query, check_fields
 
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
@@ -262,9 +262,9 @@ class MongoStore:
                 raise mongo_errors.WTimeoutError(f"write concern failed: {details['writeConcernErrors'][0]}") from exc
             # Only duplicate seqs: stored by an earlier attempt whose reply was lost.
 
-    def find(self, query: Query) -> Page:
-        if query.limit < 0 or query.offset < 0:
-            raise ValueError(f"query limit and offset must be >= 0, got {query.limit} and {query.offset}")
+    @staticmethod
+    def _spec(query: Query) -> Doc:
+        """The filter document of *query*."""
         spec: Doc = {}
         for key, value in (("type", query.type), ("job_id", query.job_id), ("index", query.index),
                            ("outcome", query.outcome), ("classname", query.classname), ("name", query.name),
@@ -281,12 +281,31 @@ class MongoStore:
             spec["logger"] = {"$regex": "^" + re.escape(query.logger_prefix) + r"(?:\.|$)"}
         if query.min_level is not None:
             spec["level"] = {"$gte": query.min_level}
+        return spec
+
+    def find(self, query: Query) -> Page:
+        if query.limit < 0 or query.offset < 0:
+            raise ValueError(f"query limit and offset must be >= 0, got {query.limit} and {query.offset}")
+        spec = self._spec(query)
         coll = self._docs()
         with self._errors("find"):
             total = coll.count_documents(spec)
             items = [] if query.limit == 0 else list(
                 coll.find(spec, projection=_NO_ID, sort=_NEWEST, skip=query.offset, limit=query.limit))
         return Page(items=items, total=total, more=query.offset + len(items) < total)
+
+    def iter_rows(self, query: Query, fields: Sequence[str], batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """See `Store.iter_rows`: one cursor (no skip) with a projection, *batch* documents per round trip."""
+        names = ("seq", "time", "type", *check_fields(fields, batch))
+        projection: Doc = {"_id": False, **dict.fromkeys(names, True)}
+        with self._errors("iter_rows"):
+            cursor = self._docs().find(self._spec(query), projection=projection, batch_size=batch)
+            try:
+                for found in cursor:
+                    get = found.get
+                    yield tuple(get(name) for name in names)
+            finally:
+                cursor.close()
 
     def read_after(self, seq: int, types: Collection[str] | None = None, limit: int = 1000) -> list[Doc]:
         spec = self._after(seq, types)

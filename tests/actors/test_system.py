@@ -258,3 +258,18 @@ def test_restart_resumes_the_schedule_without_duplicating_config_jobs(tmp_path):
         assert view["state"] == JobState.SCHEDULED
     finally:
         again.shutdown()
+
+
+def test_a_failed_start_leaves_no_actor_running(tmp_path, monkeypatch):
+    import pykka
+
+    import web.app
+
+    def broken(facade):
+        raise RuntimeError("panel exploded")
+
+    monkeypatch.setattr(web.app, "make_app", broken)
+    system = System(settings(tmp_path, web=True, web_port=0), [job("j", "Ok")])
+    with pytest.raises(RuntimeError, match="panel exploded"):
+        system.start()
+    assert system.wait_until(lambda: not pykka.ActorRegistry.get_all(), 10)  # nothing keeps the process alive

@@ -1,0 +1,69 @@
+"""Fixtures of the DAS task tests: the real das service (SQLite store, a real DemoUpstream on
+loopback, a fake clock), as in tests/das, and a helper that builds a task as a worker does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tasks.das.service import DasService
+from tasks.das.store import SQLiteDasStore
+from tasks.das.upstream import DemoUpstream, Upstreams
+
+T0 = 1_700_000_000.0
+
+
+class FakeClock:
+    """An injected clock: ``clock()`` is ``now``; tests move it with ``advance`` / ``set``."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def demo() -> Iterator[DemoUpstream]:
+    with DemoUpstream(ttl_s=None) as upstream:  # no max-age: expire_s of the config decides
+        yield upstream
+
+
+@pytest.fixture
+def das(tmp_path, demo, clock) -> Iterator[DasService]:
+    store = SQLiteDasStore(tmp_path / "das.db")
+    service = DasService(store, Upstreams(demo.config(expire_s=60.0, retries=0, retry_delay_s=0.01)),
+                         clock=clock, history_s=30 * 86400.0)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def make_task(das):
+    """make(cls, interval=..., **options) -> the task as a worker builds it (services={"das": das})."""
+
+    def make(cls: type, *, interval: float = 3600.0, services: dict[str, Any] | None = None, **options: Any) -> Any:
+        return cls(interval=interval, services={"das": das} if services is None else services, **options)
+
+    return make
+
+
+def traffic(das: DasService, clock: FakeClock, calls: dict[str, int], *, spacing: float = 1.0,
+            template: str = "dataset dataset.name={value}") -> None:
+    """Outside traffic: *calls* value -> how many calls, one every *spacing* seconds of the clock."""
+    for value, count in calls.items():
+        for _ in range(count):
+            result = das.call(template.format(value=value))
+            assert result.ok, result.error
+            clock.advance(spacing)
