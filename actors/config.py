@@ -16,24 +16,16 @@ Python type; only command-line text is parsed.
 from __future__ import annotations
 
 import argparse
-import ast
-import builtins
 import difflib
-import inspect
 import math
 import os
 import re
-import time
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from actors.errors import ConfigError, InvalidJobError
-from actors.jobs import JobSpec, Origin
-from actors.timeish import parse_timeish
+from actors.errors import ConfigError
 
 _TYPES: tuple[type, ...] = (int, float, str, bool)
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -385,139 +377,8 @@ def describe_options() -> list[dict[str, Any]]:
     ]
 
 
-# ----------------------------------------------------------------------------- config files
+# The config-file reader lives in its own module; re-exported here for callers of load_config.
+from actors.configfile import load_config  # noqa: E402 - after the registry it depends on
 
-
-def _at(path: str, line: int | None) -> str:
-    return path if line is None else f"{path}:{line}"
-
-
-def _caller_line(path: str) -> int | None:
-    """The line of the innermost frame on the stack that runs the config file *path*."""
-    frame = inspect.currentframe()
-    while frame is not None and frame.f_code.co_filename != path:
-        frame = frame.f_back
-    return None if frame is None else frame.f_lineno
-
-
-def _make_task(
-    path: str, jobs: list[JobSpec], make_job: Callable[..., JobSpec] | None, now: float | None
-) -> Callable[..., JobSpec]:
-    def Task(  # the name config files use; a bad call raises TypeError at the call's line
-        name: Any, classname: Any, interval: Any, *, only_once: Any = False, max_runs: Any = None,
-        only_before: Any = None, timeout: Any = None, retries: Any = None, **kwargs: Any,
-    ) -> JobSpec:
-        """Define a job: run *classname* every *interval* seconds with **kwargs."""
-        try:
-            if isinstance(only_before, str):
-                try:
-                    only_before = parse_timeish(only_before, now=time.time() if now is None else now)
-                except ValueError as exc:
-                    raise InvalidJobError(f"only_before: {exc}", field="only_before") from None
-            spec = JobSpec(
-                name=name, classname=classname, interval_s=interval, kwargs=kwargs, only_once=only_once,
-                max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
-                origin=Origin.CONFIG,
-            )
-            if make_job is not None:
-                spec = make_job(spec)
-        except InvalidJobError as exc:
-            raise ConfigError(f"{_at(path, _caller_line(path))}: Task {name!r}: {exc}") from exc
-        jobs.append(spec)
-        return spec
-
-    Task.__qualname__ = "Task"  # so that a bad call says "Task() missing ..."
-    return Task
-
-
-def _assignment_lines(tree: ast.Module) -> dict[str, int]:
-    """The line of the last module-level assignment to each name (not inside defs/lambdas)."""
-    lines: dict[str, int] = {}
-    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
-              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-    stack: list[ast.AST] = [node for node in tree.body if not isinstance(node, ast.Expr)]  # Task(...) calls
-    while stack:
-        node = stack.pop()
-        if isinstance(node, scopes):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            lines[node.id] = max(lines.get(node.id, 0), node.lineno)
-        stack.extend(ast.iter_child_nodes(node))
-    return lines
-
-
-def _ignored(name: str, value: Any) -> bool:
-    """Names in a config file that are not options: private, Task, modules, code, jobs."""
-    if name.startswith("_") or name == "Task" or isinstance(value, JobSpec):
-        return True
-    if inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
-        return True
-    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec) for v in value)
-
-
-def _run_file(
-    path: str, make_job: Callable[..., JobSpec] | None, now: float | None
-) -> tuple[dict[str, tuple[Any, str]], list[JobSpec]]:
-    """Execute one config file; return its option values (with ``path:line``) and jobs."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from exc
-    try:
-        tree = ast.parse(text, filename=path)
-        code = compile(tree, path, "exec")
-    except SyntaxError as exc:
-        raise ConfigError(f"{_at(path, exc.lineno)}: syntax error: {exc.msg}") from None
-    except ValueError as exc:  # e.g. NUL bytes in the source
-        raise ConfigError(f"{path}: cannot compile config file: {exc}") from None
-    jobs: list[JobSpec] = []
-    namespace: dict[str, Any] = {
-        "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
-        "Task": _make_task(path, jobs, make_job, now),
-    }
-    try:
-        exec(code, namespace)  # noqa: S102 - the operator's own config file, as DAS's execfile
-    except ConfigError:
-        raise
-    except (Exception, SystemExit) as exc:
-        hits = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
-        raise ConfigError(f"{_at(path, hits[-1] if hits else None)}: {type(exc).__name__}: {exc}") from exc
-    lines = _assignment_lines(tree)
-    values: dict[str, tuple[Any, str]] = {}
-    for name, value in namespace.items():
-        if _ignored(name, value):
-            continue
-        at = _at(path, lines.get(name))
-        values[name] = (coerce(lookup(name, where=at), value, from_text=False, where=at), at)
-    return values, jobs
-
-
-def load_config(
-    paths: Sequence[str | os.PathLike[str]],
-    flags: Mapping[str, Any],
-    *,
-    make_job: Callable[..., JobSpec] | None = None,
-    now: float | None = None,
-) -> tuple[Settings, list[JobSpec]]:
-    """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
-
-    ``Task(...)`` builds a `JobSpec` (origin config), passed through *make_job* if given;
-    jobs with the same id are kept once. *now* anchors a textual ``only_before`` (default:
-    the clock). Every problem is a `ConfigError` naming the file and line.
-    """
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    jobs: dict[str, JobSpec] = {}
-    for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now)
-        for name, (value, at) in file_values.items():
-            values[name], sources[name] = value, f"file:{at}"
-        for job in file_jobs:
-            jobs.setdefault(job.job_id, job)
-    for name, value in flags.items():
-        option = lookup(name, where="command line")
-        values[name] = coerce(option, value, from_text=isinstance(value, str), where=option.flag)
-        sources[name] = "flag"
-    return Settings(values, sources), list(jobs.values())
+__all__ = ["OPTIONS", "Option", "Settings", "add_option_arguments", "coerce", "describe_options",
+           "flags_from_namespace", "load_config", "lookup", "register"]

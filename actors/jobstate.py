@@ -1,0 +1,87 @@
+"""The schedule state of a job and what the timetable decides: mutable `Job`, `Decision`, `Limits`.
+
+Split from `actors.timetable` so that the rules module holds only rules: these are the
+records the rules read and write (and that the store keeps, via `Job.to_record`).
+Pure: no threads, no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors.jobs import JobSpec, JobState, Run, Trigger
+from actors.policy import RetryPolicy
+
+
+@dataclass(slots=True)
+class Job:
+    """A job definition plus its schedule state (mutable; owned by one `Timetable`)."""
+
+    spec: JobSpec
+    state: JobState
+    created_at: float
+    due_at: float | None = None
+    next_trigger: Trigger = Trigger.SCHEDULE
+    run_count: int = 0  # scheduled slots started: the index of the latest run
+    attempt: int = 0  # attempt number of the next run of the current slot
+    retries_used: int = 0
+    slot_due_at: float | None = None  # due time of the current slot (the no-drift anchor)
+    last_started_at: float | None = None
+    last_finished_at: float | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
+    runs_total: int = 0
+    failures_total: int = 0
+    note: str = ""
+    running: Run | None = None
+    paused: bool = False
+    manual: bool = False  # an operator asked for a run now; the schedule stays as it is
+    state_before_manual: JobState | None = None
+    version: int = 0
+
+    @property
+    def job_id(self) -> str:
+        """The id derived from the definition."""
+        return self.spec.job_id
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-safe record of definition and state (what the store keeps)."""
+        return {
+            **self.spec.to_dict(),
+            "state": str(self.state), "created_at": self.created_at, "due_at": self.due_at,
+            "next_trigger": str(self.next_trigger), "run_count": self.run_count,
+            "attempt": self.attempt, "retries_used": self.retries_used,
+            "slot_due_at": self.slot_due_at, "last_started_at": self.last_started_at,
+            "last_finished_at": self.last_finished_at, "last_outcome": self.last_outcome,
+            "last_error": self.last_error, "runs_total": self.runs_total,
+            "failures_total": self.failures_total, "note": self.note, "paused": self.paused,
+            "running": None if self.running is None else {
+                "index": self.running.index, "attempt": self.running.attempt,
+                "due_at": self.running.due_at, "trigger": str(self.running.trigger),
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What `Timetable.finish` decided, for the log and the caller."""
+
+    job_id: str
+    state: JobState
+    due_at: float | None
+    note: str
+    children: tuple[JobSpec, ...] = ()
+    child_errors: tuple[str, ...] = ()
+    coalesced: int = 0
+
+
+@dataclass(slots=True)
+class Limits:
+    """The live-tunable numbers the rules use (the Scheduler updates them in place)."""
+
+    minimum_interval_s: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    start_offset: bool = True
+    default_timeout_s: float | None = None
+    max_children_per_run: int = 100
