@@ -194,3 +194,23 @@ def test_xss_payloads_stay_inert_in_the_browser(page: Page, api: Api, console: l
     expect(tailed).to_be_visible(timeout=30_000)  # inserted by the live tail's script, as text
     assert_inert()
     shot(page, "xss-logs")
+
+
+def test_every_report_renders_its_charts(page: Page, api: Api) -> None:
+    api.wait_run(next(j["job_id"] for j in api.jobs() if j["name"] == "hello"), timeout=30)
+    hello = next(j["job_id"] for j in api.jobs() if j["name"] == "hello")
+    page.goto("reports")
+    for name in ("scheduler", "job", "test", "workers", "hotspot", "query", "api"):
+        expect(page.locator(f"#report-link-{name}")).to_have_count(1)
+    for name, query in (("scheduler", ""), ("job", f"?job_id={hello}"), ("test", ""), ("workers", "")):
+        page.goto(f"reports/{name}{query}")
+        expect(page.locator("#report-title")).to_be_visible()
+        charts = page.locator("#report-body svg")
+        assert charts.count() >= 1, f"the {name} report drew no chart"
+        assert charts.first.bounding_box()["width"] > 200  # really laid out, not an empty element
+        shot(page, f"report-{name}", full_page=True)
+    for name in ("hotspot", "query", "api"):  # the DAS reports: this panel runs without the das service
+        page.goto(f"reports/{name}")
+        expect(page.locator("#report-title")).to_be_visible()
+        expect(page.locator("body")).to_contain_text("das")
+        shot(page, f"report-{name}", full_page=True)
