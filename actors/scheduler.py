@@ -213,7 +213,9 @@ class Scheduler(pykka.ThreadingActor):
             return len(args[0])
         if verb == "restore":
             for record in args[0]:
-                self._changed(tt.restore(record, now))
+                job = tt.restore(record, now)
+                if record.get("running") or record.get("state") != str(job.state):
+                    self._changed(job)  # restore changed it (a run resumed); the rest is stored as it is
             self._dispatch()
             return len(tt)
         if verb == "jobs":

@@ -40,6 +40,8 @@ log = structlog.get_logger("das_actors.system")
 
 #: Default timeout of every ask to an actor.
 ASK_TIMEOUT_S = 10.0
+#: Job records restored per message at start.
+RESTORE_CHUNK = 5_000
 #: Poll period while waiting for runs to drain at shutdown.
 DRAIN_POLL_S = 0.02
 
@@ -94,7 +96,6 @@ class System:
     def start(self) -> System:
         """Open the store, start the actors, restore and add jobs. Returns self."""
         self.store.open()
-        stored = self.store.load_jobs()
         d, s = self.directory, self.settings
         journal_config = JournalConfig(buffer_limit=s.journal_buffer, flush_interval_s=s.journal_flush_interval)
         builders = Builders(
@@ -108,7 +109,7 @@ class System:
             self._supervisor.ask("status", timeout=ASK_TIMEOUT_S)  # answered only after on_start started children
             self._sink = self._log_to_journal
             logs.add_sink(self._sink)
-            self._restore(stored)
+            self._restore()
             if s.web:
                 self._start_web()
         except BaseException:
@@ -121,25 +122,38 @@ class System:
                  db_uri=_redact(s.db_uri))
         return self
 
-    def _restore(self, stored: list[dict[str, Any]]) -> None:
+    def _restore(self) -> None:
+        """Stream the stored jobs into the scheduler (a chunk at a time: a 100k-job restart never
+        holds every record at once), record runs that were in flight as interrupted, retire config
+        jobs no longer configured, add the configured ones that are new."""
         now = self.clock()
-        interrupted = [_interrupted_doc(r, now) for r in stored if r.get("running")]
-        if interrupted:
-            self.directory.tell_journal(Records(interrupted))
-            log.warning("runs.interrupted", count=len(interrupted),
-                        note="runs in flight when the server stopped; resumed now")
         current = {spec.job_id for spec in self.config_jobs}
-        keep: list[dict[str, Any]] = []
-        retired: list[dict[str, Any]] = []
-        for record in stored:
-            kept = record.get("origin") != str(Origin.CONFIG) or record.get("job_id") in current
-            (keep if kept else retired).append(record)
-        self.ask("restore", keep, timeout=max(ASK_TIMEOUT_S, len(keep) / 10_000))
+        known: set[str] = set()
+        retired: list[tuple[str, str]] = []
+        interrupted = 0
+        chunk: list[dict[str, Any]] = []
+        for record in self.store.iter_jobs(RESTORE_CHUNK):
+            job_id = str(record.get("job_id"))
+            if record.get("running"):
+                self.directory.tell_journal(Records((_interrupted_doc(record, now),)))
+                interrupted += 1
+            if record.get("origin") != str(Origin.CONFIG) or job_id in current:
+                chunk.append(record)
+                known.add(job_id)
+            else:
+                retired.append((job_id, str(record.get("name"))))
+            if len(chunk) >= RESTORE_CHUNK:
+                self.ask("restore", chunk, timeout=ASK_TIMEOUT_S)
+                chunk = []
+        if chunk:
+            self.ask("restore", chunk, timeout=ASK_TIMEOUT_S)
+        if interrupted:
+            log.warning("runs.interrupted", count=interrupted,
+                        note="runs in flight when the server stopped; resumed now")
         if retired:
-            self.directory.tell_journal(SaveJobs((), tuple(str(r["job_id"]) for r in retired)))
-            log.info("jobs.retired", count=len(retired), names=sorted({str(r["name"]) for r in retired}),
+            self.directory.tell_journal(SaveJobs((), tuple(job_id for job_id, _ in retired)))
+            log.info("jobs.retired", count=len(retired), names=sorted({name for _, name in retired}),
                      note="config jobs no longer in the config files")
-        known = {str(r.get("job_id")) for r in keep}
         new = [spec for spec in self.config_jobs if spec.job_id not in known]
         if new:
             self.ask("add_many", new, timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))

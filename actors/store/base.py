@@ -123,6 +123,9 @@ class Store(Protocol):
     def load_jobs(self) -> list[dict[str, Any]]:
         """Every stored job record."""
 
+    def iter_jobs(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every stored job record, fetched *batch* at a time (a restart of 100k jobs streams them)."""
+
     def stats(self) -> dict[str, Any]:
         """``kind, docs, bytes, capacity_bytes, max_docs, evicted``."""
 

@@ -406,6 +406,11 @@ class MongoStore:
         with self._errors("load_jobs"):
             return list(self._jobs().find({}, projection=_NO_ID, sort=[("_id", ASCENDING)]))
 
+    def iter_jobs(self, batch: int = 5000) -> Iterator[Doc]:
+        """Every job record through one cursor fetching *batch* at a time."""
+        with self._errors("iter_jobs"):
+            yield from self._jobs().find({}, projection=_NO_ID, sort=[("_id", ASCENDING)], batch_size=batch)
+
     def _coll_stats(self) -> tuple[int, int]:
         stats = self._db().command("collStats", self.db_coll)
         return int(stats.get("count", 0)), int(stats.get("size", 0))

@@ -426,6 +426,19 @@ class SQLiteStore:
             rows = self._conn().execute("SELECT job_id, body FROM jobs ORDER BY rowid").fetchall()
         return self._decode(rows, seq_key=None)
 
+    def iter_jobs(self, batch: int = 5000) -> Iterator[Doc]:
+        """Every job record, *batch* rows per query (keyset paging: memory stays one batch)."""
+        after = 0
+        while True:
+            with self._errors("iter_jobs"):
+                rows = self._conn().execute(
+                    "SELECT rowid, job_id, body FROM jobs WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (after, batch)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield from self._decode([(job_id, body) for _, job_id, body in rows], seq_key=None)
+
     def stats(self) -> Doc:
         docs, size, evicted = self._totals
         return {"kind": self.kind, "docs": docs, "bytes": size, "capacity_bytes": self.size_bytes,

@@ -333,6 +333,16 @@ def test_schedule_and_seq_persist_across_restart(backend):
     again.delete_jobs([])
 
 
+def test_iter_jobs_streams_every_record_once_in_batches(backend):
+    store = backend.make()
+    store.save_jobs([{"job_id": f"j{i:03d}", "name": f"J{i}", "n": i} for i in range(23)])
+    store.delete_jobs(["j005"])
+    streamed = list(store.iter_jobs(batch=4))
+    assert sorted(job["job_id"] for job in streamed) == sorted(job["job_id"] for job in store.load_jobs())
+    assert len(streamed) == 22 and len({job["job_id"] for job in streamed}) == 22
+    assert all("_id" not in job for job in streamed)
+
+
 # -- live tail --------------------------------------------------------------------------------
 
 
