@@ -212,5 +212,5 @@ def _json(value: Any) -> str:
 
 
 # The backends live in their own modules; re-exported here (after what they import from here).
-from tasks.das.store_mongo import MongoDasStore  # noqa: E402
-from tasks.das.store_sqlite import SQLiteDasStore  # noqa: E402
+from tasks.das.store_mongo import MongoDasStore as MongoDasStore  # noqa: E402, PLC0414 - explicit re-export
+from tasks.das.store_sqlite import SQLiteDasStore as SQLiteDasStore  # noqa: E402, PLC0414 - explicit re-export

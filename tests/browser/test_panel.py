@@ -207,7 +207,8 @@ def test_every_report_renders_its_charts(page: Page, api: Api) -> None:
         expect(page.locator("#report-title")).to_be_visible()
         charts = page.locator("#report-body svg")
         assert charts.count() >= 1, f"the {name} report drew no chart"
-        assert charts.first.bounding_box()["width"] > 200  # really laid out, not an empty element
+        box = charts.first.bounding_box()
+        assert box is not None and box["width"] > 200  # really laid out, not an empty element
         shot(page, f"report-{name}", full_page=True)
     for name in ("hotspot", "query", "api"):  # the DAS reports: this panel runs without the das service
         page.goto(f"reports/{name}")
