@@ -8,6 +8,9 @@ import pytest
 
 from actors import logs
 
+#: Fixtures shared by the das service and DAS task tests (``clock``, ``demo``).
+pytest_plugins = ["tests.das_support"]
+
 
 @pytest.fixture(autouse=True)
 def _json_logging():

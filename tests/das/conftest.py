@@ -12,34 +12,8 @@ import pytest
 
 from tasks.das.service import DasService
 from tasks.das.store import DasStore, MongoDasStore, SQLiteDasStore
-from tasks.das.upstream import DemoUpstream, Upstreams
-
-T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    """An injected clock: ``clock()`` is ``now``; tests move it with ``advance``."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def demo() -> Iterator[DemoUpstream]:
-    with DemoUpstream(ttl_s=None) as upstream:
-        yield upstream
+from tasks.das.upstream import Upstreams
+from tests.das_support import T0 as T0  # noqa: PLC0414 - re-exported for the tests of this package
 
 
 @pytest.fixture
