@@ -43,9 +43,10 @@ def _start_parser(sub: Any) -> None:
 
 def _cmd_start(args: argparse.Namespace) -> int:
     from actors import logs
-    from actors.config import flags_from_namespace, load_config
+    from actors.config import flags_from_namespace
+    from actors.configfile import load_config
     from actors.errors import DasActorsError
-    from actors.system import System
+    from actors.server import Server
     from tasks.registry import default_registry
 
     registry = default_registry()
@@ -68,7 +69,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        system = System(settings, jobs).start()
+        system = Server(settings, jobs, registry=registry).start()
     except DasActorsError as exc:
         log.error("server.start_failed", error=str(exc))
         return _fail(str(exc))
@@ -196,9 +197,9 @@ def _das_serve_parser(sub: Any) -> None:
 
 
 def _cmd_das_serve(args: argparse.Namespace) -> int:
+    from tasks.das.backends import open_das_store
     from tasks.das.http import DasHttpServer
     from tasks.das.service import DasService
-    from tasks.das.store import open_das_store
     from tasks.das.upstream import DemoUpstream, Upstreams
 
     for name, value in (("--port", args.port), ("--demo-port", args.demo_port)):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from actors.errors import ConfigError
+from actors.uri import same_sqlite_file
 
 _TYPES: tuple[type, ...] = (int, float, str, bool)
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -238,7 +238,7 @@ class Settings:
             raise self._error("web_base", "must start with '/'")
         if self.web_port > 65535:
             raise self._error("web_port", "must be <= 65535")
-        if _same_sqlite_file(self.das_db_uri, self.db_uri):  # issue 7
+        if same_sqlite_file(self.das_db_uri, self.db_uri):  # issue 7
             raise self._error("das_db_uri", "must not be the results store (db_uri): give the das service "
                                             "a file of its own")
 
@@ -298,17 +298,6 @@ class Settings:
     def __repr__(self) -> str:
         changed = ", ".join(f"{k}={v!r}" for k, v in self._values.items() if self._sources[k] != "default")
         return f"Settings({changed})"
-
-
-def _same_sqlite_file(one: str, two: str) -> bool:
-    """Whether two ``sqlite://`` URIs name the same file (issue 7: das_db_uri vs db_uri)."""
-    paths = []
-    for uri in (one, two):
-        if not uri.startswith("sqlite://"):
-            return False
-        path = uri.removeprefix("sqlite://")
-        paths.append(os.path.abspath(path.removeprefix("/") if not path.startswith("//") else path[1:]))
-    return paths[0] == paths[1]
 
 
 def _place(name: str, source: str) -> str:
@@ -377,8 +366,5 @@ def describe_options() -> list[dict[str, Any]]:
     ]
 
 
-# The config-file reader lives in its own module; re-exported here for callers of load_config.
-from actors.configfile import load_config  # noqa: E402 - after the registry it depends on
-
 __all__ = ["OPTIONS", "Option", "Settings", "add_option_arguments", "coerce", "describe_options",
-           "flags_from_namespace", "load_config", "lookup", "register"]
+           "flags_from_namespace", "lookup", "register"]

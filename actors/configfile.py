@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from actors.config import Settings, coerce, lookup
-from actors.errors import ConfigError, InvalidJobError
+from actors.errors import ConfigError, InvalidValueError
 from actors.jobs import JobSpec, Origin
-from actors.timeish import parse_timeish
+from actors.timeish import parse_when
 
 
 def _at(path: str, line: int | None) -> str:
@@ -48,10 +48,8 @@ def _make_task(
         """Define a job: run *classname* every *interval* seconds with **kwargs."""
         try:
             if isinstance(only_before, str):
-                try:
-                    only_before = parse_timeish(only_before, now=time.time() if now is None else now)
-                except ValueError as exc:
-                    raise InvalidJobError(f"only_before: {exc}", field="only_before") from None
+                only_before = parse_when(only_before, now=time.time() if now is None else now, field="only_before",
+                                         allow_past=True)
             spec = JobSpec(
                 name=name, classname=classname, interval_s=interval, kwargs=kwargs, only_once=only_once,
                 max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
@@ -59,7 +57,7 @@ def _make_task(
             )
             if make_job is not None:
                 spec = make_job(spec)
-        except InvalidJobError as exc:
+        except InvalidValueError as exc:
             raise ConfigError(f"{_at(path, _caller_line(path))}: Task {name!r}: {exc}") from exc
         jobs.append(spec)
         return spec

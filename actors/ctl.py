@@ -26,21 +26,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from actors.errors import CtlUsageError, ServerRefusedError, ServerUnreachableError
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 DEFAULT_URL = "http://127.0.0.1:8213/analytics"
 TIMEOUT_S = 30.0
-
-
-class Refused(Exception):
-    """The server answered with an error status."""
-
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.body = status, body
-
-
-class Unreachable(Exception):
-    """No answer: connection refused, DNS, timeout."""
 
 
 class Client:
@@ -67,10 +57,10 @@ class Client:
             payload = _json_or_none(raw)
             error = payload.get("error") if isinstance(payload, dict) else None
             message = str(error.get("message")) if isinstance(error, dict) else raw.strip()[:500] or exc.reason
-            raise Refused(exc.code, f"{exc.code}: {message}", payload) from None
+            raise ServerRefusedError(exc.code, f"{exc.code}: {message}", payload) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise Unreachable(f"cannot reach {self.base}: {reason}") from None
+            raise ServerUnreachableError(f"cannot reach {self.base}: {reason}") from None
 
     def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
         """One JSON request; the decoded answer."""
@@ -153,23 +143,19 @@ def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         try:
             loaded = json.loads(args.args)
         except ValueError as exc:
-            raise UsageError(f"--args is not valid JSON: {exc}") from None
+            raise CtlUsageError(f"--args is not valid JSON: {exc}") from None
         if not isinstance(loaded, dict):
-            raise UsageError("--args must be a JSON object")
+            raise CtlUsageError("--args must be a JSON object")
         kwargs.update(loaded)
     for item in args.arg or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"--arg expects key=value, got {item!r}")
+            raise CtlUsageError(f"--arg expects key=value, got {item!r}")
         try:
             kwargs[key] = json.loads(raw)
         except ValueError:
             kwargs[key] = raw
     return kwargs
-
-
-class UsageError(Exception):
-    """A command line that cannot be sent (exit 2)."""
 
 
 def _number(text: str) -> float | str:
@@ -300,9 +286,9 @@ def _set_option(args: argparse.Namespace, client: Client) -> Answer:
 def _health(args: argparse.Namespace, client: Client) -> Answer:
     try:
         answer = client.call("GET", "health")
-    except Refused as exc:
+    except ServerRefusedError as exc:
         if exc.status == 503 and isinstance(exc.body, dict) and "problems" in exc.body:
-            raise Refused(503, "unhealthy: " + "; ".join(exc.body["problems"]), exc.body) from None
+            raise ServerRefusedError(503, "unhealthy: " + "; ".join(exc.body["problems"]), exc.body) from None
         raise
     return answer, f"{answer['status']} (up {answer.get('uptime_s', 0):.0f}s)"
 
@@ -343,15 +329,15 @@ def main(args: argparse.Namespace) -> int:
         if args.ctl_command == "logs" and args.follow:
             return _follow(args, client)
         answer, text = HANDLERS[args.ctl_command](args, client)
-    except UsageError as exc:
+    except CtlUsageError as exc:
         sys.stderr.write(f"das-actors ctl: error: {exc}\n")
         return EXIT_USAGE
-    except Refused as exc:
+    except ServerRefusedError as exc:
         if args.json and exc.body is not None:
             sys.stdout.write(json.dumps(exc.body, indent=2) + "\n")
         sys.stderr.write(f"das-actors ctl: {exc}\n")
         return EXIT_REFUSED
-    except Unreachable as exc:
+    except ServerUnreachableError as exc:
         sys.stderr.write(f"das-actors ctl: {exc}\n")
         return EXIT_UNREACHABLE
     sys.stdout.write((json.dumps(answer, indent=2, default=str) if args.json else text) + "\n")

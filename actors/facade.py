@@ -17,22 +17,23 @@ import structlog
 
 from actors import config as options_registry
 from actors.config import Settings
-from actors.errors import ActorUnavailableError, ConfigError, DasActorsError, InvalidJobError
+from actors.errors import (
+    ActorUnavailableError,
+    ConfigError,
+    ConflictError,
+    DasActorsError,
+    InvalidJobError,
+    InvalidValueError,
+    NotFoundError,
+)
 from actors.jobs import JobSpec, Origin
 from actors.messages import CancelRun
 from actors.store.base import Page, Query
 from actors.system import System, limits_from
-from actors.timeish import parse_timeish
+from actors.timeish import parse_when
+from reports.base import ReportContext
 
 log = structlog.get_logger("das_actors.facade")
-
-
-class NotFoundError(DasActorsError):
-    """No job, run or option of that id/name."""
-
-
-class ConflictError(DasActorsError):
-    """The request is valid but not now (e.g. an option that needs a restart, a running job)."""
 
 
 class Facade:
@@ -89,11 +90,10 @@ class Facade:
         """Validate and add a job (origin ``api``). ``when`` (TIMEISH or epoch) sets the first run."""
         fields = dict(data)
         when = fields.pop("when", None)
-        first_due = None
-        if when not in (None, ""):
-            first_due = self.parse_when(when)
+        now = time.time()
+        first_due = None if when in (None, "") else parse_when(when, now=now)
         if isinstance(fields.get("only_before"), str) and fields["only_before"].strip():
-            fields["only_before"] = self.parse_when(fields["only_before"], field="only_before", allow_past=True)
+            fields["only_before"] = parse_when(fields["only_before"], now=now, field="only_before", allow_past=True)
         fields["origin"] = str(Origin.API)
         spec = self.registry.validate_spec(JobSpec.from_dict(fields))
         record = self.system.ask("add", spec, first_due)
@@ -118,24 +118,7 @@ class Facade:
 
     def reschedule(self, job_id: str, when: Any) -> dict[str, Any]:
         """Move a job's next run to *when* (TIMEISH text or epoch); the past is refused."""
-        return dict(self._operate("reschedule", job_id, self.parse_when(when)))
-
-    def parse_when(self, when: Any, *, field: str = "when", allow_past: bool = False) -> float:
-        """TIMEISH text (``HH:MM[:SS][gmt]``, ``+N[smhd]``, epoch, ISO) or a number -> epoch seconds."""
-        now = time.time()
-        if isinstance(when, bool):
-            raise InvalidJobError(f"{field}: expected a time, got {when!r}", field=field)
-        if isinstance(when, int | float):
-            value = float(when)
-        else:
-            try:
-                value = parse_timeish(str(when), now=now)
-            except ValueError as exc:
-                raise InvalidJobError(f"{field}: {exc}", field=field) from exc
-        if not allow_past and value < now - 1.0:
-            raise InvalidJobError(f"{field}: {when!r} is in the past; a job cannot be scheduled into the past",
-                                  field=field)
-        return value
+        return dict(self._operate("reschedule", job_id, parse_when(when, now=time.time())))
 
     def _operate(self, verb: str, job_id: str, *args: Any) -> Any:
         try:
@@ -235,7 +218,10 @@ class Facade:
         if not option.live:
             raise ConflictError(f"option {name!r} cannot change on a running server; set it in the config file "
                                 "or with its flag and restart")
-        coerced = options_registry.coerce(option, value, from_text=isinstance(value, str), where=option.flag)
+        try:
+            coerced = options_registry.coerce(option, value, from_text=isinstance(value, str), where=option.flag)
+        except ConfigError as exc:
+            raise InvalidValueError(str(exc), field="value", value=value) from exc
         new: Settings = self.system.settings.replace(**{name: coerced})
         self.system.settings = new
         if name == "verbose":
@@ -273,6 +259,18 @@ class Facade:
             problems.append(f"store: {type(exc).__name__}: {exc}")
         details["problems"] = problems
         return not problems, details
+
+    def report_context(self, now: float | None = None) -> ReportContext:
+        """What a report may read on this server (`reports.base.ReportContext`)."""
+
+        def job(job_id: str) -> dict[str, Any] | None:
+            try:
+                return self.job(job_id)
+            except NotFoundError:
+                return None
+
+        return ReportContext(self.system.store, find=self.runs, job=job, workers=self.workers, now=now,
+                             services=self.services)
 
     def metrics(self) -> dict[str, Any]:
         """Counters and histograms for ``/metrics`` and the overview page."""

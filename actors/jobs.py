@@ -75,22 +75,36 @@ class Origin(enum.StrEnum):
     CHILD = "child"
 
 
-def _number(name: str, value: Any, *, allow_none: bool, positive: bool, minimum: float = 0.0) -> None:
+#: Longest interval or timeout, s (about 31 years): the scheduler waits with `threading`
+#: timeouts, which overflow a few centuries out (`actors.timeish.HORIZON_S` is the same).
+MAX_SECONDS = 1e9
+#: Largest count (max_runs, retries): fits every store's integers.
+MAX_COUNT = 2**31 - 1
+
+
+def _number(name: str, value: Any, *, allow_none: bool, positive: bool, minimum: float = 0.0,
+            maximum: float = float("inf")) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidJobError(f"{name} must be a finite number, got {value!r}", field=name)
+        raise InvalidJobError(f"{name} must be a finite number, got {value!r}", field=name, value=value)
     if positive and value <= 0:
-        raise InvalidJobError(f"{name} must be > 0, got {value!r}", field=name)
+        raise InvalidJobError(f"{name} must be > 0, got {value!r}", field=name, value=value)
     if value < minimum:
-        raise InvalidJobError(f"{name} must be >= {minimum:g}, got {value!r}", field=name)
+        raise InvalidJobError(f"{name} must be >= {minimum:g}, got {value!r}", field=name, value=value)
+    if value > maximum:
+        raise InvalidJobError(f"{name}: at most {maximum:g} seconds (about 31 years), got {value!r}", field=name,
+                              value=value)
 
 
 def _int(name: str, value: Any, *, minimum: int) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidJobError(f"{name} must be an integer >= {minimum} or None, got {value!r}", field=name)
+        raise InvalidJobError(f"{name} must be an integer >= {minimum} or None, got {value!r}", field=name,
+                              value=value)
+    if value > MAX_COUNT:
+        raise InvalidJobError(f"{name}: at most {MAX_COUNT}, got {value!r}", field=name, value=value)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -126,12 +140,12 @@ class JobSpec:
             raise InvalidJobError(
                 f"classname must be a non-empty string, got {self.classname!r}", field="classname"
             )
-        _number("interval", self.interval_s, allow_none=False, positive=True)
+        _number("interval", self.interval_s, allow_none=False, positive=True, maximum=MAX_SECONDS)
         if not isinstance(self.only_once, bool):
             raise InvalidJobError(f"only_once must be true or false, got {self.only_once!r}", field="only_once")
         _int("max_runs", self.max_runs, minimum=1)
         _number("only_before", self.only_before, allow_none=True, positive=False)
-        _number("timeout", self.timeout_s, allow_none=True, positive=True)
+        _number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
         _int("retries", self.max_retries, minimum=0)
         if not isinstance(self.kwargs, Mapping):
             raise InvalidJobError(f"kwargs must be a mapping, got {self.kwargs!r}", field="kwargs")

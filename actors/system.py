@@ -34,6 +34,7 @@ from actors.scheduler import Scheduler, SchedulerState
 from actors.store import Store, open_store
 from actors.supervisor import Builders, Supervisor
 from actors.timetable import Limits, Timetable
+from actors.uri import redact
 from actors.worker import KILL_GRACE_S, Worker, WorkerConfig
 
 log = structlog.get_logger("das_actors.system")
@@ -83,7 +84,6 @@ class System:
                                     finished_retention_s=settings.finished_retention)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
-        self._web: Any = None  # web.server.WebServer when the panel is served
         self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
                                           max_runs_per_process=settings.worker_max_runs,
                                           restart=restart_policy_from(settings), verbose=settings.verbose,
@@ -110,16 +110,14 @@ class System:
             self._sink = self._log_to_journal
             logs.add_sink(self._sink)
             self._restore()
-            if s.web:
-                self._start_web()
         except BaseException:
-            # Whatever failed (an import, a port, a store), never leave actor threads running
+            # Whatever failed (an import, a store), never leave actor threads running
             # behind a caller that will not shut them down: they would keep the process alive.
             if self._supervisor is not None and self._supervisor.is_alive():
                 self.shutdown(grace_s=0.0)
             raise
         log.info("server.started", workers=s.workers, store=self.store.kind, jobs=len(self.state.timetable),
-                 db_uri=_redact(s.db_uri))
+                 db_uri=redact(s.db_uri))
         return self
 
     def _restore(self) -> None:
@@ -157,31 +155,6 @@ class System:
         new = [spec for spec in self.config_jobs if spec.job_id not in known]
         if new:
             self.ask("add_many", new, timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
-
-    def _start_web(self) -> None:
-        """Serve the panel and API (after the actors, so the first request finds them)."""
-        from actors.errors import ConfigError
-        from actors.facade import Facade
-        from web.app import make_app
-        from web.server import WebServer
-
-        s = self.settings
-        try:
-            self._web = WebServer(make_app(Facade(self)), s.web_host, s.web_port, s.web_base).start()
-        except OSError as exc:
-            self.shutdown(grace_s=0.0)
-            raise ConfigError(f"--web-port: cannot serve the web interface on {s.web_host}:{s.web_port}: {exc}") \
-                from exc
-
-    @property
-    def web_port(self) -> int | None:
-        """The port the web interface listens on (the real one with ``web_port=0``), None when off."""
-        return None if self._web is None else int(self._web.port)
-
-    @property
-    def web_url(self) -> str | None:
-        """``http://host:port{web_base}/`` of the web interface, None when off."""
-        return None if self._web is None else str(self._web.url)
 
     # ------------------------------------------------------------------ asking
     def ask(self, verb: str, *args: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
@@ -234,9 +207,6 @@ class System:
     def shutdown(self, grace_s: float | None = None) -> None:
         """Drain, interrupt what outlives the grace, save, stop in reverse order, close."""
         grace = self.settings.shutdown_grace if grace_s is None else grace_s
-        if self._web is not None:
-            self._web.stop()
-            self._web = None
         d = self.directory
         if self._supervisor is not None and self._supervisor.is_alive():
             self._supervisor.tell("stopping")
@@ -316,13 +286,3 @@ def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
         "error": "the server stopped or died while this run was in flight; the run is resumed",
         "traceback": None,
     }
-
-
-def _redact(uri: str) -> str:
-    """Hide a password in a URI before it is logged."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return uri

@@ -28,12 +28,18 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["describe_formats", "parse_timeish"]
+__all__ = ["HORIZON_S", "describe_formats", "parse_timeish", "parse_when"]
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([utcgmz]*)")
 _RELATIVE = re.compile(r"\+\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)")
 _EPOCH = re.compile(r"\d+(?:\.\d+)?")
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+#: Farthest future a "when" may name, s (about 31 years): the scheduler waits with
+#: `threading` timeouts, which overflow a few centuries out.
+HORIZON_S = 1e9
+#: How far in the past a "now" may be (a clock tick between the caller and us).
+PAST_TOLERANCE_S = 1.0
 
 
 def describe_formats() -> str:
@@ -102,3 +108,36 @@ def parse_timeish(text: str, *, now: float, tz_local: bool = True) -> float:
     if result is None or not math.isfinite(result):
         raise _error(text)
     return result
+
+
+def parse_when(value: object, *, now: float, field: str = "when", allow_past: bool = False,
+               horizon_s: float = HORIZON_S) -> float:
+    """The one parser of every "when" a person or a client gives: TIMEISH text or epoch seconds.
+
+    Used by the API, the panel's forms, config files and the CLI alike. Raises
+    `InvalidValueError` naming *field* and the value: not a time, not finite, in the past
+    (unless *allow_past*), or more than *horizon_s* seconds ahead.
+    """
+    from actors.errors import InvalidValueError
+
+    shown = repr(value)[:60]
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidValueError(f"{field}: expected a time (text or epoch seconds), got {shown}", field=field,
+                                value=shown)
+    if isinstance(value, str):
+        try:
+            epoch = parse_timeish(value, now=now)
+        except ValueError as exc:
+            raise InvalidValueError(f"{field}: {exc}", field=field, value=shown) from None
+    else:
+        epoch = float(value)
+    if not math.isfinite(epoch):
+        raise InvalidValueError(f"{field}: expected a finite time, got {shown}", field=field, value=shown)
+    if not allow_past and epoch < now - PAST_TOLERANCE_S:
+        raise InvalidValueError(f"{field}: {shown} is in the past; a job cannot be scheduled into the past",
+                                field=field, value=shown)
+    if epoch > now + horizon_s:
+        raise InvalidValueError(f"{field}: {shown} is more than {horizon_s:g} s ahead (the scheduling horizon)",
+                                field=field, value=shown)
+    return epoch
+

@@ -338,7 +338,7 @@ def scale_restart(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
 def _scale_start(workdir: Path, config: Path, jobs: int, phase: str) -> dict[str, Any]:
     configure_logging(workdir)
-    from actors.config import load_config
+    from actors.configfile import load_config
     from actors.system import System
 
     rss_before = rss_mb()

@@ -15,19 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.base import (
-    Param,
-    Report,
-    ReportContext,
-    ReportError,
-    ReportParamError,
-    UnknownReportError,
-    parse_params,
-)
+from reports.base import Param, Report, ReportContext, parse_params
 from reports.registry import ReportInfo, ReportRegistry, default_registry
 
-__all__ = ["Param", "Report", "ReportContext", "ReportError", "ReportInfo", "ReportParamError", "ReportRegistry",
-           "UnknownReportError", "default_registry", "groups", "index", "parse_params"]
+__all__ = ["Param", "Report", "ReportContext", "ReportInfo", "ReportRegistry", "default_registry", "groups", "index",
+           "parse_params"]
 
 
 def index(registry: ReportRegistry | None = None) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from actors.errors import DasActorsError
+from actors.errors import DasActorsError, ReportError, ReportParamError
 from actors.store.base import Page, Query
 
 #: Parameter types a report may declare.
@@ -73,22 +73,6 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|m|min|h|d)?\s*", re.IGNORECASE)
 _UNIT_S = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-class ReportError(DasActorsError):
-    """A report cannot be found or used."""
-
-
-class UnknownReportError(ReportError):
-    """No report of that name (the web answers 404)."""
-
-
-class ReportParamError(ReportError):
-    """A parameter is malformed or refused (the web answers 400 naming ``field``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -235,8 +219,8 @@ def parse_params(params: Sequence[Param], raw: Mapping[str, str], *, strict: boo
 class ReportContext:
     """What a report may read: stored documents, the job records, the worker slots, the time.
 
-    Built by the panel from the `actors.facade.Facade` (`from_facade`), or directly from a
-    store (`from_store`: tests, benchmarks, scripts). ``now`` is fixed for one report call,
+    Built by the running server's facade (`actors.facade.Facade.report_context`), or directly
+    from a store (`from_store`: tests, benchmarks, scripts). ``now`` is fixed for one report call,
     so every window of a report ends at the same instant.
     """
 
@@ -257,21 +241,6 @@ class ReportContext:
     def from_store(cls, store: Any, *, now: float | None = None) -> ReportContext:
         """A context over a bare store: no job records (`job` answers None), no live workers."""
         return cls(store, now=now)
-
-    @classmethod
-    def from_facade(cls, facade: Any, *, now: float | None = None) -> ReportContext:
-        """A context over a running server's facade (the web's door)."""
-        from actors.facade import NotFoundError
-
-        def job(job_id: str) -> dict[str, Any] | None:
-            try:
-                return dict(facade.job(job_id))
-            except NotFoundError:
-                return None
-
-        services = getattr(facade, "services", None)
-        return cls(facade.system.store, find=facade.runs, job=job, workers=facade.workers, now=now,
-                   services=services if isinstance(services, Mapping) else None)
 
     def find(self, query: Query) -> Page:
         """One page of documents, newest first (use a small ``limit``)."""

@@ -8,21 +8,21 @@ from typing import Any
 
 from markupsafe import Markup
 
-from reports.charts import (  # the frame, axes, colours and helpers the renderers share
+from reports.chartframe import (  # the frame, axes, colours and helpers the renderers share
     GRID,
     INK,
     MUTED,
     OUTCOME_COLOURS,
     PALETTE,
     WIDTH,
-    _clip,
-    _num,
-    _series,
-    _series_colour,
-    _Svg,
+    Svg,
+    clip,
     colour,
     esc,
     fmt,
+    num,
+    series_colour,
+    series_of,
 )
 
 
@@ -48,10 +48,10 @@ def _arc(centre: tuple[float, float], radii: tuple[float, float], angles: tuple[
     return f"{outer} L{point(r0, a1)} A{r0:.2f},{r0:.2f} 0 {large} 0 {point(r0, a0)} Z"
 
 
-def _pie(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
-    svg = _Svg(spec, chart_id)
-    slices = [(str(s.get("label", "")), _num(s.get("value")) or 0.0, _series_colour(s, i))
-              for i, s in enumerate(_series(spec))]
+def pie(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
+    svg = Svg(spec, chart_id)
+    slices = [(str(s.get("label", "")), num(s.get("value")) or 0.0, series_colour(s, i))
+              for i, s in enumerate(series_of(spec))]
     slices = [s for s in slices if s[1] > 0]
     total = math.fsum(v for _, v, _ in slices)
     cx, cy, radius = 250.0, 200.0, 140.0
@@ -87,7 +87,7 @@ def _pie(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
         pct = 100.0 * value / total
         rows.append(f'<g class="legend-item"><title>{esc(label)}</title><rect x="{legend_x}" y="{y - 11}" width="13" '
                     f'height="13" rx="2" fill="{fill}"/><text x="{legend_x + 20}" y="{y}" font-size="13" '
-                    f'fill="{INK}">{esc(_clip(label, 13, 300))}</text><text x="{WIDTH - 30}" y="{y}" font-size="13" '
+                    f'fill="{INK}">{esc(clip(label, 13, 300))}</text><text x="{WIDTH - 30}" y="{y}" font-size="13" '
                     f'text-anchor="end" fill="{MUTED}">{esc(fmt(value))} ({pct:.1f}%)</text></g>')
         y += 21
     if len(slices) > 14:
@@ -113,7 +113,7 @@ def _tint(hex_colour: str, amount: float) -> str:
 
 
 def _node_value(node: Mapping[str, Any]) -> float:
-    given = _num(node.get("value"))
+    given = num(node.get("value"))
     children = node.get("children") or []
     if given is not None:
         return max(given, 0.0)
@@ -127,10 +127,10 @@ def _depth(node: Mapping[str, Any], limit: int = 6) -> int:
     return 1 + max(_depth(c, limit - 1) for c in children)
 
 
-def _baobab(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
+def baobab(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
     """A sunburst: the root in the middle, each level one ring, each node's angle its share."""
     height = 440
-    svg = _Svg(spec, chart_id, height=height)
+    svg = Svg(spec, chart_id, height=height)
     root = spec.get("data") if isinstance(spec.get("data"), Mapping) else {}
     assert isinstance(root, Mapping)
     total = _node_value(root)
@@ -139,7 +139,7 @@ def _baobab(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
     cx, cy, inner, outer = 250.0, 240.0, 58.0, 180.0
     central = str(spec.get("central_label") or f"{fmt(total)} {unit}".strip())
     svg.add(f'<circle cx="{cx}" cy="{cy}" r="{inner - 2}" fill="#f3f5f8"/>')
-    svg.text(cx, cy + 5, _clip(central, 13, 2 * inner - 10), size=13, anchor="middle", weight="600",
+    svg.text(cx, cy + 5, clip(central, 13, 2 * inner - 10), size=13, anchor="middle", weight="600",
              extra=' data-role="central-label"')
     top_level = [c for c in (root.get("children") or []) if isinstance(c, Mapping)]
     if total <= 0 or depth == 0:
@@ -178,7 +178,7 @@ def _baobab(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
                 rm = (r0 + r1) / 2
                 tx, ty = cx + rm * math.sin(middle), cy - rm * math.cos(middle) + 4
                 arcs.append(f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="11" text-anchor="middle" fill="{INK}">'
-                            f'{esc(_clip(label, 11, min(arc_len, 2.2 * ring) - 6))}</text>')
+                            f'{esc(clip(label, 11, min(arc_len, 2.2 * ring) - 6))}</text>')
             draw(child, level + 1, (a, child_sweep), child_fill, [*path, label])
             a += child_sweep
 
@@ -194,11 +194,11 @@ def _legend_row(x: float, y: float, label: str, value: str, fill: str, *, bold: 
     size = 13 if bold else 12
     return (f'<g class="legend-item"><title>{esc(label)}</title><rect x="{x}" y="{y - 11}" width="12" height="12" '
             f'rx="2" fill="{fill}"/><text x="{x + 18}" y="{y}" font-size="{size}" fill="{INK}"{weight}>'
-            f'{esc(_clip(label, size, WIDTH - 30 - x - 150))}</text><text x="{WIDTH - 30}" y="{y}" font-size="{size}" '
+            f'{esc(clip(label, size, WIDTH - 30 - x - 150))}</text><text x="{WIDTH - 30}" y="{y}" font-size="{size}" '
             f'text-anchor="end" fill="{MUTED}">{esc(value.strip())}</text></g>')
 
 
-def _baobab_legend(svg: _Svg, spec: Mapping[str, Any], top_level: Sequence[Mapping[str, Any]],
+def _baobab_legend(svg: Svg, spec: Mapping[str, Any], top_level: Sequence[Mapping[str, Any]],
                    total: float) -> str:
     unit = str(spec.get("unit") or "")
     height = svg.height

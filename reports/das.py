@@ -28,9 +28,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from actors.errors import ReportParamError
 from actors.store.base import Query
 from reports import charts
-from reports.base import Report, ReportParamError
+from reports.base import Report
 from reports.stats import bin_width, duration_label, thin
 from tasks.das_analyzer import ANALYZER, read_structure
 from tasks.das_hotspot import MODES, aggregate, find_coverage, rank_items, select_items

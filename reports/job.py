@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from actors.errors import ReportParamError
 from actors.store.base import Query
 from reports import charts
-from reports.base import Report, ReportParamError
+from reports.base import Report
 from reports.stats import OUTCOMES, duration_label, number, outcome_counts, summary, thin
 
 #: Newest runs read for the charts (the page says when the period holds more).

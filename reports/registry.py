@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.base import Param, Report, ReportError, UnknownReportError, declared_params
+from actors.errors import ReportError, UnknownReportError
+from reports.base import Param, Report, declared_params
 
 log = logging.getLogger("das_actors.reports")
 

@@ -40,8 +40,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.errors import ServiceError
 from tasks.base import TaskBase
-from tasks.das_query import DasTaskError, das_now, das_service, next_refresh, query_label
+from tasks.das_query import das_now, das_service, next_refresh, query_label
 
 MODES = ("calls", "keys", "fixed")
 #: Most chunks one run summarises; a longer backlog is cut into this many larger chunks.
@@ -326,7 +327,7 @@ class HotspotBase(TaskBase):
         self.now = 0.0
 
     def default_identifier(self) -> str:
-        raise DasTaskError(f"{type(self).__name__} needs an identifier option")
+        raise ServiceError(f"{type(self).__name__} needs an identifier option")
 
     # -- hooks -------------------------------------------------------------------------
     def make_one_summary(self, start: float, finish: float) -> Mapping[str, int]:
@@ -355,7 +356,7 @@ class HotspotBase(TaskBase):
 
     def __call__(self) -> dict[str, Any]:
         if self.interval <= 0:
-            raise DasTaskError(f"{type(self).__name__} uses its interval as the summary chunk size; "
+            raise ServiceError(f"{type(self).__name__} uses its interval as the summary chunk size; "
                                f"it must be positive, got {self.interval!r}")
         self.das = das_service(self)
         self.now = now = das_now(self.das)
@@ -468,11 +469,11 @@ class ValueHotspot(HotspotBase):
         if expiry is None or expiry <= self.now:
             result = self.das.call(query, record=False)
             if result.status == "failed":
-                raise DasTaskError(f"query-failed: {query_label(query)}: {result.error or 'no error text'}")
+                raise ServiceError(f"query-failed: {query_label(query)}: {result.error or 'no error text'}")
             self._warmed += 1
             expiry = result.expire if result.expire is not None else self.das.expiry(query)
         if expiry is None:
-            raise DasTaskError(f"find-expiry-failed: {query_label(query)} has no API-call expiry")
+            raise ServiceError(f"find-expiry-failed: {query_label(query)} has no API-call expiry")
         return float(expiry)
 
     def generate_task(self, item: str, count: int, epoch_start: float, epoch_end: float) -> Iterator[dict[str, Any]]:

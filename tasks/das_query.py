@@ -16,7 +16,7 @@ Fixed against DAS (section 7 of the feature inventory, bugs 30 and 32):
   ``now + min_delay``.
 
 This module also holds what every DAS task shares: `das_service` (the service, or a clear
-error naming ``--das-db-uri``), `das_now` (the service's clock) and `DasTaskError`.
+error naming ``--das-db-uri``), `das_now` (the service's clock) and `ServiceError`.
 """
 
 from __future__ import annotations
@@ -25,22 +25,19 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from actors.errors import ServiceError
 from tasks.base import TaskBase
 
 #: Smallest delay (seconds) between a maintainer's refresh and its next one.
 MIN_DELAY_S = 1.0
 
 
-class DasTaskError(RuntimeError):
-    """A DAS analytics task cannot do its job (no service, a failed query, no expiry...)."""
-
-
 def das_service(task: TaskBase) -> Any:
-    """The ``das`` service of *task*, or `DasTaskError` saying how to configure it."""
+    """The ``das`` service of *task*, or `ServiceError` saying how to configure it."""
     services = getattr(task, "services", None) or {}
     das = services.get("das")
     if das is None:
-        raise DasTaskError(
+        raise ServiceError(
             f"{type(task).__name__} needs the DAS data service, which is not configured: start the server "
             "with --das-db-uri (e.g. --das-db-uri sqlite:///./das-cache.db, or das_db_uri = ... in the "
             "config file) and --das-upstreams (a JSON file listing the upstream APIs)"
@@ -88,7 +85,7 @@ def _check_query(task: TaskBase, value: Any) -> str | dict[str, Any]:
         return value
     if isinstance(value, Mapping) and value.get("spec"):
         return dict(value)
-    raise DasTaskError(
+    raise ServiceError(
         f"{type(task).__name__}: dasquery must be DAS-QL text (e.g. 'dataset dataset.name=/A/B/*') or a "
         f"storage-form query {{fields, spec, instance}}, got {value!r}"
     )
@@ -113,7 +110,7 @@ class QueryRunner(TaskBase):
         query = _check_query(self, self.options.get("dasquery"))
         result = das.call(query, record=False)
         if result.status == "failed":
-            raise DasTaskError(f"query-failed: {query_label(query)}: {result.error or 'no error text'}")
+            raise ServiceError(f"query-failed: {query_label(query)}: {result.error or 'no error text'}")
         self.logger.info("%s: %s, %d record(s)", query_label(query), result.status, len(result.records))
         return {"query": query_label(query), **result_summary(result)}
 
@@ -144,10 +141,10 @@ class QueryMaintainer(TaskBase):
         result = das.refresh(query)
         label = query_label(query)
         if result.status == "failed":
-            raise DasTaskError(f"query-failed: refreshing {label}: {result.error or 'no error text'}")
+            raise ServiceError(f"query-failed: refreshing {label}: {result.error or 'no error text'}")
         expiry = result.expire if result.expire is not None else das.expiry(query)
         if expiry is None:
-            raise DasTaskError(f"find-expiry-failed: {label} was refreshed ({result.status}) but has no "
+            raise ServiceError(f"find-expiry-failed: {label} was refreshed ({result.status}) but has no "
                                "API-call expiry in the cache, so the next refresh cannot be scheduled")
         now = das_now(das)
         schedule = next_refresh(float(expiry), preempt, now, float(self.options["min_delay"]))

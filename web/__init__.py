@@ -2,12 +2,13 @@
 
 `make_app(facade)` builds the WSGI application (pages, ``api/v1``, ``healthz``,
 ``metrics``, static files); `web.server.WebServer` serves it with cheroot under the
-``web_base`` prefix. Everything goes through `actors.facade.Facade`: no module here
-touches an actor.
+``web_base`` prefix. Everything goes through the `web.backend.Backend` protocol (the running
+server's `actors.facade.Facade` implements it): no module here touches an actor.
 
 Modules: `app` (factory, error pages, security headers), `security` (CSRF, Origin /
 Sec-Fetch-Site, token, read-only), `params` (request parsing, 400s naming the field),
-`api` and `sse` (JSON API, live tail), `pages`, `control` and `actions` (HTML), `reports`
+`backend` (the protocol of the one door the web uses), `api` and `sse` (JSON API, live
+tail), `pages`, `control` and `actions` (HTML), `reports`
 (the Reports section and its API), `render` (Mako, formatting), `metrics` (Prometheus
 text), `openapi` (the API description), `server` (cheroot).
 """

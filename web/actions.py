@@ -12,8 +12,7 @@ from typing import NoReturn
 
 import bottle
 
-from web import params
-from web.params import BadRequest
+from actors.errors import BadRequestError
 from web.state import WebState, form_params, route, safe_next, see_other
 
 
@@ -57,8 +56,8 @@ def register_actions(app: bottle.Bottle, state: WebState) -> None:
     def reschedule(job_id: str) -> None:
         when = (form_params().get("when") or "").strip()
         if not when:
-            raise BadRequest("when: enter a time (HH:MM, +10m, an epoch or an ISO date)", field="when")
-        job = facade.reschedule(job_id, params.when_epoch(when, facade.parse_when))
+            raise BadRequestError("when: enter a time (HH:MM, +10m, an epoch or an ISO date)", field="when")
+        job = facade.reschedule(job_id, when)
         back(state, f"job {job['name']!r} rescheduled")
 
     @route(app, "POST", "/running/<run_key>/cancel")

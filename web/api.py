@@ -12,19 +12,19 @@ from typing import Any
 
 import bottle
 
+from actors.errors import BadRequestError
 from web import params
 from web.openapi import openapi_document
-from web.params import BadRequest
 from web.security import Guard
 from web.sse import tail_response
-from web.state import JsonErrors, WebState, jobs_page, route
+from web.state import JsonErrors, WebState, route
 from web.state import query_params as _query
 
 
 def _body(*, required: bool = True) -> dict[str, Any]:
     length = bottle.request.content_length
     if length > params.MAX_BODY_BYTES:
-        raise BadRequest(f"body: larger than {params.MAX_BODY_BYTES} bytes", status=413, field="body")
+        raise BadRequestError(f"body: larger than {params.MAX_BODY_BYTES} bytes", status=413, field="body")
     raw = bottle.request.body.read(params.MAX_BODY_BYTES + 1)
     return params.json_object(raw, required=required)
 
@@ -33,7 +33,7 @@ def _index(raw: str) -> int:
     try:
         return int(raw, 10)
     except ValueError:
-        raise BadRequest(f"index: expected an integer, got {raw[:40]!r}", field="index", value=raw[:40]) from None
+        raise BadRequestError(f"index: expected an integer, got {raw[:40]!r}", field="index", value=raw[:40]) from None
 
 
 def api_app(state: WebState) -> bottle.Bottle:
@@ -48,13 +48,13 @@ def api_app(state: WebState) -> bottle.Bottle:
     @route(app, "GET", "/jobs")
     def list_jobs() -> dict[str, Any]:
         chosen = params.jobs_filter(_query())
-        page = jobs_page(facade, **chosen)
+        page = facade.jobs_page(**chosen)
         return {"jobs": page["jobs"], "total": page["total"], "more": page["more"], "limit": chosen["limit"],
                 "offset": chosen["offset"]}
 
     @route(app, "POST", "/jobs")
     def add_job() -> dict[str, Any]:
-        record = facade.add_job(params.job_body(_body(), facade.parse_when))
+        record = facade.add_job(params.job_body(_body()))
         bottle.response.status = 201
         bottle.response.set_header("Location", f"{bottle.request.script_name}api/v1/jobs/{record['job_id']}")
         return {"job": record}
@@ -83,11 +83,11 @@ def api_app(state: WebState) -> bottle.Bottle:
     def reschedule(job_id: str) -> dict[str, Any]:
         body = _body()
         if "when" not in body:
-            raise BadRequest("when: required (TIMEISH text or epoch seconds)", field="when")
+            raise BadRequestError("when: required (TIMEISH text or epoch seconds)", field="when")
         extra = sorted(set(body) - {"when"})
         if extra:
-            raise BadRequest(f"unknown field {extra[0]!r} (known: when)", field=extra[0])
-        return {"job": facade.reschedule(job_id, params.when_epoch(body["when"], facade.parse_when))}
+            raise BadRequestError(f"unknown field {extra[0]!r} (known: when)", field=extra[0])
+        return {"job": facade.reschedule(job_id, body["when"])}
 
     # ------------------------------------------------------------------ runs
     @route(app, "GET", "/runs")
@@ -137,7 +137,7 @@ def api_app(state: WebState) -> bottle.Bottle:
     def set_option(name: str) -> dict[str, Any]:
         body = _body()
         if "value" not in body:
-            raise BadRequest("value: required", field="value")
+            raise BadRequestError("value: required", field="value")
         return {"option": facade.set_option(name, body["value"])}
 
     @route(app, "GET", "/tasks")

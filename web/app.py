@@ -15,8 +15,8 @@ from typing import Any
 
 import bottle
 
-from actors.facade import Facade
 from web.api import api_app
+from web.backend import Backend
 from web.metrics import CONTENT_TYPE, prometheus_text
 from web.pages import pages_app
 from web.params import error_body
@@ -101,19 +101,17 @@ def ops_app(state: WebState) -> bottle.Bottle:
     return app
 
 
-def make_app(facade: Facade, *, token: str | None = None, heartbeat_s: float = 15.0, max_tails: int = 8,
+def make_app(facade: Backend, *, token: str = "", heartbeat_s: float = 15.0, max_tails: int = 8,
              secret: bytes | None = None) -> bottle.Bottle:
     """The panel + API for *facade*.
 
     Args:
-        facade: the running server's facade.
-        token: the web token (default: the ``web_token`` option; "" = none).
+        facade: the running server's facade (anything that has the `Backend` methods).
+        token: the web token ("" = none).
         heartbeat_s: seconds between keep-alive comments of a live tail.
         max_tails: live tails served at once (each holds a server thread).
         secret: HMAC key of sessions and CSRF tokens (default: random per app).
     """
-    if token is None:
-        token = str(facade.system.settings.web_token or "")
     security = Security(token, read_only=lambda: facade.read_only, secret=secret)
     state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails))
     root = WebApp(state)

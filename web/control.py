@@ -15,9 +15,9 @@ from typing import Any
 
 import bottle
 
+from actors.errors import BadRequestError, http_status
 from actors.timeish import describe_formats
 from web import params
-from web.params import BadRequest
 from web.render import render
 from web.state import WebState, form_params, query_params, route, safe_next, see_other
 
@@ -33,8 +33,8 @@ def _typed(raw: str, kind: str, field: str) -> Any:
             return int(raw.strip(), 10)
         if kind == "float":
             return float(params.loads(raw.strip(), field=field))
-    except (ValueError, TypeError, BadRequest):
-        raise BadRequest(f"{field}: expected {'an integer' if kind == 'int' else 'a number'}, got {raw[:40]!r}",
+    except (ValueError, TypeError, BadRequestError):
+        raise BadRequestError(f"{field}: expected {'an integer' if kind == 'int' else 'a number'}, got {raw[:40]!r}",
                          field=field, value=raw[:40]) from None
     if kind in ("json", "list", "dict"):
         return params.json_text(raw, field)
@@ -47,7 +47,7 @@ def job_from_form(form: Mapping[str, str], task: Mapping[str, Any] | None) -> di
                            "only_once": form.get("only_once") in ("on", "true", "1")}
     interval = (form.get("interval") or "").strip()
     if not interval:
-        raise BadRequest("interval: required (seconds between runs)", field="interval")
+        raise BadRequestError("interval: required (seconds between runs)", field="interval")
     job["interval"] = _typed(interval, "float", "interval")
     for name, kind in LIMIT_FIELDS:
         raw = (form.get(name) or "").strip()
@@ -56,7 +56,7 @@ def job_from_form(form: Mapping[str, str], task: Mapping[str, Any] | None) -> di
     extra = (form.get("kwargs") or "").strip()
     kwargs = params.json_text(extra, "kwargs") if extra else {}
     if not isinstance(kwargs, dict):
-        raise BadRequest(f"kwargs: expected a JSON object of arguments, got {extra[:40]!r}", field="kwargs")
+        raise BadRequestError(f"kwargs: expected a JSON object of arguments, got {extra[:40]!r}", field="kwargs")
     for option in (task or {}).get("options", []):
         name, kind = option["name"], option.get("type", "json")
         value = form.get(f"arg_{name}")
@@ -90,7 +90,7 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
         form = form_params()
         name = (form.get("name") or "").strip()
         if not name:
-            raise BadRequest("name: which option?", field="name")
+            raise BadRequestError("name: which option?", field="name")
         result = facade.set_option(name, form.get("value", ""))
         state.flash("ok", f"option {name} = {result['value']!r} (applies now)")
         see_other(bottle.request.script_name + "control")
@@ -100,9 +100,9 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
         form = form_params()
         task = next((t for t in facade.tasks() if t["classname"] == form.get("classname")), None)
         try:
-            record = facade.add_job(params.job_body(job_from_form(form, task), facade.parse_when))
+            record = facade.add_job(params.job_body(job_from_form(form, task)))
         except Exception as exc:
-            status, message, field = params.classify(exc)
+            status, message, field = http_status(exc)
             if status >= 500:
                 raise
             body = control_page(form, (message, field))

@@ -14,6 +14,7 @@ from typing import Any
 
 import bottle
 
+from actors.errors import BadRequestError
 from actors.jobs import JobState
 from actors.store import Query
 from web import params
@@ -21,7 +22,7 @@ from web.actions import register_actions
 from web.control import register_control
 from web.render import render
 from web.security import Guard
-from web.state import HtmlErrors, WebState, jobs_page, query_params, route
+from web.state import HtmlErrors, WebState, query_params, route
 
 #: Outcomes counted as failures on the overview.
 FAILURES = ("failed", "crashed", "timeout")
@@ -31,7 +32,7 @@ def _index(raw: str) -> int:
     try:
         return int(raw, 10)
     except ValueError:
-        raise params.BadRequest(f"index: expected an integer, got {raw[:40]!r}", field="index") from None
+        raise BadRequestError(f"index: expected an integer, got {raw[:40]!r}", field="index") from None
 
 
 def _loggers(items: list[dict[str, Any]], prefix: str | None) -> list[str]:
@@ -66,7 +67,7 @@ def pages_app(state: WebState) -> bottle.Bottle:
     def schedule() -> str:
         query = query_params()
         chosen = params.jobs_filter(query, default_limit=100)
-        found = jobs_page(facade, **chosen)
+        found = facade.jobs_page(**chosen)
         page = state.page("schedule")
         keep = {k: query[k] for k in ("due_within", "state") if query.get(k)}
         return render("schedule.mako", page, jobs=found["jobs"], total=found["total"], more=found["more"],

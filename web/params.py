@@ -2,8 +2,8 @@
 
 Why: DAS answered everything with HTTP 200 and let a bad query parameter raise deep in a
 handler. Here query strings, form fields and JSON bodies are parsed by these helpers,
-which raise `BadRequest` (status 400, ``field``, ``value``); `classify` maps every other
-exception the facade raises to its status (404, 409, 503 ...), so the API and the pages
+which raise `BadRequestError` (status 400, ``field``, ``value``); `actors.errors.http_status`
+maps every other exception to its status (404, 409, 503 ...), so the API and the pages
 answer the same way.
 """
 
@@ -13,17 +13,10 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from actors.errors import (
-    ActorUnavailableError,
-    ConfigError,
-    DasActorsError,
-    InvalidJobError,
-    StoreUnavailableError,
-)
-from actors.facade import ConflictError, NotFoundError
+from actors.errors import BadRequestError
 from actors.jobs import JobState, Outcome
 from actors.store import Query
 
@@ -38,51 +31,6 @@ OUTCOMES = tuple(str(o) for o in Outcome)
 #: Log levels by name (the ``level`` filter also takes a number).
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
           "error": logging.ERROR, "critical": logging.CRITICAL}
-
-
-class HttpError(Exception):
-    """An answer other than success, with its status and (for 400) the offending field."""
-
-    status = 500
-
-    def __init__(self, message: str, *, status: int | None = None, field: str | None = None,
-                 value: Any = None) -> None:
-        super().__init__(message)
-        if status is not None:
-            self.status = status
-        self.field = field
-        self.value = value
-
-
-class BadRequest(HttpError):
-    """400: a parameter or body field is malformed (the message names it and its value)."""
-
-    status = 400
-
-
-class Refused(HttpError):
-    """401 / 403: not authenticated, cross-site, bad CSRF token, or read-only."""
-
-    status = 403
-
-
-def classify(exc: BaseException) -> tuple[int, str, str | None]:
-    """``(status, message, field)`` for any exception a handler lets out."""
-    if isinstance(exc, HttpError):
-        return exc.status, str(exc), exc.field
-    if isinstance(exc, InvalidJobError):
-        return 400, str(exc), exc.field
-    if isinstance(exc, ConfigError):
-        return 400, str(exc), "value"
-    if isinstance(exc, NotFoundError):
-        return 404, str(exc), None
-    if isinstance(exc, ConflictError):
-        return 409, str(exc), None
-    if isinstance(exc, ActorUnavailableError | StoreUnavailableError):
-        return 503, str(exc), None
-    if isinstance(exc, DasActorsError):
-        return 500, f"{type(exc).__name__}: {exc}", None
-    return 500, f"internal error ({type(exc).__name__}); see the server log", None
 
 
 def error_body(status: int, message: str, field: str | None = None) -> dict[str, Any]:
@@ -100,7 +48,7 @@ def text(params: Mapping[str, str], name: str, *, default: str | None = None) ->
     if value is None or value == "":
         return default
     if len(value) > MAX_TEXT or "\x00" in value:
-        raise BadRequest(f"{name}: at most {MAX_TEXT} characters and no NUL, got {value[:40]!r}...",
+        raise BadRequestError(f"{name}: at most {MAX_TEXT} characters and no NUL, got {value[:40]!r}...",
                          field=name, value=value[:40])
     return value
 
@@ -114,10 +62,10 @@ def integer(params: Mapping[str, str], name: str, *, default: int | None = None,
     try:
         value = int(raw.strip(), 10)
     except ValueError:
-        raise BadRequest(f"{name}: expected an integer, got {raw[:40]!r}", field=name, value=raw[:40]) from None
+        raise BadRequestError(f"{name}: expected an integer, got {raw[:40]!r}", field=name, value=raw[:40]) from None
     if value < minimum or (maximum is not None and value > maximum):
         upper = f" and <= {maximum}" if maximum is not None else ""
-        raise BadRequest(f"{name}: must be >= {minimum}{upper}, got {value}", field=name, value=value)
+        raise BadRequestError(f"{name}: must be >= {minimum}{upper}, got {value}", field=name, value=value)
     return value
 
 
@@ -130,9 +78,9 @@ def number(params: Mapping[str, str], name: str, *, default: float | None = None
     try:
         value = float(raw.strip())
     except ValueError:
-        raise BadRequest(f"{name}: expected a number, got {raw[:40]!r}", field=name, value=raw[:40]) from None
+        raise BadRequestError(f"{name}: expected a number, got {raw[:40]!r}", field=name, value=raw[:40]) from None
     if not math.isfinite(value) or value < minimum or value > maximum:
-        raise BadRequest(f"{name}: must be a finite number between {minimum:g} and {maximum:g}, got {raw[:40]!r}",
+        raise BadRequestError(f"{name}: must be a finite number between {minimum:g} and {maximum:g}, got {raw[:40]!r}",
                          field=name, value=raw[:40])
     return value
 
@@ -154,7 +102,7 @@ def choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], *, de
     if raw is None or raw == "":
         return default
     if raw not in allowed:
-        raise BadRequest(f"{name}: must be one of {', '.join(allowed)}, got {raw[:40]!r}", field=name,
+        raise BadRequestError(f"{name}: must be one of {', '.join(allowed)}, got {raw[:40]!r}", field=name,
                          value=raw[:40])
     return raw
 
@@ -221,28 +169,28 @@ def loads(data: str | bytes, *, field: str = "body") -> Any:
         return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         snippet = data[:60] if isinstance(data, str) else data[:60].decode("utf-8", "replace")
-        raise BadRequest(f"{field}: not valid JSON ({exc}): {snippet!r}", field=field, value=snippet) from None
+        raise BadRequestError(f"{field}: not valid JSON ({exc}): {snippet!r}", field=field, value=snippet) from None
 
 
 def json_object(raw: bytes, *, required: bool = True) -> dict[str, Any]:
     """A request body that must be one JSON object."""
     if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(f"body: larger than {MAX_BODY_BYTES} bytes", status=413, field="body")
+        raise BadRequestError(f"body: larger than {MAX_BODY_BYTES} bytes", status=413, field="body")
     if not raw.strip():
         if required:
-            raise BadRequest("body: a JSON object is required", field="body")
+            raise BadRequestError("body: a JSON object is required", field="body")
         return {}
     value = loads(raw)
     check_depth(value, "body")
     if not isinstance(value, dict):
-        raise BadRequest(f"body: expected a JSON object, got {type(value).__name__}", field="body")
+        raise BadRequestError(f"body: expected a JSON object, got {type(value).__name__}", field="body")
     return value
 
 
 def json_text(value: str, field: str) -> Any:
     """A form field holding JSON."""
     if len(value) > MAX_BODY_BYTES:
-        raise BadRequest(f"{field}: larger than {MAX_BODY_BYTES} bytes", field=field)
+        raise BadRequestError(f"{field}: larger than {MAX_BODY_BYTES} bytes", field=field)
     parsed = loads(value, field=field)
     check_depth(parsed, field)
     return parsed
@@ -258,7 +206,7 @@ def check_depth(value: Any, field: str) -> None:
     while stack:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise BadRequest(f"{field}: JSON nested deeper than {MAX_DEPTH} levels", field=field)
+            raise BadRequestError(f"{field}: JSON nested deeper than {MAX_DEPTH} levels", field=field)
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
@@ -269,40 +217,11 @@ def check_depth(value: Any, field: str) -> None:
 #: Fields a client may send to create a job (origin, parent and id are the server's).
 JOB_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout",
               "retries", "when")
-#: Longest interval, timeout or scheduling horizon accepted from the web, s (about 31 years):
-#: the scheduler waits with `threading` timeouts, which overflow past about 292 years.
-MAX_SECONDS = 1e9
-#: Largest count (max_runs, retries) accepted from the web (fits every store's integers).
-MAX_COUNT = 2**31 - 1
-
-
-def _bounded(body: Mapping[str, Any], field: str, maximum: float, what: str) -> None:
-    value = body.get(field)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > maximum:
-        limit = f"{maximum:g} {what}" if what else str(int(maximum))
-        raise BadRequest(f"{field}: at most {limit}, got {value!r}", field=field, value=value)
-
-
-def when_epoch(value: Any, parse: Callable[..., float], field: str = "when") -> float:
-    """TIMEISH text or an epoch, parsed by *parse* (`Facade.parse_when`), within `MAX_SECONDS` from now."""
-    epoch = parse(value, field=field)
-    if epoch > time.time() + MAX_SECONDS:
-        raise BadRequest(f"{field}: {value!r} is more than {MAX_SECONDS:g} s in the future", field=field,
-                         value=value)
-    return epoch
-
-
-def job_body(body: Mapping[str, Any], parse: Callable[..., float]) -> dict[str, Any]:
-    """A job-creation body checked at the door: known fields only, sane bounds, ``when`` parsed."""
+def job_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A job-creation body checked at the door: known fields only (values are checked once, by
+    `actors.jobs.JobSpec` and `actors.timeish.parse_when`, wherever a job comes from)."""
     unknown = sorted(set(body) - set(JOB_FIELDS))
     if unknown:
-        raise BadRequest(f"unknown job field {unknown[0]!r} (known: {', '.join(JOB_FIELDS)})", field=unknown[0],
-                         value=unknown[0])
-    for field in ("interval", "timeout"):
-        _bounded(body, field, MAX_SECONDS, "seconds (about 31 years)")
-    for field in ("max_runs", "retries"):
-        _bounded(body, field, MAX_COUNT, "")
-    checked = dict(body)
-    if checked.get("when") not in (None, ""):
-        checked["when"] = when_epoch(checked["when"], parse)
-    return checked
+        raise BadRequestError(f"unknown job field {unknown[0]!r} (known: {', '.join(JOB_FIELDS)})",
+                              field=unknown[0], value=unknown[0])
+    return dict(body)

@@ -25,10 +25,10 @@ from mako.exceptions import TopLevelLookupException
 from mako.lookup import TemplateLookup
 
 import reports as reports_pkg
+from actors.errors import InvalidValueError, ReportError
 from reports import charts, stats
-from reports.base import ReportContext, ReportError, ReportParamError, UnknownReportError, parse_params
+from reports.base import ReportContext, parse_params
 from reports.registry import ReportInfo, ReportRegistry, default_registry
-from web.params import BadRequest, HttpError
 from web.render import TEMPLATES, Formatters, PageContext, render
 from web.security import Guard
 from web.state import HtmlErrors, JsonErrors, WebState, query_params, route
@@ -55,23 +55,17 @@ def _lookup(template_dir: str | None) -> TemplateLookup:
 
 
 def _find(registry: ReportRegistry, name: str) -> ReportInfo:
-    try:
-        return registry.info(name)
-    except UnknownReportError as exc:
-        raise HttpError(str(exc), status=404) from None
+    return registry.info(name)  # an UnknownReportError is the 404
 
 
 def run_report(info: ReportInfo, values: dict[str, Any], context: ReportContext) -> tuple[str, dict[str, Any]]:
     """Call the report; check it answered ``(template_name, dict)``.
 
     Raises:
-        BadRequest: the report refused a parameter (400 naming it).
+        ReportParamError: the report refused a parameter (400 naming it).
         ReportError: the report broke its contract (500, logged).
     """
-    try:
-        answer = info.cls(context)(**values)
-    except ReportParamError as exc:
-        raise BadRequest(str(exc), field=exc.field) from None
+    answer = info.cls(context)(**values)  # a ReportParamError is the 400 naming the field
     if not (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], str)
             and isinstance(answer[1], dict)):
         raise ReportError(f"report {info.name!r} returned {type(answer).__name__}, not (template_name, dict)")
@@ -128,8 +122,8 @@ def register_reports(root: bottle.Bottle, state: WebState, registry: ReportRegis
         page = state.page("reports")
         try:
             values = parse_params(info.params, raw)
-            template, data = run_report(info, values, ReportContext.from_facade(state.facade))
-        except (ReportParamError, BadRequest) as exc:
+            template, data = run_report(info, values, state.facade.report_context())
+        except InvalidValueError as exc:
             field = exc.field
             body = render_report(info, page, "report_error.mako", data=None,
                                  values=_values_text(info, raw, None), error=(str(exc), field))
@@ -152,11 +146,8 @@ def register_reports(root: bottle.Bottle, state: WebState, registry: ReportRegis
     @route(api, "GET", "/reports/<name>")
     def get_report(name: str) -> dict[str, Any]:
         info = _find(reg(), name)
-        try:
-            values = parse_params(info.params, query_params())
-        except ReportParamError as exc:
-            raise BadRequest(str(exc), field=exc.field) from None
-        template, data = run_report(info, values, ReportContext.from_facade(state.facade))
+        values = parse_params(info.params, query_params())
+        template, data = run_report(info, values, state.facade.report_context())
         return {"report": info.describe(), "params": values, "template": template, "data": data}
 
     root.mount("/api/v1/", api)

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import bottle
 
-from web.params import Refused
+from actors.errors import RefusedError
 
 SESSION_COOKIE = "das_sid"
 AUTH_COOKIE = "das_auth"
@@ -81,13 +81,13 @@ class Security:
         """403 unless the form's csrf_token matches this session's."""
         sid = self.session(request)
         if sid is None:
-            raise Refused("no session cookie: reload the page and submit the form again")
+            raise RefusedError("no session cookie: reload the page and submit the form again")
         try:
             sent = request.forms.get(CSRF_FIELD) or ""
         except (UnicodeError, ValueError):
             sent = ""
         if not hmac.compare_digest(str(sent).encode("latin-1", "replace"), self.csrf_token(sid).encode("ascii")):
-            raise Refused("missing or stale CSRF token: reload the page and submit the form again")
+            raise RefusedError("missing or stale CSRF token: reload the page and submit the form again")
 
     # ------------------------------------------------------------------ token
     @property
@@ -136,23 +136,23 @@ class Security:
         """403 for a write that a browser says comes from another site or origin."""
         site = request.get_header("Sec-Fetch-Site")
         if site is not None and site.strip().lower() not in ALLOWED_FETCH_SITES:
-            raise Refused(f"cross-site request refused (Sec-Fetch-Site: {site[:40]})")
+            raise RefusedError(f"cross-site request refused (Sec-Fetch-Site: {site[:40]})")
         origin = request.get_header("Origin")
         if origin is not None and not _same_origin(origin, request):
-            raise Refused(f"request from another origin refused (Origin: {origin[:80]})")
+            raise RefusedError(f"request from another origin refused (Origin: {origin[:80]})")
 
     # ------------------------------------------------------------------ all together
     def check(self, request: bottle.BaseRequest, *, api: bool, public: bool = False,
               allow_read_only: bool = False) -> None:
-        """Every rule of the module docstring for one request (raises `Refused`)."""
+        """Every rule of the module docstring for one request (raises `RefusedError`)."""
         unsafe = request.method.upper() in UNSAFE_METHODS
         if unsafe:
             self.check_origin(request)
         if not public and not self.authenticated(request):
-            raise Refused("authentication required: send 'Authorization: Bearer <token>'" if api
+            raise RefusedError("authentication required: send 'Authorization: Bearer <token>'" if api
                           else "log in with the web token", status=401)
         if unsafe and not allow_read_only and self.read_only():
-            raise Refused(READ_ONLY_MESSAGE)
+            raise RefusedError(READ_ONLY_MESSAGE)
         if unsafe and not api:
             self.check_csrf(request)
 

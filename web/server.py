@@ -1,6 +1,7 @@
 """The production WSGI server: cheroot, threaded, in the server's own process.
 
-`System` starts it after the actors and stops it first at shutdown. Handlers only ask
+`actors.server.Server` binds it before the actors start (a port in use fails the start
+before anything runs), serves once they are up, and stops it first at shutdown. Handlers only ask
 the actors through the facade (with timeouts), so a pool of threads is safe; the server
 owns the URL prefix (``web_base``): it sets ``SCRIPT_NAME`` and the app stays
 prefix-agnostic. ``/`` and the bare prefix redirect to ``{web_base}/``; anything else
@@ -58,10 +59,18 @@ class WebServer:
         self._server = wsgi.Server((host, port), prefixed(app, base), numthreads=threads, timeout=10,
                                    shutdown_timeout=int(SHUTDOWN_TIMEOUT_S), server_name="das-actors")
         self._thread: threading.Thread | None = None
+        self._bound = False
+
+    def bind(self) -> WebServer:
+        """Bind the socket now (`OSError` if it cannot); requests wait until `start`."""
+        if not self._bound:
+            self._server.prepare()
+            self._bound = True
+        return self
 
     def start(self) -> WebServer:
-        """Bind the socket (`OSError` if it cannot) and serve in a daemon thread."""
-        self._server.prepare()
+        """Bind if not yet bound (`OSError` if it cannot) and serve in a daemon thread."""
+        self.bind()
         self._thread = threading.Thread(target=self._server.serve, name="web-server", daemon=True)
         self._thread.start()
         log.info("web.started", url=self.url)

@@ -23,8 +23,8 @@ from typing import Any
 import bottle
 import structlog
 
+from actors.errors import BadRequestError
 from web import params
-from web.params import BadRequest
 from web.state import WebState
 
 log = structlog.get_logger("das_actors.web")
@@ -44,7 +44,7 @@ def _types(query: Mapping[str, str]) -> tuple[str, ...]:
     types = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
     bad = [t for t in types if t not in TAIL_TYPES]
     if bad or not types:
-        raise BadRequest(f"type: each of {', '.join(TAIL_TYPES)} (comma-separated), got {raw[:40]!r}",
+        raise BadRequestError(f"type: each of {', '.join(TAIL_TYPES)} (comma-separated), got {raw[:40]!r}",
                          field="type", value=raw[:40])
     return types
 

@@ -15,9 +15,10 @@ from typing import Any, NoReturn, TypeVar
 import bottle
 import structlog
 
-from actors.facade import Facade
+from actors.errors import BadRequestError, RefusedError, http_status
 from actors.jsonsafe import sanitize
-from web.params import BadRequest, HttpError, classify, error_body
+from web.backend import Backend
+from web.params import error_body
 from web.render import Flashes, PageContext, render
 from web.security import Security
 
@@ -38,7 +39,7 @@ class Tails:
         """A stop event for a new stream; 503 when `limit` streams are already open."""
         with self._lock:
             if len(self._stops) >= self.limit:
-                raise HttpError(f"too many live tails open ({self.limit}); close one and retry", status=503)
+                raise RefusedError(f"too many live tails open ({self.limit}); close one and retry", status=503)
             stop = threading.Event()
             self._stops.add(stop)
             return stop
@@ -65,7 +66,7 @@ class Tails:
 class WebState:
     """Everything the handlers of one app share."""
 
-    facade: Facade
+    facade: Backend
     security: Security
     heartbeat_s: float = 15.0
     flashes: Flashes = field(default_factory=Flashes)
@@ -116,23 +117,12 @@ def route(app: bottle.Bottle, method: str, path: str, **config: Any) -> Callable
     return register
 
 
-def jobs_page(facade: Facade, *, due_within_s: float | None, state: str | None, limit: int,
-              offset: int) -> dict[str, Any]:
-    """``{"jobs", "total", "more"}``: one page of jobs, soonest due first (paged by the scheduler when the
-    facade can, else sliced here)."""
-    paged = getattr(facade, "jobs_page", None)
-    if paged is not None:
-        return dict(paged(due_within_s=due_within_s, limit=limit, offset=offset, state=state))
-    jobs = [j for j in facade.jobs(due_within_s=due_within_s) if state is None or j.get("state") == state]
-    return {"jobs": jobs[offset:offset + limit], "total": len(jobs), "more": offset + limit < len(jobs)}
-
-
 def query_params() -> dict[str, str]:
     """The query string as text (400 when it is not UTF-8)."""
     try:
         return dict(bottle.request.query.decode().items())
     except UnicodeError:
-        raise BadRequest("query string: not valid UTF-8", field="query") from None
+        raise BadRequestError("query string: not valid UTF-8", field="query") from None
 
 
 def form_params() -> dict[str, str]:
@@ -140,7 +130,7 @@ def form_params() -> dict[str, str]:
     try:
         return dict(bottle.request.forms.decode().items())
     except UnicodeError:
-        raise BadRequest("form: not valid UTF-8", field="form") from None
+        raise BadRequestError("form: not valid UTF-8", field="form") from None
 
 
 def json_response(value: Any, status: int | None = None) -> str:
@@ -170,7 +160,7 @@ class JsonErrors:
             except bottle.HTTPResponse:
                 raise
             except Exception as exc:
-                status, message, field_name = classify(exc)
+                status, message, field_name = http_status(exc)
                 if status >= 500 and status != 503:
                     log.exception("web.request_failed", path=bottle.request.path, method=bottle.request.method)
                 if status == 401:
@@ -201,7 +191,7 @@ class HtmlErrors:
             except bottle.HTTPResponse:
                 raise
             except Exception as exc:
-                status, message, field_name = classify(exc)
+                status, message, field_name = http_status(exc)
                 if status >= 500 and status != 503:
                     log.exception("web.page_failed", path=bottle.request.path, method=bottle.request.method)
                 return self.state.error_page(status, message, field_name)

@@ -23,8 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from actors.errors import ServiceError
 from tasks.das.query import normalize, qhash, to_text
-from tasks.das.store import DasStore, DasStoreError, Part
+from tasks.das.store import DasStore, Part
 from tasks.das.upstream import Fetched, Upstreams
 
 Query = str | Mapping[str, Any]
@@ -115,7 +116,7 @@ class DasService:
                     return hit
                 self._count("misses")
                 return self._fetch(storage, key, started)
-        except DasStoreError as exc:
+        except ServiceError as exc:
             return self._failed(key, started, str(exc))
 
     def refresh(self, query: Query) -> CallResult:
@@ -133,7 +134,7 @@ class DasService:
         try:
             with self._flight(key):
                 return self._fetch(storage, key, started)
-        except DasStoreError as exc:
+        except ServiceError as exc:
             return self._failed(key, started, str(exc))
 
     def expiry(self, query: Query) -> float | None:
@@ -178,7 +179,7 @@ class DasService:
         try:
             self.store.write_generation(key, generation, parts, now)
             switched = self.store.switch(key, generation, expire=expire, count=len(records), query=storage, now=now)
-        except DasStoreError:
+        except ServiceError:
             self._drop_quietly(key, generation)
             raise
         if switched:
@@ -190,7 +191,7 @@ class DasService:
     def _drop_quietly(self, key: str, generation: int) -> None:
         try:
             self.store.drop_generation(key, generation)
-        except DasStoreError:
+        except ServiceError:
             pass  # the orphan is deleted by the next successful switch (older generations go)
 
     def _failed(self, key: str, started: float, error: str) -> CallResult:
@@ -316,19 +317,16 @@ def _api_entry(fetched: Fetched, key: str, now: float) -> dict[str, Any]:
 
 def service_from(options: Mapping[str, Any], *, clock: Callable[[], float] = time.time) -> DasService | None:
     """See `tasks.das.make_service`."""
-    from tasks.das.store import open_das_store, sqlite_path
+    from actors.uri import same_sqlite_file
+    from tasks.das.backends import open_das_store
     from tasks.das.upstream import parse_upstreams
 
     uri = str(options.get("das_db_uri") or "")
     if not uri:
         return None
-    results_uri = str(options.get("db_uri") or "")
-    if uri.startswith("sqlite://") and results_uri.startswith("sqlite://"):
-        import os
-
-        if os.path.abspath(sqlite_path(uri)) == os.path.abspath(sqlite_path(results_uri)):
-            raise ValueError(f"das_db_uri {uri!r} is the results store (db_uri): give the das service a file "
-                             f"of its own")
+    if same_sqlite_file(uri, str(options.get("db_uri") or "")):
+        raise ValueError(f"das_db_uri {uri!r} is the results store (db_uri): give the das service a file "
+                         f"of its own")
     store = open_das_store(uri, str(options.get("das_db_name") or "das"))
     upstreams = parse_upstreams(str(options.get("das_upstreams") or ""))
     return DasService(store, upstreams, clock=clock)

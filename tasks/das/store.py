@@ -51,10 +51,6 @@ READ_ATTEMPTS = 8
 OPEN_ATTEMPTS = 5
 
 
-class DasStoreError(RuntimeError):
-    """The das store failed (the message names the backend and the action)."""
-
-
 @dataclass(frozen=True)
 class CacheEntry:
     """The cached answer of one query: one generation's records, complete."""
@@ -147,70 +143,16 @@ class DasStore(Protocol):
         """Delete summaries with finish < older_than (of *analyzer* if given); how many."""
 
 
-def open_das_store(uri: str, db_name: str = "das", *, timeout_s: float = 2.0) -> DasStore:
-    """Build (not yet open) the store named by *uri*: ``sqlite:///path`` or ``mongodb://...``.
-
-    Raises:
-        ValueError: an unsupported or empty URI.
-    """
-    if uri.startswith("sqlite://"):
-        return SQLiteDasStore(sqlite_path(uri))
-    if uri.startswith(("mongodb://", "mongodb+srv://")):
-        return MongoDasStore(uri, db_name, timeout_s=timeout_s)
-    raise ValueError(f"das_db_uri {uri!r} is not supported (use sqlite:///file.db or mongodb://host:port/)")
-
-
-def sqlite_path(uri: str) -> str:
-    """The file of a ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` URI (as `actors.store`)."""
-    path = uri.removeprefix("sqlite://")
-    path = path.removeprefix("/") if not path.startswith("//") else path[1:]
-    if not path:
-        raise ValueError(f"das_db_uri {uri!r} names no file (use sqlite:///path/to/das.db)")
-    return path
-
-
-def _summary_doc(summary: Mapping[str, Any]) -> Doc:
+def summary_doc(summary: Mapping[str, Any]) -> Doc:
     doc = {key: summary[key] for key in ("analyzer", "start", "finish")}
-    for payload in _PAYLOADS:
+    for payload in PAYLOADS:
         if payload in summary:
             doc[payload] = summary[payload]
     return doc
 
 
-_PAYLOADS = ("keys", "queries")
+PAYLOADS = ("keys", "queries")
 
 
-# ---------------------------------------------------------------------------- SQLite
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS cache (
-        qhash TEXT NOT NULL, generation INTEGER NOT NULL, pos INTEGER NOT NULL, expire REAL NOT NULL,
-        system TEXT NOT NULL, api TEXT NOT NULL, body TEXT NOT NULL,
-        PRIMARY KEY (qhash, generation, pos)) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS cachestate (
-        qhash TEXT PRIMARY KEY, generation INTEGER NOT NULL, expire REAL NOT NULL, count INTEGER NOT NULL,
-        query TEXT NOT NULL, updated REAL NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS apicalls (
-        qhash TEXT NOT NULL, generation INTEGER NOT NULL, system TEXT NOT NULL, api TEXT NOT NULL,
-        url TEXT NOT NULL, expire REAL NOT NULL, time REAL NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS apicalls_qhash ON apicalls (qhash, generation)",
-    "CREATE TABLE IF NOT EXISTS apilog (id INTEGER PRIMARY KEY, time REAL NOT NULL, body TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS apilog_time ON apilog (time)",
-    "CREATE TABLE IF NOT EXISTS querylog (qhash TEXT PRIMARY KEY, query TEXT NOT NULL, mongoquery TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS querytimes (qhash TEXT NOT NULL, t REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS querytimes_t ON querytimes (t, qhash)",
-    "CREATE INDEX IF NOT EXISTS querytimes_qhash ON querytimes (qhash, t)",
-    """CREATE TABLE IF NOT EXISTS summaries (
-        analyzer TEXT NOT NULL, start REAL NOT NULL, finish REAL NOT NULL, body TEXT NOT NULL,
-        PRIMARY KEY (analyzer, start, finish)) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS summaries_finish ON summaries (finish)",
-)
-
-
-def _json(value: Any) -> str:
+def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-# The backends live in their own modules; re-exported here (after what they import from here).
-from tasks.das.store_mongo import MongoDasStore as MongoDasStore  # noqa: E402, PLC0414 - explicit re-export
-from tasks.das.store_sqlite import SQLiteDasStore as SQLiteDasStore  # noqa: E402, PLC0414 - explicit re-export

@@ -9,16 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from tasks.das.store import (  # the protocol, records and helpers shared by both backends
-    _PAYLOADS,
-    OPEN_ATTEMPTS,
-    READ_ATTEMPTS,
-    CacheEntry,
-    DasStoreError,
-    Doc,
-    Part,
-    _summary_doc,
-)
+from actors.errors import ServiceError
+from tasks.das.store import OPEN_ATTEMPTS, PAYLOADS, READ_ATTEMPTS, CacheEntry, Doc, Part, summary_doc
 
 # ---------------------------------------------------------------------------- MongoDB
 
@@ -56,7 +48,7 @@ class MongoDasStore:
         try:
             yield
         except PyMongoError as exc:
-            raise DasStoreError(f"das mongodb store {self._where}: {action} failed: {exc}") from exc
+            raise ServiceError(f"das mongodb store {self._where}: {action} failed: {exc}") from exc
 
     def _db(self) -> Any:
         if not self._ready:
@@ -287,8 +279,8 @@ class MongoDasStore:
     def add_summary(self, summary: Mapping[str, Any]) -> bool:
         from pymongo.errors import DuplicateKeyError
 
-        doc = _summary_doc(summary)
-        for payload in _PAYLOADS:  # [[item, count], ...] -> [{item, count}, ...]: FerretDB has no nested arrays
+        doc = summary_doc(summary)
+        for payload in PAYLOADS:  # [[item, count], ...] -> [{item, count}, ...]: FerretDB has no nested arrays
             if payload in doc:
                 doc[payload] = [{"item": item, "count": count} for item, count in doc[payload]]
         with self._errors("add summary"):
@@ -303,7 +295,7 @@ class MongoDasStore:
         with self._errors("get summaries"):
             docs = list(self._db()["summaries"].find(where, {"_id": False}).sort([("start", 1), ("finish", 1)]))
         for doc in docs:
-            for payload in _PAYLOADS:
+            for payload in PAYLOADS:
                 if payload in doc:
                     doc[payload] = [[pair["item"], pair["count"]] for pair in doc[payload]]
         return docs

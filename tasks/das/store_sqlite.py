@@ -11,15 +11,31 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from tasks.das.store import (  # the protocol, records and helpers shared by both backends
-    _SCHEMA,
-    READ_ATTEMPTS,
-    CacheEntry,
-    DasStoreError,
-    Doc,
-    Part,
-    _json,
-    _summary_doc,
+from actors.errors import ServiceError
+from tasks.das.store import READ_ATTEMPTS, CacheEntry, Doc, Part, dumps, summary_doc
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS cache (
+        qhash TEXT NOT NULL, generation INTEGER NOT NULL, pos INTEGER NOT NULL, expire REAL NOT NULL,
+        system TEXT NOT NULL, api TEXT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (qhash, generation, pos)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS cachestate (
+        qhash TEXT PRIMARY KEY, generation INTEGER NOT NULL, expire REAL NOT NULL, count INTEGER NOT NULL,
+        query TEXT NOT NULL, updated REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS apicalls (
+        qhash TEXT NOT NULL, generation INTEGER NOT NULL, system TEXT NOT NULL, api TEXT NOT NULL,
+        url TEXT NOT NULL, expire REAL NOT NULL, time REAL NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS apicalls_qhash ON apicalls (qhash, generation)",
+    "CREATE TABLE IF NOT EXISTS apilog (id INTEGER PRIMARY KEY, time REAL NOT NULL, body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS apilog_time ON apilog (time)",
+    "CREATE TABLE IF NOT EXISTS querylog (qhash TEXT PRIMARY KEY, query TEXT NOT NULL, mongoquery TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS querytimes (qhash TEXT NOT NULL, t REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS querytimes_t ON querytimes (t, qhash)",
+    "CREATE INDEX IF NOT EXISTS querytimes_qhash ON querytimes (qhash, t)",
+    """CREATE TABLE IF NOT EXISTS summaries (
+        analyzer TEXT NOT NULL, start REAL NOT NULL, finish REAL NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (analyzer, start, finish)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS summaries_finish ON summaries (finish)",
 )
 
 
@@ -46,7 +62,7 @@ class SQLiteDasStore:
         try:
             yield
         except (sqlite3.Error, OSError) as exc:
-            raise DasStoreError(f"das sqlite store {self.path}: {action} failed: {exc}") from exc
+            raise ServiceError(f"das sqlite store {self.path}: {action} failed: {exc}") from exc
 
     def _conn(self) -> sqlite3.Connection:
         local = self._local
@@ -141,7 +157,7 @@ class SQLiteDasStore:
         calls: list[tuple[Any, ...]] = []
         for part in parts:
             for record in part.records:
-                rows.append((qhash, generation, len(rows), part.expire, part.system, part.api, _json(record)))
+                rows.append((qhash, generation, len(rows), part.expire, part.system, part.api, dumps(record)))
             calls.append((qhash, generation, part.system, part.api, part.url, part.expire, now))
         with self._tx("write records") as conn:
             conn.executemany("INSERT INTO cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
@@ -154,7 +170,7 @@ class SQLiteDasStore:
                 "INSERT INTO cachestate VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (qhash) DO UPDATE SET "
                 "generation = excluded.generation, expire = excluded.expire, count = excluded.count, "
                 "query = excluded.query, updated = excluded.updated WHERE excluded.generation > cachestate.generation",
-                (qhash, generation, expire, count, _json(query), now))
+                (qhash, generation, expire, count, dumps(query), now))
             return cursor.rowcount == 1
 
     def drop_older(self, qhash: str, generation: int) -> None:
@@ -193,7 +209,7 @@ class SQLiteDasStore:
 
     def log_call(self, qhash: str, query: str, mongoquery: Mapping[str, Any], time: float) -> None:
         with self._tx("log call") as conn:
-            conn.execute("INSERT OR IGNORE INTO querylog VALUES (?, ?, ?)", (qhash, query, _json(mongoquery)))
+            conn.execute("INSERT OR IGNORE INTO querylog VALUES (?, ?, ?)", (qhash, query, dumps(mongoquery)))
             conn.execute("INSERT INTO querytimes VALUES (?, ?)", (qhash, time))
 
     def prune_calls(self, before: float) -> int:
@@ -227,7 +243,7 @@ class SQLiteDasStore:
             return
         with self._tx("log api calls") as conn:
             conn.executemany("INSERT INTO apilog (time, body) VALUES (?, ?)",
-                             [(float(e["time"]), _json(dict(e))) for e in entries])
+                             [(float(e["time"]), dumps(dict(e))) for e in entries])
 
     def api_calls(self, since: float | None) -> list[Doc]:
         with self._tx("api calls", write=False) as conn:
@@ -242,10 +258,10 @@ class SQLiteDasStore:
     # -- summaries ------------------------------------------------------------------------
 
     def add_summary(self, summary: Mapping[str, Any]) -> bool:
-        doc = _summary_doc(summary)
+        doc = summary_doc(summary)
         with self._tx("add summary") as conn:
             cursor = conn.execute("INSERT OR IGNORE INTO summaries VALUES (?, ?, ?, ?)",
-                                  (doc["analyzer"], doc["start"], doc["finish"], _json(doc)))
+                                  (doc["analyzer"], doc["start"], doc["finish"], dumps(doc)))
             return cursor.rowcount == 1
 
     def get_summaries(self, analyzer: str, *, after: float, before: float) -> list[Doc]:

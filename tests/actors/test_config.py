@@ -20,9 +20,9 @@ from actors.config import (
     coerce,
     describe_options,
     flags_from_namespace,
-    load_config,
     register,
 )
+from actors.configfile import load_config
 from actors.errors import ConfigError, InvalidJobError, UnknownTaskClassError
 from actors.jobs import JobSpec, Origin
 

@@ -268,11 +268,13 @@ def test_a_failed_start_leaves_no_actor_running(tmp_path, monkeypatch):
 
     import web.app
 
-    def broken(facade):
+    def broken(facade, **_options):
         raise RuntimeError("panel exploded")
 
     monkeypatch.setattr(web.app, "make_app", broken)
-    system = System(settings(tmp_path, web=True, web_port=0), [job("j", "Ok")])
+    from actors.server import Server
+
+    system = Server(settings(tmp_path, web=True, web_port=0), [job("j", "Ok")])
     with pytest.raises(RuntimeError, match="panel exploded"):
         system.start()
     assert system.wait_until(lambda: not pykka.ActorRegistry.get_all(), 10)  # nothing keeps the process alive

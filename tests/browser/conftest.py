@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one real `System` per module serving the panel for real
+"""Fixtures of the browser tests: one real `Server` per module serving the panel for real
 (cheroot on a free port, a temporary SQLite store, 2 worker subprocesses, the demo jobs of
 ``examples/demo.py``), and Playwright's sync API driving Debian's Chromium
 (``/usr/bin/chromium``, installed by ``scripts/provision-services.sh``; Playwright's own
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from actors.config import load_config
-from actors.system import System
+from actors.configfile import load_config
+from actors.server import Server
 from tasks.registry import TaskRegistry
 
 if TYPE_CHECKING:
@@ -136,8 +136,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """A `System` with the demo jobs serving the panel on a free port (after the browser check)."""
+def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A `Server` with the demo jobs serving the panel on a free port (after the browser check)."""
     registry = TaskRegistry()
     registry.discover()
     store = tmp_path_factory.mktemp("browser") / "store.db"
@@ -145,7 +145,7 @@ def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterato
              "web": True, "web_port": 0, "journal_flush_interval": 0.01, "shutdown_grace": 1.0,
              "retry_delay": 0.5, "restart_min_backoff": 0.05, "restart_max_backoff": 0.2}
     settings, jobs = load_config([DEMO], flags, make_job=registry.validate_spec)
-    system = System(settings, jobs).start()
+    system = Server(settings, jobs).start()
     try:
         poll(lambda: len(system.workers()) == 2 and all(w["status"] == "idle" for w in system.workers()),
              30, what="both workers idle")
@@ -155,7 +155,7 @@ def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def base_url(panel: System) -> str:
+def base_url(panel: Server) -> str:
     url = panel.web_url
     assert url and re.fullmatch(r"http://127\.0\.0\.1:\d+/analytics/", url), url
     return url

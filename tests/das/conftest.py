@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from tasks.das.backends import MongoDasStore, SQLiteDasStore
 from tasks.das.service import DasService
-from tasks.das.store import DasStore, MongoDasStore, SQLiteDasStore
+from tasks.das.store import DasStore
 from tasks.das.upstream import Upstreams
 from tests.das_support import T0 as T0  # noqa: PLC0414 - re-exported for the tests of this package
 

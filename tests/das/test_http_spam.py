@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from actors.cli import main
+from tasks.das.backends import SQLiteDasStore
 from tasks.das.http import DasHttpServer
 from tasks.das.service import DasService
 from tasks.das.spam import SpamConfig, run_spam, sampler
-from tasks.das.store import SQLiteDasStore
 from tasks.das.upstream import Upstreams
 
 ROOT = Path(__file__).resolve().parents[2]

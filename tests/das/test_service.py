@@ -246,7 +246,7 @@ def test_a_newer_generation_wins_the_switch(store):
 
 
 def test_store_failure_is_a_failed_call_not_an_exception(tmp_path, demo):
-    from tasks.das.store import SQLiteDasStore
+    from tasks.das.backends import SQLiteDasStore
 
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -256,7 +256,7 @@ def test_store_failure_is_a_failed_call_not_an_exception(tmp_path, demo):
 
 
 def test_sqlite_connections_of_finished_threads_are_closed(tmp_path):
-    from tasks.das.store import SQLiteDasStore
+    from tasks.das.backends import SQLiteDasStore
 
     store = SQLiteDasStore(tmp_path / "das.db")
     for _ in range(20):  # the HTTP endpoint runs one thread per connection

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from tasks.das.backends import SQLiteDasStore
 from tasks.das.service import DasService
-from tasks.das.store import SQLiteDasStore
 from tasks.das.upstream import Upstreams
 from tests.das_support import T0 as T0  # noqa: PLC0414 - re-exported for the tests of this package
 from tests.das_support import FakeClock

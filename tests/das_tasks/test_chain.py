@@ -13,8 +13,8 @@ import pytest
 from actors.jobs import JobSpec, Origin
 from actors.store import Query
 from actors.system import System
+from tasks.das.backends import SQLiteDasStore
 from tasks.das.service import DasService
-from tasks.das.store import SQLiteDasStore
 from tasks.das.upstream import DemoUpstream, Upstreams
 from tests.actors.test_system import settings
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from actors.config import load_config
+from actors.configfile import load_config
 from actors.store import Query
 from actors.system import System
+from tasks.das.backends import SQLiteDasStore
 from tasks.das.service import DasService
-from tasks.das.store import SQLiteDasStore
 from tasks.das.upstream import DemoUpstream, Upstreams
 from tasks.registry import default_registry
 

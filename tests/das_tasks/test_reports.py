@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from actors.errors import ReportParamError
 from actors.store.sqlite import SQLiteStore
 from reports import charts
-from reports.base import ReportContext, ReportParamError
+from reports.base import ReportContext
 from reports.das import (
     APIReport,
     HotspotReport,

@@ -6,10 +6,11 @@ import dataclasses
 
 import pytest
 
+from actors.errors import ServiceError
 from tasks.das.query import parse_query
 from tasks.das_analyzer import ANALYZER, AnalyticsCleanup, QueryAnalyzer, read_structure
 from tasks.das_hotspot import HotspotBase, KeyHotspot, ValueHotspot, find_coverage
-from tasks.das_query import DasTaskError, QueryMaintainer, QueryRunner
+from tasks.das_query import QueryMaintainer, QueryRunner
 from tasks.registry import TaskRegistry
 from tests.das_tasks.conftest import traffic
 
@@ -39,7 +40,7 @@ def test_registry_indexes_the_das_tasks_but_not_hotspotbase():
                                  AnalyticsCleanup])
 def test_without_the_service_every_task_fails_naming_the_option(cls, make_task):
     task = make_task(cls, services={}, dasquery=Q, key="dataset.name")
-    with pytest.raises(DasTaskError, match="--das-db-uri"):
+    with pytest.raises(ServiceError, match="--das-db-uri"):
         task()
 
 
@@ -54,9 +55,9 @@ def test_query_runner_caches_without_counting_itself(das, make_task, demo):
 
 def test_query_runner_failure_fails_the_run(make_task, demo):
     demo.fail(500)
-    with pytest.raises(DasTaskError, match=r"query-failed: dataset dataset.name=/A/B/RAW: .*500"):
+    with pytest.raises(ServiceError, match=r"query-failed: dataset dataset.name=/A/B/RAW: .*500"):
         make_task(QueryRunner, dasquery=Q)()
-    with pytest.raises(DasTaskError, match="dasquery must be DAS-QL text"):
+    with pytest.raises(ServiceError, match="dasquery must be DAS-QL text"):
         make_task(QueryRunner, dasquery=42)()
 
 
@@ -81,7 +82,7 @@ def test_query_maintainer_next_is_never_in_the_past(make_task, clock):
 def test_query_maintainer_detects_a_failed_refresh_and_keeps_the_old_answer(das, make_task, demo):
     das.call(Q, record=False)
     demo.fail(503)
-    with pytest.raises(DasTaskError, match=r"query-failed: refreshing dataset dataset\.name=/A/B/RAW"):
+    with pytest.raises(ServiceError, match=r"query-failed: refreshing dataset dataset\.name=/A/B/RAW"):
         make_task(QueryMaintainer, dasquery=Q)()
     assert das.call(Q, record=False).status == "cached"
 
@@ -97,7 +98,7 @@ def test_query_maintainer_detects_a_missing_expiry(das, make_task):
         def expiry(self, query):
             return None
 
-    with pytest.raises(DasTaskError, match="find-expiry-failed"):
+    with pytest.raises(ServiceError, match="find-expiry-failed"):
         make_task(QueryMaintainer, services={"das": NoExpiry()}, dasquery=Q)()
 
 
@@ -207,7 +208,7 @@ def test_value_hotspot_failure_for_one_value_is_reported_per_item(das, make_task
 def test_unknown_mode_and_missing_interval_are_clear_failures(make_task):
     with pytest.raises(ValueError, match="unknown mode 'top'"):
         value_hotspot(make_task, mode="top")
-    with pytest.raises(DasTaskError, match=r"interval .* must be positive"):
+    with pytest.raises(ServiceError, match=r"interval .* must be positive"):
         value_hotspot(make_task, interval=0.0)()
 
 
@@ -289,8 +290,8 @@ def test_the_summaries_store_on_a_mongodb_compatible_server(mongo_service, demo,
     """Hotspot and analyzer summaries are storable where field names may not contain dots."""
     import uuid
 
+    from tasks.das.backends import MongoDasStore
     from tasks.das.service import DasService
-    from tasks.das.store import MongoDasStore
     from tasks.das.upstream import Upstreams
 
     store = MongoDasStore(mongo_service.uri, f"das_tasks_{uuid.uuid4().hex[:12]}", timeout_s=5.0)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reports.base import ReportContext, ReportParamError
+from actors.errors import ReportParamError
+from reports.base import ReportContext
 from reports.job import JobReport
 from reports.scheduler import SchedulerReport
 from reports.test import TestReport

@@ -10,8 +10,9 @@ import textwrap
 import pytest
 
 import reports
+from actors.errors import ReportError, ReportParamError, UnknownReportError
 from reports import base, registry
-from reports.base import Param, ReportError, ReportParamError, UnknownReportError, parse_params
+from reports.base import Param, parse_params
 from reports.registry import ReportRegistry
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the web tests: a real in-process `System` (2 worker subprocesses, a temporary
+"""Fixtures of the web tests: a real in-process `Server` (2 worker subprocesses, a temporary
 SQLite store, tiny intervals, no web server), a real `Facade`, and the app under WebTest at
 ``/analytics`` as the server mounts it. Waits poll with deadlines; nothing sleeps blindly.
 """
@@ -16,7 +16,7 @@ import webtest  # type: ignore[import-untyped]
 
 from actors.config import Settings
 from actors.facade import Facade
-from actors.system import System
+from actors.server import Server
 from tasks.registry import TaskRegistry
 from web import make_app
 
@@ -46,17 +46,19 @@ def web_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(base)
 
 
-def start_system(tmp_path: Path, **overrides: Any) -> System:
-    return System(web_settings(tmp_path, **overrides)).start()
+def start_system(tmp_path: Path, **overrides: Any) -> Server:
+    """The whole server (actors, facade, and the panel when ``web=True``) on a temporary store."""
+    return Server(web_settings(tmp_path, **overrides)).start()
 
 
-def make_facade(system: System) -> Facade:
+def make_facade(system: Server) -> Facade:
     registry = WebTestRegistry()
     registry.discover()
     return Facade(system, registry)
 
 
 def client(facade: Facade, **options: Any) -> webtest.TestApp:
+    options.setdefault("token", facade.system.settings.web_token)  # as actors.server.Server passes it
     return webtest.TestApp(make_app(facade, **options), extra_environ={"SCRIPT_NAME": BASE})
 
 
@@ -78,7 +80,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float =
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_system(tmp_path_factory.mktemp("web-system"))
     wait_for(lambda: all(w["status"] == "idle" for w in running.workers()), 30)
     yield running
@@ -86,7 +88,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 
 @pytest.fixture(scope="module")
-def facade(system: System) -> Facade:
+def facade(system: Server) -> Facade:
     return make_facade(system)
 
 
@@ -99,7 +101,7 @@ def app(facade: Facade) -> webtest.TestApp:
 class Api:
     """Small helpers over the JSON API of a `webtest.TestApp`."""
 
-    def __init__(self, app: webtest.TestApp, system: System) -> None:
+    def __init__(self, app: webtest.TestApp, system: Server) -> None:
         self.app, self.system = app, system
 
     def add(self, classname: str = T + "Say", interval: float = 3600.0, **fields: Any) -> dict[str, Any]:
@@ -133,13 +135,13 @@ class Api:
 
 
 @pytest.fixture
-def api(app: webtest.TestApp, system: System) -> Api:
+def api(app: webtest.TestApp, system: Server) -> Api:
     return Api(app, system)
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """A System serving the panel for real: cheroot on a free port (``web_port=0``)."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Server serving the panel for real: cheroot on a free port (``web_port=0``)."""
     running = start_system(tmp_path_factory.mktemp("served"), web=True, web_port=0)
     wait_for(lambda: all(w["status"] == "idle" for w in running.workers()), 30)
     yield running

@@ -98,7 +98,7 @@ def test_options_set_option_and_health(url, served):
 def test_logs_and_follow(url, served):
     message = unique("followed")
     job = as_json(url, "add", unique("log"), T + "Say", "3600", "--when", "+1h", "--arg", f"message={message}")["job"]
-    tails = served._web.app.state.tails
+    tails = served.web.app.state.tails
     before = len(tails)
     command = [sys.executable, "-m", "actors.cli", "ctl", "--url", url, "logs", "--type", "reslog", "--job-id",
                job["job_id"], "--follow", "--count", "1", "--follow-timeout", "30"]

@@ -102,7 +102,7 @@ def test_tails_are_ended_by_shutdown_and_the_port_is_released(tmp_path):
     port = system.web_port
     stream = fetch(f"{system.web_url}api/v1/logs/tail", timeout=15)
     assert stream.readline().startswith(b":")
-    assert len(system._web.app.state.tails) == 1
+    assert len(system.web.app.state.tails) == 1
     system.shutdown(grace_s=0.2)
     assert stream.read() is not None  # the stream ended (EOF) instead of hanging
     assert system.web_port is None
@@ -120,7 +120,7 @@ def test_a_port_in_use_stops_start_with_a_config_error(tmp_path):
 
 
 def test_a_client_that_goes_away_frees_its_tail(served):
-    tails = served._web.app.state.tails
+    tails = served.web.app.state.tails
     before = len(tails)
     stream = fetch(served.web_url + "api/v1/logs/tail?type=log", timeout=15)
     stream.readline()
@@ -154,12 +154,12 @@ def test_the_prefix_is_the_servers_business(facade):
 
 
 def test_live_tails_are_bounded():
-    from web.params import HttpError
+    from actors.errors import RefusedError
     from web.state import Tails
 
     tails = Tails(2)
     first, _second = tails.open(), tails.open()
-    with pytest.raises(HttpError) as caught:
+    with pytest.raises(RefusedError) as caught:
         tails.open()
     assert caught.value.status == 503
     tails.close(first)

@@ -1,0 +1,76 @@
+"""`Backend`: the one door the web uses, written down as a protocol.
+
+Why: the panel and the API only need a handful of verbs (list jobs, add one, read runs,
+tail the store, check health ...). Naming them here, in the layer that uses them, lets
+`web` depend on this protocol instead of on the runtime: the real `actors.facade.Facade`
+satisfies it, and the web tests may drive the whole app with a small in-memory fake
+(`tests/web/fake_backend.py`) in milliseconds. Every method answers JSON-safe data or
+raises an `actors.errors.DasActorsError` whose ``status`` the web answers with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, Protocol
+
+from actors.store.base import Page, Query
+from reports.base import ReportContext
+
+
+class Backend(Protocol):
+    """What the web asks of the running server (see `actors.facade.Facade` for the semantics)."""
+
+    @property
+    def read_only(self) -> bool:
+        """True when the web interface must refuse every change."""
+
+    # -- jobs
+    def jobs(self, *, due_within_s: float | None = None, limit: int = ..., offset: int = 0,
+             state: str | None = None) -> list[dict[str, Any]]: ...
+
+    def jobs_page(self, *, due_within_s: float | None = None, limit: int = ..., offset: int = 0,
+                  state: str | None = None) -> dict[str, Any]: ...
+
+    def job(self, job_id: str) -> dict[str, Any]: ...
+
+    def add_job(self, data: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def remove_job(self, job_id: str) -> dict[str, Any]: ...
+
+    def pause_job(self, job_id: str) -> dict[str, Any]: ...
+
+    def resume_job(self, job_id: str) -> dict[str, Any]: ...
+
+    def run_now(self, job_id: str) -> dict[str, Any]: ...
+
+    def reschedule(self, job_id: str, when: Any) -> dict[str, Any]: ...
+
+    # -- runs and logs
+    def runs(self, query: Query) -> Page: ...
+
+    def run(self, job_id: str, index: int, attempt: int | None = None) -> dict[str, Any]: ...
+
+    def running(self) -> list[dict[str, Any]]: ...
+
+    def cancel(self, run_id: str) -> dict[str, Any]: ...
+
+    def logs(self, query: Query) -> Page: ...
+
+    def tail(self, after_seq: int, types: Collection[str] | None, stop: Any) -> Iterator[dict[str, Any]]: ...
+
+    def last_seq(self) -> int: ...
+
+    # -- the server
+    def workers(self) -> list[dict[str, Any]]: ...
+
+    def tasks(self) -> list[dict[str, Any]]: ...
+
+    def options(self) -> list[dict[str, Any]]: ...
+
+    def set_option(self, name: str, value: Any) -> dict[str, Any]: ...
+
+    def health(self) -> tuple[bool, dict[str, Any]]: ...
+
+    def metrics(self) -> dict[str, Any]: ...
+
+    def report_context(self, now: float | None = None) -> ReportContext: ...
