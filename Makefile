@@ -5,30 +5,45 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.py | sha1sum | cut -c1-12)
 CACHE ?= $(HOME)/.cache/das-actors
+EDITOR := web/editor
+EDITOR_BUNDLE := web/static/editor.js
 
-.PHONY: run test lint bench services clean help
+.PHONY: run test lint bench services editor clean help
 
 help:
 	@echo "make run    set up and start the server on the embedded store with the demo jobs"
 	@echo "make test   set up, provision test services, run the whole test suite"
 	@echo "make lint   ruff + mypy"
 	@echo "make bench  benchmarks side by side with APScheduler"
+	@echo "make editor build the panel's code editor (npm ci + esbuild -> $(EDITOR_BUNDLE))"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): setup.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,analytics]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-run: $(STAMP)
+# The code editor bundle: npm ci (from the committed package-lock.json), then esbuild; never committed.
+# npm ci writes node_modules/.package-lock.json, the stamp that the lock file is installed.
+$(EDITOR)/node_modules/.package-lock.json: $(EDITOR)/package.json $(EDITOR)/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is needed for the editor bundle (Debian: apt-get install -y npm)" >&2; exit 1; }
+	cd $(EDITOR) && npm ci --no-audit --no-fund
+	touch $@
+
+$(EDITOR_BUNDLE): $(EDITOR)/node_modules/.package-lock.json $(wildcard $(EDITOR)/src/*.js)
+	cd $(EDITOR) && npm run --silent build
+
+editor: $(EDITOR_BUNDLE)
+
+run: $(STAMP) $(EDITOR_BUNDLE)
 	$(BIN)/das-actors start examples/demo.py
 
 services: $(STAMP)
 	bash scripts/provision-services.sh "$(CACHE)"
 
-test: $(STAMP) services
+test: $(STAMP) $(EDITOR_BUNDLE) services
 	DAS_ACTORS_CACHE="$(CACHE)" $(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -40,4 +55,4 @@ lint: $(STAMP)
 	$(BIN)/mypy actors tasks tests web reports benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache $(EDITOR)/node_modules $(EDITOR_BUNDLE)

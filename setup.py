@@ -2,6 +2,11 @@
 
 from setuptools import find_packages, setup
 
+#: Optional capabilities, each an extra; the test extra pulls all of them in (the suite tests them).
+AMQP = ["pika>=1.3"]  # streams and act.publish
+DASK = ["distributed>=2026.8.0"]  # the Dask worker backend
+ANALYTICS = ["numpy>=1.26", "pandas>=2.1", "matplotlib>=3.8"]  # what browser-written tasks import
+
 setup(
     name="das-actors",
     version="0.1.0",
@@ -25,7 +30,11 @@ setup(
     extras_require={
         "test": ["pytest>=8", "pytest-timeout>=2.3", "webtest>=3.0", "hypothesis>=6.100",
                  "prometheus-client>=0.20", "openapi-spec-validator>=0.7",
-                 "playwright>=1.40"],  # the Python package only; the browser is Debian's chromium
+                 "playwright>=1.40",  # the Python package only; the browser is Debian's chromium
+                 "pytest-httpserver>=1.0", *AMQP, *DASK, *ANALYTICS],
+        "amqp": AMQP,
+        "dask": DASK,
+        "analytics": ANALYTICS,
         "lint": ["ruff>=0.6", "mypy>=1.10"],
         "bench": ["apscheduler>=3.10,<4", "psutil>=5.9"],
     },

@@ -28,3 +28,26 @@ else
   echo "provision: /usr/bin/chromium is missing; the browser tests skip (fail with CI set) until you run:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2
 fi
+
+# RabbitMQ for the AMQP tests (tests/rabbitmq.py): Debian's rabbitmq-server. The package is only
+# installed here; the tests start /usr/lib/rabbitmq/bin/rabbitmq-server themselves on free loopback
+# ports, so no service may start at install time (policy-rc.d refuses, RUNLEVEL=1) and systemd is
+# never involved.
+if [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
+  echo "provision: rabbitmq-server found ($(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo /usr/lib/rabbitmq/bin/rabbitmq-server))" >&2
+elif [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "provision: installing Debian's rabbitmq-server for the AMQP tests (no service is started)" >&2
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e "$policy" ]]; then
+    echo "provision: $policy refuses service starts during the install (removed afterwards)" >&2
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+           apt-get install -y -qq --no-install-recommends rabbitmq-server >&2; }; then
+    echo "provision: installing rabbitmq-server failed; the AMQP tests skip (fail with CI set)" >&2
+  fi
+else
+  echo "provision: /usr/lib/rabbitmq/bin/rabbitmq-server is missing; the AMQP tests skip (fail with CI set) until you run:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y rabbitmq-server" >&2
+fi

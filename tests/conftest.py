@@ -8,8 +8,9 @@ import pytest
 
 from actors import logs
 
-#: Fixtures shared by the das service and DAS task tests (``clock``, ``demo``).
-pytest_plugins = ["tests.das_support"]
+#: Fixtures shared by the das service and DAS task tests (``clock``, ``demo``); the session's
+#: real services: ``rabbitmq`` (a RabbitMQ broker) and ``dask_cluster`` (Dask scheduler + workers).
+pytest_plugins = ["tests.das_support", "tests.rabbitmq", "tests.dask_cluster"]
 
 
 @pytest.fixture(autouse=True)
