@@ -7,8 +7,8 @@ server is multi-threaded; forking it would be unsafe). The child:
 * applies the memory cap (``RLIMIT_AS``) if one is set;
 * ignores SIGINT (the server decides when runs end) and keeps SIGTERM's default;
 * sends everything over one private pipe as small tuples: ``("ready", pid)``,
-  ``("logs", [(run_key, time, level, logger, message), ...])`` and
-  ``("results", [(run_key, payload), ...])``. It never opens the store.
+  ``("logs", [(run_id, time, level, logger, message), ...])`` and
+  ``("results", [(run_id, payload), ...])``. It never opens the store.
 
 Everything the task logs (through its ``logger``, any stdlib logger, or ``print``) goes
 over the pipe; the result is made JSON-safe here, so an unpicklable or unstorable return
@@ -47,7 +47,7 @@ class _PipeSender:
         self._lock = threading.Lock()
         self._logs: list[tuple[str, float, int, str, str]] = []
         self._results: list[tuple[str, dict[str, Any]]] = []
-        self.run_key = ""
+        self.run_id = ""
         self._flusher = threading.Thread(target=self._flush_periodically, name="log-flusher", daemon=True)
         self._flusher.start()
 
@@ -58,13 +58,13 @@ class _PipeSender:
 
     def log(self, record: tuple[float, int, str, str]) -> None:
         with self._lock:
-            self._logs.append((self.run_key, *record))
+            self._logs.append((self.run_id, *record))
             if len(self._logs) >= LOG_BATCH:
                 self._send_pending_locked()
 
-    def result(self, run_key: str, payload: dict[str, Any], *, now: bool) -> None:
+    def result(self, run_id: str, payload: dict[str, Any], *, now: bool) -> None:
         with self._lock:
-            self._results.append((run_key, payload))
+            self._results.append((run_id, payload))
             if now or len(self._results) >= RESULT_BATCH:
                 self._send_pending_locked()
 
@@ -261,12 +261,12 @@ def _run_batch(wires: list[dict[str, Any]], sender: _PipeSender, registry: Any, 
     """Run a batch in order; results go back in chunks (one pipe message per chunk)."""
     max_children = int(config.get("max_children", 100))
     for position, wire in enumerate(wires):
-        sender.run_key = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
+        sender.run_id = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
         payload = execute(wire, registry, max_children=max_children, services=worker_services(config))
         sys.stdout.flush()
         sys.stderr.flush()
         exit_after = bool(payload.get("exit_after"))
-        sender.result(sender.run_key, payload, now=exit_after or position == len(wires) - 1)
+        sender.result(sender.run_id, payload, now=exit_after or position == len(wires) - 1)
         if exit_after:
             sender.flush()
             os._exit(EXIT_AFTER_MEMORY_ERROR)

@@ -252,8 +252,8 @@ def _run(args: argparse.Namespace, client: Client) -> Answer:
 
 
 def _cancel(args: argparse.Namespace, client: Client) -> Answer:
-    answer = client.call("POST", f"running/{quote(args.run_key, safe='')}/cancel")
-    return answer, f"cancelling run {args.run_key}"
+    answer = client.call("POST", f"running/{quote(args.run_id, safe='')}/cancel")
+    return answer, f"cancelling run {args.run_id}"
 
 
 def _logs(args: argparse.Namespace, client: Client) -> Answer:
@@ -266,7 +266,7 @@ def _logs(args: argparse.Namespace, client: Client) -> Answer:
 
 def _workers(args: argparse.Namespace, client: Client) -> Answer:
     answer = client.call("GET", "workers")
-    rows = [[w.get("slot"), w.get("status"), w.get("pid"), (w.get("run") or {}).get("key"),
+    rows = [[w.get("slot"), w.get("status"), w.get("pid"), (w.get("run") or {}).get("run_id"),
              w.get("recent_restarts")] for w in answer["workers"]]
     return answer, table(rows, ["slot", "status", "pid", "running", "restarts"])
 
@@ -396,7 +396,7 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
         (("--limit",), {"type": _positive, "default": 20}), (("--offset",), {"type": _positive})]),
     "run": ("one run with its result and log lines", [
         (("job_id",), {}), (("index",), {"type": _positive}), (("--attempt",), {"type": _positive})]),
-    "cancel": ("cancel a run in progress", [(("run_key",), {"help": "job_id:index:attempt"})]),
+    "cancel": ("cancel a run in progress", [(("run_id",), {"help": "job_id:index:attempt"})]),
     "logs": ("system or task log lines", [
         (("--type",), {"choices": ("log", "reslog")}), (("--logger",), {"metavar": "PREFIX"}),
         (("--level",), {"help": "minimum level: a number or debug/info/warning/error/critical"}),

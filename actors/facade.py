@@ -27,7 +27,22 @@ from actors.errors import (
     NotFoundError,
 )
 from actors.jobs import JobSpec, Origin
-from actors.messages import CancelRun
+from actors.messages import (
+    AddJob,
+    CancelRun,
+    GetJob,
+    GetJobsPage,
+    GetMetrics,
+    GetStatus,
+    ListJobs,
+    ListRunning,
+    PauseJob,
+    RemoveJob,
+    RescheduleJob,
+    ResumeJob,
+    RunJobNow,
+    SetLimits,
+)
 from actors.store.base import Page, Query
 from actors.system import System, limits_from
 from actors.timeish import parse_when
@@ -75,15 +90,15 @@ class Facade:
         """``{"jobs": [...], "total": n, "more": bool}``: one page, sorted by the scheduler."""
         if limit < 0 or offset < 0:
             raise InvalidJobError(f"limit and offset must be >= 0, got {limit} and {offset}", field="limit")
-        return dict(self.system.ask("jobs_page", offset, limit, due_within_s, state))
+        return dict(self.system.ask(GetJobsPage(offset, limit, due_within_s, state)))
 
     def job(self, job_id: str) -> dict[str, Any]:
         """One job with its recent runs and its children."""
-        found = self.system.ask("job", job_id)
+        found = self.system.ask(GetJob(job_id))
         if found is None:
             raise NotFoundError(f"no job with id {job_id!r}")
         found["recent_runs"] = self.runs(Query(type="result", job_id=job_id, limit=10)).items
-        found["children"] = [j for j in self.system.ask("jobs") if j.get("parent") and j["parent"][-1] == job_id]
+        found["children"] = [j for j in self.system.ask(ListJobs()) if j.get("parent") and j["parent"][-1] == job_id]
         return dict(found)
 
     def add_job(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,36 +111,34 @@ class Facade:
             fields["only_before"] = parse_when(fields["only_before"], now=now, field="only_before", allow_past=True)
         fields["origin"] = str(Origin.API)
         spec = self.registry.validate_spec(JobSpec.from_dict(fields))
-        record = self.system.ask("add", spec, first_due)
+        record = self.system.ask(AddJob(spec, first_due))
         log.info("job.added", job=spec.name, job_id=spec.job_id, classname=spec.classname, origin="api")
         return dict(record)
 
     def remove_job(self, job_id: str) -> dict[str, Any]:
         """Remove a job; a running run finishes and is not rescheduled."""
-        return dict(self._operate("remove", job_id))
+        return dict(self._operate(RemoveJob(job_id)))
 
     def pause_job(self, job_id: str) -> dict[str, Any]:
         """Stop dispatching a job until resumed."""
-        return dict(self._operate("pause", job_id))
+        return dict(self._operate(PauseJob(job_id)))
 
     def resume_job(self, job_id: str) -> dict[str, Any]:
         """Dispatch a paused job again."""
-        return dict(self._operate("resume", job_id))
+        return dict(self._operate(ResumeJob(job_id)))
 
     def run_now(self, job_id: str) -> dict[str, Any]:
         """Run a job as soon as a worker is free."""
-        return dict(self._operate("run_now", job_id))
+        return dict(self._operate(RunJobNow(job_id)))
 
     def reschedule(self, job_id: str, when: Any) -> dict[str, Any]:
         """Move a job's next run to *when* (TIMEISH text or epoch); the past is refused."""
-        return dict(self._operate("reschedule", job_id, parse_when(when, now=time.time())))
+        return dict(self._operate(RescheduleJob(job_id, parse_when(when, now=time.time()))))
 
-    def _operate(self, verb: str, job_id: str, *args: Any) -> Any:
+    def _operate(self, command: Any) -> Any:
         try:
-            return self.system.ask(verb, job_id, *args)
-        except KeyError as exc:
-            raise NotFoundError(f"no job with id {job_id!r}") from exc
-        except InvalidJobError as exc:
+            return self.system.ask(command)
+        except InvalidJobError as exc:  # the job's state refuses it now (it is running ...)
             raise ConflictError(str(exc)) from exc
 
     # ------------------------------------------------------------------ runs and logs
@@ -150,22 +163,22 @@ class Facade:
         now = time.time()
         pids = {w.get("slot"): w for w in self.system.workers()}
         out = []
-        for run in self.system.ask("running"):
+        for run in self.system.ask(ListRunning()):
             worker = pids.get(run["slot"], {})
             started = (worker.get("run") or {}).get("started")
             out.append({**run, "pid": worker.get("pid"), "started": started,
                         "elapsed_s": None if started is None else round(now - started, 3)})
         return out
 
-    def cancel(self, run_key: str) -> dict[str, Any]:
+    def cancel(self, run_id: str) -> dict[str, Any]:
         """Kill a run in progress (recorded ``cancelled``)."""
-        for run in self.system.ask("running"):
-            if run["key"] == run_key:
-                if not self.system.directory.tell_worker(run["slot"], CancelRun(run_key)):
-                    raise ActorUnavailableError(f"worker {run['slot']} is not there to cancel {run_key}")
-                log.info("run.cancel_requested", run=run_key, job=run["name"])
-                return {"key": run_key, "cancelling": True}
-        raise NotFoundError(f"no running run {run_key!r}")
+        for run in self.system.ask(ListRunning()):
+            if run["run_id"] == run_id:
+                if not self.system.directory.tell_worker(run["slot"], CancelRun(run_id)):
+                    raise ActorUnavailableError(f"worker {run['slot']} is not there to cancel {run_id}")
+                log.info("run.cancel_requested", run=run_id, job=run["name"])
+                return {"run_id": run_id, "cancelling": True}
+        raise NotFoundError(f"no running run {run_id!r}")
 
     def logs(self, query: Query) -> Page:
         """System (``log``) or task (``reslog``) log lines, newest first."""
@@ -227,7 +240,7 @@ class Facade:
         if name == "verbose":
             logging.getLogger().setLevel(logging.DEBUG if coerced else logging.INFO)
         elif name not in ("shutdown_grace", "web_read_only"):
-            self.system.ask("limits", limits_from(new), new.finished_retention)
+            self.system.ask(SetLimits(limits_from(new), new.finished_retention))
         log.info("option.changed", option=name, value=coerced)
         return {"name": name, "value": coerced, "live": True}
 
@@ -241,7 +254,7 @@ class Facade:
         problems: list[str] = []
         details: dict[str, Any] = {"uptime_s": round(time.time() - self.started_at, 3)}
         try:
-            details["scheduler"] = self.system.ask("status", timeout=2.0)
+            details["scheduler"] = self.system.ask(GetStatus(), timeout=2.0)
         except DasActorsError as exc:
             problems.append(f"scheduler: {exc}")
         try:
@@ -274,7 +287,7 @@ class Facade:
 
     def metrics(self) -> dict[str, Any]:
         """Counters and histograms for ``/metrics`` and the overview page."""
-        data: dict[str, Any] = dict(self.system.ask("metrics"))
+        data: dict[str, Any] = dict(self.system.ask(GetMetrics()))
         data["workers"] = self.workers()
         try:
             data["journal"] = self.system.journal_stats(timeout=2.0)

@@ -252,8 +252,9 @@ class Run:
     trigger: Trigger = Trigger.SCHEDULE
 
     @property
-    def key(self) -> str:
-        """``job_id:index:attempt``, unique per execution."""
+    def run_id(self) -> str:
+        """``job_id:index:attempt``, unique per execution: the one id of a run everywhere (stored
+        documents, logs, the API, the panel, metrics)."""
         return f"{self.job_id}:{self.index}:{self.attempt}"
 
     def describe(self) -> str:

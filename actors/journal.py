@@ -31,7 +31,7 @@ import structlog
 from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
 from actors.logs import emit_json_lines
-from actors.messages import ChildFailed, Flush, Records, SaveJobs
+from actors.messages import ChildFailed, Flush, GetStatus, Records, SaveJobs
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.store.base import Store
 
@@ -103,7 +103,7 @@ class Journal(pykka.ThreadingActor):
         elif isinstance(message, Flush):
             self._timer = None
             return self._flush()
-        elif message == "stats":
+        elif isinstance(message, GetStatus):
             return self.stats()
         return None
 

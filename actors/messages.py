@@ -1,8 +1,10 @@
 """The immutable messages actors exchange.
 
 Events are in the past tense (``RunFinished``, ``WorkerReady``), commands in the
-imperative (``RunJob``, ``CancelRun``). Every message is a frozen, slotted dataclass:
-pykka futures do not copy values, so nothing mutable crosses between threads.
+imperative (``RunJob``, ``CancelRun``), questions start with ``Get`` or ``List``. Every
+message is a frozen, slotted dataclass: pykka futures do not copy values, so nothing
+mutable crosses between threads. Actors handle messages by type (a table from message
+class to handler), never by string verbs.
 """
 
 from __future__ import annotations
@@ -11,13 +13,135 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.jobs import Run, RunReport
+from actors.jobs import JobSpec, Run, RunReport
+from actors.jobstate import Limits
 
 
-# ----------------------------------------------------------------------- scheduler <- *
+# ----------------------------------------------------------------------- any actor <- *
+@dataclass(frozen=True, slots=True)
+class GetStatus:
+    """Ask an actor for its JSON-safe status (scheduler, worker, journal, supervisor)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """Shutdown, step 1: start nothing new; the answer says what is still running."""
+
+
+@dataclass(frozen=True, slots=True)
+class Housekeep:
+    """A periodic timer of the actor itself fired (saves, liveness checks)."""
+
+
+# ----------------------------------------------------------------------- scheduler <- facade, system
+@dataclass(frozen=True, slots=True)
+class AddJob:
+    """Add one job (kept as it is when an active job of the same id exists); answers its view."""
+
+    spec: JobSpec
+    first_due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddJobs:
+    """Add many jobs in one message (config loads, benchmarks); answers how many."""
+
+    specs: Sequence[JobSpec]
+    first_due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreJobs:
+    """Stored job records to rebuild after a restart (a chunk at a time)."""
+
+    records: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ListJobs:
+    """Every job's view."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetJobsPage:
+    """One page of job views, soonest due first: ``{"jobs", "total", "more"}``."""
+
+    offset: int
+    limit: int
+    due_within_s: float | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetJob:
+    """One job's view, or None."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PauseJob:
+    """Stop dispatching a job until resumed."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeJob:
+    """Dispatch a paused job again."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RescheduleJob:
+    """Move a job's next run to ``due_at``."""
+
+    job_id: str
+    due_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveJob:
+    """Forget a job (a running run finishes and is not rescheduled)."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunJobNow:
+    """One manual run as soon as a worker is free, the schedule untouched."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListRunning:
+    """The runs in progress: ``[{slot, run_id, ...}]``."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetMetrics:
+    """Run counters and histograms."""
+
+
+@dataclass(frozen=True, slots=True)
+class SaveNow:
+    """Send every changed job record to the journal now (tests, shutdown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetLimits:
+    """A live option changed: new rules apply from the next decision on."""
+
+    limits: Limits
+    finished_retention_s: float
+
+
+# ----------------------------------------------------------------------- scheduler <- clock, workers
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """The clock says a due time has come (or a periodic housekeeping moment)."""
+    """The clock says a due time has come."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +200,14 @@ class RunJob:
 
 @dataclass(frozen=True, slots=True)
 class CancelRun:
-    """Kill the run with this key (recorded ``cancelled``)."""
+    """Kill the run with this id (recorded ``cancelled``)."""
 
-    run_key: str
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """Shutdown, step 2: the grace is over; kill what still runs (recorded ``interrupted``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +220,7 @@ class ChildReady:
 
 @dataclass(frozen=True, slots=True)
 class ChildLogs:
-    """Reader thread: log records, each ``(run_key, time, level, logger, message)``."""
+    """Reader thread: log records, each ``(run_id, time, level, logger, message)``."""
 
     gen: int
     records: Sequence[tuple[str, float, int, str, str]]
@@ -99,7 +228,7 @@ class ChildLogs:
 
 @dataclass(frozen=True, slots=True)
 class ChildResults:
-    """Reader thread: the subprocess finished these runs, in batch order: ``(run_key, payload)``."""
+    """Reader thread: the subprocess finished these runs, in batch order: ``(run_id, payload)``."""
 
     gen: int
     results: Sequence[tuple[str, Mapping[str, Any]]]
@@ -119,7 +248,7 @@ class Deadline:
 
     gen: int
     what: str
-    run_key: str = ""
+    run_id: str = ""
 
 
 # ----------------------------------------------------------------------- journal <- *
@@ -144,6 +273,19 @@ class Flush:
 
 
 # ----------------------------------------------------------------------- supervisor <- *
+@dataclass(frozen=True, slots=True)
+class Stopping:
+    """The System is shutting down: restart nothing from now on."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestartChild:
+    """A restart timer fired: build the actor of ``role`` in ``slot`` again."""
+
+    role: str
+    slot: int
+
+
 @dataclass(frozen=True, slots=True)
 class ChildFailed:
     """A supervised actor died of an unhandled exception (from its ``on_failure``)."""

@@ -10,8 +10,9 @@ The rules are in `actors.timetable` (pure); this actor adds time and concurrency
   changed job records are sent to the Journal in batches (``SaveJobs``);
 * on shutdown it drains: no new dispatches, then a final save of every job.
 
-Operator commands (add, remove, pause, resume, reschedule, run now, list) arrive as asks
-through `actors.facade`; each returns a JSON-safe answer.
+Operator commands (`AddJob`, `RemoveJob`, `PauseJob`, `RunJobNow` ...) arrive as typed asks
+through `actors.facade`; each returns a JSON-safe answer, or raises (`NotFoundError` for an
+unknown job id, `InvalidJobError` when the job's state refuses it).
 """
 
 from __future__ import annotations
@@ -29,21 +30,40 @@ from typing import Any
 import pykka
 import structlog
 
+from actors.errors import NotFoundError
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
 from actors.messages import (
+    AddJob,
+    AddJobs,
     ChildFailed,
+    Drain,
+    GetJob,
+    GetJobsPage,
+    GetMetrics,
+    GetStatus,
+    Housekeep,
+    ListJobs,
+    ListRunning,
+    PauseJob,
+    RemoveJob,
+    RescheduleJob,
+    RestoreJobs,
+    ResumeJob,
     RunFinished,
     RunJob,
+    RunJobNow,
     RunRefused,
     RunsFinished,
     SaveJobs,
+    SaveNow,
+    SetLimits,
     Tick,
     WorkerDown,
     WorkerReady,
 )
 from actors.metrics import RunMetrics
 from actors.routing import Directory, TimerHandle, tell_later
-from actors.timetable import Decision, Job, Limits, Timetable
+from actors.timetable import Decision, Job, Timetable
 
 log = structlog.get_logger("das_actors.scheduler")
 
@@ -121,7 +141,7 @@ class SchedulerState:
     idle: set[int] = field(default_factory=set)
     down: dict[int, str] = field(default_factory=dict)
     waiting: deque[str] = field(default_factory=deque)
-    running: dict[str, tuple[int, Run]] = field(default_factory=dict)  # run key -> (slot, run)
+    running: dict[str, tuple[int, Run]] = field(default_factory=dict)  # run id -> (slot, run)
     dirty: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
     draining: bool = False
@@ -168,110 +188,138 @@ class Scheduler(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ messages
     def on_receive(self, message: Any) -> Any:
-        """Actor thread: events from workers and the clock; commands from the facade."""
+        """Actor thread: events from workers and the clock, commands and questions from the facade
+        and the System, each handled by its type (see `HANDLERS`)."""
+        handler = HANDLERS.get(type(message))
+        if handler is None:
+            log.error("scheduler.unknown_message", message=repr(message)[:200])
+            return None
+        return handler(self, message)
+
+    # -- events
+    def _on_tick(self, _message: Tick) -> None:
+        self._dispatch()
+
+    def _on_runs_finished(self, message: RunsFinished) -> None:
+        self._on_finished(message.slot, message.finished, message.worker_free)
+
+    def _on_run_finished(self, message: RunFinished) -> None:
+        self._on_finished(message.slot, ((message.run, message.report),), message.worker_free)
+
+    def _on_worker_ready(self, message: WorkerReady) -> None:
         s = self._s
-        if isinstance(message, Tick):
-            self._dispatch()
-        elif isinstance(message, RunsFinished):
-            self._on_finished(message.slot, message.finished, message.worker_free)
-        elif isinstance(message, RunFinished):
-            self._on_finished(message.slot, ((message.run, message.report),), message.worker_free)
-        elif isinstance(message, WorkerReady):
-            s.down.pop(message.slot, None)
-            if not any(slot == message.slot for slot, _ in s.running.values()):
-                s.idle.add(message.slot)
-            self._dispatch()
-        elif isinstance(message, WorkerDown):
-            s.idle.discard(message.slot)
-            s.down[message.slot] = "degraded: " + message.reason if message.degraded else message.reason
-        elif isinstance(message, RunRefused):
-            self._on_refused(message)
-        elif message == "save":
-            self._saver = None
-            self._save()
-            self._prune()
-            self._arm_saver()
-        elif isinstance(message, tuple) and message:
-            return self._command(message[0], *message[1:])
-        return None
+        s.down.pop(message.slot, None)
+        if not any(slot == message.slot for slot, _ in s.running.values()):
+            s.idle.add(message.slot)
+        self._dispatch()
 
-    def _command(self, verb: str, *args: Any) -> Any:
-        """Operator and system commands (asked with a timeout through the facade)."""
-        s, now = self._s, self._clock()
-        tt = s.timetable
-        if verb == "add":
-            spec, first_due_at = args[0], (args[1] if len(args) > 1 else None)
-            job = tt.add(spec, now, first_due_at=first_due_at)
-            self._changed(job)
-            self._dispatch()
-            return job.to_record()
-        if verb == "add_many":  # bulk add (config loads, benchmarks): one message, one dispatch
-            first_due_at = args[1] if len(args) > 1 else None
-            for spec in args[0]:
-                self._changed(tt.add(spec, now, first_due_at=first_due_at))
-            self._dispatch()
-            return len(args[0])
-        if verb == "restore":
-            for record in args[0]:
-                job = tt.restore(record, now)
-                if record.get("running") or record.get("state") != str(job.state):
-                    self._changed(job)  # restore changed it (a run resumed); the rest is stored as it is
-            self._dispatch()
-            return len(tt)
-        if verb == "jobs":
-            return [self._view(j) for j in tt.jobs()]
-        if verb == "jobs_page":  # (offset, limit, due_within_s | None, state | None): soonest due first
-            return self._jobs_page(now, *args)
-        if verb == "job":
-            found = tt.get(args[0])
-            return None if found is None else self._view(found)
-        if verb in ("pause", "resume", "reschedule", "remove", "run_now"):
-            return self._operate(verb, now, *args)
-        if verb == "drain":
-            s.draining = True
-            if self._waker is not None:
-                self._waker.wake_at(None)
-            return [run.key for _, run in s.running.values()]
-        if verb == "running":
-            return [{"slot": slot, **run.to_wire(), "key": key} for key, (slot, run) in s.running.items()]
-        if verb == "status":
-            return {"jobs": len(tt), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
-                    "running": len(s.running), "draining": s.draining, **s.stats}
-        if verb == "flush":
-            self._save()
-            return True
-        if verb == "metrics":
-            return {"runs": s.metrics.snapshot(), "waiting": len(s.waiting), "running": len(s.running),
-                    "jobs_by_state": _count_states(tt), **s.stats}
-        if verb == "limits":  # live option change: new rules apply from the next decision on
-            limits: Limits = args[0]
-            tt.limits = limits
-            s.finished_retention_s = float(args[1]) if len(args) > 1 else s.finished_retention_s
-            self._dispatch()
-            return True
-        raise ValueError(f"unknown scheduler command {verb!r}")
+    def _on_worker_down(self, message: WorkerDown) -> None:
+        s = self._s
+        s.idle.discard(message.slot)
+        s.down[message.slot] = "degraded: " + message.reason if message.degraded else message.reason
 
-    def _operate(self, verb: str, now: float, job_id: str, *args: Any) -> Any:
-        tt = self._s.timetable
-        job = tt.get(job_id)
+    def _on_housekeep(self, _message: Housekeep) -> None:
+        self._saver = None
+        self._save()
+        self._prune()
+        self._arm_saver()
+
+    # -- commands (asked with a timeout through the facade and the System)
+    def _add(self, message: AddJob) -> dict[str, Any]:
+        job = self._s.timetable.add(message.spec, self._clock(), first_due_at=message.first_due_at)
+        self._changed(job)
+        self._dispatch()
+        return self._view(job)
+
+    def _add_many(self, message: AddJobs) -> int:
+        now, tt = self._clock(), self._s.timetable
+        for spec in message.specs:
+            self._changed(tt.add(spec, now, first_due_at=message.first_due_at))
+        self._dispatch()
+        return len(message.specs)
+
+    def _restore(self, message: RestoreJobs) -> int:
+        now, tt = self._clock(), self._s.timetable
+        for record in message.records:
+            job = tt.restore(record, now)
+            if record.get("running") or record.get("state") != str(job.state):
+                self._changed(job)  # restore changed it (a run resumed); the rest is stored as it is
+        self._dispatch()
+        return len(tt)
+
+    def _list_jobs(self, _message: ListJobs) -> list[dict[str, Any]]:
+        return [self._view(j) for j in self._s.timetable.jobs()]
+
+    def _get_job(self, message: GetJob) -> dict[str, Any] | None:
+        found = self._s.timetable.get(message.job_id)
+        return None if found is None else self._view(found)
+
+    def _pause(self, message: PauseJob) -> dict[str, Any]:
+        job = self._require(message.job_id)
+        self._s.timetable.pause(job.job_id)
+        return self._after_operation(job)
+
+    def _resume(self, message: ResumeJob) -> dict[str, Any]:
+        job = self._require(message.job_id)
+        self._s.timetable.resume(job.job_id, self._clock())
+        return self._after_operation(job)
+
+    def _reschedule(self, message: RescheduleJob) -> dict[str, Any]:
+        job = self._require(message.job_id)
+        self._s.timetable.reschedule(job.job_id, message.due_at, self._clock())
+        return self._after_operation(job)
+
+    def _run_now(self, message: RunJobNow) -> dict[str, Any]:
+        job = self._require(message.job_id)
+        self._s.timetable.run_now(job.job_id)
+        if job.job_id not in self._s.waiting:
+            self._s.waiting.appendleft(job.job_id)
+        return self._after_operation(job)
+
+    def _remove(self, message: RemoveJob) -> dict[str, Any]:
+        job = self._require(message.job_id)
+        self._s.timetable.remove(job.job_id)
+        self._s.deleted.add(job.job_id)
+        self._s.dirty.discard(job.job_id)
+        log.info("job.removed", job=job.spec.name, job_id=job.job_id, running=job.running is not None)
+        return self._view(job)
+
+    def _drain(self, _message: Drain) -> list[str]:
+        self._s.draining = True
+        if self._waker is not None:
+            self._waker.wake_at(None)
+        return [run.run_id for _, run in self._s.running.values()]
+
+    def _list_running(self, _message: ListRunning) -> list[dict[str, Any]]:
+        return [{"slot": slot, **run.to_wire(), "run_id": run_id} for run_id, (slot, run) in self._s.running.items()]
+
+    def _status(self, _message: GetStatus) -> dict[str, Any]:
+        s = self._s
+        return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
+                "running": len(s.running), "draining": s.draining, **s.stats}
+
+    def _save_now(self, _message: SaveNow) -> bool:
+        self._save()
+        return True
+
+    def _metrics(self, _message: GetMetrics) -> dict[str, Any]:
+        s = self._s
+        return {"runs": s.metrics.snapshot(), "waiting": len(s.waiting), "running": len(s.running),
+                "jobs_by_state": _count_states(s.timetable), **s.stats}
+
+    def _set_limits(self, message: SetLimits) -> bool:
+        self._s.timetable.limits = message.limits
+        self._s.finished_retention_s = message.finished_retention_s
+        self._dispatch()
+        return True
+
+    def _require(self, job_id: str) -> Job:
+        job = self._s.timetable.get(job_id)
         if job is None:
-            raise KeyError(job_id)
-        if verb == "pause":
-            tt.pause(job_id)
-        elif verb == "resume":
-            tt.resume(job_id, now)
-        elif verb == "reschedule":
-            tt.reschedule(job_id, float(args[0]), now)
-        elif verb == "run_now":
-            tt.run_now(job_id)
-            if job_id not in self._s.waiting:
-                self._s.waiting.appendleft(job_id)
-        elif verb == "remove":
-            tt.remove(job_id)
-            self._s.deleted.add(job_id)
-            self._s.dirty.discard(job_id)
-            log.info("job.removed", job=job.spec.name, job_id=job_id, running=job.running is not None)
-            return self._view(job)
+            raise NotFoundError(f"no job with id {job_id!r}")
+        return job
+
+    def _after_operation(self, job: Job) -> dict[str, Any]:
         self._changed(job)
         self._dispatch()
         return self._view(job)
@@ -310,7 +358,7 @@ class Scheduler(pykka.ThreadingActor):
                 continue
             slot = s.idle.pop()
             for run in batch:
-                s.running[run.key] = (slot, run)
+                s.running[run.run_id] = (slot, run)
             s.stats["dispatched"] += len(batch)
             if len(s.dirty) <= SAVE_AT_ONCE_MAX and time.monotonic() - self._last_save >= SAVE_AT_ONCE_EVERY_S:
                 self._save()
@@ -326,7 +374,7 @@ class Scheduler(pykka.ThreadingActor):
             s.idle.add(slot)
         tt = s.timetable
         for run, report in finished:
-            s.running.pop(run.key, None)
+            s.running.pop(run.run_id, None)
             lateness = report.started_at - run.due_at if report.outcome is not Outcome.INTERRUPTED else None
             duration = report.finished_at - report.started_at
             s.metrics.observe(str(report.outcome), duration, lateness)
@@ -365,7 +413,7 @@ class Scheduler(pykka.ThreadingActor):
     def _requeue(self, run: Run, reason: str) -> None:
         """A run never reached a process: put the job back at the head of the waiting line."""
         s = self._s
-        s.running.pop(run.key, None)
+        s.running.pop(run.run_id, None)
         job = s.timetable.get(run.job_id)
         if job is None:
             return
@@ -407,12 +455,13 @@ class Scheduler(pykka.ThreadingActor):
             s.deleted.add(job_id)
 
     def _arm_saver(self) -> None:
-        self._saver = tell_later(self.actor_ref, SAVE_INTERVAL_S, "save")
+        self._saver = tell_later(self.actor_ref, SAVE_INTERVAL_S, Housekeep())
 
     # ------------------------------------------------------------------ views and logs
-    def _jobs_page(self, now: float, offset: int, limit: int, due_within_s: float | None = None,
-                   state: str | None = None) -> dict[str, Any]:
+    def _jobs_page(self, message: GetJobsPage) -> dict[str, Any]:
         """One page of jobs sorted by due time (no due time last), views built for the page only."""
+        now, offset, limit, due_within_s, state = (self._clock(), message.offset, message.limit,
+                                                    message.due_within_s, message.state)
         horizon = None if due_within_s is None else now + due_within_s
         far = float("inf")
         keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
@@ -426,7 +475,7 @@ class Scheduler(pykka.ThreadingActor):
 
     def _view(self, job: Job) -> dict[str, Any]:
         record = job.to_record()
-        record["running_key"] = None if job.running is None else job.running.key
+        record["run_id"] = None if job.running is None else job.running.run_id  # the run in progress
         return record
 
     def _log_decision(self, run: Run, report: RunReport, decision: Decision) -> None:
@@ -448,6 +497,20 @@ class Scheduler(pykka.ThreadingActor):
                 log.debug("run.finished", **fields)
         else:
             log.warning("run.failed", error=report.error, **fields)
+
+
+#: Message type -> handler: the Scheduler's whole vocabulary.
+HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
+    Tick: Scheduler._on_tick, RunsFinished: Scheduler._on_runs_finished, RunFinished: Scheduler._on_run_finished,
+    WorkerReady: Scheduler._on_worker_ready, WorkerDown: Scheduler._on_worker_down,
+    RunRefused: Scheduler._on_refused, Housekeep: Scheduler._on_housekeep,
+    AddJob: Scheduler._add, AddJobs: Scheduler._add_many, RestoreJobs: Scheduler._restore,
+    ListJobs: Scheduler._list_jobs, GetJobsPage: Scheduler._jobs_page, GetJob: Scheduler._get_job,
+    PauseJob: Scheduler._pause, ResumeJob: Scheduler._resume, RescheduleJob: Scheduler._reschedule,
+    RunJobNow: Scheduler._run_now, RemoveJob: Scheduler._remove, Drain: Scheduler._drain,
+    ListRunning: Scheduler._list_running, GetStatus: Scheduler._status, SaveNow: Scheduler._save_now,
+    GetMetrics: Scheduler._metrics, SetLimits: Scheduler._set_limits,
+}
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

@@ -26,7 +26,7 @@ import pykka
 import structlog
 
 from actors.jobs import Outcome, RunReport
-from actors.messages import ChildFailed, RunFinished, WorkerDown
+from actors.messages import ChildFailed, GetStatus, Housekeep, RestartChild, RunFinished, Stopping, WorkerDown
 from actors.policy import RestartPolicy, RestartTracker
 from actors.routing import Directory, TimerHandle, tell_later
 
@@ -68,7 +68,7 @@ class Supervisor(pykka.ThreadingActor):
         self._dir.workers = [None] * self._build.workers
         for slot in range(self._build.workers):
             self._dir.workers[slot] = self._start("worker", slot)
-        self._arm(LIVENESS_TICK_S, "tick")
+        self._arm(LIVENESS_TICK_S, Housekeep())
 
     def on_stop(self) -> None:
         """Actor thread: stop the liveness tick (children are stopped by the System, in order)."""
@@ -80,17 +80,17 @@ class Supervisor(pykka.ThreadingActor):
         """Actor thread: child failures, liveness ticks, restart timers, status."""
         if isinstance(message, ChildFailed):
             self._on_failed(message)
-        elif message == "tick":
+        elif isinstance(message, Housekeep):
             self._timer = None
             self._check_liveness()
-            self._arm(LIVENESS_TICK_S, "tick")
-        elif isinstance(message, tuple) and message and message[0] == "restart":
-            self._pending.discard((message[1], message[2]))
+            self._arm(LIVENESS_TICK_S, Housekeep())
+        elif isinstance(message, RestartChild):
+            self._pending.discard((message.role, message.slot))
             if not self._stopping:
-                self._replace(message[1], message[2])
-        elif message == "stopping":
+                self._replace(message.role, message.slot)
+        elif isinstance(message, Stopping):
             self._stopping = True
-        elif message == "status":
+        elif isinstance(message, GetStatus):
             return {"down": {f"{role}:{slot}": why for (role, slot), why in self._down.items()},
                     "restarts": {f"{role}:{slot}": t.recent_restarts for (role, slot), t in self._trackers.items()}}
         return None
@@ -144,7 +144,7 @@ class Supervisor(pykka.ThreadingActor):
                 self._dir.tell_scheduler(WorkerDown(message.slot, message.error, degraded=True))
             return
         self._pending.add(key)
-        self._arm(delay, ("restart", message.role, message.slot))
+        self._arm(delay, RestartChild(message.role, message.slot))
 
     def _replace(self, role: str, slot: int) -> None:
         old = self._ref(role, slot)
@@ -161,5 +161,5 @@ class Supervisor(pykka.ThreadingActor):
 
     def _arm(self, delay_s: float, message: Any) -> None:
         timer = tell_later(self.actor_ref, delay_s, message)
-        if message == "tick":
+        if isinstance(message, Housekeep):
             self._timer = timer

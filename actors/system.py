@@ -27,7 +27,18 @@ from actors.config import Settings
 from actors.errors import ActorUnavailableError
 from actors.jobs import JobSpec, Origin
 from actors.journal import Journal, JournalConfig
-from actors.messages import Flush, Records, SaveJobs
+from actors.messages import (
+    AddJobs,
+    Drain,
+    Flush,
+    GetStatus,
+    Interrupt,
+    Records,
+    RestoreJobs,
+    SaveJobs,
+    SaveNow,
+    Stopping,
+)
 from actors.policy import RestartPolicy, RetryPolicy
 from actors.routing import Directory
 from actors.scheduler import Scheduler, SchedulerState
@@ -106,7 +117,7 @@ class System:
         )
         self._supervisor = Supervisor.start(builders, d, restart_policy_from(s))
         try:
-            self._supervisor.ask("status", timeout=ASK_TIMEOUT_S)  # answered only after on_start started children
+            self._supervisor.ask(GetStatus(), timeout=ASK_TIMEOUT_S)  # answered only after on_start started children
             self._sink = self._log_to_journal
             logs.add_sink(self._sink)
             self._restore()
@@ -141,10 +152,10 @@ class System:
             else:
                 retired.append((job_id, str(record.get("name"))))
             if len(chunk) >= RESTORE_CHUNK:
-                self.ask("restore", chunk, timeout=ASK_TIMEOUT_S)
+                self.ask(RestoreJobs(chunk), timeout=ASK_TIMEOUT_S)
                 chunk = []
         if chunk:
-            self.ask("restore", chunk, timeout=ASK_TIMEOUT_S)
+            self.ask(RestoreJobs(chunk), timeout=ASK_TIMEOUT_S)
         if interrupted:
             log.warning("runs.interrupted", count=interrupted,
                         note="runs in flight when the server stopped; resumed now")
@@ -154,27 +165,29 @@ class System:
                      note="config jobs no longer in the config files")
         new = [spec for spec in self.config_jobs if spec.job_id not in known]
         if new:
-            self.ask("add_many", new, timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
+            self.ask(AddJobs(new), timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
 
     # ------------------------------------------------------------------ asking
-    def ask(self, verb: str, *args: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
-        """Send a command to the scheduler and wait (with a timeout) for its answer."""
+    def ask(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
+        """Send a command (an `actors.messages` dataclass) to the scheduler and wait, with a
+        timeout, for its answer (what the scheduler raises is raised here)."""
         ref = self.directory.scheduler
         if ref is None:
             raise ActorUnavailableError("the scheduler is not running")
         try:
-            return ref.ask((verb, *args), timeout=timeout)
+            return ref.ask(command, timeout=timeout)
         except pykka.Timeout as exc:
-            raise ActorUnavailableError(f"the scheduler did not answer {verb!r} within {timeout:g}s") from exc
+            raise ActorUnavailableError(f"the scheduler did not answer {type(command).__name__} within "
+                                        f"{timeout:g}s") from exc
         except pykka.ActorDeadError as exc:
-            raise ActorUnavailableError(f"the scheduler is dead (asked {verb!r})") from exc
+            raise ActorUnavailableError(f"the scheduler is dead (asked {type(command).__name__})") from exc
 
     def workers(self, timeout: float = ASK_TIMEOUT_S) -> list[dict[str, Any]]:
         """Status of every worker slot."""
         out: list[dict[str, Any]] = []
         for slot, ref in enumerate(self.directory.workers):
             try:
-                out.append(dict(ref.ask("status", timeout=timeout)) if ref is not None  # type: ignore[arg-type]
+                out.append(dict(ref.ask(GetStatus(), timeout=timeout)) if ref is not None  # type: ignore[arg-type]
                            else {"slot": slot, "status": "gone"})
             except (pykka.Timeout, pykka.ActorDeadError):
                 out.append({"slot": slot, "status": "unresponsive"})
@@ -185,11 +198,11 @@ class System:
         ref = self.directory.journal
         if ref is None:
             raise ActorUnavailableError("the journal is not running")
-        return dict(ref.ask("stats", timeout=timeout))  # type: ignore[arg-type]
+        return dict(ref.ask(GetStatus(), timeout=timeout))  # type: ignore[arg-type]
 
     def flush(self, timeout: float = ASK_TIMEOUT_S) -> None:
         """Save job state and write every buffered document now (tests and shutdown)."""
-        self.ask("flush", timeout=timeout)
+        self.ask(SaveNow(), timeout=timeout)
         ref = self.directory.journal
         if ref is not None:
             ref.ask(Flush(), timeout=timeout)
@@ -209,23 +222,23 @@ class System:
         grace = self.settings.shutdown_grace if grace_s is None else grace_s
         d = self.directory
         if self._supervisor is not None and self._supervisor.is_alive():
-            self._supervisor.tell("stopping")
+            self._supervisor.tell(Stopping())
         try:
-            running = self.ask("drain")
+            running = self.ask(Drain())
         except ActorUnavailableError:
             running = []
         for ref in d.workers:
             if ref is not None and ref.is_alive():
-                ref.tell("drain")
+                ref.tell(Drain())
         if running:
             log.info("server.draining", running=len(running), grace_s=grace)
             if not self._wait_no_runs(grace):
                 for ref in d.workers:
                     if ref is not None and ref.is_alive():
-                        ref.tell("interrupt")
+                        ref.tell(Interrupt())
                 self._wait_no_runs(KILL_GRACE_S + 2.0)
         try:
-            self.ask("flush")
+            self.ask(SaveNow())
         except ActorUnavailableError:
             log.error("server.state_not_saved", reason="the scheduler did not answer")
         for ref in d.workers:
@@ -251,7 +264,7 @@ class System:
     def _wait_no_runs(self, timeout: float) -> bool:
         def idle() -> bool:
             try:
-                return self.ask("status", timeout=2.0)["running"] == 0  # type: ignore[no-any-return]
+                return self.ask(GetStatus(), timeout=2.0)["running"] == 0  # type: ignore[no-any-return]
             except ActorUnavailableError:
                 return True
         return self.wait_until(idle, timeout, DRAIN_POLL_S)

@@ -44,6 +44,9 @@ from actors.messages import (
     ChildReady,
     ChildResults,
     Deadline,
+    Drain,
+    GetStatus,
+    Interrupt,
     Records,
     RunFinished,
     RunJob,
@@ -155,16 +158,16 @@ class Worker(pykka.ThreadingActor):
         elif isinstance(message, Deadline):
             self._on_deadline(message)
         elif isinstance(message, CancelRun):
-            if self._batch and self._batch[0].key == message.run_key:
+            if self._batch and self._batch[0].run_id == message.run_id:
                 self._kill_run("cancel")
                 return True
             return False
-        elif message == "status":
+        elif isinstance(message, GetStatus):
             return self.describe()
-        elif message == "drain":  # shutdown, step 1: take no new runs, let the current ones finish
+        elif isinstance(message, Drain):  # shutdown, step 1: take no new runs, let the current ones finish
             self._stopping = True
             return bool(self._batch)
-        elif message == "interrupt":  # shutdown, step 2: the grace is over
+        elif isinstance(message, Interrupt):  # shutdown, step 2: the grace is over
             return self._interrupt()
         return None
 
@@ -174,7 +177,7 @@ class Worker(pykka.ThreadingActor):
         return {
             "slot": self.slot, "status": self.status, "pid": self._pid or None,
             "run": None if head is None else {
-                "key": head.key, "job_id": head.job_id, "name": head.name,
+                "run_id": head.run_id, "job_id": head.job_id, "name": head.name,
                 "index": head.index, "attempt": head.attempt, "started": self._run_started,
             },
             "queued": len(self._batch) - 1 if self._batch else 0,
@@ -252,16 +255,16 @@ class Worker(pykka.ThreadingActor):
         self._cancel_timers()
         head = self._batch[0] if self._batch else None
         if head is not None and head.timeout_s:
-            self._arm(head.timeout_s, Deadline(self._gen, "timeout", head.key))
+            self._arm(head.timeout_s, Deadline(self._gen, "timeout", head.run_id))
 
     def _on_results(self, results: Any) -> None:
         finished: list[tuple[Run, RunReport]] = []
         docs: list[dict[str, Any]] = []
         exit_after = False
-        for run_key, payload in results:
-            if not self._batch or self._batch[0].key != run_key:
-                log.error("worker.protocol", slot=self.slot, got=run_key,
-                          expected=self._batch[0].key if self._batch else None)
+        for run_id, payload in results:
+            if not self._batch or self._batch[0].run_id != run_id:
+                log.error("worker.protocol", slot=self.slot, got=run_id,
+                          expected=self._batch[0].run_id if self._batch else None)
                 continue
             run = self._batch.popleft()
             self._runs_in_process += 1
@@ -313,7 +316,7 @@ class Worker(pykka.ThreadingActor):
         if message.gen != self._gen:
             return
         head = self._batch[0] if self._batch else None
-        if message.what == "timeout" and head is not None and head.key == message.run_key:
+        if message.what == "timeout" and head is not None and head.run_id == message.run_id:
             log.warning("run.timeout", slot=self.slot, job_id=head.job_id, job=head.name,
                         index=head.index, timeout_s=head.timeout_s)
             self._kill_run("timeout")
@@ -389,12 +392,12 @@ class Worker(pykka.ThreadingActor):
         return doc
 
     def _forward_logs(self, records: Any) -> None:
-        runs = {run.key: run for run in self._batch}
+        runs = {run.run_id: run for run in self._batch}
         docs = []
-        for run_key, t, level, logger, msg in records:
-            run = runs.get(run_key)
+        for run_id, t, level, logger, msg in records:
+            run = runs.get(run_id)
             if run is None:  # its result already arrived: rebuild identity from the key
-                job_id, index, attempt = run_key.rsplit(":", 2)
+                job_id, index, attempt = run_id.rsplit(":", 2)
                 docs.append({"type": "reslog", "time": t, "job_id": job_id, "index": int(index),
                              "attempt": int(attempt), "level": level, "logger": logger, "msg": msg})
                 continue

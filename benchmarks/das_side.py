@@ -63,32 +63,22 @@ def start_system(workdir: Path, name: str, **overrides: Any) -> Any:
 
 def finished(system: Any) -> int:
     """Runs the scheduler has seen finish."""
-    return int(system.ask("status")["finished"])
+    from actors.messages import GetStatus
+
+    return int(system.ask(GetStatus())["finished"])
 
 
 def warm_up(system: Any, count: int = 20) -> None:
     """A few one-shot Echo runs so that both worker processes have run a task once."""
     from actors.jobs import JobSpec, Origin
+    from actors.messages import AddJob, GetStatus
 
     before = finished(system)
     for i in range(count):
-        system.ask("add", JobSpec(name=f"warm-{i}", classname="Echo", interval_s=3600.0, kwargs={"value": i},
-                                  only_once=True, origin=Origin.API))
+        system.ask(AddJob(JobSpec(name=f"warm-{i}", classname="Echo", interval_s=3600.0, kwargs={"value": i},
+                                  only_once=True, origin=Origin.API)))
     if not wait_for(lambda: finished(system) >= before + count, 60, 0.01):
-        raise RuntimeError(f"warm-up runs did not finish: {system.ask('status')}")
-
-
-def add_many_supported(system: Any) -> tuple[bool, str | None]:
-    """Whether the scheduler knows the ``add_many`` command (the batched add)."""
-    try:
-        system.ask("add_many", [])
-    except ValueError as exc:
-        if "unknown" in str(exc):
-            return False, None
-        return False, f"{type(exc).__name__}: {exc}"
-    except Exception as exc:
-        return False, f"{type(exc).__name__}: {exc}"
-    return True, None
+        raise RuntimeError(f"warm-up runs did not finish: {system.ask(GetStatus())}")
 
 
 def read_results(store: Any, keep: Callable[[dict[str, Any]], bool], batch: int = 5000) -> list[dict[str, Any]]:
@@ -107,6 +97,7 @@ def read_results(store: Any, keep: Callable[[dict[str, Any]], bool], batch: int 
 def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """N one-shot Echo jobs due now; completed runs per second, first submission to last completion."""
     from actors.jobs import JobSpec, Origin
+    from actors.messages import AddJobs, GetStatus
     from actors.store import Query
 
     n = int(params["n"])
@@ -114,7 +105,6 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     system = start_system(workdir, "burst")
     try:
         warm_up(system)
-        batched, probe_error = add_many_supported(system)
         base = finished(system)
         stored_base = system.store.find(Query(type="result", limit=0)).total
         cpu = CpuMeter()
@@ -122,17 +112,14 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
         wall0 = time.time()
         specs = [JobSpec(name=f"burst-{i}", classname="Echo", interval_s=3600.0, kwargs={"value": i},
                          only_once=True, origin=Origin.API) for i in range(n)]
-        if batched:
-            system.ask("add_many", specs, timeout=300)
-        else:
-            for spec in specs:
-                system.ask("add", spec)
+        system.ask(AddJobs(specs), timeout=300)
         t_submitted = time.perf_counter()
         done = wait_for(lambda: finished(system) >= base + n, float(params.get("timeout_s", 240)), poll_s)
         t_done = time.perf_counter()
         cpu_figures = cpu.read()
         if not done:
-            raise RuntimeError(f"only {finished(system) - base} of {n} runs finished in time: {system.ask('status')}")
+            raise RuntimeError(f"only {finished(system) - base} of {n} runs finished in time: "
+                               f"{system.ask(GetStatus())}")
         stored = wait_for(lambda: system.store.find(Query(type="result", limit=0)).total >= stored_base + n, 120,
                           poll_s)
         t_stored = time.perf_counter()
@@ -145,8 +132,7 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
         elapsed = t_done - t0
         return {
             "n": n,
-            "submit_mode": "add_many" if batched else "add (one ask per job)",
-            "add_many_probe_error": probe_error,
+            "submit_mode": "AddJobs (one message)",
             "submit_s": round(t_submitted - t0, 4),
             "elapsed_s": round(elapsed, 4),
             "runs_per_s": n / elapsed,
@@ -157,7 +143,7 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
             "results_stored": len(docs),
             "poll_s": poll_s,
             "cpu": cpu_figures,
-            "status": system.ask("status"),
+            "status": system.ask(GetStatus()),
         }
     finally:
         system.shutdown(grace_s=2.0)
@@ -167,6 +153,7 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
 def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """N Echo jobs every 1 s for D s, first runs spread uniformly over `spread_s` (1 s); lateness."""
     from actors.jobs import JobSpec, Origin
+    from actors.messages import AddJob, GetMetrics, GetStatus
     from actors.store.sqlite import SQLiteStore
 
     n, duration = int(params["jobs"]), float(params["seconds"])
@@ -178,8 +165,8 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
         t_start = time.time() + 2.0 + n * 0.0005
         t0 = time.perf_counter()
         for i in range(n):
-            system.ask("add", JobSpec(name=f"steady-{i}", classname="Echo", interval_s=interval,
-                                      kwargs={"value": i}, origin=Origin.API), t_start + i * spread / n)
+            system.ask(AddJob(JobSpec(name=f"steady-{i}", classname="Echo", interval_s=interval,
+                                      kwargs={"value": i}, origin=Origin.API), t_start + i * spread / n))
         add_s = time.perf_counter() - t0
         window0, window1 = _window(t_start, time.time(), duration, interval)
         sleep_until(window0)
@@ -187,8 +174,8 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
         sleep_until(window1)
         cpu_figures = cpu.read()
         sleep_until(window1 + STEADY_GRACE_S)
-        status = system.ask("status")
-        metrics = system.ask("metrics")
+        status = system.ask(GetStatus())
+        metrics = system.ask(GetMetrics())
         journal = system.journal_stats()
     finally:
         system.shutdown(grace_s=2.0)
@@ -240,6 +227,7 @@ def _window(t_start: float, t_ready: float, duration: float, interval: float) ->
 def journal(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """One task logging L lines; lines stored per second (task start to all stored), lines lost."""
     from actors.jobs import JobSpec, Origin
+    from actors.messages import AddJob
     from actors.store import Query
 
     lines = int(params["lines"])
@@ -250,7 +238,7 @@ def journal(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
                        kwargs={"lines": lines}, only_once=True, origin=Origin.API)
         written0 = int(system.journal_stats()["written"])
         cpu = CpuMeter()
-        system.ask("add", spec)
+        system.ask(AddJob(spec))
 
         def count() -> int:
             return int(system.store.find(Query(type="reslog", job_id=spec.job_id, limit=0)).total)
@@ -339,6 +327,7 @@ def scale_restart(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
 def _scale_start(workdir: Path, config: Path, jobs: int, phase: str) -> dict[str, Any]:
     configure_logging(workdir)
     from actors.configfile import load_config
+    from actors.messages import GetStatus
     from actors.system import System
 
     rss_before = rss_mb()
@@ -352,7 +341,7 @@ def _scale_start(workdir: Path, config: Path, jobs: int, phase: str) -> dict[str
     system = System(settings_, specs).start()
     t_started = time.perf_counter()
     try:
-        count = int(system.ask("status")["jobs"])
+        count = int(system.ask(GetStatus())["jobs"])
         if count < jobs:
             raise RuntimeError(f"{count} jobs after start, expected {jobs}")
         rss_started = rss_mb()

@@ -60,7 +60,7 @@ def register_actions(app: bottle.Bottle, state: WebState) -> None:
         job = facade.reschedule(job_id, when)
         back(state, f"job {job['name']!r} rescheduled")
 
-    @route(app, "POST", "/running/<run_key>/cancel")
-    def cancel(run_key: str) -> None:
-        facade.cancel(run_key)
-        back(state, f"run {run_key} is being cancelled", "running")
+    @route(app, "POST", "/running/<run_id>/cancel")
+    def cancel(run_id: str) -> None:
+        facade.cancel(run_id)
+        back(state, f"run {run_id} is being cancelled", "running")

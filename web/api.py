@@ -106,9 +106,9 @@ def api_app(state: WebState) -> bottle.Bottle:
     def running() -> dict[str, Any]:
         return {"running": facade.running()}
 
-    @route(app, "POST", "/running/<run_key>/cancel")
-    def cancel(run_key: str) -> dict[str, Any]:
-        result = facade.cancel(run_key)
+    @route(app, "POST", "/running/<run_id>/cancel")
+    def cancel(run_id: str) -> dict[str, Any]:
+        result = facade.cancel(run_id)
         bottle.response.status = 202
         return {"cancel": result}
 

@@ -139,11 +139,11 @@ def _paths() -> dict[str, Any]:
         "/running": {"get": _op("Runs in progress", "200",
                                 _wrapped("running", {"type": "array", "items": _ref("RunningRun")}),
                                 errors=("503",), tag="runs")},
-        "/running/{run_key}/cancel": {"post": _op(
+        "/running/{run_id}/cancel": {"post": _op(
             "Cancel a run in progress (recorded cancelled)", "202",
-            _wrapped("cancel", {"type": "object", "properties": {"key": {"type": "string"},
+            _wrapped("cancel", {"type": "object", "properties": {"run_id": {"type": "string"},
                                                                  "cancelling": {"type": "boolean"}}}),
-            params=[_p("run_key", "job_id:index:attempt")], errors=("403", "404", "503"), tag="runs")},
+            params=[_p("run_id", "job_id:index:attempt")], errors=("403", "404", "503"), tag="runs")},
         "/logs": {"get": _op("System or task log lines, newest first", "200", _paged("logs", "LogLine"),
                              params=log_params, errors=("400", "503"), tag="logs")},
         "/logs/tail": {"get": {
@@ -205,7 +205,7 @@ _SCHEMAS: dict[str, Any] = {
         "due_at": {"type": ["number", "null"]}, "run_count": {"type": "integer"},
         "retries_used": {"type": "integer"}, "last_outcome": {"type": ["string", "null"]},
         "last_error": {"type": ["string", "null"]}, "parent": {"type": "array", "items": {"type": "string"}},
-        "origin": {"type": "string"}, "running_key": {"type": ["string", "null"]}}},
+        "origin": {"type": "string"}, "run_id": {"type": ["string", "null"]}}},
     "Run": {"type": "object", "required": ["job_id", "index", "outcome"], "properties": {
         "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
         "index": {"type": "integer"}, "attempt": {"type": "integer"}, "outcome": {"type": "string", "enum": _OUTCOMES},
@@ -214,7 +214,7 @@ _SCHEMAS: dict[str, Any] = {
         "error": {"type": ["string", "null"]}, "traceback": {"type": ["string", "null"]},
         "result": {"type": "object"}, "logs": {"type": "array", "items": _ref("LogLine")}}},
     "RunningRun": {"type": "object", "properties": {
-        "key": {"type": "string"}, "job_id": {"type": "string"}, "name": {"type": "string"},
+        "run_id": {"type": "string"}, "job_id": {"type": "string"}, "name": {"type": "string"},
         "index": {"type": "integer"}, "attempt": {"type": "integer"}, "slot": {"type": "integer"},
         "pid": {"type": ["integer", "null"]}, "started": {"type": ["number", "null"]},
         "elapsed_s": {"type": ["number", "null"]}}},

@@ -15,6 +15,7 @@ import pytest
 
 from actors.config import Settings
 from actors.jobs import JobSpec, JobState, Origin
+from actors.messages import AddJob, GetJob, GetStatus, ListJobs
 from actors.store import Query
 from actors.system import System
 
@@ -99,10 +100,10 @@ def test_task_next_resubmit_and_limits(start):
     dues = sorted(d["due_at"] for d in docs)
     assert [round(b - a, 6) for a, b in itertools.pairwise(dues)] == [0.3, 0.3]  # next honoured exactly
     assert all(d["start"] >= d["due_at"] for d in docs)
-    assert system.wait_until(lambda: system.ask("job", nxt)["state"] == "finished", 5)
-    assert "max_runs reached (3 runs)" in system.ask("job", nxt)["note"]
+    assert system.wait_until(lambda: system.ask(GetJob(nxt))["state"] == "finished", 5)
+    assert "max_runs reached (3 runs)" in system.ask(GetJob(nxt))["note"]
     wait_results(system, job_id=stop)
-    assert system.wait_until(lambda: system.ask("job", stop)["state"] == "finished", 5)
+    assert system.wait_until(lambda: system.ask(GetJob(stop))["state"] == "finished", 5)
     time.sleep(0.3)  # a finished job must not run again: give it the chance to misbehave
     assert len(results(system, job_id=stop)) == 1
 
@@ -131,13 +132,13 @@ def test_retries_exactly_max_retries_then_abandoned(start):
     system = start([job("bad", "Fail")], max_retries=2)
     bad = system.config_jobs[0].job_id
     docs = wait_results(system, count=3, job_id=bad)
-    assert system.wait_until(lambda: system.ask("job", bad)["state"] == "abandoned", 5)
+    assert system.wait_until(lambda: system.ask(GetJob(bad))["state"] == "abandoned", 5)
     time.sleep(0.3)  # an abandoned job must not run again
     docs = results(system, job_id=bad)
     assert sorted((d["index"], d["attempt"]) for d in docs) == [(1, 0), (1, 1), (1, 2)]
     assert all(d["outcome"] == "failed" and "ValueError: failing on purpose" in d["error"] for d in docs)
     assert "Traceback" in docs[0]["traceback"]
-    view = system.ask("job", bad)
+    view = system.ask(GetJob(bad))
     assert view["last_error"].startswith("ValueError") and "abandoned after 2 retries" in view["note"]
 
 
@@ -188,7 +189,7 @@ def test_memory_hog_is_recorded_as_failure_and_the_worker_comes_back(start):
     doc = wait_results(system, job_id=system.config_jobs[0].job_id)[0]
     assert doc["outcome"] == "failed" and "MemoryError" in doc["error"]
     wait_ready(system)
-    system.ask("add", JobSpec(name="after", classname=F + "Ok", interval_s=60, origin=Origin.API))
+    system.ask(AddJob(JobSpec(name="after", classname=F + "Ok", interval_s=60, origin=Origin.API)))
     assert wait_results(system, name="after")[0]["outcome"] == "success"
 
 
@@ -203,7 +204,7 @@ def test_restart_intensity_exceeded_degrades_the_slot_and_others_keep_running(st
             lambda v=victim: system.workers()[0]["status"] == "degraded"
             or (system.workers()[0]["pid"] != v and system.workers()[0]["status"] in ("idle", "busy")), 10)
     assert system.wait_until(lambda: system.workers()[0]["status"] == "degraded", 10)
-    assert "degraded" in system.ask("status")["down"][0]
+    assert "degraded" in system.ask(GetStatus())["down"][0]
     before = len(results(system, name="steady"))
     wait_results(system, count=before + 5, name="steady")
     assert system.workers()[1]["status"] in ("idle", "busy")
@@ -214,8 +215,8 @@ def test_a_due_run_waits_while_every_worker_is_busy_and_starts_when_one_frees(st
     system = start([job("busy1", "Mark", marker=str(m1), seconds=1.0, only_once=True),
                     job("busy2", "Mark", marker=str(m2), seconds=1.0, only_once=True)], workers=2)
     assert system.wait_until(lambda: m1.exists() and m2.exists(), 20)
-    queued = system.ask("add", JobSpec(name="queued", classname=F + "Ok", interval_s=60, origin=Origin.API))
-    assert system.ask("job", queued["job_id"])["state"] == "waiting"
+    queued = system.ask(AddJob(JobSpec(name="queued", classname=F + "Ok", interval_s=60, origin=Origin.API)))
+    assert system.ask(GetJob(queued["job_id"]))["state"] == "waiting"
     doc = wait_results(system, name="queued")[0]
     busy_finish = min(d["finish"] for d in results(system) if d["name"].startswith("busy"))
     assert doc["start"] >= busy_finish - 0.05
@@ -251,13 +252,13 @@ def test_restart_resumes_the_schedule_without_duplicating_config_jobs(tmp_path):
     jobs = [job("periodic", "Ok", interval=3600.0)]
     system = System(settings(tmp_path), jobs).start()
     wait_results(system, job_id=jobs[0].job_id)
-    due = system.ask("job", jobs[0].job_id)["due_at"]
+    due = system.ask(GetJob(jobs[0].job_id))["due_at"]
     system.shutdown()
     again = System(settings(tmp_path), jobs).start()
     try:
-        view = again.ask("job", jobs[0].job_id)
+        view = again.ask(GetJob(jobs[0].job_id))
         assert view["due_at"] == due and view["run_count"] == 1
-        assert len(again.ask("jobs")) == 1
+        assert len(again.ask(ListJobs())) == 1
         assert view["state"] == JobState.SCHEDULED
     finally:
         again.shutdown()

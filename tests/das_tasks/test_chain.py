@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from actors.jobs import JobSpec, Origin
+from actors.messages import ListJobs
 from actors.store import Query
 from actors.system import System
 from tasks.das.backends import SQLiteDasStore
@@ -56,7 +57,7 @@ def test_key_hotspot_spawns_value_hotspots_that_spawn_maintainers(tmp_path: Path
         kh_id = system.config_jobs[0].job_id
 
         def jobs_by_class(classname: str) -> list[dict]:
-            return [j for j in system.ask("jobs") if j["classname"] == classname]
+            return [j for j in system.ask(ListJobs()) if j["classname"] == classname]
 
         assert system.wait_until(lambda: bool(jobs_by_class("ValueHotspot")), 20, poll_s=0.05)
         value_hotspot = jobs_by_class("ValueHotspot")[0]

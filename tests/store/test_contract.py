@@ -20,7 +20,7 @@ import pytest
 from pymongo import MongoClient
 
 from actors.journal import Journal, JournalConfig
-from actors.messages import Records
+from actors.messages import GetStatus, Records
 from actors.routing import Directory
 from actors.store.base import Query, Store, TailableStore, poll_tail, tail_documents
 from actors.store.mongo import MongoStore
@@ -418,7 +418,7 @@ def test_outage_replay_stores_every_document_exactly_once(backend, monkeypatch):
         try:
 
             def stats() -> dict[str, Any]:
-                answer = journal.ask("stats", timeout=30)
+                answer = journal.ask(GetStatus(), timeout=30)
                 assert isinstance(answer, dict)
                 return answer
 

@@ -54,7 +54,7 @@ def start_system(tmp_path: Path, **overrides: Any) -> Server:
 def make_facade(system: Server) -> Facade:
     registry = WebTestRegistry()
     registry.discover()
-    return Facade(system, registry)
+    return Facade(system.system, registry)
 
 
 def client(facade: Facade, **options: Any) -> webtest.TestApp:

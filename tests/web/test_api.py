@@ -159,10 +159,10 @@ def test_run_now_of_a_running_job_is_409_and_cancel_is_202(app, api, tmp_path):
     marker = tmp_path / "m"
     jid = api.add(T + "Block", 3600, kwargs={"marker": str(marker), "seconds": 60})["job_id"]
     run = api.wait_running(jid)
-    assert run["elapsed_s"] >= 0 and run["pid"] > 0 and run["key"] == f"{jid}:1:0"
+    assert run["elapsed_s"] >= 0 and run["pid"] > 0 and run["run_id"] == f"{jid}:1:0"
     assert "is running" in error(app.post(f"{API}/jobs/{jid}/run-now", expect_errors=True), 409)
-    resp = app.post(f"{API}/running/{run['key']}/cancel", status=202)
-    assert resp.json["cancel"] == {"key": run["key"], "cancelling": True}
+    resp = app.post(f"{API}/running/{run['run_id']}/cancel", status=202)
+    assert resp.json["cancel"] == {"run_id": run["run_id"], "cancelling": True}
     [doc] = api.wait_runs(job_id=jid)
     assert doc["outcome"] == "cancelled"
     app.delete(f"{API}/jobs/{jid}")

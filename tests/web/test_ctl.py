@@ -77,7 +77,7 @@ def test_cancel_a_long_run(url, tmp_path):
     job = as_json(url, "add", unique("long"), T + "Block", "3600", "--arg", f"marker={marker}",
                   "--arg", "seconds=60")["job"]
     wait_for(marker.exists)
-    key = wait_for(lambda: next((w["run"]["key"] for w in as_json(url, "workers")["workers"]
+    key = wait_for(lambda: next((w["run"]["run_id"] for w in as_json(url, "workers")["workers"]
                                  if w.get("run") and w["run"]["job_id"] == job["job_id"]), None))
     assert key in ok(url, "workers")
     assert ok(url, "cancel", key).strip() == f"cancelling run {key}"

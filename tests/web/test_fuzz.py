@@ -118,7 +118,7 @@ def test_queries_never_5xx(fuzz, data):
         if path == "/logs/tail":
             query.update(timeout="0.01", limit="3")  # the stream must end
         concrete = path
-        for param in ("job_id", "index", "run_key", "name"):
+        for param in ("job_id", "index", "run_id", "name"):
             concrete = concrete.replace("{" + param + "}", quote(data.draw(path_text), safe=""))
         no_5xx(app.get(API + concrete, query, expect_errors=True))
 

@@ -99,12 +99,12 @@ def test_running_page_shows_elapsed_pid_and_cancels(app, api, tmp_path):
     jid = api.add(T + "Block", 3600, kwargs={"marker": str(tmp_path / "m"), "seconds": 60})["job_id"]
     run = api.wait_running(jid)
     page = app.get("/running")
-    row = page.html.find("tr", attrs={"data-run-key": run["key"]})
+    row = page.html.find("tr", attrs={"data-run-id": run["run_id"]})
     assert str(run["pid"]) in row.text
-    form_for(page, f"/running/{run['key']}/cancel").submit(status=303)
+    form_for(page, f"/running/{run['run_id']}/cancel").submit(status=303)
     assert api.wait_runs(job_id=jid)[0]["outcome"] == "cancelled"
-    assert app.get("/running").html.find("tr", attrs={"data-run-key": run["key"]}) is None
-    form_for(page, f"/running/{run['key']}/cancel").submit(status=404)  # already gone
+    assert app.get("/running").html.find("tr", attrs={"data-run-id": run["run_id"]}) is None
+    form_for(page, f"/running/{run['run_id']}/cancel").submit(status=404)  # already gone
 
 
 def test_results_filters_paging_and_links(app, api):

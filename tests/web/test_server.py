@@ -102,7 +102,7 @@ def test_tails_are_ended_by_shutdown_and_the_port_is_released(tmp_path):
     port = system.web_port
     stream = fetch(f"{system.web_url}api/v1/logs/tail", timeout=15)
     assert stream.readline().startswith(b":")
-    assert len(system.web.app.state.tails) == 1
+    assert system.web is not None and len(system.web.app.state.tails) == 1
     system.shutdown(grace_s=0.2)
     assert stream.read() is not None  # the stream ended (EOF) instead of hanging
     assert system.web_port is None

@@ -9,7 +9,7 @@
 <thead><tr><th>started</th><th>elapsed</th><th>job</th><th>run</th><th>trigger</th><th>worker</th><th>pid</th><th></th></tr></thead>
 <tbody>
 % for r in runs:
-<tr data-run-key="${r['key']}" data-testid="running-row">
+<tr data-run-id="${r['run_id']}" data-testid="running-row">
   <td>${f.when(r.get('started'))}</td>
   <td>${f.dur(r.get('elapsed_s'))}</td>
   <td><a href="${c.job_url(r['job_id'])}">${r.get('name', '')}</a></td>
@@ -19,7 +19,7 @@
   <td>${r.get('pid') or '-'}</td>
   <td>
   % if not c.read_only:
-    <form method="post" action="${c.url('running/' + r['key'] + '/cancel')}" class="inline" data-confirm="Cancel ${r['key']}?">${w.hidden()}<button type="submit" class="danger" id="cancel-${r['key']}" data-testid="cancel">cancel</button></form>
+    <form method="post" action="${c.url('running/' + r['run_id'] + '/cancel')}" class="inline" data-confirm="Cancel ${r['run_id']}?">${w.hidden()}<button type="submit" class="danger" id="cancel-${r['run_id']}" data-testid="cancel">cancel</button></form>
   % endif
   </td>
 </tr>

@@ -26,8 +26,8 @@ ${w.pager(total, limit, offset, more, 'schedule', keep)}
   <td><a href="${c.job_url(job['job_id'])}" data-testid="job-link">${job['name']}</a><br><span class="muted mono">${job['job_id']}</span></td>
   <td>${job['classname']}</td>
   <td>${w.state(job['state'])}
-  % if job.get('running_key'):
-    <br><a href="${c.url('running')}" class="muted">${job['running_key']}</a>
+  % if job.get('run_id'):
+    <br><a href="${c.url('running')}" class="muted">${job['run_id']}</a>
   % endif
   </td>
   <td>${w.outcome(job.get('last_outcome'))}</td>
