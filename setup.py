@@ -26,6 +26,7 @@ setup(
         "pymongo>=4.7,<5",
         "cheroot>=10",
         "orjson>=3.9",
+        "cronsim>=2.6,<3",  # cron expressions, Debian-cron DST rules (actors.schedule)
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout>=2.3", "webtest>=3.0", "hypothesis>=6.100",
