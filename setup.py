@@ -39,5 +39,9 @@ setup(
         "lint": ["ruff>=0.6", "mypy>=1.10"],
         "bench": ["apscheduler>=3.10,<4", "psutil>=5.9"],
     },
-    entry_points={"console_scripts": ["das-actors = actors.cli:main"]},
+    entry_points={
+        "console_scripts": ["das-actors = actors.cli:main"],
+        # Service plugins (actors.services): the das data service is the first one.
+        "das_actors.services": ["das = tasks.das.plugin:PLUGIN"],
+    },
 )

@@ -215,7 +215,7 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
 
     from tasks.registry import default_registry
 
-    registry = default_registry()
+    registry = default_registry(config.get("task_packages") or ())
     sender.send(("ready", os.getpid()))
     while True:
         try:
@@ -233,27 +233,23 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
 RESULT_BATCH = 128
 
 
-# -- issue 7: shared services (the das data service), built once per worker process -------
+# -- shared services (actors.services plugins), built once per worker process -------------
 _SERVICES: dict[str, Any] | None = None
 
 
 def worker_services(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``services`` tasks receive, built on first use, once per process: ``"das"`` when
-    ``das_db_uri`` is set and `tasks.das.make_service` succeeds (a failure is logged
-    through the pipe, once, and "das" is left out)."""
+    """The ``services`` tasks receive, built on first use, once per process by the service
+    plugins from the option values in ``config["service_options"]``; a plugin that fails is
+    logged through the pipe, once, and left out."""
     global _SERVICES  # noqa: PLW0603 - one set of services per worker subprocess
     if _SERVICES is None:
-        _SERVICES = {}
-        if config.get("das_db_uri"):
-            try:
-                from tasks.das import make_service
+        from actors.services import build_services
 
-                das = make_service(config)
-                if das is not None:
-                    _SERVICES["das"] = das
-            except Exception as exc:  # noqa: BLE001 - a bad service config must not kill the worker
-                logger = PipeLogger(_SENDER, "das_actors.services", logging.INFO)
-                logger.error("the das service is not available in this worker: %s: %s", type(exc).__name__, exc)
+        def failed(name: str, exc: BaseException) -> None:
+            logger = PipeLogger(_SENDER, "das_actors.services", logging.INFO)
+            logger.error("the %s service is not available in this worker: %s: %s", name, type(exc).__name__, exc)
+
+        _SERVICES = build_services(config.get("service_options") or {}, failed)
     return _SERVICES
 
 
@@ -276,7 +272,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
             services: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run one task in this process and return the JSON-safe payload (also used by run-task).
 
-    *services* is passed to the task as ``services`` (a fresh dict; issue 7: ``"das"``)."""
+    *services* is passed to the task as ``services`` (a fresh dict)."""
     started = time.time()
     name = wire["name"]
     logger = PipeLogger(_SENDER, f"task.{name}", logging.getLogger().getEffectiveLevel())

@@ -17,54 +17,16 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import math
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from actors.errors import ConfigError
-from actors.uri import same_sqlite_file
+from actors.errors import ConfigError, InvalidValueError
+from actors.params import Option
+from actors.services import check_services, service_plugins
 
-_TYPES: tuple[type, ...] = (int, float, str, bool)
-_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(k|kib|m|mib|g|gib)?", re.IGNORECASE)
 _METAVAR: dict[type, str] = {int: "N", float: "NUM", str: "TEXT"}
 _AT_LEAST = (("retry_max_delay", "retry_delay"), ("restart_max_backoff", "restart_min_backoff"))
-_SIZE_FACTOR = {"k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3}
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One option. ``live``: may change while the server runs; ``size``: an int that also
-    accepts ``K/M/G/KiB/MiB/GiB`` suffixes (binary multiples) on the command line."""
-
-    name: str
-    type: type
-    default: Any
-    help: str
-    group: str
-    choices: tuple[Any, ...] | None = None
-    live: bool = False
-    minimum: float | None = None
-    short: str | None = None
-    metavar: str | None = None
-    size: bool = False
-
-    def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name):
-            raise ValueError(f"option name {self.name!r} is not snake_case")
-        if self.type not in _TYPES:
-            raise ValueError(f"option {self.name!r}: type must be int, float, str or bool, not {self.type!r}")
-        coerce(self, self.default, from_text=False, where="default")
-
-    @property
-    def flag(self) -> str:
-        """The long command-line flag, ``--kebab-case``."""
-        return "--" + self.name.replace("_", "-")
 
 
 #: Every option, by name, in registration order (which is also the --help order).
@@ -79,59 +41,22 @@ def register(option: Option) -> Option:
     return option
 
 
-def _got(value: Any) -> str:
-    return f"{value!r} ({type(value).__name__})"
-
-
-def _parse_text(option: Option, text: str) -> Any:
-    """Parse command-line text into the option's type; `ValueError` if it does not fit."""
-    stripped = text.strip()
-    if option.type is bool:
-        if stripped.lower() not in _TRUE | _FALSE:
-            raise ValueError(stripped)
-        return stripped.lower() in _TRUE
-    if option.type is int:
-        match = _SIZE.fullmatch(stripped) if option.size else None
-        if match and match.group(2):
-            number = float(match.group(1)) * _SIZE_FACTOR[match.group(2).lower()]
-            if not number.is_integer():
-                raise ValueError(stripped)
-            return int(number)
-        return int(stripped, 10)
-    if option.type is float:
-        return float(stripped)
-    return text
-
-
 def coerce(option: Option, value: Any, *, from_text: bool, where: str = "") -> Any:
     """*value* converted to *option*'s type and validated, else `ConfigError` (prefixed *where*).
 
     ``from_text``: parse command-line text. Otherwise *value* must already have the type
-    (an int is accepted for a float; a bool is never an int).
+    (an int is accepted for a float; a bool is never an int). The rules are the option's
+    `Param`'s (`actors.params`), so options, task arguments and report parameters agree.
     """
     prefix = f"{where}: " if where else ""
-    expects = ConfigError(f"{prefix}option {option.name!r} expects {option.type.__name__}, got {_got(value)}")
-    if from_text:
-        if not isinstance(value, str):
-            raise expects
-        try:
-            result = _parse_text(option, value)
-        except ValueError:
-            raise expects from None
-    elif option.type is float and isinstance(value, int) and not isinstance(value, bool):
-        result = float(value)
-    elif not isinstance(value, option.type) or isinstance(value, bool) != (option.type is bool):
-        raise expects
-    else:
-        result = value
-    if isinstance(result, float) and not math.isfinite(result):
-        raise ConfigError(f"{prefix}option {option.name!r} must be a finite number, got {value!r}")
-    if option.choices is not None and result not in option.choices:
-        allowed = ", ".join(repr(c) for c in option.choices)
-        raise ConfigError(f"{prefix}option {option.name!r} must be one of {allowed}, got {value!r}")
-    if option.minimum is not None and result < option.minimum:
-        raise ConfigError(f"{prefix}option {option.name!r} must be >= {option.minimum:g}, got {value!r}")
-    return result
+    try:
+        if not from_text or option.type is str:
+            return option.param.check(value)
+        if not isinstance(value, str) or not value.strip():
+            return option.param.check(value)  # the message says what was expected and what came
+        return option.param.parse(value)
+    except InvalidValueError as exc:
+        raise ConfigError(f"{prefix}{exc}") from None
 
 
 def _suggest(name: str) -> str:
@@ -183,6 +108,10 @@ _o("Store", "db_convert", False, "convert an existing collection that is not cap
 _o("Store", "db_timeout", 2.0, "MongoDB server selection and connect timeout, s (operations get 5x)", minimum=0.1)
 _o("Store", "journal_buffer", 100000, "most documents buffered while the store is down", minimum=1000)
 _o("Store", "journal_flush_interval", 0.05, "seconds between journal flushes", minimum=0.001)
+_o("Plugins", "task_packages", "", "comma-separated module prefixes whose task classes may be named by dotted "
+   "path (package.module:Class), beyond the built-in tasks package; never settable through the web")
+_o("Plugins", "report_packages", "", "comma-separated module prefixes whose report classes may be named by dotted "
+   "path, beyond the built-in reports package; never settable through the web")
 _o("Web", "web", True, "serve the panel and API")
 _o("Web", "web_host", "127.0.0.1", "address the web interface listens on")
 _o("Web", "web_port", 8213, "port of the web interface (0 = pick a free port)", minimum=0)
@@ -192,11 +121,9 @@ _o("Web", "web_read_only", False, "refuse every change through the web interface
 _o("Logging", "verbose", False, "log debug messages", short="v", live=True)
 _o("Logging", "log_format", "json", "format of log lines on stderr", choices=("json", "console"))
 _o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")
-# -- issue 7: the das service (tasks.das) built in each worker process --------------------
-_o("DAS service", "das_db_uri", "", "store of the das data service given to tasks as services['das'] "
-   "(sqlite:///path, a file of its own, or mongodb://...; empty = the das service is off)")
-_o("DAS service", "das_db_name", "das", "database name of the das service (MongoDB)")
-_o("DAS service", "das_upstreams", "", "JSON file listing the upstream APIs of the das service (empty = none)")
+for _plugin in service_plugins():  # the options of the service plugins (actors.services)
+    for _option in _plugin.options:
+        register(_option)
 
 
 class Settings:
@@ -238,9 +165,8 @@ class Settings:
             raise self._error("web_base", "must start with '/'")
         if self.web_port > 65535:
             raise self._error("web_port", "must be <= 65535")
-        if same_sqlite_file(self.das_db_uri, self.db_uri):  # issue 7
-            raise self._error("das_db_uri", "must not be the results store (db_uri): give the das service "
-                                            "a file of its own")
+        for name, rule in check_services(self._values):
+            raise self._error(name, rule)
 
     def _error(self, name: str, rule: str) -> ConfigError:
         where = _place(name, self.source(name))

@@ -39,7 +39,7 @@ def _caller_line(path: str) -> int | None:
 
 
 def _make_task(
-    path: str, jobs: list[JobSpec], make_job: Callable[..., JobSpec] | None, now: float | None
+    path: str, jobs: list[tuple[JobSpec, str]], make_job: Callable[..., JobSpec] | None, now: float | None
 ) -> Callable[..., JobSpec]:
     def Task(  # the name config files use; a bad call raises TypeError at the call's line
         name: Any, classname: Any, interval: Any, *, only_once: Any = False, max_runs: Any = None,
@@ -59,7 +59,7 @@ def _make_task(
                 spec = make_job(spec)
         except InvalidValueError as exc:
             raise ConfigError(f"{_at(path, _caller_line(path))}: Task {name!r}: {exc}") from exc
-        jobs.append(spec)
+        jobs.append((spec, _at(path, _caller_line(path))))
         return spec
 
     Task.__qualname__ = "Task"  # so that a bad call says "Task() missing ..."
@@ -93,8 +93,8 @@ def _ignored(name: str, value: Any) -> bool:
 
 def _run_file(
     path: str, make_job: Callable[..., JobSpec] | None, now: float | None
-) -> tuple[dict[str, tuple[Any, str]], list[JobSpec]]:
-    """Execute one config file; return its option values (with ``path:line``) and jobs."""
+) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str]]]:
+    """Execute one config file; return its option values and jobs, each with its ``path:line``."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -108,7 +108,7 @@ def _run_file(
         raise ConfigError(f"{_at(path, exc.lineno)}: syntax error: {exc.msg}") from None
     except ValueError as exc:  # e.g. NUL bytes in the source
         raise ConfigError(f"{path}: cannot compile config file: {exc}") from None
-    jobs: list[JobSpec] = []
+    jobs: list[tuple[JobSpec, str]] = []
     namespace: dict[str, Any] = {
         "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
         "Task": _make_task(path, jobs, make_job, now),
@@ -135,25 +135,39 @@ def load_config(
     flags: Mapping[str, Any],
     *,
     make_job: Callable[..., JobSpec] | None = None,
+    make_job_for: Callable[[Settings], Callable[[JobSpec], JobSpec]] | None = None,
     now: float | None = None,
 ) -> tuple[Settings, list[JobSpec]]:
     """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
 
     ``Task(...)`` builds a `JobSpec` (origin config), passed through *make_job* if given;
-    jobs with the same id are kept once. *now* anchors a textual ``only_before`` (default:
-    the clock). Every problem is a `ConfigError` naming the file and line.
+    *make_job_for(settings)*, if given, builds a second such check once every option is
+    known (the task registry depends on ``task_packages``, which the same file may set) and
+    is applied to each job afterwards. Jobs with the same id are kept once. *now* anchors a
+    textual ``only_before`` (default: the clock). Every problem is a `ConfigError` naming
+    the file and line.
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    jobs: dict[str, JobSpec] = {}
+    declared: list[tuple[JobSpec, str]] = []
     for entry in paths:
         file_values, file_jobs = _run_file(os.fspath(entry), make_job, now)
         for name, (value, at) in file_values.items():
             values[name], sources[name] = value, f"file:{at}"
-        for job in file_jobs:
-            jobs.setdefault(job.job_id, job)
+        declared.extend(file_jobs)
     for name, value in flags.items():
         option = lookup(name, where="command line")
         values[name] = coerce(option, value, from_text=isinstance(value, str), where=option.flag)
         sources[name] = "flag"
-    return Settings(values, sources), list(jobs.values())
+    settings = Settings(values, sources)
+    check = make_job_for(settings) if make_job_for is not None else None
+    jobs: dict[str, JobSpec] = {}
+    for spec, at in declared:
+        checked = spec
+        if check is not None:
+            try:
+                checked = check(spec)
+            except InvalidValueError as exc:
+                raise ConfigError(f"{at}: Task {spec.name!r}: {exc}") from exc
+        jobs.setdefault(checked.job_id, checked)
+    return settings, list(jobs.values())

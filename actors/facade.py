@@ -43,10 +43,15 @@ from actors.messages import (
     RunJobNow,
     SetLimits,
 )
+from actors.plugins import packages_option
+from actors.services import build_services
 from actors.store.base import Page, Query
-from actors.system import System, limits_from
+from actors.system import System, limits_from, service_options
 from actors.timeish import parse_when
 from reports.base import ReportContext
+from reports.registry import ReportRegistry
+from reports.registry import default_registry as report_registry
+from tasks.registry import TaskRegistry, default_registry
 
 log = structlog.get_logger("das_actors.facade")
 
@@ -54,29 +59,20 @@ log = structlog.get_logger("das_actors.facade")
 class Facade:
     """Read and steer a running `System`; see the module docstring."""
 
-    def __init__(self, system: System, registry: Any | None = None) -> None:
-        from tasks.registry import default_registry
-
+    def __init__(self, system: System, registry: TaskRegistry | None = None) -> None:
         self.system = system
-        self.registry = registry or default_registry()
+        self.registry = registry or default_registry(packages_option(system.settings.task_packages))
         self.started_at = time.time()
         self._services: dict[str, Any] | None = None
 
     @property
     def services(self) -> dict[str, Any]:
-        """Shared services for reports, as tasks get them (the das service when configured)."""
+        """Shared services for reports, as tasks get them (built once by the service plugins)."""
         if self._services is None:
-            self._services = {}
-            settings = self.system.settings
-            if settings.get("das_db_uri"):
-                try:
-                    from tasks.das import make_service
+            def failed(name: str, exc: BaseException) -> None:
+                log.error("services.unavailable", service=name, error=f"{type(exc).__name__}: {exc}")
 
-                    service = make_service(settings.to_dict())
-                    if service is not None:
-                        self._services["das"] = service
-                except (ValueError, OSError) as exc:
-                    log.error("services.das_unavailable", error=str(exc))
+            self._services = build_services(service_options(self.system.settings), failed)
         return self._services
 
     # ------------------------------------------------------------------ jobs
@@ -272,6 +268,10 @@ class Facade:
             problems.append(f"store: {type(exc).__name__}: {exc}")
         details["problems"] = problems
         return not problems, details
+
+    def reports(self) -> ReportRegistry:
+        """The reports this server can show (built-in, entry points, ``report_packages``)."""
+        return report_registry(packages_option(self.system.settings.report_packages))
 
     def report_context(self, now: float | None = None) -> ReportContext:
         """What a report may read on this server (`reports.base.ReportContext`)."""

@@ -39,9 +39,11 @@ from actors.messages import (
     SaveNow,
     Stopping,
 )
+from actors.plugins import packages_option
 from actors.policy import RestartPolicy, RetryPolicy
 from actors.routing import Directory
 from actors.scheduler import Scheduler, SchedulerState
+from actors.services import service_option_names
 from actors.store import Store, open_store
 from actors.supervisor import Builders, Supervisor
 from actors.timetable import Limits, Timetable
@@ -68,6 +70,11 @@ def limits_from(settings: Settings) -> Limits:
         default_timeout_s=settings.task_timeout or None,
         max_children_per_run=settings.max_children_per_run,
     )
+
+
+def service_options(settings: Settings) -> dict[str, Any]:
+    """The option values the service plugins are built from (their own options and ``db_uri``)."""
+    return {name: settings.get(name) for name in (*service_option_names(), "db_uri")}
 
 
 def restart_policy_from(settings: Settings) -> RestartPolicy:
@@ -99,9 +106,8 @@ class System:
                                           max_runs_per_process=settings.worker_max_runs,
                                           restart=restart_policy_from(settings), verbose=settings.verbose,
                                           max_children=settings.max_children_per_run,
-                                          # issue 7: the das service of the worker processes
-                                          das_db_uri=settings.das_db_uri, das_db_name=settings.das_db_name,
-                                          das_upstreams=settings.das_upstreams)
+                                          task_packages=packages_option(settings.task_packages),
+                                          service_options=service_options(settings))
 
     # ------------------------------------------------------------------ start
     def start(self) -> System:

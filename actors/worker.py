@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -76,10 +77,10 @@ class WorkerConfig:
     kill_grace_s: float = KILL_GRACE_S
     verbose: bool = False
     max_children: int = 100
-    # issue 7: the das service each worker process builds (tasks.das.make_service); "" = off
-    das_db_uri: str = ""
-    das_db_name: str = "das"
-    das_upstreams: str = ""
+    #: Module prefixes whose task classes may be named by dotted path (``task_packages``).
+    task_packages: tuple[str, ...] = ()
+    #: The option values each worker process builds its services from (`actors.services`).
+    service_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def signal_name(exitcode: int | None) -> str:
@@ -190,10 +191,8 @@ class Worker(pykka.ThreadingActor):
         gen = self._gen
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         config = {"memory_mb": self._config.memory_mb, "verbose": self._config.verbose,
-                  "max_children": self._config.max_children,
-                  # issue 7: options of the das service built in the child
-                  "das_db_uri": self._config.das_db_uri, "das_db_name": self._config.das_db_name,
-                  "das_upstreams": self._config.das_upstreams}
+                  "max_children": self._config.max_children, "task_packages": list(self._config.task_packages),
+                  "service_options": dict(self._config.service_options)}
         process = self._ctx.Process(target=child_main, args=(child_conn, config), name=f"das-worker-{self.slot}",
                                     daemon=True)
         process.start()

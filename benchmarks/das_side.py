@@ -43,6 +43,7 @@ def settings(workdir: Path, name: str, **overrides: Any) -> Any:
         "db_uri": f"sqlite:///{workdir}/{name}.db", "workers": 2, "minimum_interval": 0.0,
         "no_start_offset": True, "max_retries": 0, "db_size": STORE_CAP_BYTES, "shutdown_grace": 5.0,
         "web": False,  # the panel is measured through its app, never on a fixed port
+        "task_packages": "benchmarks",  # the benchmark task classes (benchmarks.tasks)
     }
     values.update(overrides)
     return Settings(values)
@@ -440,7 +441,7 @@ def _count_items(response: Any) -> int | None:
 
 
 # ----------------------------------------------------------------------------- 5. start-up
-STARTUP_CONFIG = 'workers = 2\nTask("first", "benchmarks.tasks:Touch", 3600, path={marker!r})\n'
+STARTUP_CONFIG = 'workers = 2\ntask_packages = "benchmarks"\nTask("first", "benchmarks.tasks:Touch", 3600, path={marker!r})\n'
 
 
 def startup(params: dict[str, Any], workdir: Path) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.base import Param, Report, ReportContext, parse_params
+from actors.params import Param
+from reports.base import Report, ReportContext, parse_params
 from reports.registry import ReportInfo, ReportRegistry, default_registry
 
 __all__ = ["Param", "Report", "ReportContext", "ReportInfo", "ReportRegistry", "default_registry", "groups", "index",

@@ -52,132 +52,18 @@ A report may itself refuse a well-formed value (an unknown job id) by raising
 
 from __future__ import annotations
 
-import math
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from actors.errors import DasActorsError, ReportError, ReportParamError
+from actors.errors import DasActorsError, InvalidValueError, ReportError, ReportParamError
+from actors.params import Param, parse_all
 from actors.store.base import Page, Query
 
 #: Parameter types a report may declare.
 PARAM_TYPES = ("str", "int", "float", "bool", "duration")
-#: Longest text parameter accepted.
-MAX_TEXT = 500
 #: Documents per batch when a report streams a window (`ReportContext.stream`).
 STREAM_BATCH = 5000
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
-_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|m|min|h|d)?\s*", re.IGNORECASE)
-_UNIT_S = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-@dataclass(frozen=True)
-class Param:
-    """One declared report parameter (see the module docstring)."""
-
-    name: str
-    type: str = "str"
-    default: Any = None
-    help: str = ""
-    choices: tuple[Any, ...] | None = None
-    required: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
-
-    @classmethod
-    def of(cls, declared: Param | Mapping[str, Any], where: str = "params") -> Param:
-        """A `Param` from a declaration dict (or itself); `ReportError` when malformed."""
-        if isinstance(declared, Param):
-            param = declared
-        else:
-            if not isinstance(declared, Mapping) or not isinstance(declared.get("name"), str):
-                raise ReportError(f"{where}: {declared!r} is not a dict with a 'name'")
-            unknown = set(declared) - {"name", "type", "default", "help", "choices", "required", "minimum",
-                                       "maximum"}
-            if unknown:
-                raise ReportError(f"{where}: parameter {declared['name']!r} has unknown keys {sorted(unknown)}")
-            choices = declared.get("choices")
-            param = cls(name=declared["name"], type=str(declared.get("type", "str")), default=declared.get("default"),
-                        help=str(declared.get("help", "")),
-                        choices=None if choices is None else tuple(choices),
-                        required=bool(declared.get("required", False)), minimum=declared.get("minimum"),
-                        maximum=declared.get("maximum"))
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", param.name):
-            raise ReportError(f"{where}: parameter name {param.name!r} is not an identifier")
-        if param.type not in PARAM_TYPES:
-            raise ReportError(f"{where}: parameter {param.name!r} has type {param.type!r} "
-                              f"(known: {', '.join(PARAM_TYPES)})")
-        return param
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-safe, for the API and the form."""
-        return {"name": self.name, "type": self.type, "default": self.default, "help": self.help,
-                "choices": None if self.choices is None else list(self.choices), "required": self.required,
-                "minimum": self.minimum, "maximum": self.maximum}
-
-    def parse(self, raw: str | None) -> Any:
-        """The value of *raw* query-string text (None or "" = the default); `ReportParamError` if bad."""
-        if raw is None or raw.strip() == "":
-            if self.required:
-                raise ReportParamError(self.name, f"required ({self.help})" if self.help else "required")
-            return self.default
-        if len(raw) > MAX_TEXT or "\x00" in raw:
-            raise ReportParamError(self.name, f"at most {MAX_TEXT} characters and no NUL, got {raw[:40]!r}...")
-        text = raw.strip()
-        value: Any
-        if self.type == "str":
-            value = raw
-        elif self.type == "bool":
-            if text.lower() not in _TRUE | _FALSE:
-                raise ReportParamError(self.name, f"expected true or false, got {raw[:40]!r}")
-            value = text.lower() in _TRUE
-        elif self.type == "int":
-            try:
-                value = int(text, 10)
-            except ValueError:
-                raise ReportParamError(self.name, f"expected an integer, got {raw[:40]!r}") from None
-        elif self.type == "float":
-            try:
-                value = float(text)
-            except ValueError:
-                raise ReportParamError(self.name, f"expected a number, got {raw[:40]!r}") from None
-            if not math.isfinite(value):
-                raise ReportParamError(self.name, f"expected a finite number, got {raw[:40]!r}")
-        else:
-            value = parse_duration(text, self.name)
-        if self.choices is not None and value not in self.choices:
-            shown = ", ".join(str(c) for c in self.choices)
-            raise ReportParamError(self.name, f"must be one of {shown}; got {raw[:40]!r}")
-        if self.minimum is not None and value < self.minimum:
-            raise ReportParamError(self.name, f"must be >= {self.minimum:g}, got {raw[:40]!r}")
-        if self.maximum is not None and value > self.maximum:
-            raise ReportParamError(self.name, f"must be <= {self.maximum:g}, got {raw[:40]!r}")
-        return value
-
-    def text(self, value: Any) -> str:
-        """*value* as query-string text (what the form shows)."""
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
-
-def parse_duration(text: str, field: str) -> float:
-    """``90``, ``90s``, ``10m``, ``1.5h``, ``2d`` -> seconds; `ReportParamError` naming *field*."""
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise ReportParamError(field, f"expected seconds or a duration such as 90s, 10m, 2h, 1d; got {text[:40]!r}")
-    value = float(match.group(1)) * _UNIT_S[(match.group(2) or "").lower() or None]
-    if not math.isfinite(value):
-        raise ReportParamError(field, f"duration out of range: {text[:40]!r}")
-    return value
 
 
 def declared_params(cls: type, where: str | None = None) -> tuple[Param, ...]:
@@ -186,16 +72,17 @@ def declared_params(cls: type, where: str | None = None) -> tuple[Param, ...]:
     where = where or f"{cls.__qualname__}.params"
     if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
         raise ReportError(f"{where} must be a list of parameter dicts")
-    params = tuple(Param.of(item, where) for item in raw)
+    try:
+        params = tuple(Param.of(item, where) for item in raw)
+    except InvalidValueError as exc:
+        raise ReportError(str(exc)) from None
+    for param in params:
+        if param.type not in PARAM_TYPES:
+            raise ReportError(f"{where}: parameter {param.name!r} has type {param.type!r} "
+                              f"(known: {', '.join(PARAM_TYPES)})")
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise ReportError(f"{where}: duplicate parameter names in {names}")
-    for param in params:
-        if param.default is not None and not param.required:
-            try:
-                param.parse(param.text(param.default))
-            except ReportParamError as exc:
-                raise ReportError(f"{where}: the default of {param.name!r} is refused: {exc}") from exc
     return params
 
 
@@ -206,13 +93,11 @@ def parse_params(params: Sequence[Param], raw: Mapping[str, str], *, strict: boo
         ReportParamError: a value is bad, a required one is missing, or (``strict``) *raw*
             names a parameter that is not declared.
     """
-    known = {p.name for p in params}
-    if strict:
-        for name in raw:
-            if name not in known:
-                listed = ", ".join(sorted(known)) or "none"
-                raise ReportParamError(str(name)[:40], f"unknown parameter (this report takes: {listed})")
-    return {p.name: p.parse(raw.get(p.name)) for p in params}
+    try:
+        return parse_all(params, raw, strict=strict)
+    except InvalidValueError as exc:
+        field = exc.field or "query"
+        raise ReportParamError(field, str(exc).removeprefix(f"{field}: ")) from None
 
 
 # ----------------------------------------------------------------------------- context

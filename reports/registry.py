@@ -1,15 +1,15 @@
-"""Find report classes by name, like the task registry finds tasks.
+"""Find report classes by name, the way every plugin is found (`actors.plugins`).
 
-Discovery (`ReportRegistry.discover`) indexes every public class defined (not imported) in
-each public module of the ``reports`` package (framework modules ``base``, ``registry``,
-``charts`` and ``stats`` are skipped) that is callable, not ``hide`` and not the `Report`
-base itself, plus the classes of the ``das_actors.reports`` entry-point group (the
-entry-point name is the report's name), so reports can live in other distributions. Any
-importable class can also be named by its dotted path, ``package.module:Class``, resolved
-on demand (it must then be a `Report` subclass or set one of the ``report_*`` attributes: a
-URL must not build and call any callable class). A module that fails to import, or a class
-whose declaration is malformed, is recorded in `ReportRegistry.errors` and logged: one
-broken report must not take the panel down.
+Discovery (`ReportRegistry.discover`) indexes every public class defined in a public module
+of the ``reports`` package that says it is a report (a `Report` subclass, or a callable
+class that sets one of the ``report_*`` attributes; a helper module adds nothing, so no
+module has to be skipped by name), plus the classes of the ``das_actors.reports``
+entry-point group (the entry-point name is the report's name), so reports can live in other
+distributions. A dotted path ``package.module:Class`` resolves on demand when its module
+is in the ``reports`` package or under a prefix the operator listed in ``report_packages``:
+a URL never chooses what the server imports. A module that fails to import, or a class whose
+declaration is malformed, is recorded in `ReportRegistry.errors` and logged: one broken
+report must not take the panel down.
 
 A report's *name* (its URL, ``/reports/<name>``) is its ``report_name``, else its class
 name less a ``Report`` suffix, lower-cased (``SchedulerReport`` -> ``scheduler``).
@@ -17,11 +17,8 @@ name less a ``Report`` suffix, lower-cased (``SchedulerReport`` -> ``scheduler``
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import inspect
 import logging
-import pkgutil
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from actors.errors import ReportError, UnknownReportError
-from reports.base import Param, Report, declared_params
+from actors.params import Param
+from actors.plugins import Found, PluginIndex, PluginKind, is_callable_class
+from reports.base import Report, declared_params
 
 log = logging.getLogger("das_actors.reports")
 
 #: Entry-point group scanned by `ReportRegistry.discover`; the entry-point name is the report name.
 ENTRY_POINT_GROUP = "das_actors.reports"
-#: Modules of a report package that hold framework code, not reports.
-SKIPPED_MODULES = frozenset({"base", "registry", "charts", "stats"})
 #: The index heading of a report that does not say.
 DEFAULT_GROUP = "General"
 
@@ -85,6 +82,23 @@ def make_info(name: str, cls: type) -> ReportInfo:
                       module=cls.__module__, cls=cls, template_dir=template_dir)
 
 
+def _declares_report(cls: type) -> bool:
+    """A report says it is one: a `Report` subclass, or a callable class with a ``report_*``
+    attribute (any callable class could otherwise be built and called from a URL)."""
+    if cls is Report or not is_callable_class(cls):
+        return False
+    return issubclass(cls, Report) or any(
+        name in vars(klass) for klass in cls.__mro__ for name in ("report_title", "report_group", "report_info",
+                                                                 "report_name"))
+
+
+#: The built-in package of reports.
+BUILTIN_PACKAGES = ("reports",)
+REPORTS = PluginKind(noun="report", plural="reports", entry_point_group=ENTRY_POINT_GROUP, accepts=_declares_report,
+                     name_of=lambda _attribute, cls: report_name(cls), option="report_packages",
+                     builtin=BUILTIN_PACKAGES)
+
+
 class ReportRegistry:
     """Report classes by name: discovered ones, plus dotted paths resolved on demand.
 
@@ -92,160 +106,67 @@ class ReportRegistry:
 
     Args:
         allow_dotted: resolve ``package.module:Class`` names that were not discovered.
-            Resolving one imports that module, so a panel open to untrusted users may
-            turn this off.
+        importable: module prefixes an operator made importable (``report_packages``).
     """
 
-    def __init__(self, *, allow_dotted: bool = True) -> None:
-        self.allow_dotted = allow_dotted
-        #: Module (or entry point) -> why it could not be indexed.
-        self.errors: dict[str, str] = {}
-        self._index: dict[str, ReportInfo] = {}
-        self._dotted: dict[str, ReportInfo] = {}
+    def __init__(self, *, allow_dotted: bool = True, importable: Sequence[str] = ()) -> None:
+        self._plugins = PluginIndex(REPORTS, UnknownReportError, importable=importable, allow_dotted=allow_dotted)
+        self._infos: dict[str, ReportInfo] = {}
         self._lock = threading.Lock()
 
-    def discover(self, packages: Sequence[str] = ("reports",)) -> ReportRegistry:
+    @property
+    def errors(self) -> dict[str, str]:
+        """Module (or entry point) -> why it could not be indexed."""
+        return self._plugins.errors
+
+    def discover(self, packages: Sequence[str] = BUILTIN_PACKAGES) -> ReportRegistry:
         """(Re)build the index from the modules of *packages* and the entry points; returns self."""
-        index: dict[str, ReportInfo] = {}
-        errors: dict[str, str] = {}
-        for package in packages:
-            for module_name in _package_modules(package, errors):
-                try:
-                    module = importlib.import_module(module_name)
-                except Exception as exc:  # noqa: BLE001 - any import failure is recorded
-                    _record(errors, module_name, f"import failed: {type(exc).__name__}: {exc}")
-                    continue
-                for attr, cls in sorted(vars(module).items()):
-                    if _is_indexable(attr, cls, module_name):
-                        self._add(index, errors, report_name(cls), cls, origin=module_name)
-        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            origin = f"entry point {entry_point.name} = {entry_point.value}"
-            try:
-                loaded = entry_point.load()
-            except Exception as exc:  # noqa: BLE001 - any import failure is recorded
-                _record(errors, entry_point.module, f"{origin}: load failed: {type(exc).__name__}: {exc}")
-                continue
-            if not inspect.isclass(loaded) or loaded is Report or not _is_report_class(loaded):
-                _record(errors, entry_point.module, f"{origin}: {loaded!r} is not a report class")
-                continue
-            self._add(index, errors, entry_point.name, loaded, origin=entry_point.module)
         with self._lock:
-            self._index, self.errors = index, errors
-            self._dotted.clear()
-        log.debug("report classes discovered: %s", ", ".join(sorted(index)) or "none")
+            self._infos.clear()
+        self._plugins.discover(packages, check=self._check)
         return self
 
-    @staticmethod
-    def _add(index: dict[str, ReportInfo], errors: dict[str, str], name: str, cls: type, origin: str) -> None:
-        if name in index:
-            _record(errors, origin, f"report {name!r} is already defined by {index[name].module}; skipped")
-            return
-        try:
-            index[name] = make_info(name, cls)
-        except ReportError as exc:
-            _record(errors, origin, str(exc))
+    def _check(self, found: Found) -> None:
+        info = make_info(found.name, found.cls)
+        with self._lock:
+            self._infos[found.name] = info
 
     def info(self, name: str) -> ReportInfo:
-        """The `ReportInfo` of a registered name or a dotted path.
+        """The `ReportInfo` of a registered name or an importable dotted path.
 
         Raises:
             UnknownReportError: no such report (the message lists the known names).
         """
         with self._lock:
-            found = self._index.get(name) or self._dotted.get(name)
-        if found is not None:
-            return found
-        if not (self.allow_dotted and isinstance(name, str) and ":" in name and not name.startswith(":")):
-            raise UnknownReportError(self._unknown(name))
-        found = self._import_dotted(name)
+            known = self._infos.get(name)
+        if known is not None:
+            return known
+        try:
+            self._plugins.get(name, check=self._check)
+        except ReportError as exc:
+            raise UnknownReportError(f"report {name!r} cannot be used: {exc}") from exc
         with self._lock:
-            return self._dotted.setdefault(name, found)
+            return self._infos[name]
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
-        with self._lock:
-            return sorted(self._index)
+        return self._plugins.names()
 
     def infos(self) -> list[ReportInfo]:
         """The registered reports, by group then title."""
-        with self._lock:
-            infos = list(self._index.values())
+        infos = [self.info(found.name) for found in self._plugins.found()]
         return sorted(infos, key=lambda i: (i.group.lower(), i.title.lower(), i.name))
 
-    def _import_dotted(self, name: str) -> ReportInfo:
-        module_name, _, qualname = name.partition(":")
-        if not module_name or not qualname or any(not part.isidentifier() for part in module_name.split(".")) \
-                or any(not part.isidentifier() for part in qualname.split(".")):  # fmt: skip
-            raise UnknownReportError(self._unknown(name, f"{name!r} is not a dotted path (package.module:Class)"))
-        try:
-            obj: Any = importlib.import_module(module_name)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-        except Exception as exc:  # any import failure is a clear "unknown report" (re-raised)
-            raise UnknownReportError(self._unknown(name, f"cannot import {name!r} ({type(exc).__name__}: {exc})")) \
-                from exc
-        if not inspect.isclass(obj) or obj is Report or not _is_report_class(obj) or not _declares_report(obj):
-            raise UnknownReportError(self._unknown(
-                name, f"{name!r} is not a report class (a Report subclass, or a class with __call__ that sets "
-                      "report_title, report_group, report_info or report_name)"))
-        try:
-            return make_info(name, obj)
-        except ReportError as exc:
-            raise UnknownReportError(f"report {name!r} cannot be used: {exc}") from exc
 
-    def _unknown(self, name: object, reason: str | None = None) -> str:
-        names = self.names()
-        head = reason or f"no report named {str(name)[:80]!r}"
-        known = f"known: {', '.join(names)}" if names else "no reports are registered"
-        return f"{head}; {known}"
+_registries: dict[tuple[str, ...], ReportRegistry] = {}
+_registries_lock = threading.Lock()
 
 
-def _package_modules(package: str, errors: dict[str, str]) -> list[str]:
-    try:
-        pkg = importlib.import_module(package)
-    except Exception as exc:  # noqa: BLE001 - any import failure is recorded
-        _record(errors, package, f"import failed: {type(exc).__name__}: {exc}")
-        return []
-    path = getattr(pkg, "__path__", None)
-    if path is None:
-        _record(errors, package, "is a module, not a package")
-        return []
-    return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules(path)
-                  if not info.ispkg and not info.name.startswith("_") and info.name not in SKIPPED_MODULES)
-
-
-def _is_indexable(attr: str, obj: object, module_name: str) -> bool:
-    return (inspect.isclass(obj) and not attr.startswith("_") and obj.__module__ == module_name
-            and obj is not Report and not obj.__dict__.get("hide", False) and _is_report_class(obj))
-
-
-def _is_report_class(cls: type) -> bool:
-    """A concrete class whose instances are callable (helpers and exceptions are not reports)."""
-    defines_call = any("__call__" in vars(klass) for klass in cls.__mro__ if klass is not object)
-    return defines_call and not inspect.isabstract(cls)
-
-
-def _declares_report(cls: type) -> bool:
-    """A class named by a dotted path must say it is a report: any callable class of any module
-    could otherwise be built and called from a URL."""
-    return issubclass(cls, Report) or any(
-        name in vars(klass) for klass in cls.__mro__ for name in ("report_title", "report_group", "report_info",
-                                                                 "report_name"))
-
-
-def _record(errors: dict[str, str], where: str, message: str) -> None:
-    errors[where] = f"{errors[where]}; {message}" if where in errors else message
-    log.error("report discovery: %s: %s", where, message)
-
-
-_default: ReportRegistry | None = None
-_default_lock = threading.Lock()
-
-
-def default_registry() -> ReportRegistry:
-    """The process-wide registry, discovered on first use (``reports`` plus entry points)."""
-    global _default  # noqa: PLW0603 - a lazily built, process-wide cache
-    with _default_lock:
-        if _default is None:
-            _default = ReportRegistry().discover()
-        return _default
+def default_registry(importable: Sequence[str] = ()) -> ReportRegistry:
+    """The process-wide registry for these importable packages, discovered on first use."""
+    key = tuple(sorted(p.strip() for p in importable if p.strip()))
+    with _registries_lock:
+        registry = _registries.get(key)
+        if registry is None:
+            registry = _registries[key] = ReportRegistry(importable=key).discover()
+        return registry

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from actors.store.base import Page, Query
 from reports.base import ReportContext
+from reports.registry import ReportRegistry
 
 
 class Backend(Protocol):
@@ -74,3 +75,5 @@ class Backend(Protocol):
     def metrics(self) -> dict[str, Any]: ...
 
     def report_context(self, now: float | None = None) -> ReportContext: ...
+
+    def reports(self) -> ReportRegistry: ...

@@ -28,7 +28,7 @@ import reports as reports_pkg
 from actors.errors import InvalidValueError, ReportError
 from reports import charts, stats
 from reports.base import ReportContext, parse_params
-from reports.registry import ReportInfo, ReportRegistry, default_registry
+from reports.registry import ReportInfo, ReportRegistry
 from web.render import TEMPLATES, Formatters, PageContext, render
 from web.security import Guard
 from web.state import HtmlErrors, JsonErrors, WebState, query_params, route
@@ -101,7 +101,7 @@ def register_reports(root: bottle.Bottle, state: WebState, registry: ReportRegis
     chosen = registry
 
     def reg() -> ReportRegistry:
-        return chosen or default_registry()
+        return chosen or state.facade.reports()
 
     pages = bottle.Bottle()
     pages.uninstall(True)

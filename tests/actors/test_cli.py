@@ -52,7 +52,8 @@ def write_config(path: Path, body: str) -> Path:
 def start_server(tmp_path: Path, config: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*CLI, "start", "--db-uri", f"sqlite:///{tmp_path}/s.db", "--no-start-offset", "--minimum-interval", "0",
-         "--retry-delay", "0.05", "--journal-flush-interval", "0.01", "--no-web", *extra, str(config)],
+         "--retry-delay", "0.05", "--journal-flush-interval", "0.01", "--no-web", "--task-packages", "tests", *extra,
+         str(config)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -56,7 +56,8 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "db_coll", "db_size", "db_max_docs", "journal_buffer", "journal_flush_interval", "web_host",
         "web_port", "web_base", "web_token", "web_read_only", "verbose", "log_format", "log_file",
         "db_convert", "db_timeout", "web",
-        "das_db_uri", "das_db_name", "das_upstreams",  # issue 7: the das service
+        "task_packages", "report_packages",
+        "das_db_uri", "das_db_name", "das_upstreams",  # the das service plugin (tasks.das.plugin)
     }
 
 

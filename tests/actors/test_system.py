@@ -26,7 +26,7 @@ F = "tests.fixtures:"
 
 def settings(tmp_path: Path, **overrides) -> Settings:
     base = {
-        "db_uri": f"sqlite:///{tmp_path}/store.db", "workers": 2, "minimum_interval": 0.0,
+        "db_uri": f"sqlite:///{tmp_path}/store.db", "workers": 2, "minimum_interval": 0.0, "task_packages": "tests",
         "no_start_offset": True, "retry_delay": 0.05, "retry_max_delay": 0.2, "retry_jitter": 0.0,
         "max_retries": 2, "restart_min_backoff": 0.05, "restart_max_backoff": 0.2, "restart_window": 60.0,
         "restart_max": 5, "shutdown_grace": 2.0, "journal_flush_interval": 0.01, "task_timeout": 30.0,

@@ -183,7 +183,7 @@ def test_reports_without_the_service_say_how_to_configure_it(results):
 
 
 def test_the_registry_lists_the_das_reports():
-    registry = ReportRegistry()
+    registry = ReportRegistry(importable=("tests",))
     registry.discover()
     names = {info.name: info for info in registry.infos()}
     assert {"hotspot", "query", "api"} <= set(names)
@@ -208,7 +208,7 @@ def test_pages_and_api_render(das, clock, make_task, tmp_path):
     make_task(QueryAnalyzer, interval=600.0, period=3600.0, allowed_gap=0.0)()
     system = System(Settings({"db_uri": f"sqlite:///{tmp_path}/runs.db", "workers": 1, "web": False})).start()
     try:
-        registry = TaskRegistry()
+        registry = TaskRegistry(importable=("tests",))
         registry.discover()
         facade = Facade(system, registry)
         services = getattr(facade, "services", None)

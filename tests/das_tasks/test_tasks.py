@@ -31,7 +31,7 @@ def test_registry_indexes_the_das_tasks_but_not_hotspotbase():
             "AnalyticsCleanup"} <= names
     assert "HotspotBase" not in names
     assert not {k: v for k, v in registry.errors.items() if "das" in k}
-    with pytest.raises(Exception, match="requires option 'key'"):
+    with pytest.raises(Exception, match="option 'key' is required"):
         registry.prepare_kwargs("ValueHotspot", {})
     assert registry.prepare_kwargs("QueryMaintainer", {"dasquery": Q})["preempt"] == 60.0
 

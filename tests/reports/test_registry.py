@@ -12,13 +12,14 @@ import pytest
 import reports
 from actors.errors import ReportError, ReportParamError, UnknownReportError
 from reports import base, registry
-from reports.base import Param, parse_params
+from actors.params import Param
+from reports.base import parse_params
 from reports.registry import ReportRegistry
 
 
 # ----------------------------------------------------------------------------- discovery
 def test_the_built_in_reports_are_discovered_and_grouped():
-    found = ReportRegistry().discover()
+    found = ReportRegistry(importable=("tests",)).discover()
     assert {"scheduler", "job", "test", "workers"} <= set(found.names())
     assert not {n for n in found.names() if n in ("report", "param", "reportcontext")}  # framework classes
     scheduler = found.info("scheduler")
@@ -85,7 +86,7 @@ def package(tmp_path, monkeypatch):
 
 
 def test_discovery_rules_mirror_the_tasks(package):
-    found = ReportRegistry().discover([package])
+    found = ReportRegistry(importable=("tests",)).discover([package])
     assert found.names() == ["count", "other-name"]
     assert found.info("count").group == "Counting" and found.info("count").title == "CountReport"
     assert "broken on purpose" in found.errors["fakereports.broken"]
@@ -103,26 +104,26 @@ def test_entry_points_register_reports_by_their_name(monkeypatch):
         return points if group == registry.ENTRY_POINT_GROUP else []
 
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    found = ReportRegistry().discover([])
+    found = ReportRegistry(importable=("tests",)).discover([])
     assert found.names() == ["extra"]
     assert found.info("extra").title == "Extra <b>title</b>"
-    assert "not a report class" in found.errors["tests.reports.extra"]
+    assert "is not a report" in found.errors["tests.reports.extra"]
     assert "load failed" in found.errors["tests.reports.missing"]
 
 
 def test_dotted_paths_resolve_on_demand_and_can_be_refused():
-    found = ReportRegistry().discover([])
+    found = ReportRegistry(importable=("tests",)).discover([])
     info = found.info("tests.reports.extra:Plain")
     assert info.name == "tests.reports.extra:Plain" and info.title == "Plain" and info.group == "General"
     assert found.info("tests.reports.extra:Plain") is info  # cached
-    for bad, words in (("tests.reports.extra:NotAReport", "not a report class"),
-                       ("functools:partial", "not a report class"),
-                       ("tests.reports.nowhere:X", "cannot import"), ("os.path", "no report named"),
-                       ("a b:c", "not a dotted path"), (":x", "no report named")):
+    for bad, words in (("tests.reports.extra:NotAReport", "not a report"),
+                       ("functools:partial", "not importable by this server"),
+                       ("tests.reports.nowhere:X", "cannot import"), ("os.path", "not importable by this server"),
+                       ("a b:c", "unknown report"), (":x", "unknown report")):
         with pytest.raises(UnknownReportError, match=words):
             found.info(bad)
-    with pytest.raises(UnknownReportError, match="no report named"):
-        ReportRegistry(allow_dotted=False).discover([]).info("tests.reports.extra:Plain")
+    with pytest.raises(UnknownReportError, match="unknown report"):
+        ReportRegistry(allow_dotted=False, importable=("tests",)).discover([]).info("tests.reports.extra:Plain")
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -132,24 +133,24 @@ def test_dotted_paths_resolve_on_demand_and_can_be_refused():
     ("duration", "1.5h", 5400.0), ("duration", "2d", 172800.0), ("duration", "", None),
 ])
 def test_parameter_types(kind, raw, value):
-    assert Param("p", kind).parse(raw) == value
+    assert Param("p", kind, default=None).parse(raw) == value
 
 
 @pytest.mark.parametrize(("param", "raw", "words"), [
-    (Param("window", choices=("10m", "1h")), "7m", "must be one of 10m, 1h; got '7m'"),
-    (Param("n", "int"), "1.5", "expected an integer"),
-    (Param("n", "int", minimum=1, maximum=5), "9", "must be <= 5"),
-    (Param("x", "float"), "nan", "finite"),
-    (Param("period", "duration"), "7 weeks", "duration such as"),
-    (Param("period", "duration", maximum=86400), "2d", "must be <= 86400"),
-    (Param("b", "bool"), "maybe", "true or false"),
-    (Param("job_id", required=True, help="the job"), "", "required (the job)"),
-    (Param("s"), "x" * 501, "at most 500"),
-    (Param("s"), "a\x00b", "no NUL"),
+    (Param("window", choices=("10m", "1h"), default=None), "7m", "must be one of '10m', '1h', got '7m'"),
+    (Param("n", "int", default=None), "1.5", "expects int, got '1.5'"),
+    (Param("n", "int", minimum=1, maximum=5, default=None), "9", "must be <= 5"),
+    (Param("x", "float", default=None), "nan", "finite"),
+    (Param("period", "duration", default=None), "7 weeks", "expects a duration (seconds, or 90s, 10m"),
+    (Param("period", "duration", maximum=86400, default=None), "2d", "must be <= 86400"),
+    (Param("b", "bool", default=None), "maybe", "expects bool"),
+    (Param("job_id", help="the job"), "", "is required (the job)"),
+    (Param("s", default=None), "x" * 501, "at most 500"),
+    (Param("s", default=None), "a\x00b", "no NUL"),
 ])
 def test_bad_parameters_name_their_field(param, raw, words):
     with pytest.raises(ReportParamError, match=re.escape(words)) as caught:
-        param.parse(raw)
+        parse_params([param], {param.name: raw})
     assert caught.value.field == param.name and str(caught.value).startswith(param.name + ": ")
 
 

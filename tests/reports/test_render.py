@@ -48,7 +48,7 @@ def page() -> PageContext:
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_every_report_page_renders_charts_and_keeps_task_text_inert(hostile, name):
     params, ids = PAGES[name]
-    info = ReportRegistry().discover().info(name)
+    info = ReportRegistry(importable=("tests",)).discover().info(name)
     template, data = info.cls(ReportContext.from_store(hostile, now=NOW))(**params)
     values = {p.name: p.text(params.get(p.name)) for p in info.params}
     html = render_report(info, page(), template, data=data, values=values, error=None)
@@ -70,7 +70,7 @@ def test_every_report_page_renders_charts_and_keeps_task_text_inert(hostile, nam
 
 
 def test_the_error_frame_keeps_the_form_and_names_the_field(store):
-    info = ReportRegistry().discover().info("scheduler")
+    info = ReportRegistry(importable=("tests",)).discover().info("scheduler")
     html = render_report(info, page(), "report_error.mako", data=None, values={"window": XSS},
                          error=(f"window: must be one of 10m, 1h, 6h, 24h; got {XSS!r}", "window"))
     soup: Any = BeautifulSoup(html, "html.parser")
@@ -80,7 +80,7 @@ def test_the_error_frame_keeps_the_form_and_names_the_field(store):
 
 
 def test_a_report_outside_the_package_finds_its_template_next_to_it(store):
-    info = ReportRegistry().discover([]).info("tests.reports.extra:Extra")
+    info = ReportRegistry(importable=("tests",)).discover([]).info("tests.reports.extra:Extra")
     template, data = info.cls(ReportContext.from_store(store, now=NOW))(word=XSS, count=3, flag=True)
     html = render_report(info, page(), template, data=data, values={"word": XSS, "count": "3", "flag": "true"},
                          error=None)

@@ -92,7 +92,7 @@ def test_scheduler_and_job_figures_match_the_runs(app, ran):
 
 
 @pytest.mark.parametrize(("path", "query", "field", "words"), [
-    ("scheduler", {"window": "7m"}, "window", "must be one of 10m, 1h, 6h, 24h"),
+    ("scheduler", {"window": "7m"}, "window", "must be one of '10m', '1h', '6h', '24h'"),
     ("scheduler", {"windw": "1h"}, "windw", "unknown parameter"),
     ("job", {}, "job_id", "required"),
     ("job", {"job_id": "0123456789abcdef"}, "job_id", "no job with id"),
@@ -110,7 +110,7 @@ def test_bad_parameters_are_a_400_naming_the_field(app, ran, path, query, field,
 
 
 def test_unknown_reports_are_404_and_dotted_paths_resolve(app, ran):
-    assert "no report named" in app.get("/reports/nope", status=404).html.find(id="error-message").text
+    assert "unknown report 'nope'" in app.get("/reports/nope", status=404).html.find(id="error-message").text
     assert app.get(API + "/reports/nope", status=404).json["error"]["status"] == 404
     app.get(API + "/reports/os:path", status=404)
     page = app.get("/reports/tests.reports.extra:Extra", {"word": XSS, "count": "4"})

@@ -19,7 +19,7 @@ NEVER: dict[str, Any] = {"stop_p": 0.0, "spawn_p": 0.0, "raise_p": 0.0}
 
 @functools.cache
 def registry() -> TaskRegistry:
-    reg = TaskRegistry()
+    reg = TaskRegistry(importable=("tests",))
     reg.discover()
     return reg
 

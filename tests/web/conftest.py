@@ -37,7 +37,8 @@ class WebTestRegistry(TaskRegistry):
 
 def web_settings(tmp_path: Path, **overrides: Any) -> Settings:
     base = {
-        "db_uri": f"sqlite:///{tmp_path}/store.db", "workers": 2, "minimum_interval": 0.0,
+        "db_uri": f"sqlite:///{tmp_path}/store.db", "workers": 2, "minimum_interval": 0.0, "task_packages": "tests",
+        "report_packages": "tests",
         "no_start_offset": True, "retry_delay": 0.05, "retry_max_delay": 0.2, "retry_jitter": 0.0,
         "max_retries": 0, "restart_min_backoff": 0.05, "restart_max_backoff": 0.2, "shutdown_grace": 1.0,
         "journal_flush_interval": 0.01, "task_timeout": 30.0, "web": False,
@@ -52,7 +53,7 @@ def start_system(tmp_path: Path, **overrides: Any) -> Server:
 
 
 def make_facade(system: Server) -> Facade:
-    registry = WebTestRegistry()
+    registry = WebTestRegistry(importable=("tests",))
     registry.discover()
     return Facade(system.system, registry)
 

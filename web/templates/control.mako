@@ -32,7 +32,7 @@
   <label class="${'bad' if err_field == 'interval' else ''}">interval (s) <input type="number" step="any" min="0" name="interval" id="add-interval" data-testid="add-interval" value="${form.get('interval', '3600')}" required></label>
   % for opt in (task or {}).get('options', []):
   <% name, kind = opt['name'], opt.get('type', 'json'); field_id = 'arg-' + name; default = opt.get('default') %>
-  <label class="${'bad' if err_field == name else ''}" title="${opt.get('help', '')}">${name} <span class="muted">(${kind}${'' if 'default' in opt else ', required'})</span>
+  <label class="${'bad' if err_field == name else ''}" title="${opt.get('help', '')}">${name} <span class="muted">(${kind}${', required' if opt.get('required') else ''})</span>
     % if kind == 'bool':
     <input type="checkbox" name="arg_${name}" id="${field_id}" data-testid="${field_id}" ${'checked' if (form.get('arg_' + name) in ('on', 'true') if 'name' in form else default) else ''}>
     % elif kind in ('int', 'float'):
