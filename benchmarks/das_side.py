@@ -441,7 +441,8 @@ def _count_items(response: Any) -> int | None:
 
 
 # ----------------------------------------------------------------------------- 5. start-up
-STARTUP_CONFIG = 'workers = 2\ntask_packages = "benchmarks"\nTask("first", "benchmarks.tasks:Touch", 3600, path={marker!r})\n'
+STARTUP_CONFIG = ('workers = 2\ntask_packages = "benchmarks"\n'
+                  'Task("first", "benchmarks.tasks:Touch", 3600, path={marker!r})\n')
 
 
 def startup(params: dict[str, Any], workdir: Path) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import pytest
 
 import reports
 from actors.errors import ReportError, ReportParamError, UnknownReportError
-from reports import base, registry
 from actors.params import Param
+from reports import base, registry
 from reports.base import parse_params
 from reports.registry import ReportRegistry
 
