@@ -19,7 +19,7 @@ setup(
         "bottle>=0.13,<0.14",
         "mako>=1.3",
         "pymongo>=4.7,<5",
-        "cheroot>=10",
+        "waitress>=3.0",
         "orjson>=3.9",
     ],
     extras_require={
@@ -27,7 +27,7 @@ setup(
                  "prometheus-client>=0.20", "openapi-spec-validator>=0.7",
                  "playwright>=1.40"],  # the Python package only; the browser is Debian's chromium
         "lint": ["ruff>=0.6", "mypy>=1.10"],
-        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9"],
+        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9", "cheroot>=10"],  # cheroot: web_doors.py compares it
     },
     entry_points={"console_scripts": ["das-actors = actors.cli:main"]},
 )

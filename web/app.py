@@ -5,7 +5,9 @@ from ``web_base``; tests pass ``extra_environ={"SCRIPT_NAME": "/analytics"}``) a
 link is built from ``request.script_name``. Three explicit Bottle apps, one per area,
 are composed on a root app: the pages (HTML errors, CSRF on forms), ``api/v1`` (JSON
 errors, mounted) and the operational routes (``healthz``, ``metrics``, ``static``).
-The root adds the security headers to every response, errors included.
+The root adds the security headers to every response, errors included. What the server
+in front needs from the options (the Host allow-list, the token, `FrontLimits`) is built
+here too, from the facade's settings, so `web.server.WebServer` takes the app alone.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from typing import Any
 
 import bottle
 
+from actors.errors import ConfigError
 from actors.facade import Facade
 from web.api import api_app
+from web.front import FrontLimits
+from web.hosts import AllowedHosts
 from web.metrics import CONTENT_TYPE, prometheus_text
 from web.pages import pages_app
 from web.params import error_body
@@ -24,6 +29,7 @@ from web.render import STATIC
 from web.reports import register_reports
 from web.security import Guard, Security
 from web.state import JsonErrors, Tails, WebState, json_response, route
+from web.token_source import resolve_token
 
 #: Added to every response that does not set them itself.
 SECURITY_HEADERS = (
@@ -39,9 +45,10 @@ SECURITY_HEADERS = (
 class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
     """The root app: security headers on everything, JSON or HTML for router errors."""
 
-    def __init__(self, state: WebState) -> None:
+    def __init__(self, state: WebState, limits: FrontLimits | None = None) -> None:
         super().__init__()
         self.state = state
+        self.limits = limits or FrontLimits()
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Bottle's WSGI entry, with `SECURITY_HEADERS` added."""
@@ -101,22 +108,36 @@ def ops_app(state: WebState) -> bottle.Bottle:
     return app
 
 
-def make_app(facade: Facade, *, token: str | None = None, heartbeat_s: float = 15.0, max_tails: int = 8,
+def make_app(facade: Facade, *, token: str | None = None, heartbeat_s: float = 15.0, max_tails: int | None = None,
              secret: bytes | None = None) -> bottle.Bottle:
     """The panel + API for *facade*.
 
     Args:
         facade: the running server's facade.
-        token: the web token (default: the ``web_token`` option; "" = none).
+        token: the web token (default: `web.token_source.resolve_token`: ``web_token``, then
+            ``web_token_file``, then env ``DAS_ACTORS_WEB_TOKEN``; "" = none).
         heartbeat_s: seconds between keep-alive comments of a live tail.
-        max_tails: live tails served at once (each holds a server thread).
+        max_tails: live tails served at once (default: ``web_max_tails``; each holds a server thread).
         secret: HMAC key of sessions and CSRF tokens (default: random per app).
+
+    Raises:
+        ConfigError: an unreadable token file, a malformed ``web_allowed_hosts``, or
+            ``web_max_tails`` not below ``web_threads``.
     """
+    settings = facade.system.settings
     if token is None:
-        token = str(facade.system.settings.web_token or "")
-    security = Security(token, read_only=lambda: facade.read_only, secret=secret)
+        token, _ = resolve_token(settings)
+    limits = FrontLimits(threads=int(settings.get("web_threads")),
+                         connection_limit=int(settings.get("web_connection_limit")),
+                         request_timeout_s=float(settings.get("web_request_timeout")))
+    max_tails = int(settings.get("web_max_tails")) if max_tails is None else max_tails
+    if max_tails >= limits.threads:
+        raise ConfigError(f"option 'web_max_tails' ({max_tails}) must be below option 'web_threads' "
+                          f"({limits.threads}): live tails hold a thread each and must leave some for pages")
+    security = Security(token, read_only=lambda: facade.read_only, secret=secret,
+                        hosts=AllowedHosts(str(settings.get("web_allowed_hosts") or "")))
     state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails))
-    root = WebApp(state)
+    root = WebApp(state, limits)
     root.merge(pages_app(state))
     root.merge(ops_app(state))
     root.mount("/api/v1/", api_app(state))

@@ -57,6 +57,8 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "web_port", "web_base", "web_token", "web_read_only", "verbose", "log_format", "log_file",
         "db_convert", "db_timeout", "web",
         "das_db_uri", "das_db_name", "das_upstreams",  # issue 7: the das service
+        "web_allowed_hosts", "web_token_file", "web_threads", "web_max_tails", "web_connection_limit",
+        "web_request_timeout",  # issue 11: the web door
     }
 
 

@@ -139,7 +139,7 @@ def api(app: webtest.TestApp, system: System) -> Api:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """A System serving the panel for real: cheroot on a free port (``web_port=0``)."""
+    """A System serving the panel for real: waitress on a free port (``web_port=0``)."""
     running = start_system(tmp_path_factory.mktemp("served"), web=True, web_port=0)
     wait_for(lambda: all(w["status"] == "idle" for w in running.workers()), 30)
     yield running

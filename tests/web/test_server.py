@@ -1,4 +1,4 @@
-"""The real server: `System` with ``web=True`` serves the panel with cheroot on a free port."""
+"""The real server: `System` with ``web=True`` serves the panel with waitress on a free port."""
 
 from __future__ import annotations
 
