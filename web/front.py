@@ -9,11 +9,14 @@ costs a socket and a buffer, not a thread (measured in ``benchmarks/web_doors.py
 
 What a client can still hold is bounded by `FrontLimits`:
 
-- ``connection_limit``: open connections (the loop stops accepting beyond it);
-- ``request_timeout_s``: a request that has begun must have arrived whole within this
-  many seconds, however steadily it trickles (`_DeadlineChannel`, checked every
-  ``CLEANUP_INTERVAL_S``); waitress's own ``channel_timeout`` (``idle_timeout_s``) only
-  closes connections that send nothing;
+- ``connection_limit``: open connections (the loop stops accepting beyond it; lowered to
+  leave `RESERVED_FDS` descriptors of the process's limit for the store, pipes and logs,
+  since an accept failing for want of descriptors would spin the loop);
+- ``request_timeout_s``: a request must have arrived whole within this many seconds of
+  the connection (or, on a kept-alive connection, of its first byte), however steadily it
+  trickles (`_DeadlineChannel`, checked every ``CLEANUP_INTERVAL_S``); waitress's own
+  ``channel_timeout`` (``idle_timeout_s``) closes kept-alive connections idle between
+  requests. Holding every connection then takes a flood of new ones, not a few slow ones;
 - header and body sizes (a body larger than the API takes is refused before it is read).
 
 ``channel_request_lookahead`` keeps a connection readable while its request runs, so a
@@ -23,6 +26,7 @@ the live tail to free its slot).
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +46,8 @@ log = structlog.get_logger("das_actors.web")
 CLEANUP_INTERVAL_S = 0.5
 #: Seconds the event loop waits in poll() when nothing happens (also the stop latency).
 LOOP_TIMEOUT_S = 0.5
+#: File descriptors kept for everything but client connections.
+RESERVED_FDS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +60,8 @@ class FrontLimits:
     connection_limit: int = 1000
     #: Seconds a client has to send a whole request once it has begun.
     request_timeout_s: float = 15.0
-    #: Seconds an idle connection (nothing sent, nothing running) is kept.
-    idle_timeout_s: float = 60.0
+    #: Seconds an idle keep-alive connection (between requests, nothing running) is kept.
+    idle_timeout_s: float = 30.0
     #: Largest request head (request line and headers), bytes.
     max_header_bytes: int = 64 * 1024
     #: Largest request body, bytes (a form is URL-encoded JSON: a little over the API's limit).
@@ -67,14 +73,34 @@ class FrontLimits:
                              f"got {self!r}")
 
 
+def fitting_connection_limit(wanted: int) -> int:
+    """*wanted*, lowered (with a warning) to what the descriptor limit leaves for connections."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or wanted <= soft - RESERVED_FDS:
+        return wanted
+    fitting = max(16, soft - RESERVED_FDS)
+    log.warning("web.connection_limit_lowered", wanted=wanted, used=fitting, open_files_limit=soft,
+                note="raise the limit (ulimit -n) to keep more connections")
+    return fitting
+
+
 class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]  # waitress has no type hints
-    """A waitress channel that remembers when its current, incomplete request began."""
+    """A waitress channel that remembers when its current, incomplete request began.
+
+    A new connection's first request begins at the connection (a client that connects and
+    says nothing is as slow as one that trickles); a later one at its first byte (between
+    requests, waitress's idle timeout applies).
+    """
 
     request_began: float | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_began = time.monotonic()
+
     def received(self, data: bytes) -> bool:
         """Waitress's parser, with the start of an incomplete request noted."""
-        if data and self.request is None:
+        if data and self.request is None and self.request_began is None:
             self.request_began = time.monotonic()
         done: bool = super().received(data)
         if self.request is None:
@@ -92,7 +118,8 @@ class FrontServer(TcpWSGIServer):  # type: ignore[misc]  # waitress has no type 
         self._stopping = threading.Event()
         self._closed = threading.Event()
         super().__init__(
-            app, host=host, port=port, threads=limits.threads, connection_limit=limits.connection_limit,
+            app, host=host, port=port, threads=limits.threads,
+            connection_limit=fitting_connection_limit(limits.connection_limit),
             channel_timeout=limits.idle_timeout_s, cleanup_interval=CLEANUP_INTERVAL_S,
             asyncore_use_poll=True, asyncore_loop_timeout=LOOP_TIMEOUT_S, channel_request_lookahead=1,
             max_request_header_size=limits.max_header_bytes, max_request_body_size=limits.max_body_bytes,
@@ -106,7 +133,7 @@ class FrontServer(TcpWSGIServer):  # type: ignore[misc]  # waitress has no type 
             began = getattr(channel, "request_began", None)
             if began is not None and began < cutoff and not channel.requests and not channel.will_close:
                 channel.will_close = True
-                log.info("web.request_timed_out", client=channel.addr[0] if channel.addr else None,
+                log.debug("web.request_timed_out", client=channel.addr[0] if channel.addr else None,
                          timeout_s=self.limits.request_timeout_s)
 
     def run(self) -> None:

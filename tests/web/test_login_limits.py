@@ -278,3 +278,13 @@ def test_listening_beyond_loopback_without_a_token_is_warned_about(facade, host,
     assert bool(exposed) is warned
     if warned:
         assert exposed[0]["levelname"] == "WARNING" and exposed[0]["address"] == host
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"web_token_file": "/nonexistent/das-token"}, "web_token_file.*cannot read"),
+    ({"web_allowed_hosts": "https://panel.example.org"}, "web_allowed_hosts"),
+    ({"web_max_tails": 4, "web_threads": 4}, "web_max_tails.*below.*web_threads"),
+])
+def test_bad_web_door_options_refuse_the_start(tmp_path, options, words):
+    with pytest.raises(ConfigError, match=words):
+        start_system(tmp_path, web=True, web_port=0, **options)

@@ -127,12 +127,15 @@ def test_a_request_trickling_past_the_timeout_is_cut_off(tmp_path):
     try:
         port = system.web_port
         assert port
+        started = time.monotonic()
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10.0)  # connects, never says a word
         trickler = Trickler(port, 3, every_s=0.2)
         sock = trickler.socks[0]
         sock.settimeout(10.0)  # the deadline: closed by the server well before
-        started = time.monotonic()
         assert sock.recv(100) == b""  # EOF: the server closed it, though it never stopped sending
         assert trickler.rounds >= 3  # ... and it was still trickling when cut off
+        assert silent.recv(100) == b""
+        silent.close()
         assert timed_get(port, "/analytics/healthz", ANSWER_WITHIN_S)[0] == 200
         print(f"\ncut off after {time.monotonic() - started:.2f} s (web_request_timeout = 1.0 s)")
     finally:
@@ -201,3 +204,13 @@ def test_a_tail_whose_client_hangs_up_frees_its_slot_at_once(server):
     finally:
         again.close()
     print(f"\ntail slot freed {freed_after * 1000:.0f} ms after the client hung up (heartbeat: 15 s)")
+
+
+def test_the_connection_limit_leaves_descriptors_for_the_rest(monkeypatch):
+    import resource
+
+    from web import front
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (1024, 4096))
+    assert front.fitting_connection_limit(1000) == 1024 - front.RESERVED_FDS
+    assert front.fitting_connection_limit(100) == 100
