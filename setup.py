@@ -24,7 +24,7 @@ setup(
         "bottle>=0.13,<0.14",
         "mako>=1.3",
         "pymongo>=4.7,<5",
-        "cheroot>=10",
+        "waitress>=3.0",
         "orjson>=3.9",
         "cronsim>=2.6,<3",  # cron expressions, Debian-cron DST rules (actors.schedule)
     ],
@@ -37,7 +37,7 @@ setup(
         "dask": DASK,
         "analytics": ANALYTICS,
         "lint": ["ruff>=0.6", "mypy>=1.10"],
-        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9"],
+        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9", "cheroot>=10"],  # cheroot: web_doors.py compares it
     },
     entry_points={
         "console_scripts": ["das-actors = actors.cli:main"],

@@ -118,6 +118,17 @@ _o("Web", "web_port", 8213, "port of the web interface (0 = pick a free port)", 
 _o("Web", "web_base", "/analytics", "URL prefix of the web interface")
 _o("Web", "web_token", "", "bearer token required by the web interface (empty = none)")
 _o("Web", "web_read_only", False, "refuse every change through the web interface", live=True)
+# -- issue 11: the web door ----------------------------------------------------------------
+_o("Web", "web_allowed_hosts", "", "more Host names the web interface answers to, comma-separated, each "
+   "name or name:port (a reverse proxy's or a wildcard bind's real names); localhost, 127.0.0.1, [::1] and "
+   "the bound address always are, any other Host gets 421")
+_o("Web", "web_token_file", "", "file holding the web token, read at start, trailing newline stripped "
+   "(keeps it out of ps; used when web_token is empty, before env DAS_ACTORS_WEB_TOKEN)")
+_o("Web", "web_threads", 16, "request threads of the web server (requests are read without one)", minimum=2)
+_o("Web", "web_max_tails", 8, "live tails (SSE) served at once, below web_threads (each holds a thread)",
+   minimum=1)
+_o("Web", "web_connection_limit", 1000, "open connections the web server keeps at once", minimum=1)
+_o("Web", "web_request_timeout", 15.0, "seconds a client has to send a whole request once begun", minimum=0.1)
 _o("Logging", "verbose", False, "log debug messages", short="v", live=True)
 _o("Logging", "log_format", "json", "format of log lines on stderr", choices=("json", "console"))
 _o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")

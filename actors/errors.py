@@ -104,11 +104,13 @@ class RefusedError(DasActorsError):
 
     status = 403
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after_s: float | None = None,
+                 field: str | None = None) -> None:
         super().__init__(message)
         if status is not None:
             self.status = status
         self.retry_after_s = retry_after_s
+        self.field = field
 
 
 class PluginError(DasActorsError):

@@ -48,7 +48,7 @@ class Server:
         """Bind, build, start the actors, serve (see the module docstring). Returns self."""
         s = self.system.settings
         if s.web:
-            app = web_app.make_app(self.facade, token=s.web_token)
+            app = web_app.app_for(self.facade, s)
             web = web_server.WebServer(app, s.web_host, s.web_port, s.web_base)
             try:
                 web.bind()

@@ -5,7 +5,9 @@ from ``web_base``; tests pass ``extra_environ={"SCRIPT_NAME": "/analytics"}``) a
 link is built from ``request.script_name``. Three explicit Bottle apps, one per area,
 are composed on a root app: the pages (HTML errors, CSRF on forms), ``api/v1`` (JSON
 errors, mounted) and the operational routes (``healthz``, ``metrics``, ``static``).
-The root adds the security headers to every response, errors included.
+The root adds the security headers to every response, errors included. What the server
+in front needs from the options (the Host allow-list, the token, `FrontLimits`) is built
+here too, from the facade's settings, so `web.server.WebServer` takes the app alone.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from typing import Any
 
 import bottle
 
+from actors.config import Settings
+from actors.errors import ConfigError
 from web.api import api_app
 from web.backend import Backend
+from web.front import FrontLimits
+from web.hosts import AllowedHosts
 from web.metrics import CONTENT_TYPE, prometheus_text
 from web.pages import pages_app
 from web.params import error_body
@@ -24,6 +30,7 @@ from web.render import STATIC
 from web.reports import register_reports
 from web.security import Guard, Security
 from web.state import JsonErrors, Tails, WebState, json_response, route
+from web.token_source import resolve_token
 
 #: Added to every response that does not set them itself.
 SECURITY_HEADERS = (
@@ -39,9 +46,10 @@ SECURITY_HEADERS = (
 class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
     """The root app: security headers on everything, JSON or HTML for router errors."""
 
-    def __init__(self, state: WebState) -> None:
+    def __init__(self, state: WebState, limits: FrontLimits | None = None) -> None:
         super().__init__()
         self.state = state
+        self.limits = limits or FrontLimits()
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Bottle's WSGI entry, with `SECURITY_HEADERS` added."""
@@ -101,25 +109,50 @@ def ops_app(state: WebState) -> bottle.Bottle:
     return app
 
 
-def make_app(facade: Backend, *, token: str = "", heartbeat_s: float = 15.0, max_tails: int = 8,
-             secret: bytes | None = None) -> bottle.Bottle:
+def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limits: FrontLimits | None = None,
+             heartbeat_s: float = 15.0, max_tails: int = 8, secret: bytes | None = None) -> bottle.Bottle:
     """The panel + API for *facade*.
 
     Args:
         facade: the running server's facade (anything that has the `Backend` methods).
         token: the web token ("" = none).
+        allowed_hosts: the ``web_allowed_hosts`` option (names beyond the loopback ones).
+        limits: what the front lets clients hold (threads, connections, request deadline).
         heartbeat_s: seconds between keep-alive comments of a live tail.
         max_tails: live tails served at once (each holds a server thread).
         secret: HMAC key of sessions and CSRF tokens (default: random per app).
     """
-    security = Security(token, read_only=lambda: facade.read_only, secret=secret)
+    limits = limits or FrontLimits()
+    security = Security(token, read_only=lambda: facade.read_only, secret=secret, hosts=AllowedHosts(allowed_hosts))
     state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails))
-    root = WebApp(state)
+    root = WebApp(state, limits)
     root.merge(pages_app(state))
     root.merge(ops_app(state))
     root.mount("/api/v1/", api_app(state))
     register_reports(root, state)
     return root
+
+
+def app_for(facade: Backend, settings: Settings, **overrides: Any) -> bottle.Bottle:
+    """`make_app` with the ``web_*`` options of *settings*: what the server runs.
+
+    The token is `web.token_source.resolve_token`'s (``web_token``, then ``web_token_file``,
+    then env ``DAS_ACTORS_WEB_TOKEN``). *overrides* go to `make_app` as they are.
+
+    Raises:
+        ConfigError: an unreadable token file, a malformed ``web_allowed_hosts``, or
+            ``web_max_tails`` not below ``web_threads``.
+    """
+    limits = FrontLimits(threads=int(settings.web_threads), connection_limit=int(settings.web_connection_limit),
+                         request_timeout_s=float(settings.web_request_timeout))
+    max_tails = int(overrides.pop("max_tails", settings.web_max_tails))
+    if max_tails >= limits.threads:
+        raise ConfigError(f"option 'web_max_tails' ({max_tails}) must be below option 'web_threads' "
+                          f"({limits.threads}): live tails hold a thread each and must leave some for pages")
+    if "token" not in overrides:
+        overrides["token"], _ = resolve_token(settings)
+    return make_app(facade, allowed_hosts=str(settings.web_allowed_hosts or ""), limits=limits, max_tails=max_tails,
+                    **overrides)
 
 
 def app_state(app: bottle.Bottle) -> WebState:

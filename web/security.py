@@ -1,22 +1,31 @@
-"""Who may look and who may change: token, CSRF, Origin / Sec-Fetch-Site, read-only.
+"""Who may look and who may change: token, sessions, CSRF, Origin / Sec-Fetch-Site, read-only.
 
 DAS changed state with GET links and had no authentication at all ("TODO: Auth"). The
-rules here, checked by `Guard` before a route runs (so unknown paths still get 404/405)::
+rules here, checked by `Guard` before a route runs (so unknown paths still get 404/405);
+the Host allow-list (`web.hosts`) has already refused foreign names in front of it::
 
     any request        --web-token set? the API wants `Authorization: Bearer <token>` or the
-                       login cookie; pages want the login cookie (else 401 + login form).
-                       Public: the login page, static files, /healthz (details only when
-                       authenticated).
+                       login cookie of a live session; pages want the login cookie (else 401 +
+                       login form). Public: the login page, static files, /healthz (details
+                       only when authenticated).
+    a token guess      (login form, Bearer header) that fails is logged (`web.login_failed`,
+                       client address, never the token) and counted per client: after a few,
+                       exponential backoff (`web.ratelimit`: 429 + Retry-After, token unchecked)
     POST/PUT/DELETE    Sec-Fetch-Site, when sent, must be same-origin or none      (else 403)
-                       Origin, when sent, must be this server's scheme://host      (else 403)
+                       Origin, when sent, must name an allowed host (`web.hosts`)  (else 403)
                        --web-read-only refuses every change but log in/out         (else 403)
+                       API: Content-Type application/json, or no body at all       (else 415)
                        HTML forms carry csrf_token = HMAC(secret, session id)      (else 403)
 
-A browser always sends Origin (and Sec-Fetch-Site) on cross-origin writes; a script with
-neither header is not a browser and is let through by the token alone (or freely when no
-token is configured). Cookies hold only random ids and HMACs under a per-process random
-secret (never the token, never a pickled value: no bottle ``secret=`` cookies); they are
-``HttpOnly; SameSite=Strict`` and ``Secure`` behind HTTPS. Every comparison is constant-time.
+A browser always sends Origin (and Sec-Fetch-Site) on cross-origin writes, and cannot send
+``application/json`` cross-site without a CORS preflight, which this server never grants: a
+``text/plain`` or form body, the kinds a page may send anywhere, never reaches an API handler.
+A script with neither header is not a browser and is let through by the token alone (or
+freely when no token is configured). Cookies hold only random ids and HMACs under a
+per-process random secret (never the token, never a pickled value: no bottle ``secret=``
+cookies); they are ``HttpOnly; SameSite=Strict`` and ``Secure`` behind HTTPS. A login is
+also registered server-side (`web.sessions`): log out ends that session, a token change
+ends them all, whatever copies of the cookie exist. Every comparison is constant-time.
 """
 
 from __future__ import annotations
@@ -27,11 +36,16 @@ import re
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import bottle
+import structlog
 
-from actors.errors import RefusedError
+from actors.errors import BadRequestError, RefusedError
+from web.hosts import AllowedHosts
+from web.ratelimit import LoginThrottle, retry_after_header
+from web.sessions import Sessions
+
+log = structlog.get_logger("das_actors.web")
 
 SESSION_COOKIE = "das_sid"
 AUTH_COOKIE = "das_auth"
@@ -39,19 +53,41 @@ CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 #: Sec-Fetch-Site values a write may come with (a user action on our own pages).
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
+#: The only media type an API write may declare.
+JSON_MEDIA_TYPE = "application/json"
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32,64}")
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 READ_ONLY_MESSAGE = "the web interface is read-only (--web-read-only): changes are refused"
+
+
+class TooManyAttempts(RefusedError):
+    """429: this client failed to log in too often; it may try again in `retry_after_s` seconds."""
+
+    status = 429
+    retry_after_s: float
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"too many failed logins from this address: try again in "
+                         f"{retry_after_header(retry_after_s)} s", field="token")
+        self.retry_after_s = retry_after_s
+
+
+def client_address(request: bottle.BaseRequest) -> str:
+    """The TCP peer of *request* (never ``X-Forwarded-For``: anyone can send that)."""
+    return str(request.environ.get("REMOTE_ADDR") or "unknown")
 
 
 class Security:
     """The secrets and checks of one web application (one per process, one per `make_app`)."""
 
     def __init__(self, token: str = "", read_only: Callable[[], bool] = lambda: False,
-                 secret: bytes | None = None) -> None:
-        self.token = token
+                 secret: bytes | None = None, *, hosts: AllowedHosts | None = None,
+                 throttle: LoginThrottle | None = None, sessions: Sessions | None = None) -> None:
         self.read_only = read_only
+        self.hosts = hosts or AllowedHosts()
+        self.throttle = throttle or LoginThrottle()
+        self.sessions = sessions or Sessions()
         self._secret = secret or secrets.token_bytes(32)
+        self.token = token
         self._token_digest = hashlib.sha256(token.encode("utf-8")).digest()
 
     # ------------------------------------------------------------------ sessions and CSRF
@@ -100,46 +136,109 @@ class Security:
         digest = hashlib.sha256(given.encode("utf-8", "replace")).digest()
         return hmac.compare_digest(digest, self._token_digest)
 
+    def change_token(self, token: str) -> int:
+        """Require *token* from now on and end every logged-in session; how many were ended."""
+        self.token = token
+        self._token_digest = hashlib.sha256(token.encode("utf-8")).digest()
+        ended = self.sessions.end_all()
+        log.warning("web.token_changed", sessions_ended=ended, token_required=self.enabled)
+        return ended
+
     def _auth_cookie_value(self, sid: str) -> str:
         return self._mac("auth", sid, self._token_digest.hex())
 
-    def authenticated(self, request: bottle.BaseRequest) -> bool:
-        """No token configured, a valid Bearer token, or a valid login cookie."""
+    def _guess(self, request: bottle.BaseRequest, given: str, via: str) -> bool:
+        """Check a token guess of *request*'s client, with the throttle and the failure log.
+
+        Raises `TooManyAttempts` (the token unchecked) while the client is locked out.
+        """
+        client = client_address(request)
+        wait = self.throttle.retry_after(client)
+        if wait > 0:
+            raise TooManyAttempts(wait)
+        if self.token_matches(given):
+            self.throttle.succeeded(client)
+            return True
+        failures, locked_s = self.throttle.failed(client)
+        log.warning("web.login_failed", client=client, via=via, failures=failures,
+                    locked_out_s=round(locked_s, 3), path=request.path)
+        return False
+
+    def authenticate(self, request: bottle.BaseRequest) -> bool:
+        """No token configured, a valid Bearer token, or the login cookie of a live session.
+
+        A Bearer token is a guess: `TooManyAttempts` while its client is locked out.
+        """
         if not self.enabled:
             return True
         header = request.get_header("Authorization") or ""
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
-            return self.token_matches(credentials.strip())
+            return self._guess(request, credentials.strip(), "bearer")
         sid, cookie = self.session(request), request.get_cookie(AUTH_COOKIE)
         if sid is None or not cookie:
             return False
-        return hmac.compare_digest(cookie.encode("latin-1", "replace"), self._auth_cookie_value(sid).encode("ascii"))
+        expected = self._auth_cookie_value(sid).encode("ascii")
+        return hmac.compare_digest(cookie.encode("latin-1", "replace"), expected) and self.sessions.active(sid)
+
+    def authenticated(self, request: bottle.BaseRequest) -> bool:
+        """`authenticate`, with a locked-out client simply not authenticated (never raises)."""
+        try:
+            return self.authenticate(request)
+        except TooManyAttempts:
+            return False
 
     def log_in(self, request: bottle.BaseRequest, response: bottle.BaseResponse, given: str) -> bool:
-        """Check *given*; on success start a fresh session holding the login cookie."""
-        if not self.enabled or not self.token_matches(given):
+        """Check *given*; on success start a fresh session holding the login cookie.
+
+        Raises `TooManyAttempts` (Retry-After set on *response*) while the client is locked out.
+        """
+        if not self.enabled:
             return False
+        try:
+            if not self._guess(request, given, "form"):
+                return False
+        except TooManyAttempts as exc:
+            response.set_header("Retry-After", retry_after_header(exc.retry_after_s))
+            raise
         sid = secrets.token_urlsafe(32)  # a new session id at login (no session fixation)
+        self.sessions.start(sid)
         _set_cookie(request, response, SESSION_COOKIE, sid)
         _set_cookie(request, response, AUTH_COOKIE, self._auth_cookie_value(sid))
+        log.info("web.logged_in", client=client_address(request))
         return True
 
-    @staticmethod
-    def log_out(request: bottle.BaseRequest, response: bottle.BaseResponse) -> None:
-        """Forget the login cookie."""
+    def log_out(self, request: bottle.BaseRequest, response: bottle.BaseResponse) -> None:
+        """End this session server-side (every copy of its cookie stops working) and forget the cookie."""
+        sid = self.session(request)
+        if sid is not None and self.sessions.end(sid):
+            log.info("web.logged_out", client=client_address(request))
         response.delete_cookie(AUTH_COOKIE, path=request.script_name)
 
-    # ------------------------------------------------------------------ origin
-    @staticmethod
-    def check_origin(request: bottle.BaseRequest) -> None:
+    # ------------------------------------------------------------------ origin and body type
+    def check_origin(self, request: bottle.BaseRequest) -> None:
         """403 for a write that a browser says comes from another site or origin."""
         site = request.get_header("Sec-Fetch-Site")
         if site is not None and site.strip().lower() not in ALLOWED_FETCH_SITES:
             raise RefusedError(f"cross-site request refused (Sec-Fetch-Site: {site[:40]})")
         origin = request.get_header("Origin")
-        if origin is not None and not _same_origin(origin, request):
-            raise RefusedError(f"request from another origin refused (Origin: {origin[:80]})")
+        if origin is not None and not self.hosts.allows_origin(origin):
+            raise RefusedError(f"request from another origin refused (Origin: {origin[:80]}; this server answers "
+                          "to the names in web_allowed_hosts, localhost and its own address)")
+
+    @staticmethod
+    def check_json_body(request: bottle.BaseRequest) -> None:
+        """415 unless an API write declares ``application/json`` or carries nothing at all."""
+        declared = str(request.environ.get("CONTENT_TYPE") or "").strip()
+        media = declared.split(";", 1)[0].strip().lower()
+        if media == JSON_MEDIA_TYPE:
+            return
+        has_body = request.content_length > 0 or bool(request.environ.get("HTTP_TRANSFER_ENCODING"))
+        if not declared and not has_body:
+            return
+        got = f"got {declared[:60]!r}" if declared else "got a body without one"
+        raise BadRequestError(f"Content-Type: API writes take '{JSON_MEDIA_TYPE}' ({got})", status=415,
+                              field="Content-Type")
 
     # ------------------------------------------------------------------ all together
     def check(self, request: bottle.BaseRequest, *, api: bool, public: bool = False,
@@ -148,11 +247,13 @@ class Security:
         unsafe = request.method.upper() in UNSAFE_METHODS
         if unsafe:
             self.check_origin(request)
-        if not public and not self.authenticated(request):
+        if not public and not self.authenticate(request):
             raise RefusedError("authentication required: send 'Authorization: Bearer <token>'" if api
                           else "log in with the web token", status=401)
         if unsafe and not allow_read_only and self.read_only():
             raise RefusedError(READ_ONLY_MESSAGE)
+        if unsafe and api:
+            self.check_json_body(request)
         if unsafe and not api:
             self.check_csrf(request)
 
@@ -161,7 +262,7 @@ class Guard:
     """Bottle plugin (API v2) running `Security.check` before each route of one app.
 
     Route options: ``public=True`` (no token needed), ``read_only_ok=True`` (allowed when
-    read-only: log in and out).
+    read-only: log in and out). A 429 gets its Retry-After header here.
     """
 
     name = "das_guard"
@@ -177,7 +278,11 @@ class Guard:
         read_only_ok = bool(route.config.get("read_only_ok", False))
 
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            self.security.check(bottle.request, api=self.is_api, public=public, allow_read_only=read_only_ok)
+            try:
+                self.security.check(bottle.request, api=self.is_api, public=public, allow_read_only=read_only_ok)
+            except TooManyAttempts as exc:
+                bottle.response.set_header("Retry-After", retry_after_header(exc.retry_after_s))
+                raise
             return callback(*args, **kwargs)
 
         return guarded
@@ -186,27 +291,3 @@ class Guard:
 def _set_cookie(request: bottle.BaseRequest, response: bottle.BaseResponse, name: str, value: str) -> None:
     response.set_cookie(name, value, path=request.script_name, httponly=True, samesite="Strict",
                         secure=request.urlparts.scheme == "https")
-
-
-def _normal(scheme: str, netloc: str) -> str:
-    netloc = netloc.strip().lower()
-    default = _DEFAULT_PORTS.get(scheme)
-    if default and netloc.endswith(f":{default}"):
-        netloc = netloc[: -len(default) - 1]
-    return netloc
-
-
-def _same_origin(origin: str, request: bottle.BaseRequest) -> bool:
-    """Origin ``scheme://host[:port]`` names the host this request was sent to."""
-    try:
-        parts = urlsplit(origin.strip())
-    except ValueError:
-        return False
-    if parts.scheme not in _DEFAULT_PORTS or not parts.netloc or parts.path not in ("", "/"):
-        return False
-    hosts = [request.get_header("Host") or ""]
-    forwarded = request.get_header("X-Forwarded-Host")
-    if forwarded:
-        hosts.append(forwarded.split(",")[0])
-    want = _normal(parts.scheme, parts.netloc)
-    return any(host and _normal(parts.scheme, host) == want for host in hosts)

@@ -1,28 +1,39 @@
-"""The production WSGI server: cheroot, threaded, in the server's own process.
+"""The production WSGI server: waitress (`web.front`), in the server's own process.
 
-`actors.server.Server` binds it before the actors start (a port in use fails the start
-before anything runs), serves once they are up, and stops it first at shutdown. Handlers only ask
-the actors through the facade (with timeouts), so a pool of threads is safe; the server
-owns the URL prefix (``web_base``): it sets ``SCRIPT_NAME`` and the app stays
-prefix-agnostic. ``/`` and the bare prefix redirect to ``{web_base}/``; anything else
-outside the prefix is a 404.
+`actors.server.Server` binds it before any actor starts (a port in use fails the start
+before anything runs), serves once the actors are up, and stops it first at shutdown.
+Handlers only ask
+the actors through the facade (with timeouts), so a pool of threads is safe; requests
+are read by waitress's event loop, so a slow client never holds a thread (`web.front`).
+The server owns what comes before the app::
+
+    Host allow-list (`web.hosts`)   400 / 421 before anything else, redirects included
+    URL prefix (``web_base``)       sets ``SCRIPT_NAME``; ``/`` and the bare prefix redirect
+                                    to ``{web_base}/``; anything else outside it is a 404
+
+so the app stays prefix-agnostic. At start it warns (``web.exposed_without_token``) when
+the panel listens beyond loopback with no token: anyone who can reach the port may then
+add jobs, i.e. run code.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
-from cheroot import wsgi
 
 from web.app import app_state
+from web.front import FrontLimits, FrontServer
+from web.hosts import AllowedHosts, host_guard
 
 log = structlog.get_logger("das_actors.web")
 
 #: Request threads. Live tails hold one each, and at most half of them may.
-THREADS = 16
+THREADS = FrontLimits().threads
 #: Seconds a stopping server waits for requests in progress.
 SHUTDOWN_TIMEOUT_S = 2
 
@@ -50,41 +61,75 @@ def prefixed(app: WsgiApp, base: str) -> WsgiApp:
     return dispatch
 
 
-class WebServer:
-    """A cheroot server for one app; `start` binds (``port=0``: a free port) and serves in a thread."""
+def is_loopback(address: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``; False for wildcards and everything else."""
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
-    def __init__(self, app: Any, host: str, port: int, base: str, *, threads: int = THREADS) -> None:
+
+class WebServer:
+    """The web server of one app; `start` binds (``port=0``: a free port) and serves in a thread.
+
+    The Host allow-list, the token and the limits come from the app when `web.app.make_app`
+    built it (its `AllowedHosts` learns the bound address and port at start), else from the
+    arguments.
+    """
+
+    def __init__(self, app: Any, host: str, port: int, base: str, *, threads: int | None = None,
+                 limits: FrontLimits | None = None, hosts: AllowedHosts | None = None) -> None:
         self.app = app
         self.base = "/" + base.strip("/") if base.strip("/") else ""
-        self._server = wsgi.Server((host, port), prefixed(app, base), numthreads=threads, timeout=10,
-                                   shutdown_timeout=int(SHUTDOWN_TIMEOUT_S), server_name="das-actors")
+        self._bind = (host, port)
+        state = _state_of(app)
+        self.limits = limits or getattr(app, "limits", None) or FrontLimits()
+        if threads is not None:
+            self.limits = dataclasses.replace(self.limits, threads=threads)
+        self.hosts = hosts or (state.security.hosts if state is not None else AllowedHosts())
+        self._token_required = bool(state is not None and state.security.enabled)
+        self._server: FrontServer | None = None
         self._thread: threading.Thread | None = None
-        self._bound = False
 
     def bind(self) -> WebServer:
-        """Bind the socket now (`OSError` if it cannot); requests wait until `start`."""
-        if not self._bound:
-            self._server.prepare()
-            self._bound = True
+        """Bind the socket now (`OSError` if it cannot); no request is read until `start`."""
+        if self._server is None:
+            host, port = self._bind
+            self._server = FrontServer(host_guard(prefixed(self.app, self.base), self.hosts), host, port,
+                                       self.limits)
+            self.hosts.bind(self.host, self.port)  # before the loop runs: no request is read until then
         return self
 
     def start(self) -> WebServer:
         """Bind if not yet bound (`OSError` if it cannot) and serve in a daemon thread."""
         self.bind()
-        self._thread = threading.Thread(target=self._server.serve, name="web-server", daemon=True)
+        assert self._server is not None
+        self._thread = threading.Thread(target=self._server.run, name="web-server", daemon=True)
         self._thread.start()
-        log.info("web.started", url=self.url)
+        log.info("web.started", url=self.url, threads=self.limits.threads,
+                 connection_limit=self.limits.connection_limit, allowed_hosts=list(self.hosts.names))
+        if not is_loopback(self.host) and not self._token_required:
+            log.warning("web.exposed_without_token", address=self.host, port=self.port,
+                        note="the panel listens beyond this machine and no web token is set: anyone who can "
+                             "reach the port can add jobs, i.e. run code here. Set web_token_file (or "
+                             "DAS_ACTORS_WEB_TOKEN) or listen on 127.0.0.1")
         return self
 
     @property
     def host(self) -> str:
         """The address listened on."""
-        return str(self._server.bind_addr[0])
+        if self._server is None:
+            return self._bind[0]
+        return str(self._server.effective_host)
 
     @property
     def port(self) -> int:
         """The port listened on (the real one when 0 was asked for)."""
-        return int(self._server.bind_addr[1])
+        if self._server is None:
+            return int(self._bind[1])
+        return int(self._server.effective_port)
 
     @property
     def url(self) -> str:
@@ -94,12 +139,20 @@ class WebServer:
 
     def stop(self) -> None:
         """End the live tails, stop accepting, wait (bounded) for requests in progress."""
-        try:
-            app_state(self.app).tails.stop_all()
-        except TypeError:
-            pass
-        self._server.stop()
+        state = _state_of(self.app)
+        if state is not None:
+            state.tails.stop_all()
+        if self._server is not None:
+            self._server.stop(SHUTDOWN_TIMEOUT_S)
         if self._thread is not None:
             self._thread.join(SHUTDOWN_TIMEOUT_S + 1.0)
             self._thread = None
         log.info("web.stopped")
+
+
+def _state_of(app: Any) -> Any:
+    """The `WebState` of an app built by `make_app`, else None."""
+    try:
+        return app_state(app)
+    except TypeError:
+        return None

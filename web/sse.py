@@ -3,12 +3,17 @@
 ``GET api/v1/logs/tail?type=log,reslog&after=<seq>&logger=&level=&job_id=`` answers
 ``text/event-stream``: one ``data:`` line of JSON per document with ``id: <seq>`` (so a
 browser's EventSource resumes with ``Last-Event-ID`` after a reconnect), and a comment
-line every ``heartbeat_s`` seconds. A heartbeat is also how a vanished client is noticed:
-the write fails, the server closes the generator, and the tail stops. ``limit`` (documents)
-and ``timeout`` (seconds) end the stream early, for scripts and tests.
+line every ``heartbeat_s`` seconds. ``limit`` (documents) and ``timeout`` (seconds) end the
+stream early, for scripts and tests.
+
+A tail holds a server thread while it streams, so tails have their own cap (``web_max_tails``,
+below ``web_threads``): beyond it the answer is 503 with ``Retry-After``, and pages keep the
+other threads. A client that hangs up frees its slot at once: the server's event loop sees
+the connection close (``environ["waitress.client_disconnected"]``, polled every
+`DISCONNECT_POLL_S`), and a failed write (a heartbeat at the latest) ends the stream too.
 
 A pump thread reads `Facade.tail` (which blocks until documents arrive) into a bounded
-queue; the response generator waits on the queue with the heartbeat as timeout.
+queue; the response generator waits on the queue in short slices, checking the client.
 """
 
 from __future__ import annotations
@@ -23,13 +28,17 @@ from typing import Any
 import bottle
 import structlog
 
-from actors.errors import BadRequestError
+from actors.errors import BadRequestError, RefusedError
 from web import params
 from web.state import WebState
 
 log = structlog.get_logger("das_actors.web")
 
 TAIL_TYPES = ("log", "reslog", "result")
+#: Seconds between two checks that the client of a tail is still connected.
+DISCONNECT_POLL_S = 0.25
+#: Retry-After (seconds) of a tail refused because every slot is taken.
+FULL_RETRY_AFTER_S = 5
 _QUEUE_SIZE = 1000
 _END = object()
 
@@ -81,13 +90,23 @@ def tail_response(state: WebState, query: Mapping[str, str], last_event_id: str 
     after = _after(query, last_event_id, state)
     limit = params.integer(query, "limit", minimum=1, maximum=100000)
     timeout = params.number(query, "timeout", minimum=0.0, maximum=86400.0)
-    stop = state.tails.open()
+    try:
+        stop = state.tails.open()
+    except RefusedError:
+        bottle.response.set_header("Retry-After", str(FULL_RETRY_AFTER_S))
+        raise
+    gone = bottle.request.environ.get("waitress.client_disconnected")
     response = bottle.response
     response.content_type = "text/event-stream; charset=utf-8"
     response.set_header("Cache-Control", "no-cache, no-store")
     response.set_header("X-Accel-Buffering", "no")
     deadline = None if timeout is None else time.monotonic() + timeout
-    return _stream(state, stop, after, types, keep=keep, limit=limit, deadline=deadline)
+    return _stream(state, stop, after, types, keep=keep, limit=limit, deadline=deadline,
+                   client_gone=gone if callable(gone) else _never)
+
+
+def _never() -> bool:
+    return False
 
 
 def _offer(q: queue.Queue[Any], item: Any) -> None:
@@ -120,25 +139,29 @@ def _pump(state: WebState, stop: threading.Event, after: int, types: tuple[str, 
 
 
 def _stream(state: WebState, stop: threading.Event, after: int, types: tuple[str, ...], *,
-            keep: Callable[[Mapping[str, Any]], bool], limit: int | None, deadline: float | None) -> Iterator[str]:
+            keep: Callable[[Mapping[str, Any]], bool], limit: int | None, deadline: float | None,
+            client_gone: Callable[[], bool]) -> Iterator[str]:
     q: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_SIZE)
     sent = 0
     try:
         threading.Thread(target=_pump, args=(state, stop, after, types), kwargs={"keep": keep, "q": q},
                          name="web-tail", daemon=True).start()
         yield f": das-actors live tail after seq {after}\nretry: 3000\n\n"
-        while not stop.is_set():
-            wait = state.heartbeat_s
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    break
-            try:
-                item = q.get(timeout=wait)
-            except queue.Empty:
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
+        beat_at = time.monotonic() + state.heartbeat_s
+        while not stop.is_set() and not client_gone():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            if now >= beat_at:
                 yield ": keep-alive\n\n"
+                beat_at = now + state.heartbeat_s
+                continue
+            wait = min(DISCONNECT_POLL_S, beat_at - now)
+            if deadline is not None:
+                wait = min(wait, deadline - now)
+            try:
+                item = q.get(timeout=max(wait, 0.0))
+            except queue.Empty:
                 continue
             if item is _END:
                 break

@@ -1,5 +1,5 @@
 """Fixtures of the browser tests: one real `Server` per module serving the panel for real
-(cheroot on a free port, a temporary SQLite store, 2 worker subprocesses, the demo jobs of
+(waitress on a free port, a temporary SQLite store, 2 worker subprocesses, the demo jobs of
 ``examples/demo.py``), and Playwright's sync API driving Debian's Chromium
 (``/usr/bin/chromium``, installed by ``scripts/provision-services.sh``; Playwright's own
 browser download does not work here and is never used).

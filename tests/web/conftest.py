@@ -18,7 +18,7 @@ from actors.config import Settings
 from actors.facade import Facade
 from actors.server import Server
 from tasks.registry import TaskRegistry
-from web import make_app
+from web.app import app_for
 
 T = "tests.web.tasks:"
 BASE = "/analytics"
@@ -59,8 +59,8 @@ def make_facade(system: Server) -> Facade:
 
 
 def client(facade: Facade, **options: Any) -> webtest.TestApp:
-    options.setdefault("token", facade.system.settings.web_token)  # as actors.server.Server passes it
-    return webtest.TestApp(make_app(facade, **options), extra_environ={"SCRIPT_NAME": BASE})
+    """The app as `actors.server.Server` builds it (the ``web_*`` options of the settings), under WebTest."""
+    return webtest.TestApp(app_for(facade, facade.system.settings, **options), extra_environ={"SCRIPT_NAME": BASE})
 
 
 def unique(prefix: str = "job") -> str:
@@ -142,7 +142,7 @@ def api(app: webtest.TestApp, system: Server) -> Api:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A Server serving the panel for real: cheroot on a free port (``web_port=0``)."""
+    """A Server serving the panel for real: waitress on a free port (``web_port=0``)."""
     running = start_system(tmp_path_factory.mktemp("served"), web=True, web_port=0)
     wait_for(lambda: all(w["status"] == "idle" for w in running.workers()), 30)
     yield running

@@ -1,4 +1,4 @@
-"""The real server: `System` with ``web=True`` serves the panel with cheroot on a free port."""
+"""The real server: `System` with ``web=True`` serves the panel with waitress on a free port."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def test_a_client_that_goes_away_frees_its_tail(served):
         # heartbeat is 15 s, so make events instead: each added job logs a line this (unfiltered) tail sends
         fetch(served.web_url + "api/v1/jobs", "POST", {"name": unique(), "classname": "Echo", "interval": 3600,
                                                        "when": "+1h"}).close()
-        return len(tails) == before
+        return len(tails) <= before  # ours is freed (a tail an earlier test left may close meanwhile too)
 
     wait_for(gone, timeout=20, every=0.2)
 
