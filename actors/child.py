@@ -276,7 +276,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     started = time.time()
     name = wire["name"]
     logger = PipeLogger(_SENDER, f"task.{name}", logging.getLogger().getEffectiveLevel())
-    payload: dict[str, Any] = {"start": started}
+    payload: dict[str, Any] = {"started_at": started}
     try:
         cls = registry.resolve(wire["classname"])
         kwargs = registry.prepare_kwargs(wire["classname"], wire.get("kwargs") or {})
@@ -293,7 +293,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     except BaseException as exc:  # noqa: BLE001 - a task's SystemExit/KeyboardInterrupt is its failure too
         value = None
         payload.update(outcome="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-    payload["finish"] = time.time()
+    payload["finished_at"] = time.time()
     payload["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if "outcome" not in payload:
         payload.update(interpret(value, registry, max_children=max_children))
@@ -313,12 +313,13 @@ def interpret(value: Any, registry: Any, *, max_children: int) -> dict[str, Any]
         out["error"] = str(value.get("error") or "the task returned success: False")
     if value.get("resubmit", True) is False:
         out["resubmit"] = False
-    nxt = value.get("next")
+    key = "next_at" if "next_at" in value else "next"  # next_at; next is DAS's name, kept as an alias
+    nxt = value.get(key)
     if nxt is not None:
         if isinstance(nxt, int | float) and not isinstance(nxt, bool):
-            out["next"] = float(nxt)
+            out["next_at"] = float(nxt)
         else:
-            notes.append(f"next: {nxt!r} is not an epoch number; ignored")
+            notes.append(f"{key}: {nxt!r} is not an epoch number; ignored")
     children, errors = validate_children(value.get("new_tasks"), registry, max_children=max_children)
     out["children"], out["child_errors"] = children, errors
     stored = sanitize(dict(value), notes)

@@ -164,10 +164,10 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
     job = timetable.add(spec, now)
     run = timetable.start(job.job_id, now)
     assert run is not None
-    report = RunReport(outcome=Outcome(payload["outcome"]), started_at=payload["start"],
-                       finished_at=payload["finish"], error=payload.get("error"), next_at=payload.get("next"),
+    report = RunReport(outcome=Outcome(payload["outcome"]), started_at=payload["started_at"],
+                       finished_at=payload["finished_at"], error=payload.get("error"), next_at=payload.get("next_at"),
                        resubmit=payload.get("resubmit", True), children=tuple(payload.get("children") or ()))
-    decision = timetable.finish(job.job_id, report, payload["finish"])
+    decision = timetable.finish(job.job_id, report, payload["finished_at"])
     forecast = {
         "outcome": payload["outcome"],
         "next_due_at": decision.due_at,

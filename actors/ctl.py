@@ -191,7 +191,7 @@ def _job(args: argparse.Namespace, client: Client) -> Answer:
             "last_outcome", "last_error", "note", "only_once", "max_runs", "only_before", "timeout", "retries",
             "parent", "origin")
     lines = [f"{k:13} {_when(job.get(k)) if k in ('due_at', 'only_before') else _cell(job.get(k))}" for k in keys]
-    runs = [[r.get("index"), r.get("attempt"), r.get("outcome"), _when(r.get("start")), r.get("duration"),
+    runs = [[r.get("index"), r.get("attempt"), r.get("outcome"), _when(r.get("started_at")), r.get("duration"),
              r.get("error")] for r in job.get("recent_runs", [])]
     kids = [[c["job_id"], c["name"], c["state"]] for c in job.get("children", [])]
     text = "\n".join(lines) + "\n\nrecent runs:\n" + table(runs, ["index", "attempt", "outcome", "started",
@@ -230,7 +230,7 @@ def _runs(args: argparse.Namespace, client: Client) -> Answer:
              "outcome": args.outcome, "last": args.last, "index": args.index, "limit": args.limit,
              "offset": args.offset}
     answer = client.call("GET", "runs", query)
-    rows = [[_when(r.get("finish")), r.get("name"), r.get("job_id"), r.get("index"), r.get("attempt"),
+    rows = [[_when(r.get("finished_at")), r.get("name"), r.get("job_id"), r.get("index"), r.get("attempt"),
              r.get("outcome"), r.get("duration"), r.get("error")] for r in answer["runs"]]
     shown = f"\n{len(rows)} of {answer['total']} run(s)" + (" (more: --offset)" if answer["more"] else "")
     return answer, table(rows, ["finished (utc)", "name", "job id", "index", "attempt", "outcome", "seconds",
@@ -240,9 +240,9 @@ def _runs(args: argparse.Namespace, client: Client) -> Answer:
 def _run(args: argparse.Namespace, client: Client) -> Answer:
     answer = client.call("GET", f"runs/{quote(args.job_id, safe='')}/{args.index}", {"attempt": args.attempt})
     run = answer["run"]
-    head = [f"{k:9} {_when(run.get(k)) if k in ('due_at', 'start', 'finish') else _cell(run.get(k))}"
+    head = [f"{k:9} {_when(run.get(k)) if k in ('due_at', 'started_at', 'finished_at') else _cell(run.get(k))}"
             for k in ("job_id", "name", "classname", "index", "attempt", "trigger", "outcome", "due_at",
-                      "start", "finish", "duration", "error")]
+                      "started_at", "finished_at", "duration", "error")]
     text = "\n".join(head) + "\n\nresult:\n" + json.dumps(run.get("result"), indent=2, default=str)
     if run.get("traceback"):
         text += "\n\n" + str(run["traceback"]).rstrip()

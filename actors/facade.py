@@ -161,8 +161,8 @@ class Facade:
         out = []
         for run in self.system.ask(ListRunning()):
             worker = pids.get(run["slot"], {})
-            started = (worker.get("run") or {}).get("started")
-            out.append({**run, "pid": worker.get("pid"), "started": started,
+            started = (worker.get("run") or {}).get("started_at")
+            out.append({**run, "pid": worker.get("pid"), "started_at": started,
                         "elapsed_s": None if started is None else round(now - started, 3)})
         return out
 

@@ -300,7 +300,7 @@ def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
         "type": "result", "time": now, "job_id": record["job_id"], "name": record["name"],
         "classname": record["classname"], "index": running.get("index"), "attempt": running.get("attempt", 0),
         "trigger": running.get("trigger", "schedule"), "parent": list(record.get("parent") or []),
-        "due_at": running.get("due_at"), "start": record.get("last_started_at"), "finish": now,
+        "due_at": running.get("due_at"), "started_at": record.get("last_started_at"), "finished_at": now,
         "duration": None, "outcome": "interrupted", "worker": None, "pid": None, "result": {}, "notes": [],
         "error": "the server stopped or died while this run was in flight; the run is resumed",
         "traceback": None,

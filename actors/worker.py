@@ -179,7 +179,7 @@ class Worker(pykka.ThreadingActor):
             "slot": self.slot, "status": self.status, "pid": self._pid or None,
             "run": None if head is None else {
                 "run_id": head.run_id, "job_id": head.job_id, "name": head.name,
-                "index": head.index, "attempt": head.attempt, "started": self._run_started,
+                "index": head.index, "attempt": head.attempt, "started_at": self._run_started,
             },
             "queued": len(self._batch) - 1 if self._batch else 0,
             "runs_in_process": self._runs_in_process, "recent_restarts": self._tracker.recent_restarts,
@@ -269,9 +269,9 @@ class Worker(pykka.ThreadingActor):
             self._runs_in_process += 1
             report = RunReport(
                 outcome=Outcome(payload.get("outcome", "failed")),
-                started_at=float(payload.get("start", self._run_started)),
-                finished_at=float(payload.get("finish", time.time())), error=payload.get("error"),
-                next_at=payload.get("next"), resubmit=payload.get("resubmit", True),
+                started_at=float(payload.get("started_at", self._run_started)),
+                finished_at=float(payload.get("finished_at", time.time())), error=payload.get("error"),
+                next_at=payload.get("next_at"), resubmit=payload.get("resubmit", True),
                 children=tuple(payload.get("children") or ()),
             )
             docs.append(self._result_doc(run, report, payload))
@@ -380,8 +380,8 @@ class Worker(pykka.ThreadingActor):
         doc: dict[str, Any] = {
             "type": "result", "time": report.finished_at, "job_id": run.job_id, "name": run.name,
             "classname": run.classname, "index": run.index, "attempt": run.attempt, "trigger": str(run.trigger),
-            "parent": list(run.parent), "due_at": run.due_at, "start": report.started_at,
-            "finish": report.finished_at, "duration": max(0.0, report.finished_at - report.started_at),
+            "parent": list(run.parent), "due_at": run.due_at, "started_at": report.started_at,
+            "finished_at": report.finished_at, "duration": max(0.0, report.finished_at - report.started_at),
             "outcome": str(report.outcome), "error": report.error, "traceback": payload.get("traceback"),
             "worker": self.slot, "pid": self._pid, "result": payload.get("result") or {},
             "notes": list(payload.get("notes") or []), "rss_kb": payload.get("rss_kb"),

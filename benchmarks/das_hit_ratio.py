@@ -177,7 +177,7 @@ def pipeline_figures(system: Any, top_n: int) -> dict[str, Any]:
     system.flush()
     docs = system.store.find(Query(type="result", limit=100_000)).items
     maint = [d for d in docs if d.get("classname") == "QueryMaintainer"]
-    hot = sorted((d for d in docs if d.get("classname") == "ValueHotspot"), key=lambda d: d.get("start") or 0)
+    hot = sorted((d for d in docs if d.get("classname") == "ValueHotspot"), key=lambda d: d.get("started_at") or 0)
     last = (hot[-1].get("result") or {}) if hot else {}
     selected = [str(v) for v, _ in last.get("selected") or []]
     true_top = {f"/Primary{i}/Processed/RAW" for i in range(top_n)}

@@ -129,7 +129,7 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
         outcomes: dict[str, int] = {}
         for d in docs:
             outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
-        last_finish = max((d["finish"] for d in docs), default=None)
+        last_finish = max((d["finished_at"] for d in docs), default=None)
         elapsed = t_done - t0
         return {
             "n": n,
@@ -191,8 +191,8 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     runs: dict[tuple[str, int], dict[str, Any]] = {}
     for d in docs:
         runs[(d["job_id"], d["index"])] = d
-    ok = [d for d in runs.values() if d["outcome"] == "success" and d.get("start") is not None]
-    lateness_ms = [(d["start"] - d["due_at"]) * 1000.0 for d in ok]
+    ok = [d for d in runs.values() if d["outcome"] == "success" and d.get("started_at") is not None]
+    lateness_ms = [(d["started_at"] - d["due_at"]) * 1000.0 for d in ok]
     expected = round(n * duration / interval)
     stats = summarize(lateness_ms)
     return {
@@ -262,16 +262,16 @@ def journal(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     if not result:
         raise RuntimeError("the Logger run left no result document")
     doc = result[0]
-    start = float(doc["start"])
+    start = float(doc["started_at"])
     elapsed = t_done - start
     return {
         "lines": lines,
         "complete": done,
         "outcome": doc["outcome"],
-        "task_s": round(float(doc["finish"]) - start, 4),
+        "task_s": round(float(doc["finished_at"]) - start, 4),
         "elapsed_s": round(elapsed, 4),
         "lines_per_s": lines / elapsed if done else stored_count / elapsed,
-        "task_lines_per_s": lines / max(1e-9, float(doc["finish"]) - start),
+        "task_lines_per_s": lines / max(1e-9, float(doc["finished_at"]) - start),
         "stored": stored_count,
         "distinct_lines_stored": seen,
         "lines_lost": lines - seen,

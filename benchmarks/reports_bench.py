@@ -55,8 +55,8 @@ def synthetic_runs(count: int, now: float, seed: int = 1) -> list[dict[str, Any]
         docs.append({
             "type": "result", "time": finish, "job_id": f"{job:016x}", "name": f"{classname.lower()}-{job}",
             "classname": classname, "index": i // 200 + 1, "attempt": 0, "trigger": "schedule",
-            "parent": [f"{job - 1:016x}"] if job % 20 == 0 else [], "due_at": due, "start": start,
-            "finish": finish, "duration": duration, "outcome": outcome,
+            "parent": [f"{job - 1:016x}"] if job % 20 == 0 else [], "due_at": due, "started_at": start,
+            "finished_at": finish, "duration": duration, "outcome": outcome,
             "error": "RuntimeError: Test task chaos: raising on purpose" if failed else None,
             "traceback": TRACEBACK if outcome == "failed" else None, "worker": i % 2, "pid": 4000 + i % 2,
             "result": {} if failed else {"message": "hello world", "index": i // 200 + 1, "value": rng.random()},

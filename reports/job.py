@@ -53,16 +53,16 @@ class JobReport(Report):
         newest = runs[-1] if runs else None
         about = _about(job, newest, job_id)
         by_outcome = outcome_counts(Counter(str(d.get("outcome")) for d in runs))
-        durations = [(d["start"], d.get("duration")) for d in runs if number(d.get("start")) is not None]
-        lateness = [(d["start"], d["start"] - d["due_at"]) for d in runs
-                    if number(d.get("start")) is not None and number(d.get("due_at")) is not None]
+        durations = [(d["started_at"], d.get("duration")) for d in runs if number(d.get("started_at")) is not None]
+        lateness = [(d["started_at"], d["started_at"] - d["due_at"]) for d in runs
+                    if number(d.get("started_at")) is not None and number(d.get("due_at")) is not None]
         retried = {d.get("index") for d in runs if (d.get("attempt") or 0) > 0}
         retries = [_row(d) for d in runs if d.get("index") in retried]
         start = now - period
         label = duration_label(period)
         # The charts span the period, or only its part since the first run (a new job's runs
         # would otherwise be squeezed against the right edge).
-        first = min((t for d in runs for t in (number(d.get("start")), number(d.get("time"))) if t is not None),
+        first = min((t for d in runs for t in (number(d.get("started_at")), number(d.get("time"))) if t is not None),
                     default=start)
         shown_from = max(start, first - max(0.05 * (now - first), 1.0))
         timeline = charts.timeline_spec(
@@ -111,8 +111,8 @@ def _about(job: dict[str, Any] | None, newest: dict[str, Any] | None, job_id: st
 
 
 def _row(doc: dict[str, Any]) -> dict[str, Any]:
-    keys = ("index", "attempt", "trigger", "outcome", "due_at", "start", "finish", "duration", "error", "worker",
-            "pid", "seq", "job_id")
+    keys = ("index", "attempt", "trigger", "outcome", "due_at", "started_at", "finished_at", "duration", "error",
+            "worker", "pid", "seq", "job_id")
     return {k: doc.get(k) for k in keys}
 
 

@@ -45,7 +45,7 @@
   <td>${r['trigger'] or ''}</td>
   <td>${w.outcome(r['outcome'])}</td>
   <td>${f.when(r['due_at'])}</td>
-  <td>${f.when(r['start'])}</td>
+  <td>${f.when(r['started_at'])}</td>
   <td>${f.dur(r['duration'])}</td>
   <td class="clip">${(r['error'] or '')[:200]}</td>
 </tr>
@@ -64,9 +64,9 @@
 <tr data-index="${r['index']}">
   <td><a href="${c.run_url(data['job_id'], r['index'], r['attempt'])}">${r['index']}${'.%s' % r['attempt'] if r['attempt'] else ''}</a></td>
   <td>${w.outcome(r['outcome'])}</td>
-  <td>${f.when(r['start'])}</td>
+  <td>${f.when(r['started_at'])}</td>
   <td>${f.dur(r['duration'])}</td>
-  <td>${stats.seconds_text(r['start'] - r['due_at'] if stats.number(r['start']) is not None and stats.number(r['due_at']) is not None else None)}</td>
+  <td>${stats.seconds_text(r['started_at'] - r['due_at'] if stats.number(r['started_at']) is not None and stats.number(r['due_at']) is not None else None)}</td>
   <td>${r['worker'] if r['worker'] is not None else '-'}</td>
   <td class="clip">${(r['error'] or '')[:200]}</td>
 </tr>

@@ -20,7 +20,7 @@ from reports.stats import OUTCOMES, bin_width, duration_label, outcome_counts, s
 #: The windows of the table: (key, seconds).
 WINDOWS: tuple[tuple[str, float], ...] = (("10m", 600.0), ("1h", 3600.0), ("6h", 21600.0), ("24h", 86400.0))
 #: Result fields the report reads.
-FIELDS = ("outcome", "duration", "start", "due_at", "job_id", "classname", "name")
+FIELDS = ("outcome", "duration", "started_at", "due_at", "job_id", "classname", "name")
 
 
 def _name(outcome: Any) -> str:

@@ -30,9 +30,9 @@ by its dotted path ``mypkg.mytasks:Countdown``)::
             return {"left": left}  # stored; the job runs again after its interval
 
 Keys of the returned dict that the scheduler understands: ``resubmit`` (False finishes
-the job), ``next`` (absolute epoch of the next run), ``new_tasks`` (a list of child job
-dicts ``{name, classname, interval, kwargs?, only_once?, max_runs?, only_before?,
-timeout?, retries?}``) and ``success`` (False marks the run failed). Everything else
+the job), ``next_at`` (absolute epoch of the next run; DAS's ``next`` is an alias),
+``new_tasks`` (a list of child job dicts ``{name, classname, interval, kwargs?, only_once?,
+max_runs?, only_before?, timeout?, retries?}``) and ``success`` (False marks the run failed). Everything else
 is stored as the run's result. Raising marks the run failed (and retried if allowed).
 
 Stdlib only apart from `actors.jobs`: this module is imported by the worker subprocess.

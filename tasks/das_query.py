@@ -150,4 +150,4 @@ class QueryMaintainer(TaskBase):
         schedule = next_refresh(float(expiry), preempt, now, float(self.options["min_delay"]))
         self.logger.info("%s refreshed (%s, %d records), expires in %.1f s, next refresh in %.1f s",
                          label, result.status, len(result.records), expiry - now, schedule - now)
-        return {"query": label, **result_summary(result), "expire": float(expiry), "next": schedule}
+        return {"query": label, **result_summary(result), "expire": float(expiry), "next_at": schedule}

@@ -209,14 +209,14 @@ _SCHEMAS: dict[str, Any] = {
     "Run": {"type": "object", "required": ["job_id", "index", "outcome"], "properties": {
         "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
         "index": {"type": "integer"}, "attempt": {"type": "integer"}, "outcome": {"type": "string", "enum": _OUTCOMES},
-        "due_at": {"type": ["number", "null"]}, "start": {"type": ["number", "null"]},
-        "finish": {"type": ["number", "null"]}, "duration": {"type": ["number", "null"]},
+        "due_at": {"type": ["number", "null"]}, "started_at": {"type": ["number", "null"]},
+        "finished_at": {"type": ["number", "null"]}, "duration": {"type": ["number", "null"]},
         "error": {"type": ["string", "null"]}, "traceback": {"type": ["string", "null"]},
         "result": {"type": "object"}, "logs": {"type": "array", "items": _ref("LogLine")}}},
     "RunningRun": {"type": "object", "properties": {
         "run_id": {"type": "string"}, "job_id": {"type": "string"}, "name": {"type": "string"},
         "index": {"type": "integer"}, "attempt": {"type": "integer"}, "slot": {"type": "integer"},
-        "pid": {"type": ["integer", "null"]}, "started": {"type": ["number", "null"]},
+        "pid": {"type": ["integer", "null"]}, "started_at": {"type": ["number", "null"]},
         "elapsed_s": {"type": ["number", "null"]}}},
     "LogLine": {"type": "object", "properties": {
         "type": {"type": "string"}, "seq": {"type": "integer"}, "time": {"type": "number"},

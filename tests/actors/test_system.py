@@ -87,7 +87,7 @@ def test_config_jobs_run_and_results_logs_reach_the_store(start):
     system = start([job("chat", "Chatty", lines=3)])
     docs = wait_results(system, job_id=system.config_jobs[0].job_id)
     assert docs[0]["outcome"] == "success" and docs[0]["result"] == {"lines": 3}
-    assert docs[0]["index"] == 1 and docs[0]["attempt"] == 0 and docs[0]["due_at"] <= docs[0]["start"]
+    assert docs[0]["index"] == 1 and docs[0]["attempt"] == 0 and docs[0]["due_at"] <= docs[0]["started_at"]
     logs = system.store.find(Query(type="reslog", job_id=system.config_jobs[0].job_id, limit=100)).items
     assert {d["msg"] for d in logs} >= {"line 0", "line 1", "line 2", "printed to stdout"}
     assert system.store.find(Query(type="log", logger_prefix="das_actors", limit=5)).total > 0
@@ -99,7 +99,7 @@ def test_task_next_resubmit_and_limits(start):
     docs = wait_results(system, count=3, job_id=nxt)
     dues = sorted(d["due_at"] for d in docs)
     assert [round(b - a, 6) for a, b in itertools.pairwise(dues)] == [0.3, 0.3]  # next honoured exactly
-    assert all(d["start"] >= d["due_at"] for d in docs)
+    assert all(d["started_at"] >= d["due_at"] for d in docs)
     assert system.wait_until(lambda: system.ask(GetJob(nxt))["state"] == "finished", 5)
     assert "max_runs reached (3 runs)" in system.ask(GetJob(nxt))["note"]
     wait_results(system, job_id=stop)
@@ -218,8 +218,8 @@ def test_a_due_run_waits_while_every_worker_is_busy_and_starts_when_one_frees(st
     queued = system.ask(AddJob(JobSpec(name="queued", classname=F + "Ok", interval_s=60, origin=Origin.API)))
     assert system.ask(GetJob(queued["job_id"]))["state"] == "waiting"
     doc = wait_results(system, name="queued")[0]
-    busy_finish = min(d["finish"] for d in results(system) if d["name"].startswith("busy"))
-    assert doc["start"] >= busy_finish - 0.05
+    busy_finish = min(d["finished_at"] for d in results(system) if d["name"].startswith("busy"))
+    assert doc["started_at"] >= busy_finish - 0.05
 
 
 def test_one_job_never_runs_twice_at_once(start, tmp_path):

@@ -77,7 +77,7 @@ def test_key_hotspot_spawns_value_hotspots_that_spawn_maintainers(tmp_path: Path
         docs = results(system, classname="QueryMaintainer")
         done = next(d for d in docs if d["outcome"] == "success")
         assert done["parent"] == [kh_id, vh_id]
-        assert done["result"]["status"] == "ok" and done["result"]["next"] == pytest.approx(
+        assert done["result"]["status"] == "ok" and done["result"]["next_at"] == pytest.approx(
             done["result"]["expire"] - 2.5, abs=1e-6)
         kh_doc = results(system, job_id=kh_id)[0]
         assert kh_doc["outcome"] == "success" and kh_doc["result"]["selected"] == [["dataset.name", 9]]

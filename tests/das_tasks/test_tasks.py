@@ -68,7 +68,7 @@ def test_query_maintainer_refreshes_and_asks_for_expiry_minus_preempt(das, make_
     clock.advance(10)
     result = make_task(QueryMaintainer, dasquery=Q, preempt=15.0)()
     assert result["status"] == "ok" and result["expire"] == clock.now + 60
-    assert result["next"] == clock.now + 60 - 15
+    assert result["next_at"] == clock.now + 60 - 15
     cached = das.call(Q, record=False)
     assert cached.status == "cached" and cached.records[0]["gen"] != first_gen  # new data, switched
     assert log_times(das) == []
@@ -76,7 +76,7 @@ def test_query_maintainer_refreshes_and_asks_for_expiry_minus_preempt(das, make_
 
 def test_query_maintainer_next_is_never_in_the_past(make_task, clock):
     result = make_task(QueryMaintainer, dasquery=Q, preempt=600.0, min_delay=2.5)()
-    assert result["next"] == clock.now + 2.5
+    assert result["next_at"] == clock.now + 2.5
 
 
 def test_query_maintainer_detects_a_failed_refresh_and_keeps_the_old_answer(das, make_task, demo):

@@ -20,7 +20,7 @@ def result(age: float, *, job_id: str = "A", name: str | None = None, classname:
     doc: dict[str, Any] = {
         "type": "result", "time": finish, "job_id": job_id, "name": name or f"job-{job_id}", "classname": classname,
         "index": index, "attempt": attempt, "trigger": trigger, "parent": parent or [],
-        "due_at": None if lateness is None else start - lateness, "start": start, "finish": finish,
+        "due_at": None if lateness is None else start - lateness, "started_at": start, "finished_at": finish,
         "duration": duration, "outcome": outcome, "error": error, "traceback": None, "worker": worker, "pid": pid,
         "result": result_value or {}, "notes": [],
     }

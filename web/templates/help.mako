@@ -44,7 +44,7 @@ class Countdown(TaskBase):
         if left &lt;= 0:
             return {"resubmit": False}                      # finishes the job
         return {"left": left}                               # everything else is stored</pre>
-<p>The constructor gets your arguments (with <code>task_options</code> defaults applied) plus <code>logger</code>, <code>name</code>, <code>index</code>, <code>interval</code>, <code>attempt</code>, <code>job_id</code>, <code>parent</code> (ancestor job ids) and <code>due_at</code>. The returned dict may carry <code>resubmit: False</code>, <code>next: &lt;epoch&gt;</code>, <code>new_tasks: [{name, classname, interval, kwargs, ...}]</code> (child jobs) and <code>success: False</code>. <code>task_options</code> types (<code>str int float bool json list dict</code>) generate the argument form on the Control page and are checked when a job is added.</p>
+<p>The constructor gets your arguments (with <code>task_options</code> defaults applied) plus <code>logger</code>, <code>name</code>, <code>index</code>, <code>interval</code>, <code>attempt</code>, <code>job_id</code>, <code>parent</code> (ancestor job ids) and <code>due_at</code>. The returned dict may carry <code>resubmit: False</code>, <code>next_at: &lt;epoch&gt;</code> (DAS's <code>next</code> works too), <code>new_tasks: [{name, classname, interval, kwargs, ...}]</code> (child jobs) and <code>success: False</code>. <code>task_options</code> types (<code>str int float bool json list dict</code>) generate the argument form on the Control page and are checked when a job is added.</p>
 <p>Try a task by hand: <code>das-actors run-task -c Test -o '{"message": "hi"}'</code>.</p>
 
 <h2 id="timeish">Time formats (TIMEISH)</h2>

@@ -23,7 +23,7 @@
   <td>${wk.get('pid') or '-'}</td>
   <td>
   % if run:
-    <a href="${c.job_url(run.get('job_id', ''))}">${run.get('name', '')}</a> run ${run.get('index')}${' attempt %s' % run['attempt'] if run.get('attempt') else ''} (${f.rel(run.get('started'))})
+    <a href="${c.job_url(run.get('job_id', ''))}">${run.get('name', '')}</a> run ${run.get('index')}${' attempt %s' % run['attempt'] if run.get('attempt') else ''} (${f.rel(run.get('started_at'))})
   % else:
     <span class="muted">-</span>
   % endif

@@ -2,7 +2,7 @@
 <%namespace name="w" file="widgets.mako"/>
 <%def name="title()">Run ${run.get('index')} of ${run.get('name', '')}</%def>
 <%
-  start, due = run.get('start'), run.get('due_at')
+  start, due = run.get('started_at'), run.get('due_at')
   late = (start - due) if isinstance(start, (int, float)) and isinstance(due, (int, float)) else None
 %>
 <h1>Run ${run.get('index')}${' attempt %s' % run['attempt'] if run.get('attempt') else ''} of <a href="${c.job_url(run.get('job_id', ''))}" id="run-job-link">${run.get('name', '')}</a> ${w.outcome(run.get('outcome'))}</h1>
@@ -18,7 +18,7 @@
   <dt>trigger</dt><dd>${run.get('trigger', '-')}</dd>
   <dt>due</dt><dd>${f.when(due)}</dd>
   <dt>started</dt><dd>${f.when(start)}${'' if late is None else ' (%s late)' % f.dur(late)}</dd>
-  <dt>finished</dt><dd>${f.when(run.get('finish'))}</dd>
+  <dt>finished</dt><dd>${f.when(run.get('finished_at'))}</dd>
   <dt>duration</dt><dd id="run-duration">${f.dur(run.get('duration'))}</dd>
   <dt>worker</dt><dd>${run.get('worker') if run.get('worker') is not None else '-'} (pid ${run.get('pid') or '-'})</dd>
   % if run.get('parent'):

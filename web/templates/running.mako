@@ -10,7 +10,7 @@
 <tbody>
 % for r in runs:
 <tr data-run-id="${r['run_id']}" data-testid="running-row">
-  <td>${f.when(r.get('started'))}</td>
+  <td>${f.when(r.get('started_at'))}</td>
   <td>${f.dur(r.get('elapsed_s'))}</td>
   <td><a href="${c.job_url(r['job_id'])}">${r.get('name', '')}</a></td>
   <td>${r.get('index')}${' attempt %s' % r['attempt'] if r.get('attempt') else ''}</td>

@@ -59,7 +59,7 @@
   <td><a href="${c.job_url(r.get('job_id', ''))}">${r.get('name', '')}</a></td>
   <td>${r.get('classname', '')}</td>
   <td>${outcome(r.get('outcome'))}</td>
-  <td title="due ${f.when(r.get('due_at'))}">${f.when(r.get('start'))}</td>
+  <td title="due ${f.when(r.get('due_at'))}">${f.when(r.get('started_at'))}</td>
   <td>${f.dur(r.get('duration'))}</td>
   <td>${r.get('trigger', '')}</td>
   <td class="clip">${(r.get('error') or '')[:160]}</td>
