@@ -33,8 +33,8 @@ from actors.store.base import Query
 from reports import charts
 from reports.base import Report
 from reports.stats import bin_width, duration_label, thin
+from tasks.das.hotspot import MODES, aggregate, find_coverage, rank_items, select_items
 from tasks.das_analyzer import ANALYZER, read_structure
-from tasks.das_hotspot import MODES, aggregate, find_coverage, rank_items, select_items
 
 DAY = 86400.0
 #: Points of the cumulative curve at most.

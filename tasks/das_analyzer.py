@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tasks.base import TaskBase
+from tasks.das.hotspot import DAY, MAX_CHUNKS, calls_in, fill_window
 from tasks.das.query import value_type as das_value_type
-from tasks.das_hotspot import DAY, MAX_CHUNKS, calls_in, fill_window
 from tasks.das_query import das_now, das_service
 
 #: Summary identifier of QueryAnalyzer (the Query report reads it).

@@ -10,7 +10,9 @@ Modules: `app` (factory, error pages, security headers), `backend` (the protocol
 door the web uses), `security` (CSRF, Origin / Sec-Fetch-Site, token, JSON writes,
 read-only), `hosts` (the Host allow-list), `ratelimit` (failed-login backoff), `sessions`
 (logged-in sessions, revocable), `token_source` (the token from option, file or
-environment), `params` (request parsing, 400s naming the field), `api` and `sse` (JSON API,
+environment), `params` (request parsing, 400s naming the field), `requests` (decoding
+queries and forms, safe redirects), `errors` (exceptions as JSON errors or the error page),
+`state` (what one app's handlers share), `tails` (the live tails served), `api` and `sse` (JSON API,
 live tail), `pages`, `control` and `actions` (HTML), `reports` (the Reports section and its
 API), `render` (Mako, formatting), `metrics` (Prometheus text), `openapi` (the API
 description), `server` and `front` (waitress: the event loop reads requests, threads run

@@ -13,7 +13,8 @@ from typing import NoReturn
 import bottle
 
 from actors.errors import BadRequestError
-from web.state import WebState, form_params, route, safe_next, see_other
+from web.requests import form_params, route, safe_next, see_other
+from web.state import WebState
 
 
 def back(state: WebState, message: str, default: str = "schedule") -> NoReturn:

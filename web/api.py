@@ -14,11 +14,13 @@ import bottle
 
 from actors.errors import BadRequestError
 from web import params
+from web.errors import JsonErrors
 from web.openapi import openapi_document
+from web.requests import query_params as _query
+from web.requests import route
 from web.security import Guard
 from web.sse import tail_response
-from web.state import JsonErrors, WebState, route
-from web.state import query_params as _query
+from web.state import WebState
 
 
 def _body(*, required: bool = True) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from actors.config import Settings
 from actors.errors import ConfigError
 from web.api import api_app
 from web.backend import Backend
+from web.errors import JsonErrors, json_response
 from web.front import FrontLimits
 from web.hosts import AllowedHosts
 from web.metrics import CONTENT_TYPE, prometheus_text
@@ -28,8 +29,10 @@ from web.pages import pages_app
 from web.params import error_body
 from web.render import STATIC
 from web.reports import register_reports
+from web.requests import route
 from web.security import Guard, Security
-from web.state import JsonErrors, Tails, WebState, json_response, route
+from web.state import WebState
+from web.tails import Tails
 from web.token_source import resolve_token
 
 #: Added to every response that does not set them itself.

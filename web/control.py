@@ -19,7 +19,8 @@ from actors.errors import BadRequestError, http_status
 from actors.timeish import describe_formats
 from web import params
 from web.render import render
-from web.state import WebState, form_params, query_params, route, safe_next, see_other
+from web.requests import form_params, query_params, route, safe_next, see_other
+from web.state import WebState
 
 #: Limit fields of the add-job form and how each is parsed.
 LIMIT_FIELDS = (("max_runs", "int"), ("retries", "int"), ("timeout", "float"), ("only_before", "text"),

@@ -20,9 +20,11 @@ from actors.store import Query
 from web import params
 from web.actions import register_actions
 from web.control import register_control
+from web.errors import HtmlErrors
 from web.render import render
+from web.requests import query_params, route
 from web.security import Guard
-from web.state import HtmlErrors, WebState, query_params, route
+from web.state import WebState
 
 #: Outcomes counted as failures on the overview.
 FAILURES = ("failed", "crashed", "timeout")

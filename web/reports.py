@@ -29,9 +29,11 @@ from actors.errors import InvalidValueError, ReportError
 from reports import charts, stats
 from reports.base import ReportContext, parse_params
 from reports.registry import ReportInfo, ReportRegistry
+from web.errors import HtmlErrors, JsonErrors
 from web.render import TEMPLATES, Formatters, PageContext, render
+from web.requests import query_params, route
 from web.security import Guard
-from web.state import HtmlErrors, JsonErrors, WebState, query_params, route
+from web.state import WebState
 
 log = structlog.get_logger("das_actors.web.reports")
 

@@ -6,8 +6,7 @@ import itertools
 
 import pytest
 
-from tasks.das_analyzer import classify_value, query_structure, structure_hash, summarize_structures
-from tasks.das_hotspot import (
+from tasks.das.hotspot import (
     Gap,
     aggregate,
     calls_in,
@@ -21,6 +20,7 @@ from tasks.das_hotspot import (
     rank_items,
     select_items,
 )
+from tasks.das_analyzer import classify_value, query_structure, structure_hash, summarize_structures
 from tasks.das_query import next_refresh
 
 

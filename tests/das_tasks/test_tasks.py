@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 
 from actors.errors import ServiceError
+from tasks.das.hotspot import find_coverage
 from tasks.das.query import parse_query
 from tasks.das_analyzer import ANALYZER, AnalyticsCleanup, QueryAnalyzer, read_structure
-from tasks.das_hotspot import HotspotBase, KeyHotspot, ValueHotspot, find_coverage
+from tasks.das_hotspot import HotspotBase, KeyHotspot, ValueHotspot
 from tasks.das_query import QueryMaintainer, QueryRunner
 from tasks.registry import TaskRegistry
 from tests.das_tasks.conftest import traffic

@@ -155,7 +155,7 @@ def test_the_prefix_is_the_servers_business(facade):
 
 def test_live_tails_are_bounded():
     from actors.errors import RefusedError
-    from web.state import Tails
+    from web.tails import Tails
 
     tails = Tails(2)
     first, _second = tails.open(), tails.open()
