@@ -13,7 +13,7 @@ EDITOR_BUNDLE := web/static/editor.js
 help:
 	@echo "make run    set up and start the server on the embedded store with the demo jobs"
 	@echo "make test   set up, provision test services, run the whole test suite"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy + import-linter (the layer rule)"
 	@echo "make bench  benchmarks side by side with APScheduler"
 	@echo "make editor build the panel's code editor (npm ci + esbuild -> $(EDITOR_BUNDLE))"
 
@@ -53,6 +53,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy actors tasks tests web reports benchmarks
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache $(EDITOR)/node_modules $(EDITOR_BUNDLE)

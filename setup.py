@@ -36,7 +36,7 @@ setup(
         "amqp": AMQP,
         "dask": DASK,
         "analytics": ANALYTICS,
-        "lint": ["ruff>=0.6", "mypy>=1.10"],
+        "lint": ["ruff>=0.6", "mypy>=1.10", "import-linter>=2.1"],
         "bench": ["apscheduler>=3.10,<4", "psutil>=5.9", "cheroot>=10"],  # cheroot: web_doors.py compares it
     },
     entry_points={

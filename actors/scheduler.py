@@ -17,14 +17,10 @@ unknown job id, `InvalidJobError` when the job's state refuses it).
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
@@ -32,6 +28,7 @@ import structlog
 
 from actors.errors import NotFoundError
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
+from actors.jobviews import count_states, jobs_page, view
 from actors.messages import (
     AddJob,
     AddJobs,
@@ -61,9 +58,10 @@ from actors.messages import (
     WorkerDown,
     WorkerReady,
 )
-from actors.metrics import RunMetrics
 from actors.routing import Directory, TimerHandle, tell_later
-from actors.timetable import Decision, Job, Timetable
+from actors.schedstate import SchedulerState, new_state
+from actors.timetable import Decision, Job
+from actors.waker import Waker
 
 log = structlog.get_logger("das_actors.scheduler")
 
@@ -71,8 +69,6 @@ log = structlog.get_logger("das_actors.scheduler")
 def _debug_on() -> bool:
     return logging.getLogger("das_actors.scheduler").isEnabledFor(logging.DEBUG)
 
-#: Longest single wait of the Waker (it re-checks after; far below threading.TIMEOUT_MAX).
-MAX_WAIT_S = 3600.0
 #: How often changed job records are sent to the Journal, and finished jobs pruned.
 SAVE_INTERVAL_S = 0.5
 #: When a dispatch leaves at most this many changed jobs, they are saved at once (light
@@ -89,66 +85,6 @@ MAX_BATCH = 256
 #: Only runs of task classes whose recent mean duration is below this are batched, so a
 #: slow task never holds other runs behind it in a batch (head-of-line blocking).
 FAST_CLASS_S = 0.005
-
-
-class Waker:
-    """One thread that tells an actor `Tick` at a given time (re-armed freely, never floods)."""
-
-    def __init__(self, tell: Callable[[Any], None], clock: Callable[[], float] = time.time) -> None:
-        self._tell, self._clock = tell, clock
-        self._cond = threading.Condition()
-        self._at: float | None = None
-        self._stopped = False
-        self._thread = threading.Thread(target=self._loop, name="scheduler-waker", daemon=True)
-        self._thread.start()
-
-    def wake_at(self, at: float | None) -> None:
-        """Tick at *at* (epoch), replacing any earlier request; None cancels."""
-        with self._cond:
-            if at != self._at:
-                self._at = at
-                self._cond.notify()
-
-    def stop(self) -> None:
-        """End the thread."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-
-    def _loop(self) -> None:
-        with self._cond:
-            while not self._stopped:
-                if self._at is None:
-                    self._cond.wait()
-                    continue
-                delay = self._at - self._clock()
-                if delay > 0:
-                    self._cond.wait(min(delay, MAX_WAIT_S))  # a due time centuries away must not overflow
-                    continue
-                self._at = None
-                try:
-                    self._tell(Tick())
-                except pykka.ActorDeadError:
-                    return
-
-
-@dataclass(slots=True)
-class SchedulerState:
-    """Everything the scheduler knows, kept outside the actor so a restarted actor resumes it."""
-
-    timetable: Timetable
-    workers: int
-    idle: set[int] = field(default_factory=set)
-    down: dict[int, str] = field(default_factory=dict)
-    waiting: deque[str] = field(default_factory=deque)
-    running: dict[str, tuple[int, Run]] = field(default_factory=dict)  # run id -> (slot, run)
-    dirty: set[str] = field(default_factory=set)
-    deleted: set[str] = field(default_factory=set)
-    draining: bool = False
-    finished_retention_s: float = 86400.0
-    stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
-    metrics: RunMetrics = field(default_factory=RunMetrics)
-    class_duration_s: dict[str, float] = field(default_factory=dict)  # EWMA per task class
 
 
 class Scheduler(pykka.ThreadingActor):
@@ -305,7 +241,7 @@ class Scheduler(pykka.ThreadingActor):
     def _metrics(self, _message: GetMetrics) -> dict[str, Any]:
         s = self._s
         return {"runs": s.metrics.snapshot(), "waiting": len(s.waiting), "running": len(s.running),
-                "jobs_by_state": _count_states(s.timetable), **s.stats}
+                "jobs_by_state": count_states(s.timetable), **s.stats}
 
     def _set_limits(self, message: SetLimits) -> bool:
         self._s.timetable.limits = message.limits
@@ -459,24 +395,12 @@ class Scheduler(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ views and logs
     def _jobs_page(self, message: GetJobsPage) -> dict[str, Any]:
-        """One page of jobs sorted by due time (no due time last), views built for the page only."""
-        now, offset, limit, due_within_s, state = (self._clock(), message.offset, message.limit,
-                                                    message.due_within_s, message.state)
-        horizon = None if due_within_s is None else now + due_within_s
-        far = float("inf")
-        keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
-                for job in self._s.timetable.jobs()
-                if (horizon is None or (job.due_at is not None and job.due_at <= horizon))
-                and (state is None or job.state == state)]
-        first = heapq.nsmallest(offset + limit, keys)[offset:]
-        tt = self._s.timetable
-        items = [self._view(job) for _, _, job_id in first if (job := tt.get(job_id)) is not None]
-        return {"jobs": items, "total": len(keys), "more": offset + len(items) < len(keys)}
+        return jobs_page(self._s.timetable, self._clock(), message.offset, message.limit,
+                         due_within_s=message.due_within_s,
+                         state=message.state)
 
     def _view(self, job: Job) -> dict[str, Any]:
-        record = job.to_record()
-        record["run_id"] = None if job.running is None else job.running.run_id  # the run in progress
-        return record
+        return view(job)
 
     def _log_decision(self, run: Run, report: RunReport, decision: Decision) -> None:
         quiet = (report.outcome is Outcome.SUCCESS and not decision.coalesced
@@ -513,16 +437,4 @@ HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
 }
 
 
-def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:
-    """A fresh scheduler state for *workers* slots (all down until they report ready)."""
-    return SchedulerState(timetable=timetable, workers=workers, finished_retention_s=finished_retention_s)
-
-
-def _count_states(tt: Timetable) -> dict[str, int]:
-    counts = dict.fromkeys((str(state) for state in JobState), 0)
-    for job in tt.jobs():
-        counts[str(job.state)] += 1
-    return counts
-
-
-__all__ = ["Scheduler", "SchedulerState", "Waker", "new_state"]
+__all__ = ["Scheduler", "SchedulerState", "new_state"]  # the state lives in actors.schedstate

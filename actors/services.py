@@ -1,15 +1,15 @@
 """Service plugins: the shared things tasks use, added to the server without touching it.
 
-Why: a task may need more than its arguments: a cached data service (``services["das"]``),
+Why: a task may need more than its arguments: a cached data service (``services[<name>]``),
 the object store, the streams, an outbox for actions. Each of those is a *service plugin*:
 it declares its options and how to build the service, and the runtime hands every task an
 opaque ``services`` mapping without ever naming one. A new capability is then a new room
 (a plugin module), not new corridors through the scheduler, the workers and the CLI.
 
 A plugin is a `ServicePlugin` object published under the ``das_actors.services`` entry-point
-group (``das = tasks.das.plugin:PLUGIN`` in ``setup.py``). Its declaration module must be
-cheap to import (it is loaded with the option registry): everything heavy belongs in
-``build``, which imports lazily.
+group (``<name> = <module>:PLUGIN`` in ``setup.py``; the built-in ones are listed there). Its
+declaration module must be cheap to import (it is loaded with the option registry):
+everything heavy belongs in ``build``, which imports lazily.
 
 * ``options``: server options it adds (`actors.params.Option`; set in config files, on the
   command line and listed in the panel like any other).

@@ -1,0 +1,45 @@
+"""What the outside sees of jobs: a job's view, a page of jobs by due time, counts by state.
+
+Why a module of its own: the panel, the API and the CLI read jobs through these views,
+never the scheduler's `Job` objects; building them is pure (a timetable and a time in, JSON-safe
+dicts out) and runs in the Scheduler's thread for the page asked only, so a 100k-job
+schedule costs one heap selection per page, not 100k views.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from actors.jobs import JobState
+from actors.jobstate import Job
+from actors.timetable import Timetable
+
+
+def view(job: Job) -> dict[str, Any]:
+    """The JSON-safe record of *job*, plus ``run_id``: the run in progress, or None."""
+    record = job.to_record()
+    record["run_id"] = None if job.running is None else job.running.run_id
+    return record
+
+
+def jobs_page(timetable: Timetable, now: float, offset: int, limit: int, *, due_within_s: float | None = None,
+              state: str | None = None) -> dict[str, Any]:
+    """``{"jobs", "total", "more"}``: one page of jobs sorted by due time (no due time last), by name."""
+    horizon = None if due_within_s is None else now + due_within_s
+    far = float("inf")
+    keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
+            for job in timetable.jobs()
+            if (horizon is None or (job.due_at is not None and job.due_at <= horizon))
+            and (state is None or job.state == state)]
+    first = heapq.nsmallest(offset + limit, keys)[offset:]
+    items = [view(job) for _, _, job_id in first if (job := timetable.get(job_id)) is not None]
+    return {"jobs": items, "total": len(keys), "more": offset + len(items) < len(keys)}
+
+
+def count_states(timetable: Timetable) -> dict[str, int]:
+    """How many jobs are in each state (every state listed, zeros included)."""
+    counts = dict.fromkeys((str(state) for state in JobState), 0)
+    for job in timetable.jobs():
+        counts[str(job.state)] += 1
+    return counts
