@@ -18,6 +18,7 @@ from actors.config import Settings
 from actors.facade import Facade
 from actors.server import Server
 from tasks.registry import TaskRegistry
+from tests.web.fake_backend import FakeBackend
 from web.app import app_for
 
 T = "tests.web.tasks:"
@@ -58,9 +59,21 @@ def make_facade(system: Server) -> Facade:
     return Facade(system.system, registry)
 
 
-def client(facade: Facade, **options: Any) -> webtest.TestApp:
-    """The app as `actors.server.Server` builds it (the ``web_*`` options of the settings), under WebTest."""
-    return webtest.TestApp(app_for(facade, facade.system.settings, **options), extra_environ={"SCRIPT_NAME": BASE})
+def client(facade: Any, **options: Any) -> webtest.TestApp:
+    """The app as `actors.server.Server` builds it (the ``web_*`` options of the settings), under WebTest.
+
+    *facade* is the real `Facade` of a running server, or a `tests.web.fake_backend.FakeBackend`.
+    """
+    settings = facade.settings if isinstance(facade, FakeBackend) else facade.system.settings
+    return webtest.TestApp(app_for(facade, settings, **options), extra_environ={"SCRIPT_NAME": BASE})
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeBackend]:
+    """A `FakeBackend`: the web's whole door, in memory, no actors (milliseconds per test)."""
+    backend = FakeBackend(tmp_path_factory.mktemp("fake"))
+    yield backend
+    backend.close()
 
 
 def unique(prefix: str = "job") -> str:
@@ -102,7 +115,7 @@ def app(facade: Facade) -> webtest.TestApp:
 class Api:
     """Small helpers over the JSON API of a `webtest.TestApp`."""
 
-    def __init__(self, app: webtest.TestApp, system: Server) -> None:
+    def __init__(self, app: webtest.TestApp, system: Server | None) -> None:
         self.app, self.system = app, system
 
     def add(self, classname: str = T + "Say", interval: float = 3600.0, **fields: Any) -> dict[str, Any]:
@@ -110,7 +123,8 @@ class Api:
         return self.app.post_json(API + "/jobs", body, status=201).json["job"]
 
     def runs(self, **query: Any) -> dict[str, Any]:
-        self.system.flush()
+        if self.system is not None:
+            self.system.flush()
         return self.app.get(API + "/runs", {k: v for k, v in query.items() if v is not None}).json
 
     def wait_runs(self, count: int = 1, timeout: float = 20.0, **query: Any) -> list[dict[str, Any]]:

@@ -1,15 +1,31 @@
 """Who may change what: Origin / Sec-Fetch-Site, CSRF tokens on forms, the web token, read-only.
 
-Each rule is shown to refuse and to accept.
+Each rule is shown to refuse and to accept. These are rules of the web door alone, so the
+app runs over `FakeBackend` (no actors, no worker processes: milliseconds per test).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import API, client, make_facade, start_system, unique
+from actors.config import Settings
+from tests.web.conftest import API, Api, client, unique
+from tests.web.fake_backend import FakeBackend
 
-pytestmark = pytest.mark.system
+
+@pytest.fixture(scope="module")
+def facade(fake):
+    return fake
+
+
+@pytest.fixture
+def app(fake):
+    return client(fake)
+
+
+@pytest.fixture
+def api(app):
+    return Api(app, None)
 
 NEW_JOB = {"classname": "Echo", "interval": 3600, "when": "+1h"}
 
@@ -99,9 +115,10 @@ def test_api_writes_need_no_csrf_token(app):
 # ------------------------------------------------------------------------------------------ token
 @pytest.fixture(scope="module")
 def token_facade(tmp_path_factory):
-    system = start_system(tmp_path_factory.mktemp("token"), web_token="t0ken-of-the-day")
-    yield make_facade(system)
-    system.shutdown(grace_s=0.5)
+    backend = FakeBackend(tmp_path_factory.mktemp("token"), Settings({"web_token": "t0ken-of-the-day",
+                                                                       "task_packages": "tests"}))
+    yield backend
+    backend.close()
 
 
 @pytest.fixture
