@@ -296,8 +296,9 @@ class System:
 
 def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
     running = record["running"]
+    run_id = f"{record['job_id']}:{running.get('index')}:{running.get('attempt', 0)}"
     return {
-        "type": "result", "time": now, "job_id": record["job_id"], "name": record["name"],
+        "type": "result", "time": now, "run_id": run_id, "job_id": record["job_id"], "name": record["name"],
         "classname": record["classname"], "index": running.get("index"), "attempt": running.get("attempt", 0),
         "trigger": running.get("trigger", "schedule"), "parent": list(record.get("parent") or []),
         "due_at": running.get("due_at"), "started_at": record.get("last_started_at"), "finished_at": now,

@@ -378,7 +378,7 @@ class Worker(pykka.ThreadingActor):
     # ------------------------------------------------------------------ journal
     def _result_doc(self, run: Run, report: RunReport, payload: Any) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "type": "result", "time": report.finished_at, "job_id": run.job_id, "name": run.name,
+            "type": "result", "time": report.finished_at, "run_id": run.run_id, "job_id": run.job_id, "name": run.name,
             "classname": run.classname, "index": run.index, "attempt": run.attempt, "trigger": str(run.trigger),
             "parent": list(run.parent), "due_at": run.due_at, "started_at": report.started_at,
             "finished_at": report.finished_at, "duration": max(0.0, report.finished_at - report.started_at),
@@ -397,10 +397,10 @@ class Worker(pykka.ThreadingActor):
             run = runs.get(run_id)
             if run is None:  # its result already arrived: rebuild identity from the key
                 job_id, index, attempt = run_id.rsplit(":", 2)
-                docs.append({"type": "reslog", "time": t, "job_id": job_id, "index": int(index),
+                docs.append({"type": "reslog", "time": t, "run_id": run_id, "job_id": job_id, "index": int(index),
                              "attempt": int(attempt), "level": level, "logger": logger, "msg": msg})
                 continue
-            docs.append({"type": "reslog", "time": t, "job_id": run.job_id, "name": run.name,
+            docs.append({"type": "reslog", "time": t, "run_id": run_id, "job_id": run.job_id, "name": run.name,
                          "classname": run.classname, "index": run.index, "attempt": run.attempt,
                          "level": level, "logger": logger, "msg": msg})
         self._dir.tell_journal(Records(docs))
