@@ -303,5 +303,5 @@ def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
         "due_at": running.get("due_at"), "started_at": record.get("last_started_at"), "finished_at": now,
         "duration": None, "outcome": "interrupted", "worker": None, "pid": None, "result": {}, "notes": [],
         "error": "the server stopped or died while this run was in flight; the run is resumed",
-        "traceback": None,
+        "traceback": None, **({"tags": list(record["tags"])} if record.get("tags") else {}),
     }
