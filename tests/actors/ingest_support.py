@@ -137,8 +137,13 @@ def running_hub(store: StreamStore, specs: list[StreamSpec], *, config: IngestCo
         directory.scheduler.stop(block=True, timeout=10)
 
 
+def ask(ref: Any, message: Any) -> Any:
+    """An ask with a timeout, its answer untyped (the tests index into it)."""
+    return ref.ask(message, timeout=10)
+
+
 def status(hub: pykka.ActorRef[Any], name: str) -> dict[str, Any]:
-    return dict(hub.ask(GetStream(name), timeout=10)["status"])
+    return dict(ask(hub, GetStream(name))["status"])
 
 
 def stored_ids(store: StreamStore, name: str) -> list[str]:

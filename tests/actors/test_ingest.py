@@ -22,6 +22,7 @@ from actors.streamspec import StreamSpec
 from tests.actors.ingest_support import (
     POLICY,
     Publisher,
+    ask,
     in_thread,
     queue_name,
     ready_messages,
@@ -55,10 +56,10 @@ def test_messages_are_stored_once_then_acked(rabbitmq, store):
         done = wait_for("301 acks", lambda: (s := status(hub, "orders"))["acked"] == 301 and s)
         assert done["state"] == "consuming" and done["error"] is None
         assert (done["stored"], done["duplicates"]) == (300, 1)
-        assert wait_for("the scheduler told", lambda: directory.scheduler.ask(GetStatus()).get("orders") == 300)
-        [view] = hub.ask(ListStreams(tag="shop"))
+        assert wait_for("the scheduler told", lambda: ask(directory.scheduler, GetStatus()).get("orders") == 300)
+        [view] = ask(hub, ListStreams(tag="shop"))
         assert view["name"] == "orders" and view["uri"].startswith("amqp://guest:***@")
-        assert hub.ask(ListStreams(tag="other")) == []
+        assert ask(hub, ListStreams(tag="other")) == []
     assert ready_messages(rabbitmq.url, queue) == 0  # everything was acked
     docs = store.since("orders", 0, limit=1000)
     assert sorted(d["message_id"] for d in docs) == sorted(f"m{i}" for i in range(300))
@@ -82,7 +83,7 @@ def test_pause_resume_and_remove(rabbitmq, store):
     with running_hub(store, []) as (hub, _):
         hub.ask(AddStream(StreamSpec("s1", rabbitmq.url, queue)))
         wait_for("consuming", lambda: status(hub, "s1")["state"] == "consuming")
-        paused = hub.ask(PauseStream("s1"))
+        paused = ask(hub, PauseStream("s1"))
         assert paused["paused"] and paused["status"]["state"] == "paused"
         publisher = Publisher(rabbitmq.url, queue)
         for i in range(10):
@@ -94,7 +95,7 @@ def test_pause_resume_and_remove(rabbitmq, store):
         with pytest.raises(Exception, match="exists already"):
             hub.ask(AddStream(StreamSpec("s1", rabbitmq.url, "other-queue")))
         hub.ask(RemoveStream("s1"))
-        assert hub.ask(ListStreams()) == [] and store.count("s1") == 0
+        assert ask(hub, ListStreams()) == [] and store.count("s1") == 0
         publisher.close()
 
 
@@ -127,7 +128,11 @@ def test_sigkill_of_the_broker_mid_stream_stores_every_confirmed_message_exactly
     queue = queue_name()
     publisher = Publisher(rabbitmq.url, queue)
     with running_hub(store, [StreamSpec("crash", rabbitmq.url, queue)]) as (hub, _):
-        thread = in_thread(lambda: [publisher.publish(f"k{i}", body(i), deadline_s=180) for i in range(total)])
+        def publish_all() -> None:
+            for i in range(total):
+                publisher.publish(f"k{i}", body(i), deadline_s=180)
+
+        thread = in_thread(publish_all)
         wait_for("200 stored", lambda: store.count("crash") >= 200)
         rabbitmq.kill()
         killed_at = store.count("crash")
