@@ -126,7 +126,8 @@ def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limit
         secret: HMAC key of sessions and CSRF tokens (default: random per app).
     """
     limits = limits or FrontLimits()
-    security = Security(token, read_only=lambda: facade.read_only, secret=secret, hosts=AllowedHosts(allowed_hosts))
+    security = Security(token, read_only=lambda: facade.read_only, secret=secret, hosts=AllowedHosts(allowed_hosts),
+                        max_upload_bytes=facade.object_max_size)
     state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails))
     root = WebApp(state, limits)
     root.merge(pages_app(state))

@@ -182,3 +182,13 @@ def test_a_store_outage_mid_stream_acks_nothing_that_was_not_stored(rabbitmq, mo
         publisher.close()
         store.remove_stream("outage")
         store.close()
+
+
+def test_the_ingest_rate_with_acks_on_and_nothing_lost(rabbitmq, store):
+    from benchmarks.stream_ingest import measure
+
+    figures = measure(rabbitmq.url, store, 3000, 100)
+    print(f"\nstream ingest, acks on: {figures['per_second']:.0f} messages stored per second "
+          f"({figures['messages']} in {figures['seconds']:.2f}s, {figures['store']}), {figures['lost']} lost",
+          file=sys.stderr)
+    assert (figures["stored"], figures["lost"], figures["duplicates_stored"], figures["left_in_queue"]) == (3000, 0, 0, 0)
