@@ -10,7 +10,8 @@ waiting on a consumer that is busy reconnecting. The hub is a child of the `Supe
 State lives in the stream store (`actors.store.streams`): definitions and the paused flag, so
 a restart of the hub or of the server consumes the same streams. Config streams
 (``Stream(...)`` in a config file) are saved at start, the file winning over what was stored
-(except the paused flag). A broker that is down is a stream status, never a failure here.
+(except the paused flag); one no longer in the files is kept, with a warning, until an operator
+removes it (its messages are data). A broker that is down is a stream status, never a failure here.
 """
 
 from __future__ import annotations
@@ -87,6 +88,13 @@ class StreamHub(pykka.ThreadingActor):
         for spec in self._config_streams:
             paused = bool(self._records.get(spec.name, {}).get("paused", False))
             self._save(spec, paused=paused)
+        declared = {spec.name for spec in self._config_streams}
+        gone = sorted(name for name, spec in self._specs.items()
+                      if spec.origin is StreamOrigin.CONFIG and name not in declared)
+        if gone:  # kept (with their messages) until an operator removes them: no data goes silently
+            log.warning("streams.not_in_config", streams=gone,
+                        note="config streams no longer in the config files are still consumed; remove them with "
+                             "'das-actors ctl streams rm NAME' or pause them")
         for name, record in sorted(self._records.items()):
             if record.get("paused"):
                 self._status[name] = self._idle("paused")
