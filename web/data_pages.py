@@ -90,10 +90,11 @@ def register_data_pages(app: bottle.Bottle, state: WebState) -> None:
         limit = params.integer(query, "limit", default=50, minimum=1, maximum=params.MAX_LIMIT) or 50
         info = facade.object_info(name, version)
         preview = facade.object_preview(name, version, offset=offset, limit=limit)
-        download = state.page("data").url(f"api/v1/objects/{quote(name, safe='')}/content",
-                                          version=info["version"] if version else None)
-        return render("object.mako", state.page("data"), obj=info, versions=facade.object_versions(name),
-                      preview=preview, download=download, version=version)
+        page = state.page("data")  # once: it takes the one-shot messages
+        download = page.url(f"api/v1/objects/{quote(name, safe='')}/content",
+                            version=info["version"] if version else None)
+        return render("object.mako", page, obj=info, versions=facade.object_versions(name), preview=preview,
+                      download=download, version=version)
 
     @route(app, "GET", "/data/streams/<name>")
     def stream_page(name: str) -> str:
