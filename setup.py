@@ -41,7 +41,8 @@ setup(
     },
     entry_points={
         "console_scripts": ["das-actors = actors.cli:main"],
-        # Service plugins (actors.services): the das data service is the first one.
-        "das_actors.services": ["das = tasks.das.plugin:PLUGIN"],
+        # Service plugins (actors.services): the das data service, data objects and streams (tasks.data).
+        "das_actors.services": ["das = tasks.das.plugin:PLUGIN", "objects = tasks.data.plugin:OBJECTS",
+                                "streams = tasks.data.plugin:STREAMS"],
     },
 )

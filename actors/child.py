@@ -283,7 +283,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
         kwargs.update(
             logger=logger, name=name, index=wire["index"], interval=wire["interval"],
             attempt=wire.get("attempt", 0), job_id=wire["job_id"], parent=tuple(wire.get("parent") or ()),
-            due_at=wire.get("due_at", started), services=dict(services or {}),
+            due_at=wire.get("due_at", started), services=for_run(services, wire),
         )
         value = cls(**kwargs)()
     except MemoryError:
@@ -298,6 +298,18 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     if "outcome" not in payload:
         payload.update(interpret(value, registry, max_children=max_children))
     return payload
+
+
+def for_run(services: Mapping[str, Any] | None, wire: Mapping[str, Any]) -> dict[str, Any]:
+    """The services one run receives: each service's ``for_run(run)`` view when it has one (so what
+    the task writes names the run that produced it), else the service itself (`actors.services`)."""
+    run = {"job_id": wire["job_id"], "index": wire["index"], "attempt": wire.get("attempt", 0), "name": wire["name"],
+           "run_id": f"{wire['job_id']}:{wire['index']}:{wire.get('attempt', 0)}"}
+    bound: dict[str, Any] = {}
+    for name, service in (services or {}).items():
+        bind = getattr(service, "for_run", None)
+        bound[name] = bind(run) if callable(bind) else service
+    return bound
 
 
 def interpret(value: Any, registry: Any, *, max_children: int) -> dict[str, Any]:

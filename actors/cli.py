@@ -37,7 +37,8 @@ def _start_parser(sub: Any) -> None:
     parser = sub.add_parser("start", help="run the server until SIGINT/SIGTERM", allow_abbrev=False,
                             description="Run the server: config files are Python, later files win, flags win "
                                         "over files. Stops cleanly on SIGINT/SIGTERM.")
-    parser.add_argument("config", nargs="*", help="Python config files declaring options and Task(...) jobs")
+    parser.add_argument("config", nargs="*", help="Python config files declaring options, Task(...) jobs and "
+                                                  "Stream(...) streams")
     add_option_arguments(parser)
     parser.set_defaults(func=_cmd_start)
 
@@ -57,8 +58,10 @@ def _cmd_start(args: argparse.Namespace) -> int:
         chosen.append(default_registry(packages_option(settings.task_packages)))
         return chosen[0].validate_spec
 
+    streams: list[Any] = []
     try:
-        settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for)
+        settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
+                                     streams=streams)
     except DasActorsError as exc:
         return _fail(str(exc))
     registry = chosen[0]
@@ -77,7 +80,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        system = Server(settings, jobs, registry=registry).start()
+        system = Server(settings, jobs, registry=registry, streams=streams).start()
     except DasActorsError as exc:
         log.error("server.start_failed", error=str(exc))
         return _fail(str(exc))
@@ -85,7 +88,8 @@ def _cmd_start(args: argparse.Namespace) -> int:
         log.exception("server.start_failed", error=f"{type(exc).__name__}: {exc}")
         sys.stderr.write(f"das-actors: start failed: {type(exc).__name__}: {exc}\n")
         return EXIT_TASK_FAILED
-    log.info("server.ready", config=list(args.config), jobs=len(jobs), pid=__import__("os").getpid())
+    log.info("server.ready", config=list(args.config), jobs=len(jobs), streams=len(streams),
+             pid=__import__("os").getpid())
     while not stop.wait(1.0):
         pass
     log.info("server.stopping", signal=received[0] if received else None, grace_s=settings.shutdown_grace)

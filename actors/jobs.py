@@ -24,8 +24,9 @@ from typing import Any
 
 import orjson
 
-from actors.errors import InvalidJobError
+from actors.errors import InvalidJobError, InvalidValueError
 from actors.jsonsafe import find_unsafe
+from actors.tags import check_name, check_tags
 
 #: Names the framework passes to every task constructor; user kwargs may not use them.
 RESERVED_KWARGS = frozenset(
@@ -131,6 +132,12 @@ class JobSpec:
     max_retries: int | None = None
     parent: tuple[str, ...] = ()
     origin: Origin = Origin.CONFIG
+    #: Labels to find the job by (every list filters by tag); part of the id only when set.
+    tags: tuple[str, ...] = ()
+    #: Also run when ``stream_batch`` new messages arrived on this stream (`actors.streamtrigger`).
+    on_stream: str | None = None
+    #: How many new messages of ``on_stream`` start a run early (None: 1).
+    stream_batch: int | None = None
     job_id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -163,6 +170,16 @@ class JobSpec:
                 "(use str, int, float, bool, None, lists and dicts with string keys)",
                 field="kwargs",
             )
+        try:
+            object.__setattr__(self, "tags", check_tags(self.tags))
+            if self.on_stream is not None:
+                check_name(self.on_stream, field="on_stream", what="stream")
+        except InvalidValueError as exc:
+            raise InvalidJobError(str(exc), field=exc.field, value=exc.value) from None
+        _int("stream_batch", self.stream_batch, minimum=1)
+        if self.stream_batch is not None and self.on_stream is None:
+            raise InvalidJobError("stream_batch needs on_stream (the stream whose messages are counted)",
+                                  field="stream_batch", value=self.stream_batch)
         if not all(isinstance(p, str) for p in self.parent):
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
@@ -179,7 +196,18 @@ class JobSpec:
         return self.max_runs
 
     def definition(self) -> dict[str, Any]:
-        """The fields that identify the job (what its id is hashed from)."""
+        """The fields that identify the job (what its id is hashed from).
+
+        ``tags``, ``on_stream`` and ``stream_batch`` are included only when set, so the ids of
+        jobs defined before they existed stay what they were.
+        """
+        extra: dict[str, Any] = {}
+        if self.tags:
+            extra["tags"] = list(self.tags)
+        if self.on_stream is not None:
+            extra["on_stream"] = self.on_stream
+        if self.stream_batch is not None:
+            extra["stream_batch"] = self.stream_batch
         return {
             "name": self.name,
             "classname": self.classname,
@@ -191,18 +219,19 @@ class JobSpec:
             "timeout": self.timeout_s,
             "retries": self.max_retries,
             "parent": list(self.parent),
+            **extra,
         }
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the definition, its id and origin (what the store keeps)."""
-        return {**self.definition(), "job_id": self.job_id, "origin": str(self.origin)}
+        return {**self.definition(), "tags": list(self.tags), "job_id": self.job_id, "origin": str(self.origin)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
         """Rebuild a spec from `to_dict` output (or an API/child request using the same names)."""
         known = {
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", "job_id",
+            "timeout", "retries", "parent", "origin", "job_id", "tags", "on_stream", "stream_batch",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -226,6 +255,9 @@ class JobSpec:
             max_retries=data.get("retries"),
             parent=tuple(data.get("parent") or ()),
             origin=Origin(data.get("origin", Origin.API)),
+            tags=data.get("tags") or (),
+            on_stream=data.get("on_stream"),
+            stream_batch=data.get("stream_batch"),
         )
 
 
@@ -250,6 +282,7 @@ class Run:
     parent: tuple[str, ...]
     timeout_s: float | None
     trigger: Trigger = Trigger.SCHEDULE
+    tags: tuple[str, ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -268,7 +301,7 @@ class Run:
             "job_id": self.job_id, "name": self.name, "classname": self.classname,
             "kwargs": dict(self.kwargs), "index": self.index, "attempt": self.attempt,
             "due_at": self.due_at, "interval": self.interval_s, "parent": list(self.parent),
-            "timeout": self.timeout_s, "trigger": str(self.trigger),
+            "timeout": self.timeout_s, "trigger": str(self.trigger), "tags": list(self.tags),
         }
 
 

@@ -33,6 +33,7 @@ class SchedulerState:
     stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
     metrics: RunMetrics = field(default_factory=RunMetrics)
     class_duration_s: dict[str, float] = field(default_factory=dict)  # EWMA per task class
+    stream_counts: dict[str, int] = field(default_factory=dict)  # job id -> new messages (actors.streamtrigger)
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

@@ -29,6 +29,7 @@ from actors.errors import ConfigError
 from actors.facade import Facade
 from actors.jobs import JobSpec
 from actors.store import Store
+from actors.streamspec import StreamSpec
 from actors.system import System
 from web import app as web_app
 from web import server as web_server
@@ -39,8 +40,8 @@ class Server:
 
     def __init__(self, settings: Settings, jobs: Sequence[JobSpec] = (), *, store: Store | None = None,
                  clock: Callable[[], float] = time.time, rng: Callable[[], float] = random.random,
-                 registry: Any | None = None) -> None:
-        self.system = System(settings, jobs, store=store, clock=clock, rng=rng)
+                 registry: Any | None = None, streams: Sequence[StreamSpec] = ()) -> None:
+        self.system = System(settings, jobs, store=store, clock=clock, rng=rng, streams=streams)
         self.facade = Facade(self.system, registry)
         self.web: web_server.WebServer | None = None
 

@@ -1,4 +1,5 @@
-"""The JSON API, ``{web_base}/api/v1/...``: jobs, runs, logs, workers, options, tasks, health.
+"""The JSON API, ``{web_base}/api/v1/...``: jobs, runs, logs, workers, options, tasks, health
+(objects and streams: `web.data_api`).
 
 Every route answers JSON with a real status: 200/201/202 on success, and
 ``{"error": {"status", "message", "field"?}}`` with 400 (the field and value named),
@@ -14,6 +15,7 @@ import bottle
 
 from actors.errors import BadRequestError
 from web import params
+from web.data_api import register_data_api
 from web.errors import JsonErrors
 from web.openapi import openapi_document
 from web.requests import query_params as _query
@@ -156,4 +158,5 @@ def api_app(state: WebState) -> bottle.Bottle:
     def openapi() -> dict[str, Any]:
         return openapi_document(bottle.request.script_name)
 
+    register_data_api(app, state)  # objects and streams (issue 13)
     return app
