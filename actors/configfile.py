@@ -43,7 +43,7 @@ def _make_task(
 ) -> Callable[..., JobSpec]:
     def Task(  # the name config files use; a bad call raises TypeError at the call's line
         name: Any, classname: Any, interval: Any, *, only_once: Any = False, max_runs: Any = None,
-        only_before: Any = None, timeout: Any = None, retries: Any = None, **kwargs: Any,
+        only_before: Any = None, timeout: Any = None, retries: Any = None, resources: Any = None, **kwargs: Any,
     ) -> JobSpec:
         """Define a job: run *classname* every *interval* seconds with **kwargs."""
         try:
@@ -53,7 +53,7 @@ def _make_task(
             spec = JobSpec(
                 name=name, classname=classname, interval_s=interval, kwargs=kwargs, only_once=only_once,
                 max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
-                origin=Origin.CONFIG,
+                origin=Origin.CONFIG, resources={} if resources is None else resources,
             )
             if make_job is not None:
                 spec = make_job(spec)

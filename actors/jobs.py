@@ -107,6 +107,20 @@ def _int(name: str, value: Any, *, minimum: int) -> None:
         raise InvalidJobError(f"{name}: at most {MAX_COUNT}, got {value!r}", field=name, value=value)
 
 
+def _resources(value: Any) -> None:
+    """Placement: a mapping of resource names to positive amounts (``{"GPU": 1}``)."""
+    if not isinstance(value, Mapping):
+        raise InvalidJobError(f"resources must be a mapping of names to amounts, got {value!r}", field="resources",
+                              value=value)
+    for name, amount in value.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidJobError(f"resources: a resource name must be a non-empty string, got {name!r}",
+                                  field="resources", value=name)
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount <= 0:
+            raise InvalidJobError(f"resources: the amount of {name!r} must be a number > 0, got {amount!r}",
+                                  field="resources", value=amount)
+
+
 def canonical_json(value: Any) -> bytes:
     """UTF-8 JSON with sorted keys and no spaces: the stable text that job ids are hashed from."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
@@ -131,6 +145,8 @@ class JobSpec:
     max_retries: int | None = None
     parent: tuple[str, ...] = ()
     origin: Origin = Origin.CONFIG
+    #: Placement on a compute cluster (``{"GPU": 1}``), passed to Dask; local workers ignore it.
+    resources: Mapping[str, float] = field(default_factory=dict)
     job_id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -166,6 +182,8 @@ class JobSpec:
         if not all(isinstance(p, str) for p in self.parent):
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
+        _resources(self.resources)
+        object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items()))))
         object.__setattr__(self, "origin", Origin(self.origin))
         object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
         object.__setattr__(self, "interval_s", float(self.interval_s))
@@ -179,8 +197,9 @@ class JobSpec:
         return self.max_runs
 
     def definition(self) -> dict[str, Any]:
-        """The fields that identify the job (what its id is hashed from)."""
-        return {
+        """The fields that identify the job (what its id is hashed from); ``resources`` only when
+        set, so the ids of jobs without placement stay what they were."""
+        out: dict[str, Any] = {
             "name": self.name,
             "classname": self.classname,
             "interval": self.interval_s,
@@ -192,6 +211,9 @@ class JobSpec:
             "retries": self.max_retries,
             "parent": list(self.parent),
         }
+        if self.resources:
+            out["resources"] = dict(self.resources)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the definition, its id and origin (what the store keeps)."""
@@ -202,7 +224,7 @@ class JobSpec:
         """Rebuild a spec from `to_dict` output (or an API/child request using the same names)."""
         known = {
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", "job_id",
+            "timeout", "retries", "parent", "origin", "job_id", "resources",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -226,6 +248,7 @@ class JobSpec:
             max_retries=data.get("retries"),
             parent=tuple(data.get("parent") or ()),
             origin=Origin(data.get("origin", Origin.API)),
+            resources=data.get("resources") or {},
         )
 
 
@@ -250,6 +273,8 @@ class Run:
     parent: tuple[str, ...]
     timeout_s: float | None
     trigger: Trigger = Trigger.SCHEDULE
+    #: The job's placement (`JobSpec.resources`), for a compute cluster.
+    resources: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
