@@ -60,6 +60,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "das_db_uri", "das_db_name", "das_upstreams",  # the das service plugin (tasks.das.plugin)
         "web_allowed_hosts", "web_token_file", "web_threads", "web_max_tails", "web_connection_limit",
         "web_request_timeout",  # issue 11: the web door
+        "compute",  # issue 15: compute on Dask
     }
 
 
