@@ -10,9 +10,9 @@ bounded like a local one:
 * the timeout is enforced here, next to the process: SIGTERM to the group, ``kill_grace_s``,
   SIGKILL, as `actors.worker` does;
 * cancel: Dask cannot stop a running function (dask/distributed#2617), so a thread here
-  long-polls a `distributed.Event` named after the run, and when the server sets it the group
-  is killed the same way. A run whose Dask task was released (its server went away) is
-  killed too;
+  long-polls a `distributed.Event` named after the run (from `WATCH_AFTER_S` into the run on),
+  and when the server sets it the group is killed the same way. A run whose Dask task was
+  cancelled or released (its server went away) is killed too;
 * log batches are published as they arrive (`distributed.Worker.log_event` on `LOG_TOPIC`,
   with a ``started`` notice first), so the server's live tail follows a remote run; the
   result is the function's return value;
@@ -45,8 +45,12 @@ from actors.jobs import canonical_json
 LOG_TOPIC = "das-actors-runs"
 #: Seconds between checks of the process, the deadline and the cancel flag.
 POLL_S = 0.05
-#: Seconds one long-poll of the cancel Event lasts (a set Event answers at once).
-CANCEL_WAIT_S = 5.0
+#: Seconds one long-poll of the cancel Event lasts (a set Event answers at once); a watcher
+#: outlives its run by at most this.
+CANCEL_WAIT_S = 1.0
+#: Seconds a run goes before its cancel watcher starts: a burst of short runs costs the
+#: scheduler no waits at all (a run cancelled before it started is cancelled in Dask).
+WATCH_AFTER_S = 0.2
 #: Seconds a new child process has to say it is ready.
 READY_TIMEOUT_S = 120.0
 #: Seconds a stopping child has before it is killed.
@@ -160,13 +164,21 @@ def _retire(child: _Child) -> None:
 
 
 class _CancelWatch:
-    """A daemon thread long-polling the run's cancel Event; `fired` is set when the server sets it."""
+    """The run's cancel Event, long-polled by a daemon thread that starts only once the run has
+    gone `WATCH_AFTER_S`; `fired` says whether the server has set it."""
 
     def __init__(self, client: Any, name: str) -> None:
-        self.fired = threading.Event()
-        self._done = threading.Event()
         self._client, self._name = client, name
-        threading.Thread(target=self._watch, name=f"das-cancel-watch-{name}", daemon=True).start()
+        self._began = time.monotonic()
+        self._fired = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def fired(self, now: float) -> bool:
+        if self._thread is None and now - self._began >= WATCH_AFTER_S:
+            self._thread = threading.Thread(target=self._watch, name=f"das-cancel-watch-{self._name}", daemon=True)
+            self._thread.start()
+        return self._fired.is_set()
 
     def _watch(self) -> None:
         from distributed import Event
@@ -175,7 +187,7 @@ class _CancelWatch:
         while not self._done.is_set():
             try:
                 if event.wait(CANCEL_WAIT_S):
-                    self.fired.set()
+                    self._fired.set()
                     return
             except Exception:  # noqa: BLE001 - the scheduler is away for a moment: try again
                 self._done.wait(CANCEL_WAIT_S)
@@ -230,21 +242,19 @@ def _watch_run(wire: Mapping[str, Any], config: Mapping[str, Any], child: _Child
             message = child.conn.recv() if child.conn.poll(POLL_S) else None
         except (EOFError, OSError):
             break
-        if message is not None:
-            if message[0] == "logs":
-                worker.log_event(LOG_TOPIC, {"kind": "logs", "run_id": run_id, "records": message[1]})
-            elif message[0] == "results":
-                payload = dict(message[1][0][1])
-                child.runs += 1
-                limit = int(config.get("max_runs_per_process") or 0)
-                if payload.get("exit_after") or (limit and child.runs >= limit):
-                    _retire(child)
-                return {**ended, "ended": "result", "payload": payload}
-            continue
+        if message is not None and message[0] == "logs":  # then the checks: a chatty run times out too
+            worker.log_event(LOG_TOPIC, {"kind": "logs", "run_id": run_id, "records": message[1]})
+        elif message is not None and message[0] == "results":
+            payload = dict(message[1][0][1])
+            child.runs += 1
+            limit = int(config.get("max_runs_per_process") or 0)
+            if payload.get("exit_after") or (limit and child.runs >= limit):
+                _retire(child)
+            return {**ended, "ended": "result", "payload": payload}
         now = time.monotonic()
         if not killed:
             task = worker.state.tasks.get(key)
-            if watch.fired.is_set():
+            if watch.fired(now):
                 killed = "cancel"
             elif task is None or task.state == "cancelled":
                 killed = "released"
