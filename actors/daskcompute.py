@@ -89,6 +89,7 @@ class _Tracked:
     owner: pykka.ActorRef[Any]
     future: Any
     worker: str = ""
+    cancel_set: bool = False  # its cancel Event was set (and must be cleared)
 
 
 def task_key(run_id: str) -> str:
@@ -192,6 +193,8 @@ class DaskCompute:
         """Ask the wrapper of *run_id* to kill its process; a task not started yet is cancelled in Dask too."""
         with self._lock:
             item = self._tracked.get(run_id)
+            if item is not None:
+                item.cancel_set = True
         self._fire("event_set", cancel_event_name(run_id))
         if item is not None and not item.worker and not item.future.done():
             item.future.cancel()
@@ -213,7 +216,8 @@ class DaskCompute:
             item.future.cancel()
         else:  # a released task is never run again; one Dask re-runs (a lost worker's) must find the mark
             self._fire("event_clear", started_event_name(run_id))
-        self._fire("event_clear", cancel_event_name(run_id))
+        if item is None or item.cancel_set:
+            self._fire("event_clear", cancel_event_name(run_id))
 
     def describe(self) -> dict[str, Any]:
         """The connection for the status page."""
