@@ -114,29 +114,60 @@ class DaskCompute:
         self._workers: dict[str, dict[str, float]] = {}
         self._workers_at = 0.0
         self._warned: set[tuple[str, ...]] = set()
+        self._subscribed_on: Any = None  # the client's scheduler connection our topics were subscribed on
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> DaskCompute:
         """Connect, subscribe, start the collector. `ComputeError` when the scheduler cannot be reached."""
+        self._connect()
+        self._collector = threading.Thread(target=self._collect, name="dask-collector", daemon=True)
+        self._collector.start()
+        log.info("dask.connected", scheduler=self.address, workers=len(self._workers),
+                 default_resources=self.default_resources())
+        return self
+
+    def _connect(self) -> None:
         try:
             from distributed import Client, as_completed
         except ImportError as exc:
             raise ComputeError(f"compute={self.address}: the distributed package is not installed "
                                "(pip install 'das-actors[dask]')") from exc
+        old, self._client = self._client, None
+        if old is not None:
+            try:
+                old.close(timeout=CLOSE_TIMEOUT_S)
+            except (OSError, RuntimeError) as exc:  # it gave up already: nothing to release
+                log.warning("dask.close_failed", error=str(exc))
         try:
-            self._client = Client(self.address, timeout=self._connect_timeout_s, set_as_default=False)
+            client = Client(self.address, timeout=self._connect_timeout_s, set_as_default=False)
         except OSError as exc:  # TimeoutError included
             raise ComputeError(f"compute: cannot reach the Dask scheduler at {self.address} within "
                                f"{self._connect_timeout_s:g}s: {exc}") from exc
-        self._client.subscribe_topic(LOG_TOPIC, self._on_run_event)
-        self._client.subscribe_topic("all", self._on_cluster_event)
-        self._completed = as_completed(loop=self._client.loop, with_results=True, raise_errors=False)
-        self._collector = threading.Thread(target=self._collect, name="dask-collector", daemon=True)
-        self._collector.start()
+        self._subscribe(client)
+        self._completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
+        self._client = client
         self._refresh_workers(force=True)
-        log.info("dask.connected", scheduler=self.address, workers=len(self._workers),
-                 default_resources=self.default_resources())
-        return self
+
+    def _subscribe(self, client: Any) -> None:
+        client.subscribe_topic(LOG_TOPIC, self._on_run_event)
+        client.subscribe_topic("all", self._on_cluster_event)
+        self._subscribed_on = client.scheduler_comm
+
+    def _ensure_connected(self) -> None:
+        """Actor thread, before a submission. A client that reconnected is subscribed again (Dask
+        does not send the subscriptions again); one that gave up reconnecting (after
+        ``connect_timeout_s``) is replaced; one still reconnecting refuses (`ComputeError`)."""
+        client = self._client
+        status = "closed" if client is None else str(client.status)
+        if status == "running":
+            if client.scheduler_comm is not self._subscribed_on:
+                self._subscribe(client)
+                log.warning("dask.reconnected", scheduler=self.address)
+            return
+        if status in ("connecting", "newly-created"):
+            raise ComputeError(f"compute: reconnecting to the Dask scheduler at {self.address}")
+        self._connect()
+        log.warning("dask.reconnected", scheduler=self.address, new_client=True)
 
     def close(self) -> None:
         """Release every task still tracked, stop the collector, disconnect."""
@@ -161,11 +192,16 @@ class DaskCompute:
     # ------------------------------------------------------------------ runs
     def submit(self, run: Run, config: Mapping[str, Any], owner: pykka.ActorRef[Any]) -> None:
         """Submit *run* (its wrapper gets *config*); *owner* will be told `DaskRunStarted` and `DaskRunDone`."""
-        if self._client is None or self._closed:
-            raise ComputeError(f"compute: not connected to the Dask scheduler at {self.address}")
+        if self._closed:
+            raise ComputeError(f"compute: the connection to the Dask scheduler at {self.address} is closed")
+        self._ensure_connected()
         resources = self.placement(run)
-        future = self._client.submit(run_remote, run.to_wire(), dict(config), key=task_key(run.run_id), pure=False,
-                                     retries=0, resources=resources or None)
+        try:
+            future = self._client.submit(run_remote, run.to_wire(), dict(config), key=task_key(run.run_id),
+                                         pure=False, retries=0, resources=resources or None)
+        except Exception as exc:  # whatever the client raises, the run was not submitted
+            raise ComputeError(f"compute: submitting {run.describe()} to the Dask scheduler at {self.address} "
+                               f"failed: {type(exc).__name__}: {exc}") from exc
         with self._lock:
             self._tracked[run.run_id] = _Tracked(run, owner, future)
         self._completed.add(future)
@@ -235,7 +271,7 @@ class DaskCompute:
             try:
                 await getattr(client.scheduler, operation)(name=name)
             except (OSError, RuntimeError) as exc:
-                log.warning("dask.event_failed", operation=operation, event=name, error=str(exc))
+                log.warning("dask.event_failed", operation=operation, name=name, error=str(exc))
 
         client.loop.add_callback(call)
 

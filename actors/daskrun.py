@@ -12,7 +12,7 @@ bounded like a local one:
 * cancel: Dask cannot stop a running function (dask/distributed#2617), so a thread here
   long-polls a `distributed.Event` named after the run (from `WATCH_AFTER_S` into the run on),
   and when the server sets it the group is killed the same way. A run whose Dask task was
-  cancelled or released (its server went away) is killed too;
+  cancelled or released (its server went away), or whose Dask worker is closing, is killed too;
 * log batches are published as they arrive (`distributed.Worker.log_event` on `LOG_TOPIC`,
   with a ``started`` notice first), so the server's live tail follows a remote run; the
   result is the function's return value;
@@ -61,6 +61,9 @@ KILL_GRACE_S = 2.0
 #: The child's entry: the same `child_main` a local worker spawns, its config read from the pipe.
 _BOOT = ("import sys; from multiprocessing.connection import Connection; from actors.child import child_main; "
          "conn = Connection(int(sys.argv[1])); child_main(conn, conn.recv())")
+#: Dask worker states in which a run is killed: the worker is going away (its scheduler is gone, or
+#: an operator stopped it); it would otherwise wait for the run before it exits.
+_WORKER_GONE = frozenset({"closing", "closed", "failed"})
 #: Keys of the config that are the wrapper's, not the child's.
 _WRAPPER_KEYS = ("kill_grace_s", "max_runs_per_process")
 
@@ -256,7 +259,7 @@ def _watch_run(wire: Mapping[str, Any], config: Mapping[str, Any], child: _Child
             task = worker.state.tasks.get(key)
             if watch.fired(now):
                 killed = "cancel"
-            elif task is None or task.state == "cancelled":
+            elif task is None or task.state == "cancelled" or worker.status.name in _WORKER_GONE:
                 killed = "released"
             elif deadline is not None and now >= deadline:
                 killed = "timeout"

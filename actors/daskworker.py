@@ -55,6 +55,8 @@ log = structlog.get_logger("das_actors.daskworker")
 
 #: Seconds past timeout + kill grace after which a run whose wrapper never answered is given up.
 BACKSTOP_SLACK_S = 10.0
+#: Seconds a slot waits before it takes runs again after a submission failed (the scheduler is away).
+RESUBMIT_AFTER_S = 2.0
 
 
 @dataclass(slots=True)
@@ -90,6 +92,7 @@ class DaskWorker(pykka.ThreadingActor):
         self._compute = compute
         self._runs: dict[str, _Remote] = {}  # in batch order
         self._stopping = False
+        self._refusing = False  # submissions are failing (the scheduler is away): log the first only
         self.status = "starting"
 
     # ------------------------------------------------------------------ lifecycle hooks
@@ -127,8 +130,12 @@ class DaskWorker(pykka.ThreadingActor):
             self._on_done(message)
         elif isinstance(message, DaskWorkerLost):
             self._on_worker_lost(message)
-        elif isinstance(message, Deadline):
+        elif isinstance(message, Deadline) and message.what == "backstop":
             self._on_backstop(message.run_id)
+        elif isinstance(message, Deadline) and message.what == "ready":
+            if not self._stopping and not self._runs:
+                self.status = "idle"
+                self._dir.tell_scheduler(WorkerReady(self.slot, 0))
         elif isinstance(message, CancelRun):
             return self._kill(message.run_id, "cancel")
         elif isinstance(message, GetStatus):
@@ -164,12 +171,19 @@ class DaskWorker(pykka.ThreadingActor):
         for position, run in enumerate(runs):
             try:
                 self._compute.submit(run, self._child_config, self.actor_ref)
-            except ComputeError as exc:
-                self._dir.tell_scheduler(RunRefused(self.slot, tuple(runs[position:]), str(exc),
-                                                    worker_free=not self._runs))
+            except ComputeError as exc:  # the scheduler is away: back to the queue, ready again in a while
+                (log.debug if self._refusing else log.error)("dask.submit_failed", slot=self.slot, error=str(exc),
+                                                             retry_in_s=RESUBMIT_AFTER_S)
+                self._refusing = True
+                self._dir.tell_scheduler(RunRefused(self.slot, tuple(runs[position:]), str(exc)))
+                if not self._runs:
+                    tell_later(self.actor_ref, RESUBMIT_AFTER_S, Deadline(0, "ready"))
                 break
             self._runs[run.run_id] = _Remote(run, submitted_at=now)
-        self.status = "busy" if self._runs else "idle"
+            if self._refusing:
+                self._refusing = False
+                log.info("dask.submit_resumed", slot=self.slot)
+        self.status = "busy" if self._runs else "waiting for the Dask scheduler"
 
     def _on_started(self, message: DaskRunStarted) -> None:
         remote = self._runs.get(message.run_id)

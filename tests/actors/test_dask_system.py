@@ -253,3 +253,37 @@ def test_shutdown_interrupts_a_run_past_the_grace_and_kills_its_process(tmp_path
     while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert gone(pid)
+
+
+def test_a_restarted_dask_scheduler_crashes_the_runs_in_flight_and_they_are_retried(tmp_path):
+    """A private cluster (the session's must stay up): the scheduler is SIGKILLed mid-run, its
+    workers leave, the server refuses to submit while it reconnects, and the retry runs once the
+    scheduler and workers are back."""
+    from tests.dask_cluster import _terminate, start_cluster
+
+    try:
+        (tmp_path / "cluster").mkdir()
+        cluster = start_cluster(tmp_path / "cluster")
+    except (LookupError, RuntimeError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"no Dask cluster: {exc}")
+        pytest.skip(f"no Dask cluster: {exc}")
+    marker = tmp_path / "m"
+    compute = "dask://" + cluster.address.removeprefix("tcp://")
+    system = System(settings(tmp_path, compute=compute),
+                    [job("victim", "Mark", marker=str(marker), seconds=60, only_once=True)]).start()
+    try:
+        victim = system.config_jobs[0].job_id
+        pid = wait_pid(marker)
+        _terminate(cluster.scheduler, signal.SIGKILL)
+        cluster.scheduler = None
+        crashed = wait_results(system, RESULT_S, job_id=victim)[0]
+        assert crashed["outcome"] == "crashed" and "scheduler-connection-lost" in crashed["error"]
+        assert system.wait_until(lambda: all(p is None or p.poll() is not None for p in cluster.workers), RESULT_S)
+        assert system.wait_until(lambda: gone(pid), 10)  # the workers took their task processes with them
+        cluster.start()
+        docs = wait_results(system, 60, count=2, job_id=victim)
+        assert next(d for d in docs if d["attempt"] == 1)["outcome"] == "success"
+    finally:
+        system.shutdown(grace_s=0.5)
+        cluster.close()
