@@ -89,7 +89,7 @@ _o("Scheduling", "finished_retention", 86400.0, "seconds finished jobs are kept 
    minimum=0, live=True)
 _o("Workers", "workers", 4, "number of worker processes running tasks", minimum=1)
 _o("Workers", "compute", "local", "where runs are computed: local (worker processes of this server) or "
-   "dask://host:port (a Dask distributed scheduler; each worker slot then runs one run at a time there)")
+   "dask://host:port (a Dask distributed scheduler; see docs/scaling-out.md)")
 _o("Workers", "task_timeout", 3600.0, "default timeout of a run, s (0 = none)", minimum=0, live=True)
 _o("Workers", "shutdown_grace", 10.0, "seconds running tasks get on shutdown", minimum=0, live=True)
 _o("Workers", "worker_memory_mb", 0, "RLIMIT_AS of a worker process, MiB (0 = none)", minimum=0)
