@@ -257,7 +257,9 @@ class DaskCompute:
 
     def describe(self) -> dict[str, Any]:
         """The connection for the status page."""
-        return {"scheduler": self.address, "workers": len(self._workers), "default_resources": self.default_resources(),
+        client = self._client
+        return {"scheduler": self.address, "connection": "closed" if client is None else str(client.status),
+                "workers": len(self._workers), "default_resources": self.default_resources(),
                 "tracked": len(self._tracked)}
 
     # ------------------------------------------------------------------ internals
