@@ -13,7 +13,8 @@ cluster's own events (a worker leaving), and one collector of finished tasks.
 * Results: an `distributed.as_completed` with results gathers finished tasks on the
   client's event loop; a collector thread tells each owner a `DaskRunDone`.
 * Logs go straight to the journal as ``reslog`` documents (`actors.rundocs.log_docs`), as
-  they arrive; ``started`` notices go to the owner (`DaskRunStarted`).
+  they arrive, for the runs this server submitted (other servers may share the cluster);
+  ``started`` notices go to the owner (`DaskRunStarted`).
 * A worker that leaves the cluster is reported to the owners of runs that started there
   (`DaskWorkerLost`).
 * Cancel sets the run's `distributed.Event`, which the wrapper watches; when the owner is done
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +55,9 @@ CLOSE_TIMEOUT_S = 5.0
 SLOT = "SLOT"
 #: The prefix of every task key (the Dask dashboard groups tasks by it).
 KEY_PREFIX = "das-run-"
+#: Runs remembered after they were forgotten, so that a late log batch still finds its run (log
+#: batches of runs this server never submitted, another server's on the same cluster, are ignored).
+RECENT_RUNS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,7 @@ class DaskCompute:
         self._workers: dict[str, dict[str, float]] = {}
         self._workers_at = 0.0
         self._warned: set[tuple[str, ...]] = set()
+        self._recent: OrderedDict[str, Run] = OrderedDict()
         self._subscribed_on: Any = None  # the client's scheduler connection our topics were subscribed on
 
     # ------------------------------------------------------------------ lifecycle
@@ -248,6 +254,10 @@ class DaskCompute:
         """The owner is done with *run_id*: release its task (cancel it if asked) and clear its Events."""
         with self._lock:
             item = self._tracked.pop(run_id, None)
+            if item is not None:
+                self._recent[run_id] = item.run
+                if len(self._recent) > RECENT_RUNS:
+                    self._recent.popitem(last=False)
         if item is not None and cancel_task and not item.future.done():
             item.future.cancel()
         else:  # a released task is never run again; one Dask re-runs (a lost worker's) must find the mark
@@ -319,9 +329,9 @@ class DaskCompute:
             item = self._tracked.get(run_id)
             if item is not None and msg.get("kind") == "started":
                 item.worker = str(msg.get("worker"))
-        if msg.get("kind") == "logs":
-            runs = {run_id: item.run} if item is not None else {}
-            self._dir.tell_journal(Records(log_docs(msg.get("records") or (), runs)))
+            run = item.run if item is not None else self._recent.get(run_id)
+        if msg.get("kind") == "logs" and run is not None:
+            self._dir.tell_journal(Records(log_docs(msg.get("records") or (), {run_id: run})))
         elif msg.get("kind") == "started" and item is not None:
             _tell(item.owner, DaskRunStarted(run_id, str(msg.get("worker")), msg.get("pid"),
                                              float(msg.get("started_at") or time.time())))

@@ -287,3 +287,18 @@ def test_a_restarted_dask_scheduler_crashes_the_runs_in_flight_and_they_are_retr
     finally:
         system.shutdown(grace_s=0.5)
         cluster.close()
+
+
+def test_a_server_stores_the_logs_of_its_own_runs_only(start, tmp_path):
+    mine = start([job("chat", "Chatty", lines=2, only_once=True)], where=tmp_path / "mine")
+    other = start([], where=tmp_path / "other")  # the same cluster, another server
+    chat = mine.config_jobs[0].job_id
+    wait_results(mine, RESULT_S, job_id=chat)
+
+    def logged() -> bool:
+        mine.flush()
+        return mine.store.find(Query(type="reslog", job_id=chat, limit=10)).total >= 3
+
+    assert mine.wait_until(logged, 10)
+    other.flush()
+    assert other.store.find(Query(type="reslog", limit=10)).items == []
