@@ -37,7 +37,8 @@ setup(
         "dask": DASK,
         "analytics": ANALYTICS,
         "lint": ["ruff>=0.6", "mypy>=1.10", "import-linter>=2.1"],
-        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9", "cheroot>=10"],  # cheroot: web_doors.py compares it
+        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9", "cheroot>=10",  # cheroot: web_doors.py compares it
+                  *DASK],  # the dask_burst scenario
     },
     entry_points={
         "console_scripts": ["das-actors = actors.cli:main"],

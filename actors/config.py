@@ -24,7 +24,7 @@ from typing import Any
 from actors.errors import ConfigError, InvalidValueError
 from actors.params import Option
 from actors.services import check_services, service_plugins
-from actors.uri import same_sqlite_file
+from actors.uri import dask_address, same_sqlite_file
 
 _METAVAR: dict[type, str] = {int: "N", float: "NUM", str: "TEXT"}
 _AT_LEAST = (("retry_max_delay", "retry_delay"), ("restart_max_backoff", "restart_min_backoff"))
@@ -88,6 +88,8 @@ _o("Scheduling", "max_children_per_run", 100, "most child jobs one run may spawn
 _o("Scheduling", "finished_retention", 86400.0, "seconds finished jobs are kept before being pruned",
    minimum=0, live=True)
 _o("Workers", "workers", 4, "number of worker processes running tasks", minimum=1)
+_o("Workers", "compute", "local", "where runs are computed: local (worker processes of this server) or "
+   "dask://host:port (a Dask distributed scheduler; see docs/scaling-out.md)")
 _o("Workers", "task_timeout", 3600.0, "default timeout of a run, s (0 = none)", minimum=0, live=True)
 _o("Workers", "shutdown_grace", 10.0, "seconds running tasks get on shutdown", minimum=0, live=True)
 _o("Workers", "worker_memory_mb", 0, "RLIMIT_AS of a worker process, MiB (0 = none)", minimum=0)
@@ -194,6 +196,11 @@ class Settings:
             raise self._error("web_port", "must be <= 65535")
         if same_sqlite_file(self.data_uri, self.db_uri):
             raise self._error("data_uri", "must not be the results store (db_uri): give the data a file of its own")
+        try:
+            dask_address(self.compute)
+        except ConfigError as exc:
+            where = _place("compute", self.source("compute"))
+            raise ConfigError(f"{where}: {exc}" if where else str(exc)) from None
         for name, rule in check_services(self._values):
             raise self._error(name, rule)
 

@@ -45,7 +45,7 @@ def _make_task(
     def Task(  # the name config files use; a bad call raises TypeError at the call's line
         name: Any, classname: Any, interval: Any, *, only_once: Any = False, max_runs: Any = None,
         only_before: Any = None, timeout: Any = None, retries: Any = None, tags: Any = None,
-        on_stream: Any = None, stream_batch: Any = None, **kwargs: Any,
+        on_stream: Any = None, stream_batch: Any = None, resources: Any = None, **kwargs: Any,
     ) -> JobSpec:
         """Define a job: run *classname* every *interval* seconds with **kwargs (and when *stream_batch*
         new messages of *on_stream* arrived)."""
@@ -57,7 +57,7 @@ def _make_task(
                 name=name, classname=classname, interval_s=interval, kwargs=kwargs, only_once=only_once,
                 max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
                 origin=Origin.CONFIG, tags=() if tags is None else tags, on_stream=on_stream,
-                stream_batch=stream_batch,
+                stream_batch=stream_batch, resources={} if resources is None else resources,
             )
             if make_job is not None:
                 spec = make_job(spec)

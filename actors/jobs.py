@@ -108,6 +108,20 @@ def _int(name: str, value: Any, *, minimum: int) -> None:
         raise InvalidJobError(f"{name}: at most {MAX_COUNT}, got {value!r}", field=name, value=value)
 
 
+def _resources(value: Any) -> None:
+    """Placement: a mapping of resource names to positive amounts (``{"GPU": 1}``)."""
+    if not isinstance(value, Mapping):
+        raise InvalidJobError(f"resources must be a mapping of names to amounts, got {value!r}", field="resources",
+                              value=value)
+    for name, amount in value.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidJobError(f"resources: a resource name must be a non-empty string, got {name!r}",
+                                  field="resources", value=name)
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount <= 0:
+            raise InvalidJobError(f"resources: the amount of {name!r} must be a number > 0, got {amount!r}",
+                                  field="resources", value=amount)
+
+
 def canonical_json(value: Any) -> bytes:
     """UTF-8 JSON with sorted keys and no spaces: the stable text that job ids are hashed from."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
@@ -138,6 +152,8 @@ class JobSpec:
     on_stream: str | None = None
     #: How many new messages of ``on_stream`` start a run early (None: 1).
     stream_batch: int | None = None
+    #: Placement on a compute cluster (``{"GPU": 1}``), passed to Dask; local workers ignore it.
+    resources: Mapping[str, float] = field(default_factory=dict)
     job_id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -183,6 +199,8 @@ class JobSpec:
         if not all(isinstance(p, str) for p in self.parent):
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
+        _resources(self.resources)
+        object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items()))))
         object.__setattr__(self, "origin", Origin(self.origin))
         object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
         object.__setattr__(self, "interval_s", float(self.interval_s))
@@ -198,8 +216,8 @@ class JobSpec:
     def definition(self) -> dict[str, Any]:
         """The fields that identify the job (what its id is hashed from).
 
-        ``tags``, ``on_stream`` and ``stream_batch`` are included only when set, so the ids of
-        jobs defined before they existed stay what they were.
+        ``tags``, ``on_stream``, ``stream_batch`` and ``resources`` are included only when set, so
+        the ids of jobs defined before they existed stay what they were.
         """
         extra: dict[str, Any] = {}
         if self.tags:
@@ -208,6 +226,8 @@ class JobSpec:
             extra["on_stream"] = self.on_stream
         if self.stream_batch is not None:
             extra["stream_batch"] = self.stream_batch
+        if self.resources:
+            extra["resources"] = dict(self.resources)
         return {
             "name": self.name,
             "classname": self.classname,
@@ -231,7 +251,7 @@ class JobSpec:
         """Rebuild a spec from `to_dict` output (or an API/child request using the same names)."""
         known = {
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", "job_id", "tags", "on_stream", "stream_batch",
+            "timeout", "retries", "parent", "origin", "job_id", "tags", "on_stream", "stream_batch", "resources",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -258,6 +278,7 @@ class JobSpec:
             tags=data.get("tags") or (),
             on_stream=data.get("on_stream"),
             stream_batch=data.get("stream_batch"),
+            resources=data.get("resources") or {},
         )
 
 
@@ -283,6 +304,8 @@ class Run:
     timeout_s: float | None
     trigger: Trigger = Trigger.SCHEDULE
     tags: tuple[str, ...] = ()
+    #: The job's placement (`JobSpec.resources`), for a compute cluster.
+    resources: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:

@@ -25,6 +25,8 @@ import structlog
 
 from actors import logs
 from actors.config import Settings
+from actors.daskcompute import DaskCompute
+from actors.daskworker import DaskWorker
 from actors.errors import ActorUnavailableError
 from actors.ingest import IngestConfig
 from actors.jobs import JobSpec, Origin
@@ -52,7 +54,7 @@ from actors.streamhub import StreamHub
 from actors.streamspec import StreamSpec
 from actors.supervisor import Builders, Supervisor
 from actors.timetable import Limits, Timetable
-from actors.uri import redact
+from actors.uri import dask_address, redact
 from actors.worker import KILL_GRACE_S, Worker, WorkerConfig
 
 log = structlog.get_logger("das_actors.system")
@@ -121,6 +123,7 @@ class System:
                                     finished_retention_s=settings.finished_retention)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
+        self.compute: DaskCompute | None = None  # the Dask cluster, when the compute option names one
         self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
                                           max_runs_per_process=settings.worker_max_runs,
                                           restart=restart_policy_from(settings), verbose=settings.verbose,
@@ -143,7 +146,7 @@ class System:
         builders = Builders(
             journal=lambda: Journal.start(self.store, journal_config, d),
             scheduler=lambda: Scheduler.start(self.state, d, self.clock),
-            worker=lambda slot: Worker.start(slot, self.worker_config, d),
+            worker=self._worker_builder(),
             workers=s.workers,
             streams=lambda: StreamHub.start(self.stream_store, ingest_config_from(s), d, restart_policy_from(s),
                                             config_streams=self.config_streams),
@@ -163,8 +166,20 @@ class System:
                 self._close_stores()
             raise
         log.info("server.started", workers=s.workers, store=self.store.kind, jobs=len(self.state.timetable),
-                 db_uri=redact(s.db_uri))
+                 db_uri=redact(s.db_uri), compute=s.compute)
         return self
+
+    def _worker_builder(self) -> Callable[[int], pykka.ActorRef[Any]]:
+        """Local worker processes, or Dask-backed slots (connected here) when ``compute`` names a cluster."""
+        address = dask_address(self.settings.compute)
+        if address is None:
+            return lambda slot: Worker.start(slot, self.worker_config, self.directory)
+        try:
+            compute = self.compute = DaskCompute(address, self.directory).open()
+        except BaseException:
+            self.store.close()
+            raise
+        return lambda slot: DaskWorker.start(slot, self.worker_config, self.directory, compute)
 
     def _restore(self) -> None:
         """Stream the stored jobs into the scheduler (a chunk at a time: a 100k-job restart never
@@ -311,6 +326,8 @@ class System:
             log.info("journal.closed", **{k: v for k, v in stats.items() if k != "outage_since"})
         if self._supervisor is not None:
             self._supervisor.stop(block=True, timeout=ASK_TIMEOUT_S)
+        if self.compute is not None:
+            self.compute.close()
         self.store.close()
         self._close_stores()
         log.info("server.stopped")

@@ -168,7 +168,8 @@ class Timetable:
         timeout = spec.timeout_s if spec.timeout_s is not None else self.limits.default_timeout_s
         run = Run(job_id=job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs,
                   index=job.run_count, attempt=job.attempt, due_at=due_at, interval_s=spec.interval_s,
-                  parent=spec.parent, timeout_s=timeout, trigger=job.next_trigger, tags=spec.tags)
+                  parent=spec.parent, timeout_s=timeout, trigger=job.next_trigger, tags=spec.tags,
+                  resources=spec.resources)
         job.running = run
         job.state = JobState.RUNNING
         job.last_started_at = now
@@ -188,7 +189,7 @@ class Timetable:
         timeout = spec.timeout_s if spec.timeout_s is not None else self.limits.default_timeout_s
         run = Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs,
                   index=job.run_count, attempt=0, due_at=now, interval_s=spec.interval_s, parent=spec.parent,
-                  timeout_s=timeout, trigger=Trigger.MANUAL, tags=spec.tags)
+                  timeout_s=timeout, trigger=Trigger.MANUAL, tags=spec.tags, resources=spec.resources)
         job.running = run
         job.state = JobState.RUNNING
         job.last_started_at = now

@@ -280,6 +280,8 @@ _SCHEMAS: dict[str, Any] = {
                    "only_before": {"oneOf": [_ref("When"), {"type": "null"}]},
                    "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
                    "retries": {"type": ["integer", "null"], "minimum": 0},
+                   "resources": {"type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
+                                 "description": "Placement on a Dask cluster, e.g. {\"GPU\": 1}"},
                    "when": {"oneOf": [_ref("When"), {"type": "null"}], "description": "First run (default: now "
                                                                                       "or per the start offset)"},
                    "tags": {"type": "array", "items": {"type": "string"}},

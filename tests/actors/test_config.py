@@ -62,6 +62,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "web_request_timeout",  # issue 11: the web door
         "data_uri", "data_db_name", "object_max_size", "object_versions", "stream_max_messages", "stream_size",
         "stream_prefetch", "stream_heartbeat", "stream_backoff_max",  # issue 13: data objects and streams
+        "compute",  # issue 15: compute on Dask
     }
 
 
