@@ -157,7 +157,8 @@ class MongoLedger:
             else:
                 for chunk in _chunks(list(job_ids)):
                     heads.update((str(doc["_id"]), doc) for doc in _heads(self).find({"_id": {"$in": chunk}}))
-            run_ids = [slot_id(job_id, float(doc["run"])) for job_id, doc in heads.items() if doc.get("run") is not None]
+            run_ids = [slot_id(job_id, float(run)) for job_id, doc in heads.items()
+                       if (run := doc.get("run")) is not None]
             newest: dict[str, LedgerEntry] = {}
             for chunk in _chunks(run_ids):
                 for found in _entries(self).find({"_id": {"$in": chunk}}):
@@ -180,8 +181,8 @@ class MongoLedger:
         with self._errors("prune_ledger"):
             heads = _heads(self)
             for doc in list(heads.find({"oldest": {"$lt": before}})):
-                keep = doc.get("run") if doc.get("run") is not None else doc["last"]
-                cut = min(before, float(keep))
+                run = doc.get("run")
+                cut = min(before, float(run if run is not None else doc["last"]))
                 removed += _entries(self).delete_many({"job_id": doc["_id"], "slot": {"$lt": cut}}).deleted_count
                 heads.update_one({"_id": doc["_id"]}, {"$max": {"oldest": cut}})
         return removed

@@ -135,14 +135,14 @@ class SQLiteLedger:
 
     def prune_ledger(self: _Base, before: float) -> int:
         """See `actors.ledger.LedgerStore.prune_ledger`; a chunk per transaction."""
-        keep = (f"SELECT slot_id FROM (SELECT slot_id, MAX(slot) FROM ledger WHERE state != '{SlotState.MISSED}' "
+        keep = ("SELECT slot_id FROM (SELECT slot_id, MAX(slot) FROM ledger WHERE state != 'missed' "
                 "GROUP BY job_id) UNION SELECT slot_id FROM (SELECT slot_id, MAX(slot) FROM ledger GROUP BY job_id)")
         removed = 0
         while True:
             with self._write_lock, self._errors("prune_ledger"), self._transaction() as conn:
-                gone = conn.execute(
-                    f"DELETE FROM ledger WHERE slot_id IN (SELECT slot_id FROM ledger WHERE slot < ? "  # noqa: S608
-                    f"AND slot_id NOT IN ({keep}) LIMIT ?)", (before, _PRUNE_CHUNK)).rowcount
+                sql = (f"DELETE FROM ledger WHERE slot_id IN (SELECT slot_id FROM ledger WHERE slot < ? "  # noqa: S608
+                       f"AND slot_id NOT IN ({keep}) LIMIT ?)")
+                gone = conn.execute(sql, (before, _PRUNE_CHUNK)).rowcount
             removed += gone
             if gone < _PRUNE_CHUNK:
                 return removed
