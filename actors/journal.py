@@ -12,6 +12,12 @@ dropped, counted in ``dropped``.
 
 Task log lines are also echoed to stdout as JSON (logger ``das_actors.task``) so that a
 log shipper sees them without reading the store.
+
+The Journal also keeps the run ledger (`actors.ledger`) in step with the results it
+writes: before a batch of documents is inserted, the outcomes of the runs in it (and the
+slots recorded ``missed``) are written to the ledger, so a result in the store always
+means "the ledger knows": a run stored as finished is never resumed after a crash. A
+``missed`` document whose slot the ledger already had is not stored twice.
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ import structlog
 
 from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
+from actors.ledger import LedgerStore, outcome_updates
 from actors.logs import emit_json_lines
-from actors.messages import ChildFailed, Flush, GetStatus, Records, SaveJobs
+from actors.messages import ChildFailed, Flush, GetStatus, PruneLedger, Records, SaveJobs
 from actors.routing import Directory, TimerHandle, tell_later
+from actors.slots import slot_id
 from actors.store.base import Store
 
 log = structlog.get_logger("das_actors.journal")
@@ -67,6 +75,8 @@ class Journal(pykka.ThreadingActor):
         self._retry_s = 0.0
         self._outage_since: float | None = None
         self._echo_thread: _EchoThread | None = None
+        self._ledger = store if isinstance(store, LedgerStore) else None
+        self._in_ledger: set[int] = set()  # id() of buffered documents already written to the ledger
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
@@ -103,6 +113,8 @@ class Journal(pykka.ThreadingActor):
         elif isinstance(message, Flush):
             self._timer = None
             return self._flush()
+        elif isinstance(message, PruneLedger):
+            self._prune_ledger(message.before)
         elif isinstance(message, GetStatus):
             return self.stats()
         return None
@@ -142,17 +154,23 @@ class Journal(pykka.ThreadingActor):
             while self._docs:
                 batch = [self._docs.popleft() for _ in range(min(BATCH_SIZE, len(self._docs)))]
                 try:
+                    batch = self._to_ledger(batch)
                     self._store.insert(batch)
                 except StoreUnavailableError:
                     self._docs.extendleft(reversed(batch))
                     raise
                 except StoreError as exc:  # not an outage: some document cannot be stored as it is
+                    if not self._in_ledger.issuperset(id(doc) for doc in batch):
+                        self._docs.extendleft(reversed(batch))  # the ledger refused it: retry as an outage
+                        raise
                     self._insert_one_by_one(batch, exc)
+                    self._in_ledger.difference_update(id(doc) for doc in batch)
                     continue
                 except BaseException:
                     self._docs.extendleft(reversed(batch))
                     raise
                 self.written += len(batch)
+                self._in_ledger.difference_update(id(doc) for doc in batch)
         except Exception as exc:  # noqa: BLE001 - any store failure means: keep, back off, retry
             self.failed_writes += 1
             if self._outage_since is None:
@@ -168,6 +186,32 @@ class Journal(pykka.ThreadingActor):
             self._outage_since = None
         self._retry_s = 0.0
         return self.stats()
+
+    def _to_ledger(self, batch: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """Write the run outcomes and missed slots of *batch* to the ledger (once per document, even
+        when the insert that follows fails and is retried); drop missed documents the ledger had."""
+        fresh = [doc for doc in batch if id(doc) not in self._in_ledger]
+        if self._ledger is None or not fresh:
+            return batch
+        finished, missed = outcome_updates(fresh)
+        added = self._ledger.record_slots(finished, missed) if finished or missed else set()
+        known = {entry.slot_id for entry in missed} - added
+        if known:
+            batch = [doc for doc in batch if not (doc.get("outcome") == "missed" and id(doc) not in self._in_ledger
+                                                  and _slot_id_of(doc) in known)]
+        self._in_ledger.update(id(doc) for doc in batch)
+        return batch
+
+    def _prune_ledger(self, before: float) -> None:
+        if self._ledger is None:
+            return
+        try:
+            removed = self._ledger.prune_ledger(before)
+        except StoreError as exc:
+            log.warning("ledger.prune_failed", error=str(exc), note="tried again in an hour")
+            return
+        if removed:
+            log.info("ledger.pruned", removed=removed, before=before)
 
     def _insert_one_by_one(self, batch: list[Mapping[str, Any]], error: Exception) -> None:
         """Find the documents the store refuses; store each as a stringified stand-in with a note.
@@ -201,6 +245,10 @@ class Journal(pykka.ThreadingActor):
             if self._echo_thread is None:
                 self._echo_thread = _EchoThread()
             self._echo_thread.put(lines)
+
+
+def _slot_id_of(doc: Mapping[str, Any]) -> str:
+    return slot_id(str(doc.get("job_id")), float(doc.get("slot") or 0.0))
 
 
 class _EchoThread:

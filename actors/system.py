@@ -4,9 +4,11 @@
 in-process on a temporary store with tiny intervals. It owns the order of things:
 
 start     open the store -> start the actors (journal, scheduler, workers) -> route system
-          logs to the journal -> restore stored jobs (runs that were in flight are recorded
-          ``interrupted`` and resumed) -> retire config jobs no longer in the config -> add
-          the config jobs that are new.
+          logs to the journal -> read the run ledger's heads -> restore stored jobs, checked
+          against the ledger (runs that were in flight are recorded ``interrupted`` and
+          resumed, a run the ledger shows finished is not run again, slots missed while the
+          server was down follow the misfire policy) -> retire config jobs no longer in the
+          config -> add the config jobs that are new.
 shutdown  no new runs -> running ones get ``shutdown_grace`` seconds -> then they are killed
           and recorded ``interrupted`` -> every job saved -> actors stopped in reverse order
           -> the journal flushed -> the store closed.
@@ -14,19 +16,23 @@ shutdown  no new runs -> running ones get ``shutdown_grace`` seconds -> then the
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pykka
 import structlog
 
 from actors import logs
-from actors.config import Settings
+from actors.config import Settings, misfire_default
 from actors.errors import ActorUnavailableError
 from actors.jobs import JobSpec, Origin
 from actors.journal import Journal, JournalConfig
+from actors.ledger import LedgerHead, LedgerStore
 from actors.messages import (
     AddJobs,
     Drain,
@@ -69,6 +75,7 @@ def limits_from(settings: Settings) -> Limits:
         start_offset=not settings.no_start_offset,
         default_timeout_s=settings.task_timeout or None,
         max_children_per_run=settings.max_children_per_run,
+        misfire=misfire_default(settings),
     )
 
 
@@ -99,7 +106,10 @@ class System:
         self.directory = Directory()
         self.limits = limits_from(settings)
         self.state = SchedulerState(timetable=Timetable(self.limits, rng), workers=settings.workers,
-                                    finished_retention_s=settings.finished_retention)
+                                    finished_retention_s=settings.finished_retention,
+                                    ledger=self.store if isinstance(self.store, LedgerStore) else None,
+                                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                                    ledger_retention_s=settings.ledger_retention)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
         self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
@@ -139,39 +149,46 @@ class System:
 
     def _restore(self) -> None:
         """Stream the stored jobs into the scheduler (a chunk at a time: a 100k-job restart never
-        holds every record at once), record runs that were in flight as interrupted, retire config
-        jobs no longer configured, add the configured ones that are new."""
-        now = self.clock()
+        holds every record at once) with the run ledger's heads (read in one query), retire config
+        jobs no longer configured, add the configured ones that are new (a lost record's job
+        still meets its ledger heads)."""
+        heads: Mapping[str, LedgerHead] = self.state.ledger.ledger_heads() if self.state.ledger is not None else {}
         current = {spec.job_id for spec in self.config_jobs}
         known: set[str] = set()
         retired: list[tuple[str, str]] = []
-        interrupted = 0
+        in_flight = 0
         chunk: list[dict[str, Any]] = []
+
+        def send(records: list[dict[str, Any]]) -> None:
+            ids = (str(record.get("job_id")) for record in records)
+            self.ask(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads}),
+                     timeout=ASK_TIMEOUT_S)
+
         for record in self.store.iter_jobs(RESTORE_CHUNK):
             job_id = str(record.get("job_id"))
-            if record.get("running"):
-                self.directory.tell_journal(Records((_interrupted_doc(record, now),)))
-                interrupted += 1
+            in_flight += bool(record.get("running"))
             if record.get("origin") != str(Origin.CONFIG) or job_id in current:
                 chunk.append(record)
                 known.add(job_id)
             else:
                 retired.append((job_id, str(record.get("name"))))
             if len(chunk) >= RESTORE_CHUNK:
-                self.ask(RestoreJobs(chunk), timeout=ASK_TIMEOUT_S)
+                send(chunk)
                 chunk = []
         if chunk:
-            self.ask(RestoreJobs(chunk), timeout=ASK_TIMEOUT_S)
-        if interrupted:
-            log.warning("runs.interrupted", count=interrupted,
-                        note="runs in flight when the server stopped; resumed now")
+            send(chunk)
+        if in_flight:
+            log.warning("runs.in_flight", count=in_flight,
+                        note="runs in flight when the server stopped: resumed, unless the run ledger shows them "
+                             "finished")
         if retired:
             self.directory.tell_journal(SaveJobs((), tuple(job_id for job_id, _ in retired)))
             log.info("jobs.retired", count=len(retired), names=sorted({name for _, name in retired}),
                      note="config jobs no longer in the config files")
         new = [spec for spec in self.config_jobs if spec.job_id not in known]
         if new:
-            self.ask(AddJobs(new), timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
+            self.ask(AddJobs(new, heads={spec.job_id: heads[spec.job_id] for spec in new if spec.job_id in heads}),
+                     timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
 
     # ------------------------------------------------------------------ asking
     def ask(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
@@ -292,16 +309,3 @@ class System:
                 ref.tell(Records(({"type": "log", **event},)))
             except pykka.ActorDeadError:
                 pass
-
-
-def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
-    running = record["running"]
-    return {
-        "type": "result", "time": now, "job_id": record["job_id"], "name": record["name"],
-        "classname": record["classname"], "index": running.get("index"), "attempt": running.get("attempt", 0),
-        "trigger": running.get("trigger", "schedule"), "parent": list(record.get("parent") or []),
-        "due_at": running.get("due_at"), "started_at": record.get("last_started_at"), "finished_at": now,
-        "duration": None, "outcome": "interrupted", "worker": None, "pid": None, "result": {}, "notes": [],
-        "error": "the server stopped or died while this run was in flight; the run is resumed",
-        "traceback": None,
-    }

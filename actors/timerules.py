@@ -30,6 +30,9 @@ from actors.jobstate import Job, Limits
 from actors.misfire import MisfirePolicy, SlotSpan, plan
 from actors.schedule import FLOOR_TOLERANCE_S, IntervalSchedule, Schedule, next_slot_with_floor
 
+#: Most slots one backfill may queue (each is a real run of the task).
+MAX_BACKFILL_SLOTS = 10_000
+
 
 def effective_schedule(job: Job, limits: Limits) -> Schedule:
     """The schedule the job runs on now: a cron job's own, or the interval grid through the job's

@@ -609,6 +609,9 @@ class Timetable:
             job.slot = job.catchup.pop(0)
             note = f"catching up: slot {job.slot:.3f}, {len(job.catchup)} more"
             return 0, self._schedule_checked(job, self._floor(job, now), Trigger.CATCHUP, note)
+        limit = job.spec.run_limit
+        if limit is not None and job.run_count >= limit:  # no slot would run: none is missed either
+            return 0, self._finish_job(job, self._limit_reached(job, now, new_slot=True))
         deferred, job.deferred = job.deferred, ((), ())
         self._record_missed(job, *deferred)
         accounted = [s for s in (job.slot, job.planned_to) if s is not None]
