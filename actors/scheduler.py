@@ -259,7 +259,9 @@ class Scheduler(pykka.ThreadingActor):
         return [run.run_id for _, run in self._s.running.values()]
 
     def _list_running(self, _message: ListRunning) -> list[dict[str, Any]]:
-        return [{"slot": slot, **run.to_wire(), "run_id": run_id} for run_id, (slot, run) in self._s.running.items()]
+        # "slot" is the worker slot here (as before the run ledger); the run's schedule slot is "due_slot".
+        return [{**run.to_wire(), "slot": slot, "due_slot": run.slot, "run_id": run_id}
+                for run_id, (slot, run) in self._s.running.items()]
 
     def _status(self, _message: GetStatus) -> dict[str, Any]:
         s = self._s

@@ -38,6 +38,23 @@ def _index(raw: str) -> int:
         raise BadRequestError(f"index: expected an integer, got {raw[:40]!r}", field="index", value=raw[:40]) from None
 
 
+def _backfill_route(app: bottle.Bottle, facade: Any) -> None:
+    """``POST jobs/<id>/backfill {"from", "to"}``: 202 with what was queued (`Backend.backfill`)."""
+
+    @route(app, "POST", "/jobs/<job_id>/backfill")
+    def backfill(job_id: str) -> dict[str, Any]:
+        body = _body()
+        for name in ("from", "to"):
+            if name not in body:
+                raise BadRequestError(f"{name}: required (TIMEISH text, ISO date-time or epoch seconds)", field=name)
+        extra = sorted(set(body) - {"from", "to"})
+        if extra:
+            raise BadRequestError(f"unknown field {extra[0]!r} (known: from, to)", field=extra[0])
+        answer = facade.backfill(job_id, body["from"], body["to"])
+        bottle.response.status = 202
+        return {"backfill": {k: v for k, v in answer.items() if k != "job"}, "job": answer["job"]}
+
+
 def api_app(state: WebState) -> bottle.Bottle:
     """The API as its own Bottle app (mounted at ``api/v1/`` by `web.app.make_app`)."""
     app = bottle.Bottle()
@@ -90,6 +107,8 @@ def api_app(state: WebState) -> bottle.Bottle:
         if extra:
             raise BadRequestError(f"unknown field {extra[0]!r} (known: when)", field=extra[0])
         return {"job": facade.reschedule(job_id, body["when"])}
+
+    _backfill_route(app, facade)
 
     # ------------------------------------------------------------------ runs
     @route(app, "GET", "/runs")
