@@ -14,10 +14,12 @@ Task log lines are also echoed to stdout as JSON (logger ``das_actors.task``) so
 log shipper sees them without reading the store.
 
 The Journal also keeps the run ledger (`actors.ledger`) in step with the results it
-writes: before a batch of documents is inserted, the outcomes of the runs in it (and the
-slots recorded ``missed``) are written to the ledger, so a result in the store always
-means "the ledger knows": a run stored as finished is never resumed after a crash. A
-``missed`` document whose slot the ledger already had is not stored twice.
+writes, in this order per batch: the slots recorded ``missed`` go to the ledger first (a
+missed document whose slot the ledger already had is not stored twice), then the
+documents are inserted, then the outcomes of the runs in them go to the ledger. A crash
+between the last two leaves results stored whose outcome the ledger lacks; a restart
+settles those from the stored results before it decides anything (`actors.system`), so a
+run stored as finished is never resumed, and no stored result is lost for the ledger's sake.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import structlog
 
 from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
-from actors.ledger import LedgerStore, outcome_updates
+from actors.ledger import Finished, LedgerStore, outcome_updates
 from actors.logs import emit_json_lines
 from actors.messages import ChildFailed, Flush, GetStatus, PruneLedger, Records, SaveJobs
 from actors.routing import Directory, TimerHandle, tell_later
@@ -76,7 +78,8 @@ class Journal(pykka.ThreadingActor):
         self._outage_since: float | None = None
         self._echo_thread: _EchoThread | None = None
         self._ledger = store if isinstance(store, LedgerStore) else None
-        self._in_ledger: set[int] = set()  # id() of buffered documents already written to the ledger
+        self._in_ledger: set[int] = set()  # id() of buffered missed documents already in the ledger
+        self._outcomes: list[Finished] = []  # outcomes of stored results, not yet in the ledger
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
@@ -151,26 +154,29 @@ class Journal(pykka.ThreadingActor):
                 if deletes:
                     self._store.delete_jobs(deletes)
                 self._jobs = {}
+            self._write_outcomes()
             while self._docs:
                 batch = [self._docs.popleft() for _ in range(min(BATCH_SIZE, len(self._docs)))]
                 try:
-                    batch = self._to_ledger(batch)
+                    batch = self._missed_to_ledger(batch)
+                except BaseException:
+                    self._docs.extendleft(reversed(batch))
+                    raise
+                try:
                     self._store.insert(batch)
+                    self.written += len(batch)
                 except StoreUnavailableError:
                     self._docs.extendleft(reversed(batch))
                     raise
                 except StoreError as exc:  # not an outage: some document cannot be stored as it is
-                    if not self._in_ledger.issuperset(id(doc) for doc in batch):
-                        self._docs.extendleft(reversed(batch))  # the ledger refused it: retry as an outage
-                        raise
                     self._insert_one_by_one(batch, exc)
-                    self._in_ledger.difference_update(id(doc) for doc in batch)
-                    continue
                 except BaseException:
                     self._docs.extendleft(reversed(batch))
                     raise
-                self.written += len(batch)
                 self._in_ledger.difference_update(id(doc) for doc in batch)
+                if self._ledger is not None:
+                    self._outcomes.extend(outcome_updates(batch)[0])
+                    self._write_outcomes()
         except Exception as exc:  # noqa: BLE001 - any store failure means: keep, back off, retry
             self.failed_writes += 1
             if self._outage_since is None:
@@ -187,20 +193,25 @@ class Journal(pykka.ThreadingActor):
         self._retry_s = 0.0
         return self.stats()
 
-    def _to_ledger(self, batch: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """Write the run outcomes and missed slots of *batch* to the ledger (once per document, even
-        when the insert that follows fails and is retried); drop missed documents the ledger had."""
-        fresh = [doc for doc in batch if id(doc) not in self._in_ledger]
+    def _missed_to_ledger(self, batch: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """Record the missed slots of *batch* in the ledger (once per document, even when the insert
+        that follows fails and is retried); drop the missed documents whose slot the ledger had."""
+        fresh = [doc for doc in batch if doc.get("outcome") == "missed" and id(doc) not in self._in_ledger]
         if self._ledger is None or not fresh:
             return batch
-        finished, missed = outcome_updates(fresh)
-        added = self._ledger.record_slots(finished, missed) if finished or missed else set()
-        known = {entry.slot_id for entry in missed} - added
+        _, missed = outcome_updates(fresh)
+        known = {entry.slot_id for entry in missed} - self._ledger.record_slots((), missed)
         if known:
-            batch = [doc for doc in batch if not (doc.get("outcome") == "missed" and id(doc) not in self._in_ledger
+            batch = [doc for doc in batch if not (id(doc) not in self._in_ledger and doc.get("outcome") == "missed"
                                                   and _slot_id_of(doc) in known)]
-        self._in_ledger.update(id(doc) for doc in batch)
+        self._in_ledger.update(id(doc) for doc in fresh)
         return batch
+
+    def _write_outcomes(self) -> None:
+        """The outcomes of stored results to the ledger (kept and retried while the store fails)."""
+        if self._outcomes and self._ledger is not None:
+            self._ledger.record_slots(self._outcomes, ())
+            self._outcomes = []
 
     def _prune_ledger(self, before: float) -> None:
         if self._ledger is None:

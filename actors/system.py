@@ -16,6 +16,7 @@ shutdown  no new runs -> running ones get ``shutdown_grace`` seconds -> then the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import socket
@@ -32,7 +33,7 @@ from actors.config import Settings, misfire_default
 from actors.errors import ActorUnavailableError
 from actors.jobs import JobSpec, Origin
 from actors.journal import Journal, JournalConfig
-from actors.ledger import LedgerHead, LedgerStore
+from actors.ledger import Finished, LedgerHead, LedgerStore, SlotState
 from actors.messages import (
     AddJobs,
     Drain,
@@ -50,7 +51,7 @@ from actors.policy import RestartPolicy, RetryPolicy
 from actors.routing import Directory
 from actors.scheduler import Scheduler, SchedulerState
 from actors.services import service_option_names
-from actors.store import Store, open_store
+from actors.store import Query, Store, open_store
 from actors.supervisor import Builders, Supervisor
 from actors.timetable import Limits, Timetable
 from actors.uri import redact
@@ -152,7 +153,7 @@ class System:
         holds every record at once) with the run ledger's heads (read in one query), retire config
         jobs no longer configured, add the configured ones that are new (a lost record's job
         still meets its ledger heads)."""
-        heads: Mapping[str, LedgerHead] = self.state.ledger.ledger_heads() if self.state.ledger is not None else {}
+        heads: Mapping[str, LedgerHead] = self._settled_heads()
         current = {spec.job_id for spec in self.config_jobs}
         known: set[str] = set()
         retired: list[tuple[str, str]] = []
@@ -189,6 +190,33 @@ class System:
         if new:
             self.ask(AddJobs(new, heads={spec.job_id: heads[spec.job_id] for spec in new if spec.job_id in heads}),
                      timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
+
+    def _settled_heads(self) -> dict[str, LedgerHead]:
+        """The run ledger's heads, with the outcome of each run the ledger shows in flight taken from
+        its stored result when there is one (the server died between storing a result and recording
+        its outcome in the ledger: that run finished and must not be resumed)."""
+        ledger = self.state.ledger
+        if ledger is None:
+            return {}
+        heads = ledger.ledger_heads()
+        settled: list[Finished] = []
+        for job_id, head in heads.items():
+            entry = head.newest
+            if entry is None or entry.outcome is not None or entry.index is None:
+                continue
+            stored = [doc for doc in self.store.find(Query(type="result", job_id=job_id, index=entry.index,
+                                                           limit=1000)).items
+                      if doc.get("attempt") == entry.attempt and doc.get("outcome") not in (None, "interrupted")]
+            if stored:
+                outcome = str(stored[0]["outcome"])
+                settled.append(Finished(entry.slot_id, entry.attempt, outcome, float(stored[0].get("time") or 0.0)))
+                heads[job_id] = dataclasses.replace(head, newest=dataclasses.replace(
+                    entry, state=SlotState.DONE, outcome=outcome))
+        if settled:
+            ledger.record_slots(settled, ())
+            log.info("ledger.settled", runs=len(settled),
+                     note="results stored before the server stopped, whose outcome the ledger lacked")
+        return heads
 
     # ------------------------------------------------------------------ asking
     def ask(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:

@@ -5,6 +5,7 @@ checked against the run ledger, backfill. Pure: no thread, no store, microsecond
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -85,7 +86,7 @@ def test_every_30_minutes_keeps_its_instants_across_fall_back():
     tt = make()
     job = tt.add(cron("*/30 * * * *"), now=at("2026-10-25T01:10"))
     slots = [run_due(tt, job.job_id)[0].slot for _ in range(6)]
-    assert [b - a for a, b in zip(slots, slots[1:], strict=False)] == [1800.0] * 5  # 02:00-02:30 CEST and CET
+    assert [b - a for a, b in pairwise(slots)] == [1800.0] * 5  # 02:00-02:30 CEST and CET
 
 
 def test_a_cron_run_tells_the_task_the_period_to_the_next_slot():
@@ -125,7 +126,7 @@ def test_minimum_interval_floors_a_cron_schedule():
     tt = make(minimum=300)
     job = tt.add(cron("* * * * *", tz="UTC"), now=60.5)
     slots = [run_due(tt, job.job_id, finish_after=1)[0].slot for _ in range(4)]
-    assert [b - a for a, b in zip(slots, slots[1:], strict=False)] == [300.0] * 3
+    assert [b - a for a, b in pairwise(slots)] == [300.0] * 3
 
 
 def test_minimum_interval_floors_a_cron_due_time_after_a_late_start():
