@@ -235,8 +235,11 @@ _SCHEMAS: dict[str, Any] = {
     "When": {"description": "TIMEISH text (HH:MM[:SS][gmt], +N[smhd], epoch, ISO-8601) or epoch seconds",
              "oneOf": [{"type": "string"}, {"type": "number"}]},
     "NewJob": {"type": "object", "required": ["name", "classname"], "additionalProperties": False,
-               "oneOf": [{"required": ["interval"], "not": {"required": ["cron"]}},
+               "oneOf": [{"required": ["interval"], "not": {"required": ["cron"]},
+                          "properties": {"tz": {"enum": [None, ""]}}},  # a zone belongs to a cron expression
                          {"required": ["cron"], "not": {"required": ["interval"]}}],
+               "description": "Exactly one of interval and cron. jitter may not exceed the interval (not expressible "
+                              "here); a cron expression that never fires and an unknown zone are refused too",
                "properties": {
                    "name": {"type": "string", "minLength": 1}, "classname": {"type": "string", "minLength": 1},
                    **_SCHEDULE_FIELDS,
