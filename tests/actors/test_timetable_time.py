@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actors.errors import InvalidJobError
-from actors.jobs import JobSpec, JobState, Origin, Outcome, RunReport, Trigger
+from actors.jobs import JobSpec, JobState, Origin, Outcome, Run, RunReport, Trigger
+from actors.jobstate import Decision, Job
 from actors.ledger import LedgerEntry, LedgerHead, SlotState
-from actors.misfire import SlotSpan
+from actors.misfire import Misfire, MisfirePolicy, SlotSpan
 from actors.policy import RetryPolicy
 from actors.timetable import Limits, Timetable
 
@@ -24,7 +25,8 @@ def at(text: str, tz: str = ZURICH) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(tz)).timestamp()
 
 
-def local(epoch: float, tz: str = ZURICH) -> str:
+def local(epoch: float | None, tz: str = ZURICH) -> str:
+    assert epoch is not None
     return datetime.fromtimestamp(epoch, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -47,9 +49,20 @@ def ok(start: float, finish: float | None = None) -> RunReport:
     return RunReport(Outcome.SUCCESS, start, start if finish is None else finish)
 
 
-def run_due(tt: Timetable, job_id: str, finish_after: float = 1.0):
+def started(run: Run | None) -> Run:
+    assert run is not None
+    return run
+
+
+def slot_of(run: Run) -> float:
+    assert run.slot is not None
+    return run.slot
+
+
+def run_due(tt: Timetable, job_id: str, finish_after: float = 1.0) -> tuple[Run, Decision]:
     """Start the job at its due time, finish it *finish_after* seconds later; return (run, decision)."""
     job = tt.get(job_id)
+    assert job is not None and job.due_at is not None
     now = job.due_at
     run = tt.start(job_id, now)
     assert run is not None, job.note
@@ -85,7 +98,7 @@ def test_a_0230_job_runs_once_on_each_day_around_a_dst_change(start, expected):
 def test_every_30_minutes_keeps_its_instants_across_fall_back():
     tt = make()
     job = tt.add(cron("*/30 * * * *"), now=at("2026-10-25T01:10"))
-    slots = [run_due(tt, job.job_id)[0].slot for _ in range(6)]
+    slots = [slot_of(run_due(tt, job.job_id)[0]) for _ in range(6)]
     assert [b - a for a, b in pairwise(slots)] == [1800.0] * 5  # 02:00-02:30 CEST and CET
 
 
@@ -102,7 +115,7 @@ def test_jitter_moves_the_due_time_not_the_slot_and_is_the_same_after_a_restore(
     job = tt.add(every(3600, jitter_s=600, origin=Origin.API), now=1_000_000.0)
     _, decision = run_due(tt, job.job_id)
     slot = job.slot
-    assert slot == 1_003_600.0 and slot <= decision.due_at < slot + 600
+    assert slot == 1_003_600.0 and decision.due_at is not None and slot <= decision.due_at < slot + 600
     again = make().restore(job.to_record(), now=1_000_100.0)
     assert (again.slot, again.due_at) == (slot, decision.due_at)
 
@@ -111,7 +124,7 @@ def test_jitter_spreads_a_herd_of_hourly_cron_jobs():
     tt = make()
     jobs = [tt.add(cron("0 * * * *", tz="UTC", name=f"h{n}", jitter_s=300), now=7200.5) for n in range(50)]
     assert {job.slot for job in jobs} == {10800.0}
-    offsets = [job.due_at - job.slot for job in jobs]
+    offsets = [(job.due_at or 0.0) - (job.slot or 0.0) for job in jobs]
     assert all(0 <= o < 300 for o in offsets) and len(set(offsets)) > 40
 
 
@@ -125,7 +138,7 @@ def test_jitter_larger_than_the_interval_is_refused_naming_the_field():
 def test_minimum_interval_floors_a_cron_schedule():
     tt = make(minimum=300)
     job = tt.add(cron("* * * * *", tz="UTC"), now=60.5)
-    slots = [run_due(tt, job.job_id, finish_after=1)[0].slot for _ in range(4)]
+    slots = [slot_of(run_due(tt, job.job_id, finish_after=1)[0]) for _ in range(4)]
     assert [b - a for a, b in pairwise(slots)] == [300.0] * 3
 
 
@@ -146,7 +159,7 @@ def test_minimum_interval_floors_the_interval_grid():
 
 
 # ------------------------------------------------------------------ misfire after downtime
-def stopped_for(policy: str, intervals: int = 10, **kw) -> tuple[Timetable, object]:
+def stopped_for(policy: str, intervals: int = 10, **kw) -> tuple[Timetable, Job]:
     """An interval-60 job that ran slot 0 and was then down for *intervals* intervals."""
     spec = every(60, misfire=policy, origin=Origin.API, **kw)
     tt = make()
@@ -200,11 +213,9 @@ def test_a_slot_past_its_grace_is_missed_even_with_coalesce():
 
 
 def test_the_server_default_policy_applies_to_jobs_without_their_own():
-    from actors.misfire import MisfirePolicy
-
     spec = every(60, origin=Origin.API)
     tt = make()
-    tt.limits.misfire = MisfirePolicy("skip")
+    tt.limits.misfire = MisfirePolicy(Misfire.SKIP)
     job = tt.add(spec, now=0.0)
     run = tt.start(job.job_id, 0.0)
     decision = tt.finish(job.job_id, RunReport(Outcome.SUCCESS, 0.0, 200.0), 200.0)
@@ -236,17 +247,15 @@ def test_resume_after_a_long_pause_follows_the_misfire_policy():
 
 
 # ------------------------------------------------------------------ restores checked against the ledger
-def in_flight_record(tt: Timetable, spec: JobSpec, now: float = 0.0) -> tuple[dict, object]:
+def in_flight_record(tt: Timetable, spec: JobSpec, now: float = 0.0) -> tuple[dict, Run]:
     job = tt.add(spec, now=now)
-    run = tt.start(job.job_id, now)
-    assert run is not None
-    return job.to_record(), run
+    return job.to_record(), started(tt.start(job.job_id, now))
 
 
 def test_a_run_the_ledger_shows_finished_is_not_resumed_nor_recorded_interrupted():
     tt = make()
     record, run = in_flight_record(tt, every(3600, origin=Origin.API))
-    entry = LedgerEntry(run.job_id, run.slot, SlotState.DONE, index=1, outcome="success", at=0.0)
+    entry = LedgerEntry(run.job_id, slot_of(run), SlotState.DONE, index=1, outcome="success", at=0.0)
     again = make()
     job = again.restore(record, now=10.0, head=head(run.job_id, entry))
     assert again.take_records() == ([], [])
@@ -276,12 +285,12 @@ def test_a_lost_record_of_an_only_once_config_job_cannot_run_it_again():
 def test_a_claimed_run_without_an_outcome_is_resumed_as_the_next_attempt_of_the_same_slot():
     tt = make()
     record, run = in_flight_record(tt, every(3600, origin=Origin.API), now=50.0)
-    entry = LedgerEntry(run.job_id, run.slot, SlotState.CLAIMED, index=1, attempt=0, at=50.0)
+    entry = LedgerEntry(run.job_id, slot_of(run), SlotState.CLAIMED, index=1, attempt=0, at=50.0)
     again = make()
     job = again.restore(record, now=70.0, head=head(run.job_id, entry))
     _, interrupted = again.take_records()
     assert [(r.index, r.attempt, r.slot) for _, r in interrupted] == [(1, 0, 50.0)]
-    resumed = again.start(job.job_id, 70.0)
+    resumed = started(again.start(job.job_id, 70.0))
     assert (resumed.index, resumed.attempt, resumed.slot, resumed.trigger) == (1, 1, 50.0, Trigger.RESUME)
 
 
@@ -300,7 +309,7 @@ def test_a_ledger_behind_the_record_is_ignored():
 def test_a_refused_claim_of_a_missed_slot_moves_on_to_the_next_slot():
     tt = make()
     job = tt.add(every(60, origin=Origin.API), now=0.0)
-    run = tt.start(job.job_id, 0.0)
+    run = started(tt.start(job.job_id, 0.0))
     tt.claim_refused(job.job_id, run, LedgerEntry(job.job_id, 0.0, SlotState.MISSED), now=1.0)
     assert (job.running, job.run_count, job.slot) == (None, 0, 60.0)
 
@@ -308,7 +317,7 @@ def test_a_refused_claim_of_a_missed_slot_moves_on_to_the_next_slot():
 def test_a_refused_claim_of_a_slot_run_elsewhere_takes_its_outcome():
     tt = make()
     job = tt.add(every(60, origin=Origin.API, only_once=True), now=0.0)
-    run = tt.start(job.job_id, 0.0)
+    run = started(tt.start(job.job_id, 0.0))
     entry = LedgerEntry(job.job_id, 0.0, SlotState.DONE, index=1, outcome="success", owner="other")
     tt.claim_refused(job.job_id, run, entry, now=1.0)
     assert job.state is JobState.FINISHED and job.run_count == 1
@@ -321,11 +330,11 @@ def test_backfill_runs_past_slots_oldest_first_one_at_a_time_and_leaves_the_sche
     due = job.due_at
     tt.backfill(job.job_id, [7200.0, 3600.0])
     assert job.state is JobState.WAITING
-    first = tt.start(job.job_id, 36010.0)
+    first = started(tt.start(job.job_id, 36010.0))
     assert (first.trigger, first.slot, first.due_at, first.index) == (Trigger.BACKFILL, 3600.0, 3600.0, 1)
     decision = tt.finish(job.job_id, ok(36010.0), 36011.0)
     assert decision.state is JobState.WAITING  # back on the line for the next slot
-    second = tt.start(job.job_id, 36012.0)
+    second = started(tt.start(job.job_id, 36012.0))
     assert (second.slot, second.index) == (7200.0, 2)
     tt.finish(job.job_id, ok(36012.0), 36013.0)
     assert (job.state, job.due_at, job.slot) == (JobState.SCHEDULED, due, 11 * 3600.0)
@@ -335,7 +344,7 @@ def test_backfill_stops_at_the_run_limit():
     tt = make()
     job = tt.add(every(60, origin=Origin.API, max_runs=1), now=1000.0)
     tt.backfill(job.job_id, [100.0, 160.0])
-    assert tt.start(job.job_id, 1000.0).slot == 100.0
+    assert started(tt.start(job.job_id, 1000.0)).slot == 100.0
     tt.finish(job.job_id, ok(1000.0), 1001.0)
     assert tt.start(job.job_id, 1001.0) is None and "backfill stopped" in job.note
 
@@ -344,10 +353,10 @@ def test_backfill_stops_at_the_run_limit():
 def test_a_task_next_at_is_a_slot_of_its_own_and_the_cron_grid_resumes_after_it():
     tt = make()
     job = tt.add(cron("0 * * * *", tz="UTC"), now=5.0)
-    run = tt.start(job.job_id, 3600.0)
+    started(tt.start(job.job_id, 3600.0))
     tt.finish(job.job_id, RunReport(Outcome.SUCCESS, 3600.0, 3601.0, next_at=4000.0), 3601.0)
     assert (job.slot, job.due_at) == (4000.0, 4000.0)
-    run = tt.start(job.job_id, 4000.0)
+    run = started(tt.start(job.job_id, 4000.0))
     assert run.slot == 4000.0
     tt.finish(job.job_id, ok(4000.0, 4001.0), 4001.0)
     assert job.slot == 7200.0
