@@ -266,6 +266,9 @@ class Facade:
         details: dict[str, Any] = {"uptime_s": round(time.time() - self.started_at, 3)}
         try:
             details["scheduler"] = self.system.ask(GetStatus(), timeout=2.0)
+            if details["scheduler"].get("ledger_down_since"):
+                problems.append(f"run ledger: unavailable since {details['scheduler']['ledger_down_since']:.3f} "
+                                "(no run starts until its slot can be claimed)")
         except DasActorsError as exc:
             problems.append(f"scheduler: {exc}")
         try:

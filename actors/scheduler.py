@@ -266,7 +266,8 @@ class Scheduler(pykka.ThreadingActor):
     def _status(self, _message: GetStatus) -> dict[str, Any]:
         s = self._s
         return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
-                "running": len(s.running), "draining": s.draining, **s.stats}
+                "running": len(s.running), "draining": s.draining, "ledger_down_since": s.ledger_down_since,
+                **s.stats}
 
     def _save_now(self, _message: SaveNow) -> bool:
         self._save()
