@@ -4,12 +4,17 @@ unique, outcomes and missed slots are recorded, heads and pruning keep what a re
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from actors.jobs import Outcome, Trigger
+from actors.config import Settings
+from actors.jobs import JobSpec, Origin, Outcome, Trigger
 from actors.ledger import Claim, LedgerEntry, LedgerStore, SlotState, outcome_updates
+from actors.messages import GetJob
 from actors.slots import slot_id
+from actors.store.base import Query
+from actors.system import System
 from tests.store.test_contract import Backend
 
 
@@ -153,3 +158,44 @@ def backend(request, tmp_path):
     made = Backend(request.param, request, tmp_path)
     yield made
     made.cleanup()
+
+
+@pytest.mark.system
+def test_a_system_on_each_store_claims_its_slots_and_plans_a_restart_from_the_ledger(backend, tmp_path):
+    """End to end on both stores: runs claim their slots, results reach the ledger, and after a stop
+    of several intervals the restart records the slots it missed (policy skip) exactly once."""
+    options = {"workers": 1, "minimum_interval": 0.0, "no_start_offset": True, "journal_flush_interval": 0.01,
+               "task_packages": "tests", "web": False, "shutdown_grace": 1.0}
+    if backend.name == "sqlite":
+        options["db_uri"] = f"sqlite:///{tmp_path}/system.db"
+    else:
+        options.update(db_uri=backend.service.uri, db_name=backend.db_name, db_timeout=2.0)
+    spec = JobSpec(name="tick", classname="tests.fixtures:Ok", interval_s=0.2, misfire="skip", origin=Origin.CONFIG)
+
+    def successes(system: System) -> list[dict]:
+        system.flush()
+        return system.store.find(Query(type="result", job_id=spec.job_id, outcome="success", limit=1000)).items
+
+    first = System(Settings(options), [spec]).start()
+    try:
+        assert first.wait_until(lambda: len(successes(first)) >= 2, 30)
+    finally:
+        first.shutdown(grace_s=1.0)
+    stopped = time.time()
+    assert first.wait_until(lambda: time.time() >= stopped + 1.0, 5)  # five intervals down
+    second = System(Settings(options), [spec]).start()
+    try:
+        assert second.wait_until(lambda: any(d["started_at"] > stopped for d in successes(second)), 30)
+        second.flush()
+        missed = second.store.find(Query(type="result", job_id=spec.job_id, outcome="missed", limit=1000)).items
+        ran = successes(second)
+        heads = second.store.ledger_heads([spec.job_id])  # type: ignore[attr-defined]
+        view = second.ask(GetJob(spec.job_id))
+    finally:
+        second.shutdown(grace_s=1.0)
+    missed_keys = [round(d["slot"] * 1000) for d in missed]
+    ran_keys = [round(d["slot"] * 1000) for d in ran]
+    assert len(missed_keys) >= 4 and len(set(missed_keys)) == len(missed_keys)
+    assert not set(missed_keys) & set(ran_keys) and len(set(ran_keys)) == len(ran_keys)
+    assert heads[spec.job_id].last_slot >= max(missed_keys) / 1000
+    assert view["slot"] > max(missed_keys) / 1000
