@@ -204,6 +204,8 @@ class Scheduler(pykka.ThreadingActor):
         for record in message.records:
             job_id = str(record.get("job_id"))
             job = tt.restore(record, now, message.heads.get(job_id))
+            if job.state is JobState.WAITING and job.backfill:
+                self._s.waiting.append(job_id)
             if record.get("running") or record.get("state") != str(job.state) or job_id in message.heads \
                     or record.get("due_at") != job.due_at:
                 self._changed(job)  # restore changed it (a run resumed, slots planned); the rest is stored as it is

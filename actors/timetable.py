@@ -164,6 +164,8 @@ class Timetable:
                 self._schedule(job, due, job.next_trigger)
         else:
             job.due_at = record.get("due_at")
+        if job.backfill and job.state is JobState.SCHEDULED and job.running is None:
+            self._queue_extra(job)  # a backfill that was under way goes on (the caller queues the job)
         return job
 
     def _job_from_record(self, record: Mapping[str, Any], now: float) -> Job:

@@ -360,3 +360,16 @@ def test_a_task_next_at_is_a_slot_of_its_own_and_the_cron_grid_resumes_after_it(
     assert run.slot == 4000.0
     tt.finish(job.job_id, ok(4000.0, 4001.0), 4001.0)
     assert job.slot == 7200.0
+
+
+def test_a_backfill_under_way_goes_on_after_a_restore():
+    tt = make()
+    job = tt.add(every(60, origin=Origin.API), now=1000.0)
+    tt.backfill(job.job_id, [100.0, 160.0])
+    started(tt.start(job.job_id, 1000.0))
+    tt.finish(job.job_id, ok(1000.0), 1001.0)
+    record = job.to_record()
+    again = make()
+    restored = again.restore(record, now=1002.0)
+    assert restored.state is JobState.WAITING and restored.backfill == [160.0]
+    assert started(again.start(restored.job_id, 1002.0)).slot == 160.0
