@@ -165,7 +165,8 @@ class System:
             self.ask(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads}),
                      timeout=ASK_TIMEOUT_S)
 
-        for record in self.store.iter_jobs(RESTORE_CHUNK):
+        for stored in self.store.iter_jobs(RESTORE_CHUNK):
+            record = self._settled_record(stored)
             job_id = str(record.get("job_id"))
             in_flight += bool(record.get("running"))
             if record.get("origin") != str(Origin.CONFIG) or job_id in current:
@@ -204,12 +205,10 @@ class System:
             entry = head.newest
             if entry is None or entry.outcome is not None or entry.index is None:
                 continue
-            stored = [doc for doc in self.store.find(Query(type="result", job_id=job_id, index=entry.index,
-                                                           limit=1000)).items
-                      if doc.get("attempt") == entry.attempt and doc.get("outcome") not in (None, "interrupted")]
-            if stored:
-                outcome = str(stored[0]["outcome"])
-                settled.append(Finished(entry.slot_id, entry.attempt, outcome, float(stored[0].get("time") or 0.0)))
+            stored = self._stored_result(job_id, entry.index, entry.attempt)
+            if stored is not None:
+                outcome = str(stored["outcome"])
+                settled.append(Finished(entry.slot_id, entry.attempt, outcome, float(stored.get("time") or 0.0)))
                 heads[job_id] = dataclasses.replace(head, newest=dataclasses.replace(
                     entry, state=SlotState.DONE, outcome=outcome))
         if settled:
@@ -217,6 +216,25 @@ class System:
             log.info("ledger.settled", runs=len(settled),
                      note="results stored before the server stopped, whose outcome the ledger lacked")
         return heads
+
+    def _stored_result(self, job_id: str, index: Any, attempt: Any) -> dict[str, Any] | None:
+        """The stored final result (not ``interrupted``) of run *index* attempt *attempt*, if any."""
+        if not isinstance(index, int):
+            return None
+        found = self.store.find(Query(type="result", job_id=job_id, index=index, limit=1000)).items
+        return next((doc for doc in found if doc.get("attempt") == attempt
+                     and doc.get("outcome") not in (None, "interrupted")), None)
+
+    def _settled_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record whose manual or backfill run in flight (no ledger entry tells about those) has a
+        stored result: that run ended, so it is neither resumed nor recorded interrupted."""
+        running = record.get("running")
+        if not running or running.get("trigger") not in ("manual", "backfill"):
+            return record
+        if self._stored_result(str(record.get("job_id")), running.get("index"), running.get("attempt")) is None:
+            return record
+        return {**record, "running": None, "state": "scheduled" if record.get("state") == "running"
+                else record.get("state")}
 
     # ------------------------------------------------------------------ asking
     def ask(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
