@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator
 
 from actors.errors import InvalidJobError
+from actors.extraruns import ExtraRuns
 from actors.jobs import (
     ACTIVE_STATES,
     NEW_SLOT_TRIGGERS,
-    TIME_FIELDS,
     JobSpec,
     JobState,
     Origin,
@@ -38,9 +37,10 @@ from actors.jobs import (
     Trigger,
 )
 from actors.jobstate import Decision, Job, Limits
-from actors.ledger import LedgerEntry, LedgerHead
+from actors.ledger import LedgerHead
 from actors.misfire import SlotSpan
 from actors.policy import Random
+from actors.recovery import Recovery
 from actors.slots import slot_key
 from actors.timerules import Step, effective_schedule, first_slot, next_step, overdue_last, period_of
 
@@ -49,8 +49,9 @@ FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
 __all__ = ["FAILURES", "Decision", "Job", "Limits", "Timetable"]
 
 
-class Timetable:
-    """Every job and its due time; `due` pops what is ready, `finish` applies outcomes."""
+class Timetable(Recovery, ExtraRuns):
+    """Every job and its due time; `due` pops what is ready, `finish` applies outcomes. Restores
+    checked against the run ledger are `actors.recovery`'s, backfill runs `actors.extraruns`'s."""
 
     def __init__(self, limits: Limits, rng: Random) -> None:
         self.limits = limits
@@ -129,134 +130,6 @@ class Timetable:
                 self._adopt(job, head.newest, now)
         return job
 
-    def restore(self, record: Mapping[str, Any], now: float, head: LedgerHead | None = None) -> Job:
-        """Rebuild a job from `Job.to_record` output after a restart, checked against *head*,
-        the run ledger's word on the job (`actors.ledger`), which wins where the record lags:
-
-        * the ledger shows the record's pending run (or a later one) started: its outcome is
-          applied as if the run had just ended (a finished run is never run again), or, with
-          no outcome stored, it is resumed as attempt + 1 of the same slot;
-        * else a run in flight in the record is resumed now (recorded interrupted);
-        * else a pending slot that fell due while the server was down is planned by the
-          misfire policy from the ledger's newest slot (catch-up runs and ``missed`` slots).
-
-        Interrupted runs and missed slots to record are taken with `take_records`.
-        """
-        job = self._job_from_record(record, now)
-        self._jobs[job.job_id] = job
-        running = record.get("running")
-        if head is not None:
-            job.run_count = max(job.run_count, head.max_index or 0)
-        newest = head.newest if head is not None else None
-        if newest is not None and job.state in ACTIVE_STATES and self._ledger_is_ahead(job, newest, running):
-            job.state = JobState.SCHEDULED
-            self._adopt(job, newest, now)
-        elif running:
-            self._resume_from_record(job, running, now)
-        elif job.state in (JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING):
-            job.state = JobState.SCHEDULED
-            due = float(record.get("due_at") or now)
-            if job.next_trigger in NEW_SLOT_TRIGGERS and due <= now and job.slot is not None:
-                self._apply_step(job, next_step(job, self.limits, now,
-                                                last=overdue_last(job, head.last_slot if head else None)),
-                                 now, keep=job.slot)
-            else:
-                self._schedule(job, due, job.next_trigger)
-        else:
-            job.due_at = record.get("due_at")
-        if job.backfill and job.state is JobState.SCHEDULED and job.running is None:
-            self._queue_extra(job)  # a backfill that was under way goes on (the caller queues the job)
-        return job
-
-    def _job_from_record(self, record: Mapping[str, Any], now: float) -> Job:
-        fields = {k: record[k] for k in (
-            "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", *TIME_FIELDS) if k in record}
-        spec = JobSpec.from_dict(fields)
-        job = Job(spec=spec, state=JobState(record.get("state", "scheduled")),
-                  created_at=float(record.get("created_at") or now))
-        for name in ("run_count", "attempt", "retries_used", "runs_total", "failures_total"):
-            setattr(job, name, int(record.get(name) or 0))
-        for name in ("last_started_at", "last_finished_at", "planned_to", "due_at"):
-            setattr(job, name, record.get(name))
-        job.slot = record.get("slot", record.get("slot_due_at"))  # slot_due_at: records before the ledger
-        if spec.interval_s is not None:
-            anchor = record.get("anchor")
-            job.anchor = anchor if anchor is not None else (job.slot if job.slot is not None else record.get("due_at"))
-            if job.slot is None:
-                job.slot = job.anchor
-        job.catchup = [float(s) for s in record.get("catchup") or ()]
-        job.backfill = [float(s) for s in record.get("backfill") or ()]
-        job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
-        job.note = str(record.get("note") or "")
-        job.paused = bool(record.get("paused", False))
-        job.next_trigger = Trigger(record.get("next_trigger") or "schedule")
-        return job
-
-    @staticmethod
-    def _ledger_is_ahead(job: Job, entry: LedgerEntry, running: Mapping[str, Any] | None) -> bool:
-        """Does the ledger show the run the record has pending (or in flight), or a later one, started?"""
-        if running:
-            slot, attempt = running.get("slot"), int(running.get("attempt", 0))
-        else:
-            slot, attempt = job.slot, job.attempt if job.next_trigger not in NEW_SLOT_TRIGGERS else 0
-        if slot is None:
-            return False
-        return slot_key(entry.slot) > slot_key(slot) or (slot_key(entry.slot) == slot_key(slot)
-                                                       and entry.attempt >= attempt)
-
-    def _resume_from_record(self, job: Job, running: Mapping[str, Any], now: float) -> None:
-        """A run the record shows in flight (and the ledger does not contradict): resume it now."""
-        trigger = Trigger(running.get("trigger") or "schedule")
-        run = self._make_run(job, index=int(running.get("index", job.run_count)),
-                             attempt=int(running.get("attempt", 0)), due_at=float(running.get("due_at") or now),
-                             trigger=trigger, slot=running.get("slot"))
-        self._interrupted.append((job, run))
-        job.state = JobState.SCHEDULED
-        if trigger in (Trigger.MANUAL, Trigger.BACKFILL):  # an operator's extra run: recorded, not repeated
-            job.note = f"{trigger} run interrupted by a server stop (not repeated)"
-            self._schedule(job, job.due_at if job.due_at is not None else now, job.next_trigger)
-            if job.paused:
-                job.state = JobState.PAUSED
-                job.version += 1
-            return
-        job.attempt = run.attempt + 1
-        job.run_count = max(job.run_count, run.index)
-        if run.slot is not None:
-            job.slot = run.slot
-        job.note = "interrupted by a server stop; resumed"
-        self._schedule(job, now, Trigger.RESUME)
-        if job.paused:
-            job.state = JobState.PAUSED
-            job.version += 1
-
-    def _adopt(self, job: Job, entry: LedgerEntry, now: float) -> None:
-        """Take the ledger's entry as the job's latest run: apply its stored outcome as if the run
-        had just ended, or, with none, resume it as attempt + 1 (recorded interrupted)."""
-        try:
-            trigger = Trigger(entry.trigger)
-        except ValueError:
-            trigger = Trigger.SCHEDULE
-        job.slot = entry.slot
-        job.run_count = max(job.run_count, entry.index or 0)
-        job.attempt = entry.attempt
-        job.catchup, job.deferred = [], ((), ())
-        run = self._make_run(job, index=entry.index or job.run_count, attempt=entry.attempt, due_at=entry.slot,
-                             trigger=trigger, slot=entry.slot)
-        job.running, job.state = run, JobState.RUNNING
-        job.last_started_at = entry.at or job.last_started_at
-        if entry.finished:
-            outcome = Outcome(entry.outcome or Outcome.SUCCESS)
-            error = None if outcome is Outcome.SUCCESS else f"{outcome} (recorded in the run ledger)"
-            self.finish(job.job_id, RunReport(outcome, entry.at, entry.at, error=error), now)
-            job.note = f"the run ledger shows run {run.index} already ended ({outcome}); {job.note}"
-            return
-        if entry.outcome is None:
-            self._interrupted.append((job, run))
-        self.finish(job.job_id, RunReport(Outcome.INTERRUPTED, entry.at, now,
-                                          error="the server stopped or died while this run was in flight"), now)
-        job.note = "interrupted by a server stop; resumed"
-
     def take_records(self) -> tuple[list[tuple[Job, tuple[float, ...], tuple[SlotSpan, ...]]], list[tuple[Job, Run]]]:
         """What the caller must record since the last call: missed slots and interrupted runs."""
         missed, self._missed = self._missed, []
@@ -318,68 +191,6 @@ class Timetable:
         run = self._make_run(job, index=job.run_count, attempt=0, due_at=now, trigger=Trigger.MANUAL, slot=None)
         self._mark_started(job, run, now)
         return run
-
-    def _start_backfill(self, job: Job, now: float) -> Run | None:
-        """The oldest slot an operator asked to backfill, as a run of its own (the schedule untouched)."""
-        slot = job.backfill.pop(0)
-        reason = self._limit_reached(job, slot, new_slot=True)
-        if reason:
-            job.note = f"backfill stopped: {reason} ({len(job.backfill) + 1} slot(s) not run)"
-            job.backfill.clear()
-            self._after_manual(job)
-            return None
-        job.run_count += 1
-        run = self._make_run(job, index=job.run_count, attempt=0, due_at=slot, trigger=Trigger.BACKFILL, slot=slot)
-        self._mark_started(job, run, now)
-        return run
-
-    def backfill(self, job_id: str, slots: Sequence[float]) -> Job:
-        """Queue past *slots* (already checked against the ledger by the caller) to run one at a time,
-        oldest first, through the waiting line; the job's schedule is untouched. The caller puts a
-        job left ``waiting`` on the waiting line."""
-        job = self._require(job_id)
-        known = {slot_key(s) for s in job.backfill}
-        job.backfill = sorted([*job.backfill, *(s for s in slots if slot_key(s) not in known)])
-        if job.backfill and job.running is None and not job.manual and job.state_before_manual is None:
-            self._queue_extra(job)
-        return job
-
-    def _queue_extra(self, job: Job) -> None:
-        """Put the job on the waiting line for an operator's extra run (manual or backfill)."""
-        job.state_before_manual = job.state
-        job.state = JobState.WAITING
-        job.version += 1  # its heap entry is re-pushed after the extra run
-
-    def claim_refused(self, job_id: str, run: Run, entry: LedgerEntry, now: float) -> None:
-        """The run ledger refused *run*'s slot (*entry* stands in the way): the run never started.
-
-        A backfill slot is skipped. A scheduled slot that was recorded missed is passed over;
-        one that was run (by an earlier life of the server, or another instance) is taken as
-        the job's latest run (`_adopt`): its stored outcome applies, or it is resumed.
-        """
-        job = self._jobs.get(job_id)
-        if job is None or job.running is not run:
-            return
-        job.running = None
-        job.runs_total -= 1
-        job.version += 1
-        if run.trigger is Trigger.BACKFILL:
-            job.run_count -= 1
-            job.note = f"backfill of slot {run.slot} skipped: the run ledger has it ({entry.state})"
-            if job.backfill:
-                job.state = JobState.WAITING
-            else:
-                self._after_manual(job)
-            return
-        if run.trigger in NEW_SLOT_TRIGGERS:
-            job.run_count -= 1
-        job.state = JobState.SCHEDULED
-        if entry.ran:
-            self._adopt(job, entry, now)
-            return
-        job.planned_to = max(entry.slot, job.planned_to if job.planned_to is not None else entry.slot)
-        self._apply_step(job, next_step(job, self.limits, now, last=job.planned_to), now)
-        job.note = f"slot {run.slot} was recorded missed in the run ledger; {job.note}"
 
     def run_now(self, job_id: str) -> Job:
         """Queue one manual run at once without touching the schedule (due time, anchor, retries).
@@ -463,23 +274,6 @@ class Timetable:
         missed, spans = self._missed_since(mark, job)
         return Decision(job_id, job.state, job.due_at, note, tuple(children), tuple(child_errors), coalesced,
                         missed, spans)
-
-    def _finish_extra(self, job: Job, run: Run, report: RunReport) -> str:
-        """An operator's extra run (manual or backfill) ended: the schedule stays as it was."""
-        job.last_error = None if report.outcome is Outcome.SUCCESS else report.error
-        if report.outcome in FAILURES:
-            job.failures_total += 1
-        if report.outcome is Outcome.SUCCESS and not report.resubmit:
-            job.backfill.clear()
-            note = self._finish_job(job, "the task asked not to be resubmitted (resubmit: False)")
-        elif job.backfill and not job.paused:
-            job.state = JobState.WAITING  # the next backfill slot: back on the waiting line
-            note = f"{run.trigger} run {report.outcome}; {len(job.backfill)} backfill slot(s) to go"
-        else:
-            self._after_manual(job)
-            note = f"{run.trigger} run {report.outcome}; schedule unchanged"
-        job.note = note
-        return note
 
     # ---------------------------------------------------------------- operator actions
     def pause(self, job_id: str) -> Job:
