@@ -190,6 +190,9 @@ class FakeBackend(DataDoor):
     def run_now(self, job_id: str) -> dict[str, Any]:
         return self._change(job_id, state=str(JobState.WAITING))
 
+    def backfill(self, job_id: str, start: Any, end: Any) -> dict[str, Any]:
+        raise NotFoundError(f"backfill is not faked: no run ledger here ({job_id!r})")
+
     def reschedule(self, job_id: str, when: Any) -> dict[str, Any]:
         return self._change(job_id, due_at=parse_when(when, now=time.time()))
 
