@@ -238,7 +238,9 @@ def test_bool_flag_pairs() -> None:
     assert parse_flags("--web-read-only") == {"web_read_only": True}
     assert parse_flags("--no-web-read-only") == {"web_read_only": False}
     assert parse_flags("--no-start-offset") == {"no_start_offset": True}
-    assert parse_flags("--no-no-start-offset") == {"no_start_offset": False}
+    assert parse_flags("--start-offset") == {"no_start_offset": False}  # the pair of a "no_" option (issue 16)
+    with pytest.raises(SystemExit):
+        parse_flags("--no-no-start-offset")  # never offered any more
 
 
 def test_bad_flag_value_names_flag_option_and_value() -> None:
