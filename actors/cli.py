@@ -59,15 +59,18 @@ def _cmd_start(args: argparse.Namespace) -> int:
         return chosen[0].validate_spec
 
     streams: list[Any] = []
+    warnings: list[str] = []
     try:
         settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
-                                     streams=streams)
+                                     streams=streams, warnings=warnings)
     except DasActorsError as exc:
         return _fail(str(exc))
     registry = chosen[0]
     logs.configure_logging(level="DEBUG" if settings.verbose else "INFO", fmt=settings.log_format,
                            log_file=settings.log_file or None)
     log = logs.get_logger("das_actors.cli")
+    for warning in warnings:
+        log.warning("config.not_an_option", detail=warning)
     for module, error in sorted(registry.errors.items()):
         log.error("tasks.import_failed", module=module, error=error)
     stop = threading.Event()

@@ -4,15 +4,18 @@ Why a module of its own: executing an operator's file (as DAS's ``execfile`` did
 mapping what it defines back to a file and line is a concept apart from the option
 registry in `actors.config`. A config file is the operator's own code, so it is run with
 ``exec``; values are then checked like flags, and every problem is a `ConfigError` that
-names the file, the line, the option or job, and the value. Helper names in a file start
-with ``_``; anything else that is not an option is an error with a did-you-mean.
+names the file, the line, the option or job, and the value. A file is plain Python: loops,
+imports, helper functions and names are fine; a name that looks like a typo of an option is
+an error with a did-you-mean, any other lowercase name a warning (see `load_config`).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import inspect
+import logging
 import os
 import time
 import traceback
@@ -20,11 +23,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from actors.config import Settings, coerce, lookup
+from actors.config import OPTIONS, Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
 from actors.jobs import JobSpec, Origin
 from actors.streamspec import StreamOrigin, StreamSpec
 from actors.timeish import parse_when
+
+log = logging.getLogger("das_actors.config")
+
+#: How alike a name must be to an option to be taken for its typo (difflib ratio).
+TYPO_CUTOFF = 0.8
 
 
 def _at(path: str, line: int | None) -> str:
@@ -104,6 +112,50 @@ def _assignment_lines(tree: ast.Module) -> dict[str, int]:
     return lines
 
 
+def _loop_names(tree: ast.Module) -> set[str]:
+    """Module-level names bound only as loop, ``with ... as`` or ``except ... as`` targets (never
+    by an assignment): plain Python idioms such as ``for i in range(3): Task(...)``."""
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    loops: set[str] = set()
+    assigned: set[str] = set()
+
+    def names(target: ast.AST) -> list[str]:
+        return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, scopes):
+            continue
+        if isinstance(node, ast.For | ast.AsyncFor):
+            loops.update(names(node.target))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            loops.update(names(node.optional_vars))
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            loops.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                assigned.update(names(target))
+        stack.extend(ast.iter_child_nodes(node))
+    return loops - assigned
+
+
+def _not_an_option(name: str, at: str, warnings: list[str] | None) -> None:
+    """A module-level name that is no option: an error when it looks like a typo of one, else
+    a warning (lowercase names only: ``CONSTANTS`` are plainly not options)."""
+    close = difflib.get_close_matches(name, OPTIONS, n=1, cutoff=TYPO_CUTOFF)
+    if close:
+        raise ConfigError(f"{at}: unknown option {name!r} (did you mean {close[0]!r}?)")
+    if name != name.lower():
+        return
+    message = (f"{at}: {name!r} is not an option and is ignored (name helper variables with a leading _, "
+               "e.g. _items, to silence this)")
+    if warnings is None:
+        log.warning("%s", message)
+    else:
+        warnings.append(message)
+
+
 def _ignored(name: str, value: Any) -> bool:
     """Names in a config file that are not options: private, Task, Stream, modules, code, jobs, streams."""
     if name.startswith("_") or name in ("Task", "Stream") or isinstance(value, JobSpec | StreamSpec):
@@ -116,7 +168,7 @@ def _ignored(name: str, value: Any) -> bool:
 
 def _run_file(
     path: str, make_job: Callable[..., JobSpec] | None, now: float | None,
-    streams: list[tuple[StreamSpec, str]] | None = None,
+    streams: list[tuple[StreamSpec, str]] | None = None, warnings: list[str] | None = None,
 ) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str]]]:
     """Execute one config file; return its option values and jobs, each with its ``path:line``
     (its streams are appended to *streams*)."""
@@ -147,11 +199,15 @@ def _run_file(
         hits = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
         raise ConfigError(f"{_at(path, hits[-1] if hits else None)}: {type(exc).__name__}: {exc}") from exc
     lines = _assignment_lines(tree)
+    loop_names = _loop_names(tree)
     values: dict[str, tuple[Any, str]] = {}
     for name, value in namespace.items():
-        if _ignored(name, value):
+        if _ignored(name, value) or name in loop_names:
             continue
         at = _at(path, lines.get(name))
+        if name not in OPTIONS:
+            _not_an_option(name, at, warnings)
+            continue
         values[name] = (coerce(lookup(name, where=at), value, from_text=False, where=at), at)
     return values, jobs
 
@@ -164,6 +220,7 @@ def load_config(
     make_job_for: Callable[[Settings], Callable[[JobSpec], JobSpec]] | None = None,
     now: float | None = None,
     streams: list[StreamSpec] | None = None,
+    warnings: list[str] | None = None,
 ) -> tuple[Settings, list[JobSpec]]:
     """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
 
@@ -174,13 +231,18 @@ def load_config(
     textual ``only_before`` (default: the clock). Every problem is a `ConfigError` naming
     the file and line. ``Stream(...)`` declarations are appended to *streams* when given (a
     name declared twice is a `ConfigError`; a later file may not redefine it either).
+
+    Names a file defines that are not options: a name that looks like a typo of one (did you
+    mean) is a `ConfigError`; loop and ``with`` targets, ``_private`` names, imports, functions,
+    classes and ``CONSTANTS`` are ignored; any other lowercase name is a warning (appended to
+    *warnings* when given, else logged) that says how to silence it.
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     declared: list[tuple[JobSpec, str]] = []
     declared_streams: list[tuple[StreamSpec, str]] = []
     for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams)
+        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings)
         for name, (value, at) in file_values.items():
             values[name], sources[name] = value, f"file:{at}"
         declared.extend(file_jobs)

@@ -427,11 +427,45 @@ def test_unknown_option_with_suggestion(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}:2: unknown option 'db_col' (did you mean 'db_coll'?)"
 
 
-def test_unknown_option_without_suggestion(tmp_path: Path) -> None:
-    path = write(tmp_path, "c.py", "zzzzzz = 1\n")
-    with pytest.raises(ConfigError) as info:
+def test_a_name_that_is_no_option_and_no_typo_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.py", "zzzzzz = 1\nLIMIT = 3\n")
+    warnings: list[str] = []
+    settings, _ = load_config([path], {}, warnings=warnings)
+    assert warnings == [f"{path}:1: 'zzzzzz' is not an option and is ignored (name helper variables with a "
+                        "leading _, e.g. _items, to silence this)"]  # LIMIT: a constant, plainly no option
+    assert settings == Settings.defaults()
+
+
+def test_plain_python_idioms_work_in_a_config_file(tmp_path: Path) -> None:
+    """issue 16: ``for i in range(3): Task(...)`` stopped the server with "unknown option 'i'"."""
+    path = write(tmp_path, "c.py", """
+        import json as _json
+        from pathlib import Path
+
+        def job_name(i):
+            return f"job-{i}"
+
+        class Helper:
+            pass
+
+        workers = 3
+        for i in range(3):
+            Task(job_name(i), "m.C", 60 + i, n=i)
+        for name, interval in [("a", 10), ("b", 20)]:
+            Task(name, "m.C", interval)
+        with open(__file__) as handle:
+            _size = len(handle.read())
+        """)
+    warnings: list[str] = []
+    settings, jobs = load_config([path], {}, warnings=warnings)
+    assert settings.workers == 3 and warnings == []
+    assert sorted(j.name for j in jobs) == ["a", "b", "job-0", "job-1", "job-2"]
+
+
+def test_a_typo_among_idioms_is_still_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.py", "for i in range(2):\n    pass\nmax_retry = 3\n")
+    with pytest.raises(ConfigError, match="unknown option 'max_retry' \\(did you mean 'max_retries'\\?\\)"):
         load_config([path], {})
-    assert str(info.value) == f"{path}:1: unknown option 'zzzzzz'"
 
 
 def test_unknown_option_set_without_assignment_has_no_line(tmp_path: Path) -> None:
