@@ -60,7 +60,9 @@ def _make_task(
         expression in zone *tz*, with **kwargs (and when *stream_batch* new messages of *on_stream*
         arrived)."""
         try:
+            only_before_text = None
             if isinstance(only_before, str):
+                only_before_text = only_before.strip()  # the job's identity: the same text, the same job
                 only_before = parse_when(only_before, now=time.time() if now is None else now, field="only_before",
                                          allow_past=True)
             spec = JobSpec(
@@ -69,6 +71,7 @@ def _make_task(
                 origin=Origin.CONFIG, cron=cron, tz=tz, jitter_s=0.0 if jitter is None else jitter, misfire=misfire,
                 misfire_grace=misfire_grace, max_catchup=max_catchup, tags=() if tags is None else tags,
                 on_stream=on_stream, stream_batch=stream_batch, resources={} if resources is None else resources,
+                only_before_text=only_before_text,
             )
             if make_job is not None:
                 spec = make_job(spec)

@@ -616,6 +616,20 @@ def test_task_keyword_form_and_textual_only_before(tmp_path: Path) -> None:
     assert job.only_before == now + 3600
 
 
+def test_a_relative_only_before_is_the_same_job_at_every_start(tmp_path: Path) -> None:
+    """issue 16: '+10s' was re-evaluated at each start, so the job got a new id and its limit restarted."""
+    path = write(tmp_path, "c.py", "Task('a', 'm.C', 10, only_before='+10s')\n")
+    _, [first] = load_config([path], {}, now=1_000_000.0)
+    _, [later] = load_config([path], {}, now=1_000_500.0)  # the next start, 500 s later
+    assert first.job_id == later.job_id and first.only_before_text == "+10s"
+    assert (first.only_before, later.only_before) == (1_000_010.0, 1_000_510.0)  # resolved per start...
+    restored = JobSpec.from_dict(first.to_dict())  # ...but the stored job keeps its first epoch
+    assert restored.job_id == first.job_id and restored.only_before == 1_000_010.0
+    _, [other] = load_config([write(tmp_path, "d.py", "Task('a', 'm.C', 10, only_before='+20s')\n")], {},
+                             now=1_000_000.0)
+    assert other.job_id != first.job_id  # another text, another job
+
+
 def test_task_bad_textual_only_before(tmp_path: Path) -> None:
     path = write(tmp_path, "c.py", "Task('a', 'm.C', 10, only_before='someday')\n")
     expected = f"^{re.escape(path)}:1: Task 'a': only_before: cannot parse time 'someday'"
