@@ -192,6 +192,9 @@ def _job(args: argparse.Namespace, client: Client) -> Answer:
             "last_outcome", "last_error", "note", "only_once", "max_runs", "only_before", "timeout", "retries",
             "parent", "origin")
     lines = [f"{k:13} {_when(job.get(k)) if k in ('due_at', 'only_before') else _cell(job.get(k))}" for k in keys]
+    if job.get("ancestors"):
+        lines.append(f"{'ancestry':13} " + " > ".join(f"{a.get('name') or '(gone)'} ({a['job_id']})"
+                                                     for a in job["ancestors"]))
     schedule = job.get("schedule") or {}
     if schedule:
         lines.append(f"{'schedule':13} {schedule.get('description')}")

@@ -36,7 +36,6 @@ from actors.messages import (
     GetJobsPage,
     GetMetrics,
     GetStatus,
-    ListJobs,
     ListRunning,
     PauseJob,
     RemoveJob,
@@ -92,13 +91,10 @@ class Facade(DataDoor):
         return dict(self.system.ask(GetJobsPage(offset, limit, due_within_s, state, tag)))
 
     def job(self, job_id: str) -> dict[str, Any]:
-        """One job with its recent runs and its children."""
-        found = self.system.ask(GetJob(job_id))
-        if found is None:
-            raise NotFoundError(f"no job with id {job_id!r}")
-        found["recent_runs"] = self.runs(Query(type="result", job_id=job_id, limit=10)).items
-        found["children"] = [j for j in self.system.ask(ListJobs()) if j.get("parent") and j["parent"][-1] == job_id]
-        return dict(found)
+        """One job (by id, or by a name only one job has) with its ancestors, children and recent runs."""
+        found = dict(self.system.ask(GetJob(job_id)))
+        found["recent_runs"] = self.runs(Query(type="result", job_id=found["job_id"], limit=10)).items
+        return found
 
     def add_job(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and add a job (origin ``api``). ``when`` (TIMEISH or epoch) sets the first run."""
@@ -139,8 +135,7 @@ class Facade(DataDoor):
         once each, oldest first (TIMEISH text or epoch; a date-time without an offset is read in the
         job's time zone). Answers ``{"job", "slots", "queued", "skipped"}``."""
         found = self.system.ask(GetJob(job_id))
-        if found is None:
-            raise NotFoundError(f"no job with id {job_id!r}")
+        job_id = found["job_id"]  # a name resolved to its id
         now, zone = time.time(), found.get("tz")
         first = parse_when_in_zone(start, zone, now=now, field="from")
         last = parse_when_in_zone(end, zone, now=now, field="to")

@@ -33,8 +33,8 @@ ${w.job_actions(job)}
   % endif
   <dt>ancestry</dt><dd id="job-ancestry">
   % if job.get('parent'):
-    % for ancestor in job['parent']:
-    <a href="${c.job_url(ancestor)}" class="mono" data-testid="parent-link">${ancestor}</a> &rsaquo;
+    % for ancestor in (job.get('ancestors') or [{'job_id': a, 'name': None} for a in job['parent']]):
+    <a href="${c.job_url(ancestor['job_id'])}" data-testid="parent-link">${ancestor['name'] or '(gone)'} <span class="mono muted">${ancestor['job_id']}</span></a> &rsaquo;
     % endfor
     this job
   % else:
