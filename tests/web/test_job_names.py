@@ -44,7 +44,7 @@ def test_ancestry_shows_names_with_ids(app, api):
     parent_name = unique("parent")
     child_def = {"name": unique("child"), "classname": "tests.fixtures:Ok", "interval": 3600}
     parent = api.add("tests.fixtures:Spawn", 3600, name=parent_name, kwargs={"children": [child_def]})
-    children = []
+    children: list[dict] = []
 
     def spawned() -> bool:
         children[:] = app.get(f"{API}/jobs/{parent['job_id']}").json["job"]["children"]
