@@ -316,21 +316,33 @@ def _health(args: argparse.Namespace, client: Client) -> Answer:
     return answer, f"{answer['status']} (up {answer.get('uptime_s', 0):.0f}s)"
 
 
+def _running(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", "running")
+    rows = [[r.get("run_id"), r.get("name"), r.get("slot"), r.get("pid"), _when(r.get("started_at")),
+             r.get("elapsed_s")] for r in answer["running"]]
+    return answer, table(rows, ["run id", "name", "worker", "pid", "started (utc)", "elapsed s"])
+
+
 HANDLERS = {"schedule": _jobs, "jobs": _jobs, "job": _job, "add": _add, "remove": _job_verb, "pause": _job_verb,
             "resume": _job_verb, "run-now": _job_verb, "reschedule": _job_verb, "backfill": _backfill, "runs": _runs,
-            "run": _run,
+            "run": _run, "running": _running,
             "cancel": _cancel, "logs": _logs, "workers": _workers, "options": _options, "set-option": _set_option,
             "health": _health}
+#: DAS's command names (its ``--results``, ``--result``, ``--task``), kept as aliases.
+ALIASES = {"results": "runs", "result": "run", "task": "job"}
 
 
 def _follow(args: argparse.Namespace, client: Client) -> int:
+    """Print new lines as they arrive, from now on (``tail -f``); with ``--last S`` (or ``--since
+    S``) first the lines of the last S seconds."""
     query = {"type": args.type or "log", "logger": args.logger, "level": args.level, "job_id": args.job_id,
-             "limit": args.limit, "last": args.last}
+             "limit": args.limit if args.last is not None else 1, "last": args.last}
     answer = client.call("GET", "logs", query)
     docs = list(reversed(answer["logs"]))
-    for doc in docs:
-        _emit(args, doc)
-    after = max((d.get("seq", 0) for d in docs), default=None)
+    if args.last is not None:
+        for doc in docs:
+            _emit(args, doc)
+    after = max((d.get("seq", 0) for d in docs), default=None)  # None: the tail starts at the newest document
     tail = {"type": query["type"], "logger": args.logger, "level": args.level, "job_id": args.job_id,
             "after": after, "limit": args.count, "timeout": args.follow_timeout}
     try:
@@ -349,6 +361,7 @@ def _emit(args: argparse.Namespace, doc: dict[str, Any]) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run one ``ctl`` command; the exit code."""
     client = Client(args.url, args.token or "")
+    args.ctl_command = ALIASES.get(args.ctl_command, args.ctl_command)
     try:
         if args.ctl_command == "logs" and args.follow:
             return _follow(args, client)
@@ -450,11 +463,15 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
     "logs": ("system or task log lines", [
         (("--type",), {"choices": ("log", "reslog")}), (("--logger",), {"metavar": "PREFIX"}),
         (("--level",), {"help": "minimum level: a number or debug/info/warning/error/critical"}),
-        (("--job-id",), {}), (("--last",), {"type": float, "metavar": "S"}),
+        (("--job-id",), {}),
+        (("--last", "--since"), {"type": float, "metavar": "S", "dest": "last",
+                                 "help": "the lines of the last S seconds (with --follow: printed first)"}),
         (("--limit",), {"type": _positive, "default": 50}), (("--offset",), {"type": _positive}),
-        (("--follow", "-f"), {"action": "store_true", "help": "then print new lines as they arrive (Ctrl-C ends)"}),
+        (("--follow", "-f"), {"action": "store_true", "help": "print new lines as they arrive, from now on "
+                                                               "(Ctrl-C ends); --since S shows history first"}),
         (("--count",), {"type": _positive, "metavar": "N", "help": "with --follow: stop after N new lines"}),
         (("--follow-timeout",), {"type": float, "metavar": "S", "help": "with --follow: stop after S seconds"})]),
+    "running": ("runs in progress (run id, worker, pid, elapsed)", []),
     "workers": ("worker slots", []),
     "options": ("options with value, source and whether they apply live", []),
     "set-option": ("change a live option", [(("name",), {}), (("value",), {})]),
@@ -469,9 +486,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                             epilog="exit codes: 0 ok, 1 the server said no, 2 usage, 3 server unreachable")
     commands = parser.add_subparsers(dest="ctl_command", required=True, metavar="COMMAND")
     common = _common(defaults=False)
+    aliases_of: dict[str, list[str]] = {}
+    for alias, name in ALIASES.items():
+        aliases_of.setdefault(name, []).append(alias)
     for name, (help_text, arguments) in _COMMANDS.items():
         command = commands.add_parser(name, help=help_text, description=help_text, parents=[common],
-                                      allow_abbrev=False)
+                                      allow_abbrev=False, aliases=aliases_of.get(name, []))
         for flags, options in arguments:
             command.add_argument(*flags, **options)
     from actors.ctl_data import add_data_commands
