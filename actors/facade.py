@@ -49,6 +49,7 @@ from actors.services import build_services
 from actors.store.base import Page, Query
 from actors.system import System, limits_from, service_options
 from actors.timeish import parse_when, parse_when_in_zone
+from actors.timerules import floor_notes
 from reports.base import ReportContext
 from reports.registry import ReportRegistry
 from reports.registry import default_registry as report_registry
@@ -106,9 +107,13 @@ class Facade(DataDoor):
             fields["only_before"] = parse_when(fields["only_before"], now=now, field="only_before", allow_past=True)
         fields["origin"] = str(Origin.API)
         spec = self.registry.validate_spec(JobSpec.from_dict(fields))
-        record = self.system.ask(AddJob(spec, first_due))
+        record = dict(self.system.ask(AddJob(spec, first_due)))
         log.info("job.added", job=spec.name, job_id=spec.job_id, classname=spec.classname, origin="api")
-        return dict(record)
+        notes = floor_notes(spec, limits_from(self.system.settings))
+        if notes:  # the rule changed what was asked: say so where the user meets it
+            record["warnings"] = notes
+            log.warning("job.interval_floored", job=spec.name, job_id=spec.job_id, note=notes[0])
+        return record
 
     def remove_job(self, job_id: str) -> dict[str, Any]:
         """Remove a job; a running run finishes and is not rescheduled."""

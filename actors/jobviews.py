@@ -17,7 +17,7 @@ from actors.errors import ConflictError, NotFoundError
 from actors.jobs import JobState
 from actors.jobstate import Job, Limits
 from actors.schedule import CronSchedule
-from actors.timerules import effective_schedule, misfire_policy
+from actors.timerules import effective_schedule, floor_notes, misfire_policy
 from actors.timetable import Timetable
 
 #: Fire times a job's detail view lists.
@@ -73,6 +73,7 @@ def detail_view(job: Job, limits: Limits, now: float) -> dict[str, Any]:
         "jitter": schedule.jitter_s, "misfire": misfire_policy(job, limits).fields(),
         "next": [{"at": at, "local": datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d %H:%M:%S %Z")}
                  for at in upcoming],
+        "floor": floor_notes(job.spec, limits),  # what minimum_interval changes, in words
     }
     return record
 

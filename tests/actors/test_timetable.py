@@ -235,7 +235,20 @@ def test_retries_are_floored_by_minimum_interval():
     tt = make(minimum=60, start_offset=False, retries=1, retry_delay=5)
     job = tt.add(spec(interval=1000), now=0)
     _, decision = run_once(tt, job.job_id, 0, fail(0, 1))
-    assert decision.due_at == 60
+    assert decision.due_at == 61  # the failure came at 1; the first retry waits the floor
+
+
+def test_retry_backoff_grows_from_the_floor_not_up_to_it():
+    """issue 16: under a floor of 5 s a backoff of 2 s, 4 s became 5 s, 5 s; now 5 s, 10 s."""
+    tt = make(minimum=5, start_offset=False, retries=2, retry_delay=2)
+    job = tt.add(spec(interval=1000), now=0)
+    dues, now = [], 0.0
+    for _ in range(2):
+        tt.start(job.job_id, now)
+        decision = tt.finish(job.job_id, fail(now, now), now)
+        dues.append(decision.due_at - now)
+        now = decision.due_at
+    assert dues == [5, 10]
 
 
 def test_success_resets_the_retry_budget():

@@ -15,7 +15,11 @@ ${w.job_actions(job)}
   <dt>cron</dt><dd class="mono" id="job-cron">${job['cron']}</dd>
   <dt>time zone</dt><dd id="job-tz">${job.get('tz') or 'UTC'}</dd>
   % else:
-  <dt>interval</dt><dd>${f.dur(job.get('interval'))}</dd>
+  <dt>interval</dt><dd>${f.dur(job.get('interval'))}
+  % for note in sched.get('floor') or []:
+    <br><span class="warning" data-testid="job-floor">${note}</span>
+  % endfor
+  </dd>
   % endif
   <dt>jitter</dt><dd id="job-jitter">${f.dur(job['jitter']) if job.get('jitter') else 'none'}</dd>
   % if sched.get('misfire'):
