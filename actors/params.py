@@ -279,15 +279,15 @@ def check_all(params: Sequence[Param], values: Mapping[str, Any], *,
     *allow_extra*) a name no parameter declares.
     """
     known = {p.name: p for p in params}
+    out = {name: value for name, value in values.items() if name not in known}
+    for param in params:  # what is declared first (a missing required one), then what is not
+        out[param.name] = param.check(values[param.name]) if param.name in values else param.default_value()
     if not allow_extra:
         for name in values:
             if name not in known:
                 listed = ", ".join(sorted(known)) or "none"
                 raise InvalidValueError(f"unknown argument {str(name)[:40]!r} (known: {listed})",
                                         field=str(name)[:40], value=str(name)[:40])
-    out = {name: value for name, value in values.items() if name not in known}
-    for param in params:
-        out[param.name] = param.check(values[param.name]) if param.name in values else param.default_value()
     return out
 
 

@@ -76,6 +76,9 @@ class TaskBase:
     - ``task_options``: a list of ``{"name", "type", "default", "help"}`` dicts, where
       ``type`` is one of `OPTION_TYPES` and an absent ``default`` makes the option
       required. Unlike DAS, the defaults are applied by the framework;
+    - ``task_free_options``: if true, arguments beyond ``task_options`` are accepted (by
+      default a class that declares its options takes only those: a typo is refused when the
+      job is added, naming it);
     - ``hide``: if true, this class (not its subclasses) is not indexed.
 
     Attributes set by the constructor: ``logger``, ``name``, ``index`` (1-based run
@@ -89,6 +92,7 @@ class TaskBase:
     task_title: ClassVar[str | None] = None
     task_info: ClassVar[str | None] = None
     task_options: ClassVar[list[dict[str, Any]]] = []
+    task_free_options: ClassVar[bool] = False
     hide: ClassVar[bool] = False
 
     logger: TaskLogger

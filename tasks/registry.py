@@ -144,7 +144,9 @@ class TaskRegistry:
     def prepare_kwargs(self, classname: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Return *kwargs* with the declared defaults filled in and declared types checked.
 
-        Arguments the class does not declare are passed on unchanged (DAS allowed them).
+        A class that declares its options (``task_options``) takes only those: any other
+        argument is refused, naming it, unless the class opts in to free arguments
+        (``task_free_options = True``). A class that declares none takes anything, as DAS did.
         ``None`` is accepted for an option whose default is ``None``.
 
         Raises:
@@ -153,8 +155,9 @@ class TaskRegistry:
                 (``field`` is the option name).
         """
         info = self.info(classname)
+        free = not info.params or bool(getattr(info.cls, "task_free_options", False))
         try:
-            return check_all(info.params, kwargs, allow_extra=True)
+            return check_all(info.params, kwargs, allow_extra=free)
         except InvalidValueError as exc:
             raise InvalidJobError(f"task class {classname!r}: {exc}", field=exc.field, value=exc.value) from None
 

@@ -104,6 +104,11 @@ def _job_routes(app: bottle.Bottle, facade: Any) -> None:
 
     @route(app, "POST", "/jobs/<job_id>/run-now")
     def run_now(job_id: str) -> dict[str, Any]:
+        body = _body(required=False)
+        if body:  # issue 16: a body (kwargs ...) used to be ignored with a 200
+            field = sorted(body)[0]
+            raise BadRequestError(f"run-now takes no body, got field {field!r}: it runs the job as defined (to run "
+                                  "with other parameters, POST them to jobs/<id>/runs)", field=field)
         return {"job": facade.run_now(job_id)}
 
     @route(app, "POST", "/jobs/<job_id>/reschedule")

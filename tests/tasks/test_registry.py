@@ -355,11 +355,24 @@ def test_malformed_task_options_are_refused(options: Any, expected: str) -> None
 # -- arguments -------------------------------------------------------------------------
 
 
-def test_prepare_kwargs_applies_defaults_and_keeps_extras(registry: TaskRegistry) -> None:
-    prepared = registry.prepare_kwargs("Test", {"message": "hi", "extra": [1]})
-    assert prepared == {
-        "message": "hi", "extra": [1], "seed": None, "stop_p": 0.01, "spawn_p": 0.04, "raise_p": 0.05,
-    }
+class Free(TaskBase):
+    """Declares one option and takes any other argument too."""
+
+    task_options = [{"name": "n", "type": "int", "default": 1}]
+    task_free_options = True
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.options)
+
+
+def test_prepare_kwargs_applies_defaults_and_refuses_what_is_not_declared(registry: TaskRegistry) -> None:
+    prepared = registry.prepare_kwargs("Test", {"message": "hi"})
+    assert prepared == {"message": "hi", "seed": None, "stop_p": 0.01, "spawn_p": 0.04, "raise_p": 0.05}
+    with pytest.raises(InvalidJobError) as caught:  # issue 16: it used to be stored without a word
+        registry.prepare_kwargs("Test", {"message": "hi", "extra": [1]})
+    assert caught.value.field == "extra" and "unknown argument 'extra'" in str(caught.value)
+    assert "message" in str(caught.value)  # the known ones are listed
+    assert registry.prepare_kwargs(f"{THIS}:Free", {"extra": [1]}) == {"n": 1, "extra": [1]}  # opted in
     first = registry.prepare_kwargs(f"{THIS}:AllTypes", {})
     first["l"].append(3)
     assert registry.prepare_kwargs(f"{THIS}:AllTypes", {})["l"] == [1, 2]  # defaults are copies

@@ -41,6 +41,12 @@ class Say(_Base):
         return {"said": self.kw.get("message", "hello"), "index": self.index}
 
 
+class FreeSay(Say):
+    """`Say` that also takes arguments it does not declare (``task_free_options``)."""
+
+    task_free_options = True
+
+
 class Xss(_Base):
     """Returns and logs script payloads; raises one when ``fail`` is true."""
 
@@ -62,8 +68,10 @@ class Block(_Base):
 
 
 class Typed(_Base):
-    """Declares one option of every type (the Control page's generated form)."""
+    """Declares one option of every type (the Control page's generated form), and takes undeclared
+    arguments too (``task_free_options``: the form's free ``kwargs`` field)."""
 
+    task_free_options = True
     task_options = [
         {"name": "text", "type": "str", "help": "required text"},
         {"name": "count", "type": "int", "default": 2, "help": "an integer"},

@@ -36,6 +36,8 @@ def test_job_lifecycle(app, api):
     assert app.post(f"{API}/jobs/{jid}/resume").json["job"]["state"] == "scheduled"
     moved = app.post_json(f"{API}/jobs/{jid}/reschedule", {"when": "+10m"}).json["job"]
     assert abs(moved["due_at"] - (time.time() + 600)) < 5
+    refused = app.post_json(f"{API}/jobs/{jid}/run-now", {"kwargs": {"message": "other"}}, expect_errors=True)
+    assert "run-now takes no body" in error(refused, 400, "kwargs")  # issue 16: it was ignored with a 200
     app.post(f"{API}/jobs/{jid}/run-now")
     [run] = api.wait_runs(job_id=jid)
     assert run["outcome"] == "success" and run["result"]["said"] == "hi"

@@ -42,7 +42,7 @@ def url(served):
 
 def test_add_jobs_job_run_now_runs(url):
     name = unique("ctl")
-    out = ok(url, "add", name, T + "Say", "3600", "--arg", "message=from the shell", "--arg", "lines=2",
+    out = ok(url, "add", name, T + "FreeSay", "3600", "--arg", "message=from the shell", "--arg", "lines=2",
              "--args", '{"extra": {"a": 1}}', "--when", "+1h", "--max-runs", "5", "--retries", "1")
     assert out.startswith(f"added job '{name}' (")
     job_id = out.split("(")[1].split(")")[0]
@@ -67,10 +67,10 @@ def test_add_jobs_job_run_now_runs(url):
 
 def test_arg_values_are_json_when_they_parse(url):
     name = unique("args")
-    out = as_json(url, "add", name, "Echo", "3600", "--when", "+1h", "--arg", "n=5", "--arg", "s=hello",
+    out = as_json(url, "add", name, T + "FreeSay", "3600", "--when", "+1h", "--arg", "n=5", "--arg", "s=hello",
                   "--arg", 'j={"a": [1, 2]}', "--arg", "t=true", "--arg", "q=\"5\"", "--arg", "e=")
-    assert out["job"]["kwargs"] == {"value": None, "n": 5, "s": "hello", "j": {"a": [1, 2]}, "t": True, "q": "5",
-                                    "e": ""}
+    assert out["job"]["kwargs"] == {"message": "hello", "lines": 0, "n": 5, "s": "hello", "j": {"a": [1, 2]},
+                                    "t": True, "q": "5", "e": ""}
 
 
 def test_cancel_a_long_run(url, tmp_path):
@@ -149,6 +149,11 @@ def test_das_names_and_running(url):
     assert as_json(url, "task", job["job_id"])["job"]["job_id"] == job["job_id"]
     assert "running" in as_json(url, "running")
     assert "RUN ID" in ok(url, "running")
+
+
+def test_an_argument_the_class_does_not_declare_is_refused(url):
+    done = ctl(url, "add", unique("typo"), T + "Say", "3600", "--arg", "mesage=hi")
+    assert done.returncode == 1 and "unknown argument 'mesage'" in done.stderr and "message" in done.stderr
 
 
 def test_exit_1_when_the_server_says_no(url):

@@ -216,6 +216,15 @@ def test_add_job_through_the_generated_form(app, api):
     assert "added" in done.follow().html.find(attrs={"data-testid": "flash"}).text
 
 
+def test_the_form_refuses_an_argument_a_strict_class_does_not_declare(app):
+    picker = app.get("/control").forms["class-picker"]
+    picker["classname"] = T + "Say"
+    form = picker.submit().forms["add-job-form"]
+    form["name"], form["interval"], form["kwargs"] = unique("strict"), "3600", '{"mesage": "typo"}'
+    page = form.submit(status=400)
+    assert "unknown argument &#39;mesage&#39;" in page.text or "unknown argument 'mesage'" in page.text
+
+
 @pytest.mark.parametrize(("field", "value", "words"), [
     ("arg_count", "seven", "count"), ("arg_items", "[1,", "items"), ("interval", "", "interval"),
     ("interval", "-3", "interval"), ("arg_text", "", "text"), ("max_runs", "0", "max_runs"),
