@@ -41,7 +41,7 @@ setup(
     },
     entry_points={
         "console_scripts": ["das-actors = actors.cli:main"],
-        # Service plugins (actors.services): the das data service is the first one.
-        "das_actors.services": ["das = tasks.das.plugin:PLUGIN"],
+        # Service plugins (actors.services): the das data service, the act service (webhooks, publishes).
+        "das_actors.services": ["das = tasks.das.plugin:PLUGIN", "act = tasks.act.plugin:PLUGIN"],
     },
 )

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from actors import runcontext
 from actors.jsonsafe import sanitize
 
 #: Log records are sent in batches of this many, or every LOG_FLUSH_S seconds.
@@ -277,6 +278,7 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     name = wire["name"]
     logger = PipeLogger(_SENDER, f"task.{name}", logging.getLogger().getEffectiveLevel())
     payload: dict[str, Any] = {"started_at": started}
+    current = runcontext.enter(wire)  # services (the act service) name the run in what they record
     try:
         cls = registry.resolve(wire["classname"])
         kwargs = registry.prepare_kwargs(wire["classname"], wire.get("kwargs") or {})
@@ -293,6 +295,8 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     except BaseException as exc:  # noqa: BLE001 - a task's SystemExit/KeyboardInterrupt is its failure too
         value = None
         payload.update(outcome="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    finally:
+        runcontext.leave(current)
     payload["finished_at"] = time.time()
     payload["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if "outcome" not in payload:

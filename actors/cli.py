@@ -57,8 +57,10 @@ def _cmd_start(args: argparse.Namespace) -> int:
         chosen.append(default_registry(packages_option(settings.task_packages)))
         return chosen[0].validate_spec
 
+    targets: list[Any] = []
     try:
-        settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for)
+        settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
+                                     targets=targets)
     except DasActorsError as exc:
         return _fail(str(exc))
     registry = chosen[0]
@@ -77,7 +79,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        system = Server(settings, jobs, registry=registry).start()
+        system = Server(settings, jobs, registry=registry, targets=targets, token_if_missing=True).start()
     except DasActorsError as exc:
         log.error("server.start_failed", error=str(exc))
         return _fail(str(exc))
@@ -86,6 +88,9 @@ def _cmd_start(args: argparse.Namespace) -> int:
         sys.stderr.write(f"das-actors: start failed: {type(exc).__name__}: {exc}\n")
         return EXIT_TASK_FAILED
     log.info("server.ready", config=list(args.config), jobs=len(jobs), pid=__import__("os").getpid())
+    if system.login_url:  # as JupyterLab does: a person reads this line, not the JSON log
+        sys.stderr.write(f"das-actors: scripts are on and no web token was given; log in to the panel with\n"
+                         f"    {system.login_url}\n")
     while not stop.wait(1.0):
         pass
     log.info("server.stopping", signal=received[0] if received else None, grace_s=settings.shutdown_grace)
@@ -184,8 +189,9 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- ctl
 def _ctl_parser(sub: Any) -> None:
     from actors.ctl import add_parser
+    from actors.ctl_act import COMMANDS
 
-    add_parser(sub)
+    add_parser(sub, extra=COMMANDS)
 
 
 # ---------------------------------------------------------------------------- main

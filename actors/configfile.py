@@ -23,6 +23,7 @@ from typing import Any
 from actors.config import Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
 from actors.jobs import JobSpec, Origin
+from actors.targets import TargetSpec
 from actors.timeish import parse_when
 
 
@@ -66,6 +67,22 @@ def _make_task(
     return Task
 
 
+def _make_target(path: str, targets: list[tuple[TargetSpec, str]]) -> Callable[..., TargetSpec]:
+    def Target(name: Any, url: Any, *, secret: Any = "", headers: Any = None, exchange: Any = "",
+               routing_key: Any = "") -> TargetSpec:
+        """Declare an action target: a webhook receiver (http/https) or an AMQP broker (amqp/amqps)."""
+        try:
+            spec = TargetSpec(name=name, url=url, secret=secret, headers=headers or {}, exchange=exchange,
+                              routing_key=routing_key, origin="config")
+        except InvalidValueError as exc:
+            raise ConfigError(f"{_at(path, _caller_line(path))}: Target {name!r}: {exc}") from exc
+        targets.append((spec, _at(path, _caller_line(path))))
+        return spec
+
+    Target.__qualname__ = "Target"
+    return Target
+
+
 def _assignment_lines(tree: ast.Module) -> dict[str, int]:
     """The line of the last module-level assignment to each name (not inside defs/lambdas)."""
     lines: dict[str, int] = {}
@@ -84,7 +101,7 @@ def _assignment_lines(tree: ast.Module) -> dict[str, int]:
 
 def _ignored(name: str, value: Any) -> bool:
     """Names in a config file that are not options: private, Task, modules, code, jobs."""
-    if name.startswith("_") or name == "Task" or isinstance(value, JobSpec):
+    if name.startswith("_") or name in ("Task", "Target") or isinstance(value, JobSpec | TargetSpec):
         return True
     if inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
         return True
@@ -92,7 +109,8 @@ def _ignored(name: str, value: Any) -> bool:
 
 
 def _run_file(
-    path: str, make_job: Callable[..., JobSpec] | None, now: float | None
+    path: str, make_job: Callable[..., JobSpec] | None, now: float | None,
+    targets: list[tuple[TargetSpec, str]] | None = None,
 ) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str]]]:
     """Execute one config file; return its option values and jobs, each with its ``path:line``."""
     try:
@@ -112,6 +130,7 @@ def _run_file(
     namespace: dict[str, Any] = {
         "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
         "Task": _make_task(path, jobs, make_job, now),
+        "Target": _make_target(path, [] if targets is None else targets),
     }
     try:
         exec(code, namespace)  # noqa: S102 - the operator's own config file, as DAS's execfile
@@ -137,6 +156,7 @@ def load_config(
     make_job: Callable[..., JobSpec] | None = None,
     make_job_for: Callable[[Settings], Callable[[JobSpec], JobSpec]] | None = None,
     now: float | None = None,
+    targets: list[TargetSpec] | None = None,
 ) -> tuple[Settings, list[JobSpec]]:
     """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
 
@@ -145,13 +165,15 @@ def load_config(
     known (the task registry depends on ``task_packages``, which the same file may set) and
     is applied to each job afterwards. Jobs with the same id are kept once. *now* anchors a
     textual ``only_before`` (default: the clock). Every problem is a `ConfigError` naming
-    the file and line.
+    the file and line. ``Target(...)`` declarations are appended to *targets* when it is given
+    (a name declared twice is a `ConfigError` naming both places).
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     declared: list[tuple[JobSpec, str]] = []
+    declared_targets: list[tuple[TargetSpec, str]] = []
     for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now)
+        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_targets)
         for name, (value, at) in file_values.items():
             values[name], sources[name] = value, f"file:{at}"
         declared.extend(file_jobs)
@@ -170,4 +192,11 @@ def load_config(
             except InvalidValueError as exc:
                 raise ConfigError(f"{at}: Task {spec.name!r}: {exc}") from exc
         jobs.setdefault(checked.job_id, checked)
+    seen: dict[str, str] = {}
+    for target, at in declared_targets:
+        if target.name in seen:
+            raise ConfigError(f"{at}: Target {target.name!r} is declared twice (first at {seen[target.name]})")
+        seen[target.name] = at
+        if targets is not None:
+            targets.append(target)
     return settings, list(jobs.values())

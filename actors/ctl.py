@@ -42,10 +42,10 @@ class Client:
         self.timeout = timeout
 
     def _request(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
-                 accept: str = "application/json") -> Any:
+                 accept: str = "application/json", extra_headers: dict[str, str] | None = None) -> Any:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = f"{self.base}/api/v1/{path}" + (f"?{urlencode(params)}" if params else "")
-        headers = {"Accept": accept, "Content-Type": "application/json"}
+        headers = {"Accept": accept, "Content-Type": "application/json", **(extra_headers or {})}
         data = None if body is None else json.dumps(body).encode("utf-8")
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -62,9 +62,10 @@ class Client:
             reason = getattr(exc, "reason", exc)
             raise ServerUnreachableError(f"cannot reach {self.base}: {reason}") from None
 
-    def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
-        """One JSON request; the decoded answer."""
-        with self._request(method, path, query, body) as response:
+    def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
+             headers: dict[str, str] | None = None) -> Any:
+        """One JSON request (with *headers* added); the decoded answer."""
+        with self._request(method, path, query, body, extra_headers=headers) as response:
             raw = response.read()
         return json.loads(raw) if raw else None
 
@@ -328,7 +329,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.ctl_command == "logs" and args.follow:
             return _follow(args, client)
-        answer, text = HANDLERS[args.ctl_command](args, client)
+        answer, text = HANDLERS.get(args.ctl_command, getattr(args, "ctl_handler", None))(args, client)  # type: ignore[misc]
     except CtlUsageError as exc:
         sys.stderr.write(f"das-actors ctl: error: {exc}\n")
         return EXIT_USAGE
@@ -412,17 +413,26 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
 }
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Register ``ctl`` and its commands on the ``das-actors`` sub-parsers *sub*."""
+#: A command of another module: (help, [(flags, options)], handler).
+Extra = tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]], Any]
+
+
+def add_parser(sub: Any, extra: dict[str, Extra] | None = None) -> argparse.ArgumentParser:
+    """Register ``ctl`` and its commands on the ``das-actors`` sub-parsers *sub*; *extra* adds the
+    commands of other modules (`actors.ctl_act`)."""
     parser = sub.add_parser("ctl", help="steer a running server through its API", parents=[_common(defaults=True)],
                             allow_abbrev=False, description="Steer a running das-actors server through its JSON API.",
                             epilog="exit codes: 0 ok, 1 the server said no, 2 usage, 3 server unreachable")
     commands = parser.add_subparsers(dest="ctl_command", required=True, metavar="COMMAND")
     common = _common(defaults=False)
-    for name, (help_text, arguments) in _COMMANDS.items():
+    every = {**{name: (help_text, arguments, None) for name, (help_text, arguments) in _COMMANDS.items()},
+             **(extra or {})}
+    for name, (help_text, arguments, handler) in every.items():
         command = commands.add_parser(name, help=help_text, description=help_text, parents=[common],
                                       allow_abbrev=False)
         for flags, options in arguments:
             command.add_argument(*flags, **options)
+        if handler is not None:
+            command.set_defaults(ctl_handler=handler)
     parser.set_defaults(func=main)
     return parser  # type: ignore[no-any-return]

@@ -65,6 +65,7 @@ class Trigger(enum.StrEnum):
     RETRY = "retry"
     MANUAL = "manual"
     RESUME = "resume"  # re-run of a run interrupted by a server stop
+    ONE_OFF = "one-off"  # a run without a job in the timetable (a script's Run now, a script triggered)
 
 
 class Origin(enum.StrEnum):
@@ -250,6 +251,8 @@ class Run:
     parent: tuple[str, ...]
     timeout_s: float | None
     trigger: Trigger = Trigger.SCHEDULE
+    #: Arguments given to this run only (a triggered run), already merged into ``kwargs``.
+    params: Mapping[str, Any] | None = None
 
     @property
     def run_id(self) -> str:

@@ -38,6 +38,7 @@ class Job:
     paused: bool = False
     manual: bool = False  # an operator asked for a run now; the schedule stays as it is
     state_before_manual: JobState | None = None
+    manual_params: dict[str, Any] | None = None  # arguments of the pending manual run only (a trigger)
     version: int = 0
 
     @property

@@ -116,6 +116,30 @@ class RunJobNow:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerRun:
+    """One manual run now with *params* merged over the job's arguments, the schedule untouched;
+    answers ``{"run_id", "job"}`` (the run's id is known before it starts)."""
+
+    job_id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOneOff:
+    """Run *run* once, before the waiting line, without a job in the timetable (a script's "Run
+    now"); answers its ``run_id``."""
+
+    run: Run
+
+
+@dataclass(frozen=True, slots=True)
+class GetRunState:
+    """Where a run is: ``{"state": "waiting" | "running", ...}``, or None when neither."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ListRunning:
     """The runs in progress: ``[{slot, run_id, ...}]``."""
 

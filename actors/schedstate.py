@@ -33,6 +33,10 @@ class SchedulerState:
     stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
     metrics: RunMetrics = field(default_factory=RunMetrics)
     class_duration_s: dict[str, float] = field(default_factory=dict)  # EWMA per task class
+    #: One-off runs (no job in the timetable) not yet dispatched, dispatched before the waiting line.
+    one_offs: deque[Run] = field(default_factory=deque)
+    #: Run ids of one-off runs not finished yet (waiting or running): a refused one goes back in line.
+    one_off_ids: set[str] = field(default_factory=set)
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

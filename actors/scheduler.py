@@ -37,6 +37,7 @@ from actors.messages import (
     GetJob,
     GetJobsPage,
     GetMetrics,
+    GetRunState,
     GetStatus,
     Housekeep,
     ListJobs,
@@ -49,12 +50,14 @@ from actors.messages import (
     RunFinished,
     RunJob,
     RunJobNow,
+    RunOneOff,
     RunRefused,
     RunsFinished,
     SaveJobs,
     SaveNow,
     SetLimits,
     Tick,
+    TriggerRun,
     WorkerDown,
     WorkerReady,
 )
@@ -212,6 +215,36 @@ class Scheduler(pykka.ThreadingActor):
             self._s.waiting.appendleft(job.job_id)
         return self._after_operation(job)
 
+    def _trigger(self, message: TriggerRun) -> dict[str, Any]:
+        job = self._require(message.job_id)
+        self._s.timetable.run_now(job.job_id, message.params)
+        if job.job_id not in self._s.waiting:
+            self._s.waiting.appendleft(job.job_id)
+        run_id = f"{job.job_id}:{job.run_count + 1}:0"  # the manual run is the job's next start
+        return {"run_id": run_id, "job": self._after_operation(job)}
+
+    def _run_one_off(self, message: RunOneOff) -> str:
+        run = message.run
+        s = self._s
+        s.one_offs.append(run)
+        s.one_off_ids.add(run.run_id)
+        log.info("run.one_off_queued", job=run.name, run=run.run_id, classname=run.classname)
+        self._dispatch()
+        return run.run_id
+
+    def _run_state(self, message: GetRunState) -> dict[str, Any] | None:
+        s = self._s
+        running = s.running.get(message.run_id)
+        if running is not None:
+            return {"state": "running", "slot": running[0]}
+        if any(run.run_id == message.run_id for run in s.one_offs):
+            return {"state": "waiting"}
+        job_id, _, rest = message.run_id.partition(":")
+        job = s.timetable.get(job_id)
+        if job is not None and job.manual and job.running is None and rest == f"{job.run_count + 1}:0":
+            return {"state": "waiting"}
+        return None
+
     def _remove(self, message: RemoveJob) -> dict[str, Any]:
         job = self._require(message.job_id)
         self._s.timetable.remove(job.job_id)
@@ -222,6 +255,10 @@ class Scheduler(pykka.ThreadingActor):
 
     def _drain(self, _message: Drain) -> list[str]:
         self._s.draining = True
+        if self._s.one_offs:
+            log.warning("runs.one_offs_dropped", count=len(self._s.one_offs),
+                        runs=[run.run_id for run in self._s.one_offs][:20],
+                        note="one-off runs (a script's Run now) waiting at shutdown are not kept")
         if self._waker is not None:
             self._waker.wake_at(None)
         return [run.run_id for _, run in self._s.running.values()]
@@ -232,7 +269,7 @@ class Scheduler(pykka.ThreadingActor):
     def _status(self, _message: GetStatus) -> dict[str, Any]:
         s = self._s
         return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
-                "running": len(s.running), "draining": s.draining, **s.stats}
+                "running": len(s.running), "draining": s.draining, "one_offs_waiting": len(s.one_offs), **s.stats}
 
     def _save_now(self, _message: SaveNow) -> bool:
         self._save()
@@ -271,6 +308,13 @@ class Scheduler(pykka.ThreadingActor):
             tt.mark_waiting(due.job_id)
             s.waiting.append(due.job_id)
             self._changed(due)
+        while s.idle and s.one_offs:  # one-off runs (a script's Run now) go first, one per worker
+            one_off = s.one_offs.popleft()
+            slot = s.idle.pop()
+            s.running[one_off.run_id] = (slot, one_off)
+            s.stats["dispatched"] += 1
+            if not self._dir.tell_worker(slot, RunJob((one_off,))):
+                self._requeue(one_off, f"worker {slot} is gone")
         while s.idle and s.waiting:
             size = min(MAX_BATCH, -(-len(s.waiting) // len(s.idle)))
             batch: list[Run] = []
@@ -311,6 +355,7 @@ class Scheduler(pykka.ThreadingActor):
         tt = s.timetable
         for run, report in finished:
             s.running.pop(run.run_id, None)
+            s.one_off_ids.discard(run.run_id)
             lateness = report.started_at - run.due_at if report.outcome is not Outcome.INTERRUPTED else None
             duration = report.finished_at - report.started_at
             s.metrics.observe(str(report.outcome), duration, lateness)
@@ -350,6 +395,10 @@ class Scheduler(pykka.ThreadingActor):
         """A run never reached a process: put the job back at the head of the waiting line."""
         s = self._s
         s.running.pop(run.run_id, None)
+        if run.run_id in s.one_off_ids:
+            s.one_offs.appendleft(run)
+            log.info("run.requeued", job=run.name, run=run.run_id, reason=reason)
+            return
         job = s.timetable.get(run.job_id)
         if job is None:
             return
@@ -359,6 +408,7 @@ class Scheduler(pykka.ThreadingActor):
         if run.trigger is Trigger.MANUAL:
             job.run_count -= 1
             job.manual = True  # still a manual run: the schedule stays untouched
+            job.manual_params = dict(run.params) if run.params else None
         elif run.trigger is Trigger.SCHEDULE and job.attempt == 0:
             job.run_count -= 1
         job.due_at = run.due_at
@@ -434,6 +484,7 @@ HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
     RunJobNow: Scheduler._run_now, RemoveJob: Scheduler._remove, Drain: Scheduler._drain,
     ListRunning: Scheduler._list_running, GetStatus: Scheduler._status, SaveNow: Scheduler._save_now,
     GetMetrics: Scheduler._metrics, SetLimits: Scheduler._set_limits,
+    TriggerRun: Scheduler._trigger, RunOneOff: Scheduler._run_one_off, GetRunState: Scheduler._run_state,
 }
 
 

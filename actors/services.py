@@ -13,6 +13,8 @@ everything heavy belongs in ``build``, which imports lazily.
 
 * ``options``: server options it adds (`actors.params.Option`; set in config files, on the
   command line and listed in the panel like any other).
+* ``uses``: names of *other* server options whose values ``build`` also receives (the act
+  service needs the results store's ``db_name`` and the ``act_*`` options of the runtime).
 * ``check(values)``: cross-option rules: ``(option, rule)`` when one is broken (the start
   refuses, naming the option, its value and where it was set).
 * ``build(values)``: the service for these option values, or None when it is off. Called once
@@ -48,10 +50,11 @@ class ServicePlugin:
     build: Callable[[Mapping[str, Any]], Any] | None = None
     check: Callable[[Mapping[str, Any]], tuple[str, str] | None] | None = None
     add_commands: Callable[[Any], None] | None = None
+    uses: tuple[str, ...] = ()
 
     def option_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The values of this plugin's options (and ``db_uri``, which some must stay away from)."""
-        names = {option.name for option in self.options} | {"db_uri"}
+        """The values of this plugin's options, of those it `uses`, and ``db_uri`` (which some must stay away from)."""
+        names = {option.name for option in self.options} | {"db_uri"} | set(self.uses)
         return {name: values[name] for name in names if name in values}
 
 
@@ -108,5 +111,6 @@ def build_services(values: Mapping[str, Any], on_error: Callable[[str, BaseExcep
 
 
 def service_option_names() -> frozenset[str]:
-    """The names of every option a service plugin declares."""
-    return frozenset(option.name for plugin in service_plugins() for option in plugin.options)
+    """The names of every option a service plugin declares or `uses`."""
+    return frozenset({option.name for plugin in service_plugins() for option in plugin.options}
+                     | {name for plugin in service_plugins() for name in plugin.uses})

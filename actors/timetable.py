@@ -178,6 +178,7 @@ class Timetable:
 
     def _start_manual(self, job: Job, now: float) -> Run | None:
         job.manual = False
+        params, job.manual_params = job.manual_params, None
         reason = self._limit_reached(job, now, new_slot=True)
         if reason:
             job.note = f"run now refused: {reason}"
@@ -186,9 +187,10 @@ class Timetable:
         job.run_count += 1
         spec = job.spec
         timeout = spec.timeout_s if spec.timeout_s is not None else self.limits.default_timeout_s
-        run = Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs,
+        kwargs = spec.kwargs if not params else {**spec.kwargs, **params}
+        run = Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=kwargs,
                   index=job.run_count, attempt=0, due_at=now, interval_s=spec.interval_s, parent=spec.parent,
-                  timeout_s=timeout, trigger=Trigger.MANUAL)
+                  timeout_s=timeout, trigger=Trigger.MANUAL, params=params or None)
         job.running = run
         job.state = JobState.RUNNING
         job.last_started_at = now
@@ -196,16 +198,23 @@ class Timetable:
         job.version += 1
         return run
 
-    def run_now(self, job_id: str) -> Job:
+    def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job:
         """Queue one manual run at once without touching the schedule (due time, anchor, retries).
 
         The caller puts the job at the head of the waiting line. Allowed for scheduled,
-        waiting, paused, abandoned and finished jobs; a running job is refused.
+        waiting, paused, abandoned and finished jobs; a running job is refused. *params*
+        (already validated) are merged over the job's arguments for that run only; a job
+        whose manual run with other arguments is still waiting refuses another.
         """
         job = self._require(job_id)
         if job.running is not None or job.state is JobState.RUNNING:
             raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is running; it cannot run twice at once",
                                   field="job_id")
+        if job.manual and (params or job.manual_params) and dict(params or {}) != (job.manual_params or {}):
+            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) has a run now waiting already; it cannot run "
+                                  "twice at once", field="job_id")
+        if params:
+            job.manual_params = dict(params)
         if not job.manual:
             job.manual = True
             job.state_before_manual = job.state

@@ -388,6 +388,8 @@ class Worker(pykka.ThreadingActor):
         }
         if payload.get("child_errors"):
             doc["child_errors"] = list(payload["child_errors"])
+        if run.params:
+            doc["params"] = dict(run.params)
         return doc
 
     def _forward_logs(self, records: Any) -> None:
