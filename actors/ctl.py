@@ -42,7 +42,7 @@ class Client:
         self.timeout = timeout
 
     def _request(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
-                 accept: str = "application/json", extra_headers: dict[str, str] | None = None) -> Any:
+                 accept: str = "application/json", *, extra_headers: dict[str, str] | None = None) -> Any:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = f"{self.base}/api/v1/{path}" + (f"?{urlencode(params)}" if params else "")
         headers = {"Accept": accept, "Content-Type": "application/json", **(extra_headers or {})}
