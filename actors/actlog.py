@@ -134,6 +134,19 @@ class ActLog:
             answer["generated_secret"] = generated
         return answer
 
+    def rotate_secret(self, name: str) -> dict[str, Any]:
+        """Give a webhook target of the panel a new secret; the answer holds it (shown once)."""
+        spec = self._spec(name)
+        if spec.origin == "config":
+            raise ConflictError(f"target {name!r} is defined in the config file; change its secret there")
+        if spec.kind != "webhook":
+            raise ConflictError(f"target {name!r} is an amqp target; only webhooks are signed")
+        secret = new_secret()
+        updated = TargetSpec.from_record({**spec.to_record(), "secret": secret})
+        self.records.put(TARGET, name, updated.to_record())
+        log.info("target.secret_rotated", target=name)
+        return {**updated.public(), "generated_secret": secret}
+
     def delete_target(self, name: str) -> dict[str, Any]:
         """Remove a target of the panel (a config target is the file's: 409)."""
         spec = self._spec(name)

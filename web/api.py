@@ -14,6 +14,7 @@ import bottle
 
 from actors.errors import BadRequestError
 from web import params
+from web.api_interact import register_interact_api
 from web.errors import JsonErrors
 from web.openapi import openapi_document
 from web.requests import query_params as _query
@@ -156,4 +157,5 @@ def api_app(state: WebState) -> bottle.Bottle:
     def openapi() -> dict[str, Any]:
         return openapi_document(bottle.request.script_name)
 
+    register_interact_api(app, state)
     return app

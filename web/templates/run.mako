@@ -1,5 +1,6 @@
 <%inherit file="layout.mako"/>
 <%namespace name="w" file="widgets.mako"/>
+<%namespace name="o" file="outputs.mako"/>
 <%def name="title()">Run ${run.get('index')} of ${run.get('name', '')}</%def>
 <%
   start, due = run.get('started_at'), run.get('due_at')
@@ -15,7 +16,13 @@
 % endif
 <dl class="facts" id="run-facts">
   <dt>job</dt><dd><a href="${c.job_url(run.get('job_id', ''))}" class="mono">${run.get('job_id', '')}</a> (${run.get('classname', '')})</dd>
-  <dt>trigger</dt><dd>${run.get('trigger', '-')}</dd>
+  <dt>trigger</dt><dd>${run.get('trigger', '-')}${' (no job: a run of script %s)' % run.get('name', '') if run.get('trigger') == 'one-off' else ''}</dd>
+  % if run.get('classname') == 'Script':
+  <dt>script</dt><dd><a href="${c.url('scripts/' + run.get('name', ''))}" id="run-script-link">${run.get('name', '')}</a></dd>
+  % endif
+  % if run.get('params'):
+  <dt>parameters</dt><dd class="mono" id="run-params">${f.compact(run['params'], 500)}</dd>
+  % endif
   <dt>due</dt><dd>${f.when(due)}</dd>
   <dt>started</dt><dd>${f.when(start)}${'' if late is None else ' (%s late)' % f.dur(late)}</dd>
   <dt>finished</dt><dd>${f.when(run.get('finished_at'))}</dd>
@@ -44,8 +51,14 @@
 % endfor
 </ul>
 % endif
+<% result = run.get('result') %>
+% if isinstance(result, dict) and isinstance(result.get('outputs'), list):
+<h2>Output</h2>
+${o.show(run, [item for item in result['outputs'] if isinstance(item, dict)])}
+<% result = {k: v for k, v in result.items() if k != 'outputs'} %>
+% endif
 <h2>Result</h2>
-<pre id="run-result" data-testid="run-result">${f.pretty(run.get('result'))}</pre>
+<pre id="run-result" data-testid="run-result">${f.pretty(result)}</pre>
 <h2>Log lines (${len(run.get('logs') or [])})</h2>
 <table id="run-logs" data-testid="run-logs">
 <thead><tr><th>time</th><th>level</th><th>logger</th><th>message</th></tr></thead>
