@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pymongo import MongoClient
+from pymongo import IndexModel, MongoClient
 from pymongo import errors as mongo_errors
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
@@ -63,6 +63,17 @@ class MongoSide:
                 self._client = MongoClient(self.uri, connect=False, appname="das-actors",
                                            **{k: v for k, v in timeouts.items() if k.lower() not in self._uri_options})
             return self._client[self.db_name][self.coll_name]
+
+    def ensure_indexes(self, indexes: list[IndexModel]) -> None:
+        """Create those of *indexes* the collection lacks (by name). Creating only what is missing keeps
+        processes that open at once (the workers) from racing createIndexes, which FerretDB 1.24 answers
+        by closing the connection."""
+        coll = self.coll()
+        with self.errors("open"):
+            existing = set(coll.index_information())
+            missing = [index for index in indexes if index.document["name"] not in existing]
+            if missing:
+                coll.create_indexes(missing)
 
     def coll(self) -> Collection[Doc]:
         """The collection (`StoreError` when not open)."""

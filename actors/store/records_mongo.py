@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from actors.store.base import Page
@@ -27,9 +27,8 @@ class MongoRecords:
         return f"MongoRecords({self.side.where})"
 
     def open(self) -> None:
-        coll = self.side.open()
-        with self.side.errors("open"):
-            coll.create_index([("kind", ASCENDING), ("key", ASCENDING)])
+        self.side.open()
+        self.side.ensure_indexes([IndexModel([("kind", ASCENDING), ("key", ASCENDING)])])
 
     def close(self) -> None:
         self.side.close()
