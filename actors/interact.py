@@ -162,7 +162,7 @@ class Interact:
             raise InvalidValueError(f"{field}: {exc}", field=f"{field}.{exc.field}", value=exc.value) from None
 
     def run_script(self, name: str, *, source: Any = None, version: int | None = None, args: Any = None,
-                   params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                   params: Mapping[str, Any] | None = None, args_field: str = "args") -> dict[str, Any]:
         """Run a script once now, before the waiting line: its saved *version* (newest by default), or
         *source* (the editor's text, saved or not). ``{"run_id", "job_id", "index", "name", "version"}``."""
         self._require_scripts()
@@ -177,7 +177,7 @@ class Interact:
                 number = newest.version if newest.source == text else 0
             except NotFoundError:
                 number = 0
-        checked = self._args(text, args)
+        checked = self._args(text, args, field=args_field)
         timeout = float(self.system.settings.task_timeout) or None
         run = Run(job_id=secrets.token_hex(8), name=name, classname=SCRIPT_CLASS,
                   kwargs=self._script_kwargs(name, text, number, checked), index=1, attempt=0, due_at=self.clock(),
@@ -289,7 +289,7 @@ class Interact:
         self.book.info(name)
 
         def start() -> dict[str, Any]:
-            answer = self.run_script(name, args=checked, params=checked)
+            answer = self.run_script(name, args=checked, params=checked, args_field="params")
             return {"run_id": answer["run_id"], "job_id": answer["job_id"], "name": name, "params": checked,
                     "version": answer["version"]}
 

@@ -103,6 +103,8 @@ class SQLiteFile:
             self._generation += 1
             self._open = True
         try:
+            with self.errors("open"):
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             conn = self.conn()
             with self.errors("open"):
                 conn.execute("PRAGMA journal_mode = WAL")
