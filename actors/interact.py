@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from actors.errors import ConflictError, InvalidValueError, NotFoundError
@@ -219,6 +219,26 @@ class Interact:
         if job_id and self.system.ask(GetJob(str(job_id))) is not None:
             self.system.ask(RemoveJob(str(job_id)))
         return book.set_schedule(name, None)
+
+    def adopt_config_scripts(self, specs: Sequence[JobSpec]) -> list[str]:
+        """Config-file jobs of the Script class that name their script (``script="..."``) appear in the
+        Scripts area: the source is saved as a version when it differs from the newest, and the job is
+        remembered as the script's schedule. The names adopted."""
+        if not self.enabled:
+            return []
+        book, adopted = self.book, []
+        for spec in specs:
+            name, source = spec.kwargs.get("script"), spec.kwargs.get("source")
+            if spec.classname != SCRIPT_CLASS or not isinstance(name, str) or not name or not isinstance(source, str):
+                continue
+            try:
+                saved = book.save(name, source, note="from the config file")
+                book.set_schedule(name, {"job_id": spec.job_id, "version": saved["version"],
+                                         "interval": spec.interval_s})
+            except InvalidValueError as exc:
+                raise InvalidValueError(f"config job {spec.name!r}: {exc}", field=exc.field, value=exc.value) from exc
+            adopted.append(name)
+        return adopted
 
     # ------------------------------------------------------------------ triggers
     def find_job(self, ref: str) -> dict[str, Any]:

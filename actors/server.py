@@ -97,6 +97,7 @@ class Server:
             self.records.open()
             self.outbox.open()
             self.facade.act.sync_config_targets(self.targets)  # type: ignore[union-attr]  # set in __init__
+            self.facade.interact.adopt_config_scripts(self.system.config_jobs)  # type: ignore[union-attr]
             self.system.start()
         except BaseException:
             if self.web is not None:

@@ -2,7 +2,8 @@
 
 Config files are Python. Module-level names that match an option set it; Task(...)
 declares a job: Task(name, classname, interval, *, only_once, max_runs, only_before,
-timeout, retries, **task_arguments).
+timeout, retries, **task_arguments). A "Script" job with script="name" also appears in
+the panel's Scripts area (edit it there, run it now, see its plot).
 """
 
 workers = 2
@@ -16,3 +17,18 @@ Task("hello", "Test", 10, message="hello world", seed=1)
 Task("chaos", "Test", 7, message="chaos monkey", raise_p=0.2, spawn_p=0.1)
 Task("sleeper", "Sleep", 15, seconds=2.5)
 Task("once", "Echo", 60, only_once=True, value={"answer": 42})
+
+_SQUARES = '''"""Plots the first n squares; the panel shows the figure below the run."""
+import matplotlib.pyplot as plt
+
+task_options = [{"name": "n", "type": "int", "default": 12, "help": "how many squares"}]
+
+n = args["n"]
+logger.info("plotting %d squares", n)
+plt.plot(range(n), [i * i for i in range(n)], marker="o")
+plt.title(f"the first {n} squares")
+plt.xlabel("i")
+plt.ylabel("i * i")
+result = {"sum": sum(i * i for i in range(n))}
+'''
+Task("squares", "Script", 300, script="squares", source=_SQUARES)

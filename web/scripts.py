@@ -19,6 +19,7 @@ its text (`actors.scriptsource`).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +36,10 @@ from web.render import render
 from web.requests import form_params, query_params, route, see_other
 from web.state import WebState
 
+#: The script page's policy: the panel's, plus the editor's own <style> elements by nonce (CodeMirror
+#: injects its styles; no inline style of anyone else, no inline script at all).
+EDITOR_CSP = ("default-src 'self'; style-src 'self' 'nonce-{nonce}'; base-uri 'none'; form-action 'self'; "
+              "frame-ancestors 'none'; object-src 'none'")
 #: A form may carry a script (``script_max_bytes``) URL-encoded: Bottle's in-memory cap is raised to this.
 FORM_BYTES = 4 * 1024 * 1024
 NEW_SCRIPT = '''"""A new script: its top-level code is the run; `args` holds its arguments."""
@@ -115,8 +120,10 @@ class _Views:
             versions = door.versions(name, limit=50).items
         shown = text if text is not None else (info["version"]["source"] if info else NEW_SCRIPT)
         bottle.response.status = status
+        nonce = secrets.token_urlsafe(16)
+        bottle.response.set_header("Content-Security-Policy", EDITOR_CSP.format(nonce=nonce))
         return render("script.mako", page, name=name, info=info, versions=versions, source=shown,
-                      form=dict(form or {}), run=run, error=error, viewing=version)
+                      form=dict(form or {}), run=run, error=error, viewing=version, nonce=nonce)
 
     def refused(self, name: str, form: Mapping[str, str], exc: Exception) -> str:
         status, message, field = http_status(exc)

@@ -60,7 +60,7 @@ def test_declared_options_are_read_without_running_the_script(tmp_path):
 
 
 def test_syntax_errors_name_the_line_and_sources_are_capped():
-    assert syntax_error("x = 1\nif x\n    pass\n").startswith("line 2:")
+    assert str(syntax_error("x = 1\nif x\n    pass\n")).startswith("line 2:")
     assert syntax_error("x = 1\n") is None
     assert check_source("a = 1\r\nb = 2\r", 100) == "a = 1\nb = 2\n"
     with pytest.raises(InvalidValueError) as caught:

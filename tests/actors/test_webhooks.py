@@ -52,7 +52,7 @@ def test_secrets_are_whsec_base64_and_malformed_ones_are_refused():
     for bad in ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_c2hvcnQ="):
         with pytest.raises(InvalidValueError) as caught:
             webhooks.secret_key(bad)
-        assert caught.value.field == "secret" and "***" == caught.value.value  # never echoed
+        assert caught.value.field == "secret" and caught.value.value == "***"  # never echoed
 
 
 def test_an_unsigned_target_sends_id_and_timestamp_only():

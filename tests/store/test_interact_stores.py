@@ -210,7 +210,7 @@ def test_find_filters_and_counts_and_a_failed_action_can_be_retried(outbox):
 def _claim_all(uri: str, where: dict[str, Any], out: Any) -> None:
     store = open_outbox(uri, **where)
     store.open()
-    got = []
+    got: list[str] = []
     while True:
         batch = store.claim(now=1e9, limit=3, lease_s=600)
         if not batch:

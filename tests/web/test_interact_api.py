@@ -280,11 +280,12 @@ def test_a_token_is_generated_when_scripts_are_on_and_none_was_given(tmp_path: P
     running = Server(web_settings(tmp_path, web=True, web_port=0), token_if_missing=True).start()
     try:
         assert running.login_url and "login?token=" in running.login_url
-        assert _get(running.web_url + "api/v1/health")[0] == 401
+        base = str(running.web_url)
+        assert _get(base + "api/v1/health")[0] == 401
         status, headers, _ = _get(running.login_url)
         assert status == 303 and headers["Location"].endswith("/analytics/")
         cookies = "; ".join(value.split(";", 1)[0] for value in headers.get_all("Set-Cookie"))
-        assert _get(running.web_url + "scripts", cookies)[0] == 200
+        assert _get(base + "scripts", cookies)[0] == 200
         assert _get(running.login_url[:-4] + "xxxx")[0] == 401
     finally:
         running.shutdown(grace_s=0.2)

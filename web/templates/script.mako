@@ -35,7 +35,7 @@
 <form method="post" action="${c.url('scripts/' + name + '/save')}" id="script-form" data-testid="script-form" class="script-form">
   <input type="hidden" name="csrf_token" value="${c.csrf}">
   <input type="hidden" name="base_version" value="${base_version}">
-  <textarea name="source" id="script-source" data-testid="script-source" data-editor="python" rows="22" spellcheck="false" ${'readonly' if c.read_only else ''}>${source}</textarea>
+  <textarea name="source" id="script-source" data-testid="script-source" data-editor="python" data-csp-nonce="${nonce}" rows="22" spellcheck="false" ${'readonly' if c.read_only else ''}>${source}</textarea>
   <div class="script-fields">
     <label>arguments (JSON) <input type="text" name="args" id="script-args" data-testid="script-args" value="${form.get('args', '')}" placeholder='{"n": 12}' size="28"></label>
     <label>note <input type="text" name="note" id="script-note" value="${form.get('note', '')}" placeholder="what changed" size="24" maxlength="200"></label>
