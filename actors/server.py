@@ -43,8 +43,7 @@ from actors.facade import Facade
 from actors.interact import Interact
 from actors.jobs import JobSpec
 from actors.store import Store
-from actors.store.outbox import open_outbox
-from actors.store.records import open_records
+from actors.store.beside import open_outbox, open_records
 from actors.system import System
 from actors.targets import TargetSpec
 from web import app as web_app

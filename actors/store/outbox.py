@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from actors.store.base import Page
-from actors.uri import is_mongo, is_sqlite, sqlite_path
 
 PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
 STATES = (PENDING, DELIVERING, DELIVERED, FAILED)
@@ -100,17 +99,3 @@ def after_attempt(action: Mapping[str, Any], attempt: Mapping[str, Any], state: 
         updated["next_at"] = next_at
     return updated
 
-
-def open_outbox(db_uri: str, *, db_name: str = "analytics_results", db_coll: str = "db",
-                timeout_s: float = 2.0) -> Outbox:
-    """The outbox beside the results store named by *db_uri* (built, not opened)."""
-    if is_sqlite(db_uri):
-        from actors.store.outbox_sqlite import SQLiteOutbox
-        from actors.store.sqlite_file import interact_path
-
-        return SQLiteOutbox(interact_path(sqlite_path(db_uri)))
-    if is_mongo(db_uri):
-        from actors.store.outbox_mongo import MongoOutbox
-
-        return MongoOutbox(db_uri, db_name=db_name, coll=db_coll + "_actions", timeout_s=timeout_s)
-    raise ValueError(f"db_uri {db_uri!r} names no store kind this server knows")

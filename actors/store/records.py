@@ -4,7 +4,7 @@ Why: scripts and their versions (`actors.store.scripts`), action targets added i
 and the idempotency keys of the trigger API are all small documents found by a name, listed by
 a key prefix, and some must be created exactly once even when two requests race (a script
 version number, an ``Idempotency-Key``). One small concept with both backends, SQLite
-(`actors.store.records_sqlite`) and MongoDB (`actors.store.records_mongo`), contract-tested
+(`actors.store.records_sqlite`) and MongoDB (`actors.store.records_mongo`), opened by `actors.store.beside`, contract-tested
 alike, serves them all, in the server and in worker processes.
 
 Bodies are JSON-safe dicts; `find` lists one kind by key order (``desc`` for newest-first
@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from actors.store.base import Page
-from actors.uri import is_mongo, is_sqlite, sqlite_path
 
 #: Longest kind and key.
 MAX_KIND, MAX_KEY = 40, 400
@@ -59,17 +58,3 @@ class Records(Protocol):
              descending: bool = False) -> Page:
         """Bodies of *kind* whose key starts with *prefix*, by key, with the real total."""
 
-
-def open_records(db_uri: str, *, db_name: str = "analytics_results", db_coll: str = "db",
-                 timeout_s: float = 2.0) -> Records:
-    """The records store beside the results store named by *db_uri* (built, not opened)."""
-    if is_sqlite(db_uri):
-        from actors.store.records_sqlite import SQLiteRecords
-        from actors.store.sqlite_file import interact_path
-
-        return SQLiteRecords(interact_path(sqlite_path(db_uri)))
-    if is_mongo(db_uri):
-        from actors.store.records_mongo import MongoRecords
-
-        return MongoRecords(db_uri, db_name=db_name, coll=db_coll + "_records", timeout_s=timeout_s)
-    raise ValueError(f"db_uri {db_uri!r} names no store kind this server knows")

@@ -16,8 +16,7 @@ from actors.services import ServicePlugin
 
 
 def _build(values: Mapping[str, Any]) -> Any:
-    from actors.store.outbox import open_outbox
-    from actors.store.records import open_records
+    from actors.store.beside import open_outbox, open_records
     from tasks.act.sdk import Act
 
     where = {"db_name": str(values.get("db_name") or "analytics_results"),

@@ -13,8 +13,7 @@ import pika
 import pytest
 
 from actors.dispatcher import ActionDispatcher, DispatchConfig
-from actors.store.outbox import open_outbox
-from actors.store.records import open_records
+from actors.store.beside import open_outbox, open_records
 from actors.targets import TargetSpec
 from tasks.act.sdk import TARGET, Act
 from tests.rabbitmq import RabbitBroker

@@ -17,7 +17,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from actors import webhooks
-from actors.store.outbox import ActionQuery, open_outbox
+from actors.store.beside import open_outbox
+from actors.store.outbox import ActionQuery
 
 pytestmark = pytest.mark.system
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,8 +17,8 @@ from actors import runcontext, webhooks
 from actors.delivery import Attempt, retry_after
 from actors.dispatcher import ActionDispatcher, DispatchConfig, next_state
 from actors.errors import InvalidValueError, ServiceError
-from actors.store.outbox import ActionQuery, open_outbox
-from actors.store.records import open_records
+from actors.store.beside import open_outbox, open_records
+from actors.store.outbox import ActionQuery
 from actors.targets import TargetSpec
 from tasks.act.sdk import TARGET, Act
 

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from actors.errors import ConflictError, NotFoundError
-from actors.store.outbox import DELIVERED, DELIVERING, FAILED, PENDING, ActionQuery, Outbox, open_outbox
-from actors.store.records import Records, open_records
+from actors.store.beside import open_outbox, open_records
+from actors.store.outbox import DELIVERED, DELIVERING, FAILED, PENDING, ActionQuery, Outbox
+from actors.store.records import Records
 from actors.store.scripts import ScriptBook, diff
 
 BACKENDS = ("sqlite", "mongo")
