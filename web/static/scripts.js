@@ -61,7 +61,12 @@
       else if (doc.type === "result") { finished(doc); }
     };
     source.addEventListener("error", function (event) {
-      if (event.data) { setStatus("tail stopped", "failed"); source.close(); source = null; }
+      if (event.data || source.readyState === EventSource.CLOSED) {
+        // An error event, or a tail the server refused (every live tail taken): the run goes on.
+        setStatus("not followed: see the run's page", "failed");
+        source.close();
+        source = null;
+      }
     });
   }
 

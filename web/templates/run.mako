@@ -6,7 +6,8 @@
   start, due = run.get('started_at'), run.get('due_at')
   late = (start - due) if isinstance(start, (int, float)) and isinstance(due, (int, float)) else None
 %>
-<h1>Run ${run.get('index')}${' attempt %s' % run['attempt'] if run.get('attempt') else ''} of <a href="${c.job_url(run.get('job_id', ''))}" id="run-job-link">${run.get('name', '')}</a> ${w.outcome(run.get('outcome'))}</h1>
+<% one_off = run.get('trigger') == 'one-off' %>
+<h1>Run ${run.get('index')}${' attempt %s' % run['attempt'] if run.get('attempt') else ''} of <a href="${c.url('scripts/' + run.get('name', '')) if one_off else c.job_url(run.get('job_id', ''))}" id="run-job-link">${run.get('name', '')}</a> ${w.outcome(run.get('outcome'))}</h1>
 % if len(attempts) > 1:
 <p id="attempts">attempts:
 % for a in attempts:
@@ -15,8 +16,12 @@
 </p>
 % endif
 <dl class="facts" id="run-facts">
+  % if one_off:
+  <dt>job</dt><dd><span class="mono">${run.get('job_id', '')}</span> (${run.get('classname', '')}; a one-off run has no job)</dd>
+  % else:
   <dt>job</dt><dd><a href="${c.job_url(run.get('job_id', ''))}" class="mono">${run.get('job_id', '')}</a> (${run.get('classname', '')})</dd>
-  <dt>trigger</dt><dd>${run.get('trigger', '-')}${' (no job: a run of script %s)' % run.get('name', '') if run.get('trigger') == 'one-off' else ''}</dd>
+  % endif
+  <dt>trigger</dt><dd>${run.get('trigger', '-')}</dd>
   % if run.get('classname') == 'Script':
   <dt>script</dt><dd><a href="${c.url('scripts/' + run.get('name', ''))}" id="run-script-link">${run.get('name', '')}</a></dd>
   % endif
