@@ -57,6 +57,7 @@ class Job:
             "last_finished_at": self.last_finished_at, "last_outcome": self.last_outcome,
             "last_error": self.last_error, "runs_total": self.runs_total,
             "failures_total": self.failures_total, "note": self.note, "paused": self.paused,
+            "manual": {"params": self.manual_params} if self.manual else None,  # a run now waiting (a trigger)
             "running": None if self.running is None else {
                 "index": self.running.index, "attempt": self.running.attempt,
                 "due_at": self.running.due_at, "trigger": str(self.running.trigger),

@@ -183,6 +183,8 @@ class Scheduler(pykka.ThreadingActor):
             job = tt.restore(record, now)
             if record.get("running") or record.get("state") != str(job.state):
                 self._changed(job)  # restore changed it (a run resumed); the rest is stored as it is
+            if job.manual and job.job_id not in self._s.waiting:
+                self._s.waiting.appendleft(job.job_id)  # a triggered run that was waiting
         self._dispatch()
         return len(tt)
 

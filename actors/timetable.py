@@ -108,7 +108,8 @@ class Timetable:
         """Rebuild a job from `Job.to_record` output after a restart.
 
         A run that was in flight when the server went away is due now as a resume of the
-        same slot (its interrupted result is the caller's to record).
+        same slot (its interrupted result is the caller's to record). A run now that was waiting
+        (with its parameters) is waiting again: the caller puts it at the head of the line.
         """
         fields = {k: record[k] for k in (
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
@@ -140,6 +141,9 @@ class Timetable:
             self._schedule(job, float(record.get("due_at") or now), job.next_trigger)
         else:
             job.due_at = record.get("due_at")
+        manual = record.get("manual")
+        if isinstance(manual, Mapping) and not record.get("running"):  # a run now (a trigger) was waiting
+            self.run_now(spec.job_id, manual.get("params") or None)
         return job
 
     # ---------------------------------------------------------------- running

@@ -4,8 +4,9 @@ Why: scripts and their versions (`actors.store.scripts`), action targets added i
 and the idempotency keys of the trigger API are all small documents found by a name, listed by
 a key prefix, and some must be created exactly once even when two requests race (a script
 version number, an ``Idempotency-Key``). One small concept with both backends, SQLite
-(`actors.store.records_sqlite`) and MongoDB (`actors.store.records_mongo`), opened by `actors.store.beside`, contract-tested
-alike, serves them all, in the server and in worker processes.
+(`actors.store.records_sqlite`) and MongoDB (`actors.store.records_mongo`), opened by
+`actors.store.beside` and contract-tested alike, serves them all, in the server and in worker
+processes.
 
 Bodies are JSON-safe dicts; `find` lists one kind by key order (``desc`` for newest-first
 keys such as zero-padded version numbers).
