@@ -54,4 +54,4 @@ def test_a_waiting_triggered_run_survives_a_restart_with_its_params():
     assert restored.manual and restored.due_at == 500.0
     run = again.start(job.job_id, now=11.0)
     assert run is not None and run.trigger is Trigger.MANUAL and run.kwargs["message"] == "after the restart"
-    assert timetable().restore(tt.get(job.job_id).to_record() | {"manual": None}, now=10.0).manual is False
+    assert timetable().restore({**record, "manual": None}, now=10.0).manual is False
