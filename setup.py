@@ -37,11 +37,14 @@ setup(
         "dask": DASK,
         "analytics": ANALYTICS,
         "lint": ["ruff>=0.6", "mypy>=1.10", "import-linter>=2.1"],
-        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9", "cheroot>=10"],  # cheroot: web_doors.py compares it
+        "bench": ["apscheduler>=3.10,<4", "psutil>=5.9", "cheroot>=10",  # cheroot: web_doors.py compares it
+                  *DASK],  # the dask_burst scenario
     },
     entry_points={
         "console_scripts": ["das-actors = actors.cli:main"],
-        # Service plugins (actors.services): the das data service, the act service (webhooks, publishes).
-        "das_actors.services": ["das = tasks.das.plugin:PLUGIN", "act = tasks.act.plugin:PLUGIN"],
+        # Service plugins (actors.services): the das data service, data objects and streams (tasks.data),
+        # the act service (webhooks, publishes: tasks.act).
+        "das_actors.services": ["das = tasks.das.plugin:PLUGIN", "objects = tasks.data.plugin:OBJECTS",
+                                "streams = tasks.data.plugin:STREAMS", "act = tasks.act.plugin:PLUGIN"],
     },
 )

@@ -29,7 +29,6 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from actors import runcontext
 from actors.jsonsafe import sanitize
 
 #: Log records are sent in batches of this many, or every LOG_FLUSH_S seconds.
@@ -278,14 +277,13 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     name = wire["name"]
     logger = PipeLogger(_SENDER, f"task.{name}", logging.getLogger().getEffectiveLevel())
     payload: dict[str, Any] = {"started_at": started}
-    current = runcontext.enter(wire)  # services (the act service) name the run in what they record
     try:
         cls = registry.resolve(wire["classname"])
         kwargs = registry.prepare_kwargs(wire["classname"], wire.get("kwargs") or {})
         kwargs.update(
             logger=logger, name=name, index=wire["index"], interval=wire["interval"],
             attempt=wire.get("attempt", 0), job_id=wire["job_id"], parent=tuple(wire.get("parent") or ()),
-            due_at=wire.get("due_at", started), services=dict(services or {}),
+            due_at=wire.get("due_at", started), services=for_run(services, wire),
         )
         value = cls(**kwargs)()
     except MemoryError:
@@ -295,13 +293,23 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     except BaseException as exc:  # noqa: BLE001 - a task's SystemExit/KeyboardInterrupt is its failure too
         value = None
         payload.update(outcome="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-    finally:
-        runcontext.leave(current)
     payload["finished_at"] = time.time()
     payload["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if "outcome" not in payload:
         payload.update(interpret(value, registry, max_children=max_children))
     return payload
+
+
+def for_run(services: Mapping[str, Any] | None, wire: Mapping[str, Any]) -> dict[str, Any]:
+    """The services one run receives: each service's ``for_run(run)`` view when it has one (so what
+    the task writes names the run that produced it), else the service itself (`actors.services`)."""
+    run = {"job_id": wire["job_id"], "index": wire["index"], "attempt": wire.get("attempt", 0), "name": wire["name"],
+           "run_id": f"{wire['job_id']}:{wire['index']}:{wire.get('attempt', 0)}"}
+    bound: dict[str, Any] = {}
+    for name, service in (services or {}).items():
+        bind = getattr(service, "for_run", None)
+        bound[name] = bind(run) if callable(bind) else service
+    return bound
 
 
 def interpret(value: Any, registry: Any, *, max_children: int) -> dict[str, Any]:

@@ -37,7 +37,8 @@ def _start_parser(sub: Any) -> None:
     parser = sub.add_parser("start", help="run the server until SIGINT/SIGTERM", allow_abbrev=False,
                             description="Run the server: config files are Python, later files win, flags win "
                                         "over files. Stops cleanly on SIGINT/SIGTERM.")
-    parser.add_argument("config", nargs="*", help="Python config files declaring options and Task(...) jobs")
+    parser.add_argument("config", nargs="*", help="Python config files declaring options, Task(...) jobs and "
+                                                  "Stream(...) streams")
     add_option_arguments(parser)
     parser.set_defaults(func=_cmd_start)
 
@@ -57,10 +58,11 @@ def _cmd_start(args: argparse.Namespace) -> int:
         chosen.append(default_registry(packages_option(settings.task_packages)))
         return chosen[0].validate_spec
 
+    streams: list[Any] = []
     targets: list[Any] = []
     try:
         settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
-                                     targets=targets)
+                                     streams=streams, targets=targets)
     except DasActorsError as exc:
         return _fail(str(exc))
     registry = chosen[0]
@@ -79,7 +81,8 @@ def _cmd_start(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        system = Server(settings, jobs, registry=registry, targets=targets, token_if_missing=True).start()
+        system = Server(settings, jobs, registry=registry, streams=streams, targets=targets,
+                        token_if_missing=True).start()
     except DasActorsError as exc:
         log.error("server.start_failed", error=str(exc))
         return _fail(str(exc))
@@ -87,7 +90,8 @@ def _cmd_start(args: argparse.Namespace) -> int:
         log.exception("server.start_failed", error=f"{type(exc).__name__}: {exc}")
         sys.stderr.write(f"das-actors: start failed: {type(exc).__name__}: {exc}\n")
         return EXIT_TASK_FAILED
-    log.info("server.ready", config=list(args.config), jobs=len(jobs), pid=__import__("os").getpid())
+    log.info("server.ready", config=list(args.config), jobs=len(jobs), streams=len(streams),
+             pid=__import__("os").getpid())
     if system.login_url:  # as JupyterLab does: a person reads this line, not the JSON log
         sys.stderr.write(f"das-actors: scripts are on and no web token was given; log in to the panel with\n"
                          f"    {system.login_url}\n")

@@ -24,6 +24,7 @@ from typing import Any
 from actors.errors import ConfigError, InvalidValueError
 from actors.params import Option
 from actors.services import check_services, service_plugins
+from actors.uri import dask_address, same_sqlite_file
 
 _METAVAR: dict[type, str] = {int: "N", float: "NUM", str: "TEXT"}
 _AT_LEAST = (("retry_max_delay", "retry_delay"), ("restart_max_backoff", "restart_min_backoff"),
@@ -88,6 +89,8 @@ _o("Scheduling", "max_children_per_run", 100, "most child jobs one run may spawn
 _o("Scheduling", "finished_retention", 86400.0, "seconds finished jobs are kept before being pruned",
    minimum=0, live=True)
 _o("Workers", "workers", 4, "number of worker processes running tasks", minimum=1)
+_o("Workers", "compute", "local", "where runs are computed: local (worker processes of this server) or "
+   "dask://host:port (a Dask distributed scheduler; see docs/scaling-out.md)")
 _o("Workers", "task_timeout", 3600.0, "default timeout of a run, s (0 = none)", minimum=0, live=True)
 _o("Workers", "shutdown_grace", 10.0, "seconds running tasks get on shutdown", minimum=0, live=True)
 _o("Workers", "worker_memory_mb", 0, "RLIMIT_AS of a worker process, MiB (0 = none)", minimum=0)
@@ -130,6 +133,21 @@ _o("Web", "web_max_tails", 8, "live tails (SSE) served at once, below web_thread
    minimum=1)
 _o("Web", "web_connection_limit", 1000, "open connections the web server keeps at once", minimum=1)
 _o("Web", "web_request_timeout", 15.0, "seconds a client has to send a whole request once begun", minimum=0.1)
+# -- issue 13: data objects and streams (actors.store.data, actors.ingest, tasks.data) -----------
+_o("Data", "data_uri", "", "store of data objects and stream messages (sqlite:///file or mongodb://...; empty = "
+   "beside db_uri: <name>-data.db next to an embedded store, database data_db_name on the same MongoDB)")
+_o("Data", "data_db_name", "das_data", "database of the data objects and stream messages (MongoDB)")
+_o("Data", "object_max_size", 1073741824, "largest data object accepted, bytes (K/M/G/KiB/MiB/GiB suffixes); "
+   "a bigger upload or write is refused (HTTP 413) and nothing of it is kept", minimum=1, size=True, metavar="BYTES")
+_o("Data", "object_versions", 10, "versions kept per object name: writing a name again prunes the oldest beyond "
+   "this many (0 = keep every version)", minimum=0)
+_o("Data", "stream_max_messages", 100000, "messages kept per stream (the oldest go first)", minimum=1)
+_o("Data", "stream_size", 67108864, "bytes kept per stream on MongoDB (its capped collection's size)", minimum=4096,
+   size=True, metavar="BYTES")
+_o("Data", "stream_prefetch", 100, "messages a stream consumer holds unacknowledged at once (AMQP prefetch)",
+   minimum=1)
+_o("Data", "stream_heartbeat", 30.0, "AMQP heartbeat of stream consumers, s (0 = the broker's)", minimum=0)
+_o("Data", "stream_backoff_max", 30.0, "longest wait between two reconnects of a stream consumer, s", minimum=0.1)
 # -- issue 14: scripts written in the browser, action hooks -----------------------------------
 _o("Scripts", "scripts", True, "the Scripts area: Python written in the panel runs on the workers (with a web token: "
    "generated at start when none is given); --no-scripts turns it off")
@@ -194,6 +212,13 @@ class Settings:
             raise self._error("web_base", "must start with '/'")
         if self.web_port > 65535:
             raise self._error("web_port", "must be <= 65535")
+        if same_sqlite_file(self.data_uri, self.db_uri):
+            raise self._error("data_uri", "must not be the results store (db_uri): give the data a file of its own")
+        try:
+            dask_address(self.compute)
+        except ConfigError as exc:
+            where = _place("compute", self.source("compute"))
+            raise ConfigError(f"{where}: {exc}" if where else str(exc)) from None
         for name, rule in check_services(self._values):
             raise self._error(name, rule)
 

@@ -1,4 +1,4 @@
-"""Python config files: ``Task(...)`` jobs and option assignments, read in order.
+"""Python config files: ``Task(...)`` jobs, ``Stream(...)`` streams and option assignments, read in order.
 
 Why a module of its own: executing an operator's file (as DAS's ``execfile`` did) and
 mapping what it defines back to a file and line is a concept apart from the option
@@ -23,6 +23,7 @@ from typing import Any
 from actors.config import Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
 from actors.jobs import JobSpec, Origin
+from actors.streamspec import StreamOrigin, StreamSpec
 from actors.targets import TargetSpec
 from actors.timeish import parse_when
 
@@ -44,9 +45,11 @@ def _make_task(
 ) -> Callable[..., JobSpec]:
     def Task(  # the name config files use; a bad call raises TypeError at the call's line
         name: Any, classname: Any, interval: Any, *, only_once: Any = False, max_runs: Any = None,
-        only_before: Any = None, timeout: Any = None, retries: Any = None, **kwargs: Any,
+        only_before: Any = None, timeout: Any = None, retries: Any = None, tags: Any = None,
+        on_stream: Any = None, stream_batch: Any = None, resources: Any = None, **kwargs: Any,
     ) -> JobSpec:
-        """Define a job: run *classname* every *interval* seconds with **kwargs."""
+        """Define a job: run *classname* every *interval* seconds with **kwargs (and when *stream_batch*
+        new messages of *on_stream* arrived)."""
         try:
             if isinstance(only_before, str):
                 only_before = parse_when(only_before, now=time.time() if now is None else now, field="only_before",
@@ -54,7 +57,8 @@ def _make_task(
             spec = JobSpec(
                 name=name, classname=classname, interval_s=interval, kwargs=kwargs, only_once=only_once,
                 max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
-                origin=Origin.CONFIG,
+                origin=Origin.CONFIG, tags=() if tags is None else tags, on_stream=on_stream,
+                stream_batch=stream_batch, resources={} if resources is None else resources,
             )
             if make_job is not None:
                 spec = make_job(spec)
@@ -65,6 +69,21 @@ def _make_task(
 
     Task.__qualname__ = "Task"  # so that a bad call says "Task() missing ..."
     return Task
+
+
+def _make_stream(path: str, streams: list[tuple[StreamSpec, str]]) -> Callable[..., StreamSpec]:
+    def Stream(name: Any, uri: Any, queue: Any, *, tags: Any = None) -> StreamSpec:  # the name config files use
+        """Declare a stream: consume AMQP *queue* of the broker at *uri* into stream *name*."""
+        try:
+            spec = StreamSpec(name=name, uri=uri, queue=queue, tags=() if tags is None else tags,
+                              origin=StreamOrigin.CONFIG)
+        except InvalidValueError as exc:
+            raise ConfigError(f"{_at(path, _caller_line(path))}: Stream {name!r}: {exc}") from exc
+        streams.append((spec, _at(path, _caller_line(path))))
+        return spec
+
+    Stream.__qualname__ = "Stream"
+    return Stream
 
 
 def _make_target(path: str, targets: list[tuple[TargetSpec, str]]) -> Callable[..., TargetSpec]:
@@ -100,19 +119,25 @@ def _assignment_lines(tree: ast.Module) -> dict[str, int]:
 
 
 def _ignored(name: str, value: Any) -> bool:
-    """Names in a config file that are not options: private, Task, modules, code, jobs."""
-    if name.startswith("_") or name in ("Task", "Target") or isinstance(value, JobSpec | TargetSpec):
+    """Names in a config file that are not options: private, Task, Stream, Target, modules, code, jobs, streams,
+    targets."""
+    if name.startswith("_") or name in ("Task", "Stream", "Target"):
+        return True
+    if isinstance(value, JobSpec | StreamSpec | TargetSpec):
         return True
     if inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
         return True
-    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec) for v in value)
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec | StreamSpec)
+                                                                   for v in value)
 
 
 def _run_file(
     path: str, make_job: Callable[..., JobSpec] | None, now: float | None,
+    streams: list[tuple[StreamSpec, str]] | None = None,
     targets: list[tuple[TargetSpec, str]] | None = None,
 ) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str]]]:
-    """Execute one config file; return its option values and jobs, each with its ``path:line``."""
+    """Execute one config file; return its option values and jobs, each with its ``path:line``
+    (its streams are appended to *streams*)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -130,6 +155,7 @@ def _run_file(
     namespace: dict[str, Any] = {
         "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
         "Task": _make_task(path, jobs, make_job, now),
+        "Stream": _make_stream(path, streams if streams is not None else []),
         "Target": _make_target(path, [] if targets is None else targets),
     }
     try:
@@ -156,6 +182,7 @@ def load_config(
     make_job: Callable[..., JobSpec] | None = None,
     make_job_for: Callable[[Settings], Callable[[JobSpec], JobSpec]] | None = None,
     now: float | None = None,
+    streams: list[StreamSpec] | None = None,
     targets: list[TargetSpec] | None = None,
 ) -> tuple[Settings, list[JobSpec]]:
     """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
@@ -165,15 +192,17 @@ def load_config(
     known (the task registry depends on ``task_packages``, which the same file may set) and
     is applied to each job afterwards. Jobs with the same id are kept once. *now* anchors a
     textual ``only_before`` (default: the clock). Every problem is a `ConfigError` naming
-    the file and line. ``Target(...)`` declarations are appended to *targets* when it is given
-    (a name declared twice is a `ConfigError` naming both places).
+    the file and line. ``Stream(...)`` declarations are appended to *streams* when given (a
+    name declared twice is a `ConfigError`; a later file may not redefine it either), and
+    ``Target(...)`` declarations to *targets* (the same rule).
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     declared: list[tuple[JobSpec, str]] = []
+    declared_streams: list[tuple[StreamSpec, str]] = []
     declared_targets: list[tuple[TargetSpec, str]] = []
     for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_targets)
+        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, declared_targets)
         for name, (value, at) in file_values.items():
             values[name], sources[name] = value, f"file:{at}"
         declared.extend(file_jobs)
@@ -193,10 +222,17 @@ def load_config(
                 raise ConfigError(f"{at}: Task {spec.name!r}: {exc}") from exc
         jobs.setdefault(checked.job_id, checked)
     seen: dict[str, str] = {}
+    for stream, at in declared_streams:
+        if stream.name in seen:
+            raise ConfigError(f"{at}: Stream {stream.name!r} is declared twice (first at {seen[stream.name]})")
+        seen[stream.name] = at
+    if streams is not None:
+        streams.extend(stream for stream, _ in declared_streams)
+    seen_targets: dict[str, str] = {}
     for target, at in declared_targets:
-        if target.name in seen:
-            raise ConfigError(f"{at}: Target {target.name!r} is declared twice (first at {seen[target.name]})")
-        seen[target.name] = at
+        if target.name in seen_targets:
+            raise ConfigError(f"{at}: Target {target.name!r} is declared twice (first at {seen_targets[target.name]})")
+        seen_targets[target.name] = at
         if targets is not None:
             targets.append(target)
     return settings, list(jobs.values())

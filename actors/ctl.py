@@ -170,8 +170,8 @@ Answer = tuple[Any, str]
 
 
 def _jobs(args: argparse.Namespace, client: Client) -> Answer:
-    answer = client.call("GET", "jobs", {"due_within": args.due_within, "state": args.state, "limit": args.limit,
-                                         "offset": args.offset})
+    answer = client.call("GET", "jobs", {"due_within": args.due_within, "state": args.state, "tag": args.tag,
+                                         "limit": args.limit, "offset": args.offset})
     jobs = answer["jobs"]
     shown = f"\n{len(jobs)} of {answer.get('total', len(jobs))} job(s)" + (" (more: --offset)" if answer.get("more")
                                                                            else "")
@@ -205,10 +205,12 @@ def _job(args: argparse.Namespace, client: Client) -> Answer:
 def _add(args: argparse.Namespace, client: Client) -> Answer:
     body: dict[str, Any] = {"name": args.name, "classname": args.classname, "interval": _number(args.interval),
                             "kwargs": _parse_kwargs(args), "only_once": args.only_once}
-    for key in ("max_runs", "only_before", "timeout", "retries", "when"):
+    for key in ("max_runs", "only_before", "timeout", "retries", "when", "on_stream", "stream_batch"):
         value = getattr(args, key)
         if value is not None:
             body[key] = value
+    if args.tag:
+        body["tags"] = list(args.tag)
     answer = client.call("POST", "jobs", body=body)
     return answer, "added " + _job_line(answer["job"])
 
@@ -228,7 +230,7 @@ def _job_verb(args: argparse.Namespace, client: Client) -> Answer:
 
 def _runs(args: argparse.Namespace, client: Client) -> Answer:
     query = {"job_id": args.job_id, "name": args.name, "classname": args.classname, "parent": args.parent,
-             "outcome": args.outcome, "last": args.last, "index": args.index, "limit": args.limit,
+             "outcome": args.outcome, "last": args.last, "index": args.index, "tag": args.tag, "limit": args.limit,
              "offset": args.offset}
     answer = client.call("GET", "runs", query)
     rows = [[_when(r.get("finished_at")), r.get("name"), r.get("job_id"), r.get("index"), r.get("attempt"),
@@ -329,7 +331,15 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.ctl_command == "logs" and args.follow:
             return _follow(args, client)
-        answer, text = HANDLERS.get(args.ctl_command, getattr(args, "ctl_handler", None))(args, client)  # type: ignore[misc]
+        if args.ctl_command in ("objects", "streams"):  # data objects and streams: actors.ctl_data
+            from actors.ctl_data import run
+
+            answer, text = run(args, client, table)
+            if answer is None:  # the bytes went to stdout
+                return EXIT_OK
+        else:
+            answer, text = HANDLERS.get(args.ctl_command, getattr(args, "ctl_handler", None))(  # type: ignore[misc]
+                args, client)
     except CtlUsageError as exc:
         sys.stderr.write(f"das-actors ctl: error: {exc}\n")
         return EXIT_USAGE
@@ -368,6 +378,7 @@ def _positive(text: str) -> int:
 _JOB_FILTERS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--due-within",), {"type": float, "metavar": "S", "help": "only jobs due within S seconds"}),
     (("--state",), {"help": "only jobs in this state (scheduled, waiting, running, paused, abandoned, finished)"}),
+    (("--tag",), {"help": "only jobs with this tag"}),
     (("--limit",), {"type": _positive, "default": 1000}), (("--offset",), {"type": _positive})]
 
 #: command -> (help, [(flags, options)])
@@ -383,7 +394,11 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
         (("--only-once",), {"action": "store_true"}), (("--max-runs",), {"type": _positive, "metavar": "N"}),
         (("--only-before",), {"metavar": "TIMEISH"}), (("--timeout",), {"type": float, "metavar": "S"}),
         (("--retries",), {"type": _positive, "metavar": "N"}),
-        (("--when",), {"metavar": "TIMEISH", "help": "first run (default: now)"})]),
+        (("--when",), {"metavar": "TIMEISH", "help": "first run (default: now)"}),
+        (("--tag",), {"action": "append", "metavar": "TAG", "help": "a tag of the job (repeatable)"}),
+        (("--on-stream",), {"metavar": "STREAM", "help": "also run when new messages of this stream arrive"}),
+        (("--stream-batch",), {"type": _positive, "metavar": "N", "help": "with --on-stream: after N new messages "
+                                                                          "(default 1)"})]),
     "remove": ("remove a job (a running run finishes first)", [(("id",), {})]),
     "pause": ("pause a job", [(("id",), {})]),
     "resume": ("resume a paused job", [(("id",), {})]),
@@ -394,6 +409,7 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
     "runs": ("run results, newest first", [
         (("--job-id",), {}), (("--name",), {}), (("--class",), {"dest": "classname"}), (("--parent",), {}),
         (("--outcome",), {}), (("--index",), {"type": _positive}), (("--last",), {"type": float, "metavar": "S"}),
+        (("--tag",), {"help": "only runs of jobs with this tag"}),
         (("--limit",), {"type": _positive, "default": 20}), (("--offset",), {"type": _positive})]),
     "run": ("one run with its result and log lines", [
         (("job_id",), {}), (("index",), {"type": _positive}), (("--attempt",), {"type": _positive})]),
@@ -434,5 +450,8 @@ def add_parser(sub: Any, extra: dict[str, Extra] | None = None) -> argparse.Argu
             command.add_argument(*flags, **options)
         if handler is not None:
             command.set_defaults(ctl_handler=handler)
+    from actors.ctl_data import add_data_commands
+
+    add_data_commands(commands, common)  # ctl objects ..., ctl streams ... (issue 13)
     parser.set_defaults(func=main)
     return parser  # type: ignore[no-any-return]

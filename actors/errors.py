@@ -14,6 +14,7 @@
     ├── PluginError                  a task, report or service plugin is malformed or failed to load
     │   └── ReportError              a report class cannot be used
     ├── ServiceError                 a service tasks use (the das data service ...) failed
+    │   └── ComputeError             the compute cluster (Dask) cannot be reached or used
     ├── StoreError                   the result/log/job store failed
     │   └── StoreUnavailableError    the store cannot be reached right now (retry later)
     ├── ActorUnavailableError        an actor did not answer within its timeout or is dead
@@ -125,6 +126,10 @@ class ServiceError(DasActorsError):
     """A service that tasks use (a plugin's, e.g. the das data service) failed."""
 
     status = 503
+
+
+class ComputeError(ServiceError):
+    """The compute cluster named by the ``compute`` option cannot be reached or used."""
 
 
 class StoreError(DasActorsError):

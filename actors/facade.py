@@ -18,6 +18,7 @@ import structlog
 from actors import config as options_registry
 from actors.actlog import ActLog
 from actors.config import Settings
+from actors.datafacade import DataDoor
 from actors.errors import (
     ActorUnavailableError,
     ConfigError,
@@ -58,8 +59,8 @@ from tasks.registry import TaskRegistry, default_registry
 log = structlog.get_logger("das_actors.facade")
 
 
-class Facade:
-    """Read and steer a running `System`; see the module docstring."""
+class Facade(DataDoor):
+    """Read and steer a running `System`; see the module docstring (objects and streams: `DataDoor`)."""
 
     def __init__(self, system: System, registry: TaskRegistry | None = None) -> None:
         self.system = system
@@ -83,16 +84,17 @@ class Facade:
 
     # ------------------------------------------------------------------ jobs
     def jobs(self, *, due_within_s: float | None = None, limit: int = 100_000, offset: int = 0,
-             state: str | None = None) -> list[dict[str, Any]]:
+             state: str | None = None, tag: str | None = None) -> list[dict[str, Any]]:
         """Jobs soonest due first (jobs without a due time last); one page of them."""
-        return list(self.jobs_page(due_within_s=due_within_s, limit=limit, offset=offset, state=state)["jobs"])
+        return list(self.jobs_page(due_within_s=due_within_s, limit=limit, offset=offset, state=state,
+                                   tag=tag)["jobs"])
 
     def jobs_page(self, *, due_within_s: float | None = None, limit: int = 100, offset: int = 0,
-                  state: str | None = None) -> dict[str, Any]:
-        """``{"jobs": [...], "total": n, "more": bool}``: one page, sorted by the scheduler."""
+                  state: str | None = None, tag: str | None = None) -> dict[str, Any]:
+        """``{"jobs": [...], "total": n, "more": bool}``: one page, sorted by the scheduler (with *tag*)."""
         if limit < 0 or offset < 0:
             raise InvalidJobError(f"limit and offset must be >= 0, got {limit} and {offset}", field="limit")
-        return dict(self.system.ask(GetJobsPage(offset, limit, due_within_s, state)))
+        return dict(self.system.ask(GetJobsPage(offset, limit, due_within_s, state, tag)))
 
     def job(self, job_id: str) -> dict[str, Any]:
         """One job with its recent runs and its children."""
@@ -298,7 +300,15 @@ class Facade:
                 act = self.act.counts(since)
             except DasActorsError as exc:
                 log.warning("overview.actions_unavailable", error=str(exc))
-        return {"aggregate": None, "interact": interact, "act": act}
+        aggregate = None
+        try:
+            streams = self.streams()
+            aggregate = {"objects": int(self.objects(limit=1)["total"]), "streams": len(streams),
+                         "messages_per_s": round(sum(float((s.get("status") or {}).get("rate") or 0.0)
+                                                     for s in streams), 3)}
+        except (DasActorsError, AttributeError) as exc:  # no data stores on this server (a bare System)
+            log.warning("overview.data_unavailable", error=f"{type(exc).__name__}: {exc}")
+        return {"aggregate": aggregate, "interact": interact, "act": act}
 
     def reports(self) -> ReportRegistry:
         """The reports this server can show (built-in, entry points, ``report_packages``)."""

@@ -24,8 +24,9 @@ from typing import Any
 
 import orjson
 
-from actors.errors import InvalidJobError
+from actors.errors import InvalidJobError, InvalidValueError
 from actors.jsonsafe import find_unsafe
+from actors.tags import check_name, check_tags
 
 #: Names the framework passes to every task constructor; user kwargs may not use them.
 RESERVED_KWARGS = frozenset(
@@ -108,6 +109,20 @@ def _int(name: str, value: Any, *, minimum: int) -> None:
         raise InvalidJobError(f"{name}: at most {MAX_COUNT}, got {value!r}", field=name, value=value)
 
 
+def _resources(value: Any) -> None:
+    """Placement: a mapping of resource names to positive amounts (``{"GPU": 1}``)."""
+    if not isinstance(value, Mapping):
+        raise InvalidJobError(f"resources must be a mapping of names to amounts, got {value!r}", field="resources",
+                              value=value)
+    for name, amount in value.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidJobError(f"resources: a resource name must be a non-empty string, got {name!r}",
+                                  field="resources", value=name)
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount <= 0:
+            raise InvalidJobError(f"resources: the amount of {name!r} must be a number > 0, got {amount!r}",
+                                  field="resources", value=amount)
+
+
 def canonical_json(value: Any) -> bytes:
     """UTF-8 JSON with sorted keys and no spaces: the stable text that job ids are hashed from."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
@@ -132,6 +147,14 @@ class JobSpec:
     max_retries: int | None = None
     parent: tuple[str, ...] = ()
     origin: Origin = Origin.CONFIG
+    #: Labels to find the job by (every list filters by tag); part of the id only when set.
+    tags: tuple[str, ...] = ()
+    #: Also run when ``stream_batch`` new messages arrived on this stream (`actors.streamtrigger`).
+    on_stream: str | None = None
+    #: How many new messages of ``on_stream`` start a run early (None: 1).
+    stream_batch: int | None = None
+    #: Placement on a compute cluster (``{"GPU": 1}``), passed to Dask; local workers ignore it.
+    resources: Mapping[str, float] = field(default_factory=dict)
     job_id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -164,9 +187,21 @@ class JobSpec:
                 "(use str, int, float, bool, None, lists and dicts with string keys)",
                 field="kwargs",
             )
+        try:
+            object.__setattr__(self, "tags", check_tags(self.tags))
+            if self.on_stream is not None:
+                check_name(self.on_stream, field="on_stream", what="stream")
+        except InvalidValueError as exc:
+            raise InvalidJobError(str(exc), field=exc.field, value=exc.value) from None
+        _int("stream_batch", self.stream_batch, minimum=1)
+        if self.stream_batch is not None and self.on_stream is None:
+            raise InvalidJobError("stream_batch needs on_stream (the stream whose messages are counted)",
+                                  field="stream_batch", value=self.stream_batch)
         if not all(isinstance(p, str) for p in self.parent):
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
+        _resources(self.resources)
+        object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items()))))
         object.__setattr__(self, "origin", Origin(self.origin))
         object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
         object.__setattr__(self, "interval_s", float(self.interval_s))
@@ -180,7 +215,20 @@ class JobSpec:
         return self.max_runs
 
     def definition(self) -> dict[str, Any]:
-        """The fields that identify the job (what its id is hashed from)."""
+        """The fields that identify the job (what its id is hashed from).
+
+        ``tags``, ``on_stream``, ``stream_batch`` and ``resources`` are included only when set, so
+        the ids of jobs defined before they existed stay what they were.
+        """
+        extra: dict[str, Any] = {}
+        if self.tags:
+            extra["tags"] = list(self.tags)
+        if self.on_stream is not None:
+            extra["on_stream"] = self.on_stream
+        if self.stream_batch is not None:
+            extra["stream_batch"] = self.stream_batch
+        if self.resources:
+            extra["resources"] = dict(self.resources)
         return {
             "name": self.name,
             "classname": self.classname,
@@ -192,18 +240,19 @@ class JobSpec:
             "timeout": self.timeout_s,
             "retries": self.max_retries,
             "parent": list(self.parent),
+            **extra,
         }
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the definition, its id and origin (what the store keeps)."""
-        return {**self.definition(), "job_id": self.job_id, "origin": str(self.origin)}
+        return {**self.definition(), "tags": list(self.tags), "job_id": self.job_id, "origin": str(self.origin)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
         """Rebuild a spec from `to_dict` output (or an API/child request using the same names)."""
         known = {
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", "job_id",
+            "timeout", "retries", "parent", "origin", "job_id", "tags", "on_stream", "stream_batch", "resources",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -227,6 +276,10 @@ class JobSpec:
             max_retries=data.get("retries"),
             parent=tuple(data.get("parent") or ()),
             origin=Origin(data.get("origin", Origin.API)),
+            tags=data.get("tags") or (),
+            on_stream=data.get("on_stream"),
+            stream_batch=data.get("stream_batch"),
+            resources=data.get("resources") or {},
         )
 
 
@@ -251,6 +304,9 @@ class Run:
     parent: tuple[str, ...]
     timeout_s: float | None
     trigger: Trigger = Trigger.SCHEDULE
+    tags: tuple[str, ...] = ()
+    #: The job's placement (`JobSpec.resources`), for a compute cluster.
+    resources: Mapping[str, float] = field(default_factory=dict)
     #: Arguments given to this run only (a triggered run), already merged into ``kwargs``.
     params: Mapping[str, Any] | None = None
 
@@ -271,7 +327,7 @@ class Run:
             "job_id": self.job_id, "name": self.name, "classname": self.classname,
             "kwargs": dict(self.kwargs), "index": self.index, "attempt": self.attempt,
             "due_at": self.due_at, "interval": self.interval_s, "parent": list(self.parent),
-            "timeout": self.timeout_s, "trigger": str(self.trigger),
+            "timeout": self.timeout_s, "trigger": str(self.trigger), "tags": list(self.tags),
         }
 
 

@@ -24,14 +24,16 @@ def view(job: Job) -> dict[str, Any]:
 
 
 def jobs_page(timetable: Timetable, now: float, offset: int, limit: int, *, due_within_s: float | None = None,
-              state: str | None = None) -> dict[str, Any]:
-    """``{"jobs", "total", "more"}``: one page of jobs sorted by due time (no due time last), by name."""
+              state: str | None = None, tag: str | None = None) -> dict[str, Any]:
+    """``{"jobs", "total", "more"}``: one page of jobs sorted by due time (no due time last), by name;
+    only jobs due within *due_within_s*, in *state*, carrying *tag* when given."""
     horizon = None if due_within_s is None else now + due_within_s
     far = float("inf")
     keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
             for job in timetable.jobs()
             if (horizon is None or (job.due_at is not None and job.due_at <= horizon))
-            and (state is None or job.state == state)]
+            and (state is None or job.state == state)
+            and (tag is None or tag in job.spec.tags)]
     first = heapq.nsmallest(offset + limit, keys)[offset:]
     items = [view(job) for _, _, job_id in first if (job := timetable.get(job_id)) is not None]
     return {"jobs": items, "total": len(keys), "more": offset + len(items) < len(keys)}

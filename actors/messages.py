@@ -70,6 +70,7 @@ class GetJobsPage:
     limit: int
     due_within_s: float | None = None
     state: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,11 @@ import pkgutil
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("das_actors.plugins")
+
+R = TypeVar("R")
 
 #: How many known names an "unknown" message lists.
 MAX_NAMES_IN_ERROR = 10
@@ -274,3 +276,24 @@ def entry_point_objects(group: str) -> list[tuple[str, Any]]:
 def packages_option(text: str) -> tuple[str, ...]:
     """The ``task_packages`` / ``report_packages`` option text (comma-separated) as module prefixes."""
     return tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
+
+
+class RegistryCache(Generic[R]):
+    """One discovered registry per set of importable prefixes, built on first use (process-wide).
+
+    Discovery imports every module of the built-in packages once; the server, its facade and
+    each worker process then share the registry of their ``task_packages`` / ``report_packages``.
+    """
+
+    def __init__(self, build: Callable[[tuple[str, ...]], R]) -> None:
+        self._build = build
+        self._built: dict[tuple[str, ...], R] = {}
+        self._lock = threading.Lock()
+
+    def get(self, importable: Sequence[str] = ()) -> R:
+        """The registry for *importable* (order and blanks do not matter)."""
+        key = tuple(sorted(p.strip() for p in importable if p.strip()))
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = self._build(key)
+            return self._built[key]

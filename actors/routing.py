@@ -24,12 +24,13 @@ log = structlog.get_logger("das_actors.routing")
 
 @dataclass(slots=True)
 class Directory:
-    """Current refs of the supervisor, scheduler, journal and worker slots."""
+    """Current refs of the supervisor, scheduler, journal, worker slots and stream hub."""
 
     supervisor: pykka.ActorRef[Any] | None = None
     scheduler: pykka.ActorRef[Any] | None = None
     journal: pykka.ActorRef[Any] | None = None
     workers: list[pykka.ActorRef[Any] | None] = field(default_factory=list)
+    streams: pykka.ActorRef[Any] | None = None
 
     def tell_scheduler(self, message: Any) -> None:
         """Tell the scheduler, if it is alive."""

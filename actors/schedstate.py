@@ -33,6 +33,7 @@ class SchedulerState:
     stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
     metrics: RunMetrics = field(default_factory=RunMetrics)
     class_duration_s: dict[str, float] = field(default_factory=dict)  # EWMA per task class
+    stream_counts: dict[str, int] = field(default_factory=dict)  # job id -> new messages (actors.streamtrigger)
     #: One-off runs (no job in the timetable) not yet dispatched, dispatched before the waiting line.
     one_offs: deque[Run] = field(default_factory=deque)
     #: Run ids of one-off runs not finished yet (waiting or running): a refused one goes back in line.

@@ -63,6 +63,8 @@ from actors.messages import (
 )
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.schedstate import SchedulerState, new_state
+from actors.streammessages import StreamArrived
+from actors.streamtrigger import jobs_to_start
 from actors.timetable import Decision, Job
 from actors.waker import Waker
 
@@ -156,6 +158,14 @@ class Scheduler(pykka.ThreadingActor):
         s = self._s
         s.idle.discard(message.slot)
         s.down[message.slot] = "degraded: " + message.reason if message.degraded else message.reason
+
+    def _on_stream_arrived(self, message: StreamArrived) -> None:
+        now, tt = self._clock(), self._s.timetable
+        for job in jobs_to_start(tt, self._s.stream_counts, message.stream, message.count):
+            tt.reschedule(job.job_id, now, now)
+            job.note = f"new messages on stream {message.stream!r}"
+            self._changed(job)
+        self._dispatch()
 
     def _on_housekeep(self, _message: Housekeep) -> None:
         self._saver = None
@@ -331,6 +341,8 @@ class Scheduler(pykka.ThreadingActor):
                 s.waiting.popleft()
                 run = tt.start(job_id, now)
                 self._changed(job)
+                if run is not None and job.spec.on_stream is not None:
+                    s.stream_counts.pop(job_id, None)  # its count of new messages starts again
                 if run is None:
                     if job.state is JobState.FINISHED:
                         log.info("job.finished", job=job.spec.name, job_id=job_id, reason=job.note)
@@ -449,7 +461,7 @@ class Scheduler(pykka.ThreadingActor):
     def _jobs_page(self, message: GetJobsPage) -> dict[str, Any]:
         return jobs_page(self._s.timetable, self._clock(), message.offset, message.limit,
                          due_within_s=message.due_within_s,
-                         state=message.state)
+                         state=message.state, tag=message.tag)
 
     def _view(self, job: Job) -> dict[str, Any]:
         return view(job)
@@ -485,7 +497,7 @@ HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
     PauseJob: Scheduler._pause, ResumeJob: Scheduler._resume, RescheduleJob: Scheduler._reschedule,
     RunJobNow: Scheduler._run_now, RemoveJob: Scheduler._remove, Drain: Scheduler._drain,
     ListRunning: Scheduler._list_running, GetStatus: Scheduler._status, SaveNow: Scheduler._save_now,
-    GetMetrics: Scheduler._metrics, SetLimits: Scheduler._set_limits,
+    GetMetrics: Scheduler._metrics, SetLimits: Scheduler._set_limits, StreamArrived: Scheduler._on_stream_arrived,
     TriggerRun: Scheduler._trigger, RunOneOff: Scheduler._run_one_off, GetRunState: Scheduler._run_state,
 }
 

@@ -10,15 +10,14 @@ in the body of a task class::
     task_options = [{"name": "threshold", "type": "float", "default": 3.0, "help": "alert above"}]
 
 The literal is read with ``ast.literal_eval``: a computed list is not a declaration (the
-script then declares no options, and takes any JSON arguments). Names of scripts and tags
-are checked here too. Pure: no I/O.
+script then declares no options, and takes any JSON arguments). Script names are checked
+here too (tags: `actors.tags`). Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from actors.errors import InvalidValueError
@@ -26,9 +25,6 @@ from actors.params import Param
 
 #: A script name: a letter or digit, then letters, digits and ``._-``; at most 100 characters.
 SCRIPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-#: A tag: a letter or digit, then letters, digits and ``._:-``; at most 64 characters.
-TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-MAX_TAGS = 32
 #: Option types a script's ``task_options`` may use (those of `tasks.base.OPTION_TYPES`).
 OPTION_TYPES = ("str", "int", "float", "bool", "json", "list", "dict")
 
@@ -39,25 +35,6 @@ def check_script_name(name: Any, *, field: str = "name") -> str:
         raise InvalidValueError(f"{field}: a script name is a letter or digit followed by up to 99 letters, "
                                 f"digits or '._-', got {str(name)[:80]!r}", field=field, value=str(name)[:80])
     return name
-
-
-def check_tags(tags: Any, *, field: str = "tags") -> tuple[str, ...]:
-    """Valid tags, sorted, without repeats: a list, or one comma-separated text; None is none."""
-    if tags is None:
-        return ()
-    items: Iterable[Any] = [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else tags
-    if not isinstance(items, list | tuple | set | frozenset):
-        raise InvalidValueError(f"{field}: a list of tags or comma-separated text, got {type(tags).__name__}",
-                                field=field)
-    out = set()
-    for tag in items:
-        if not isinstance(tag, str) or not TAG.fullmatch(tag):
-            raise InvalidValueError(f"{field}: a tag is a letter or digit followed by up to 63 letters, digits or "
-                                    f"'._:-', got {str(tag)[:40]!r}", field=field, value=str(tag)[:40])
-        out.add(tag)
-    if len(out) > MAX_TAGS:
-        raise InvalidValueError(f"{field}: at most {MAX_TAGS} tags, got {len(out)}", field=field)
-    return tuple(sorted(out))
 
 
 def check_source(source: Any, max_bytes: int, *, field: str = "source") -> str:

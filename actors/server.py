@@ -44,6 +44,7 @@ from actors.interact import Interact
 from actors.jobs import JobSpec
 from actors.store import Store
 from actors.store.beside import open_outbox, open_records
+from actors.streamspec import StreamSpec
 from actors.system import System
 from actors.targets import TargetSpec
 from web import app as web_app
@@ -60,9 +61,9 @@ class Server:
 
     def __init__(self, settings: Settings, jobs: Sequence[JobSpec] = (), *, store: Store | None = None,
                  clock: Callable[[], float] = time.time, rng: Callable[[], float] = random.random,
-                 registry: Any | None = None, targets: Sequence[TargetSpec] = (),
-                 token_if_missing: bool = False) -> None:
-        self.system = System(settings, jobs, store=store, clock=clock, rng=rng)
+                 registry: Any | None = None, streams: Sequence[StreamSpec] = (),
+                 targets: Sequence[TargetSpec] = (), token_if_missing: bool = False) -> None:
+        self.system = System(settings, jobs, store=store, clock=clock, rng=rng, streams=streams)
         self.facade = Facade(self.system, registry)
         self.web: web_server.WebServer | None = None
         where = {"db_name": settings.db_name, "db_coll": settings.db_coll, "timeout_s": settings.db_timeout}

@@ -21,6 +21,12 @@ everything heavy belongs in ``build``, which imports lazily.
   per worker process (tasks), and once in the server (reports). A failure is logged and the
   service is left out: a bad service configuration never kills a worker.
 * ``add_commands(subparsers)``: extra ``das-actors`` commands (``das-serve`` ...).
+* ``uses``: names of server options declared elsewhere (the server's own) whose values
+  ``build`` and ``check`` also receive (the data services read ``data_uri`` ...).
+
+A service may also offer ``for_run(run) -> service``: each run then receives the view it
+returns, bound to that run (``run`` is ``{"job_id", "index", "attempt", "name", "run_id"}``), so
+that what the task writes can say which run produced it.
 """
 
 from __future__ import annotations
@@ -53,8 +59,9 @@ class ServicePlugin:
     uses: tuple[str, ...] = ()
 
     def option_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The values of this plugin's options, of those it `uses`, and ``db_uri`` (which some must stay away from)."""
-        names = {option.name for option in self.options} | {"db_uri"} | set(self.uses)
+        """The values of this plugin's options, of those it `uses`, and ``db_uri`` (which some must
+        stay away from)."""
+        names = {option.name for option in self.options} | set(self.uses) | {"db_uri"}
         return {name: values[name] for name in names if name in values}
 
 
@@ -111,6 +118,6 @@ def build_services(values: Mapping[str, Any], on_error: Callable[[str, BaseExcep
 
 
 def service_option_names() -> frozenset[str]:
-    """The names of every option a service plugin declares or `uses`."""
+    """The names of every option a service plugin declares or uses (what worker processes need)."""
     return frozenset({option.name for plugin in service_plugins() for option in plugin.options}
                      | {name for plugin in service_plugins() for name in plugin.uses})

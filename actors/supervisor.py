@@ -44,6 +44,8 @@ class Builders:
     scheduler: Callable[[], pykka.ActorRef[Any]]
     worker: Callable[[int], pykka.ActorRef[Any]]
     workers: int
+    #: The stream hub (`actors.streamhub`), started last; None: no streams.
+    streams: Callable[[], pykka.ActorRef[Any]] | None = None
 
 
 class Supervisor(pykka.ThreadingActor):
@@ -68,6 +70,8 @@ class Supervisor(pykka.ThreadingActor):
         self._dir.workers = [None] * self._build.workers
         for slot in range(self._build.workers):
             self._dir.workers[slot] = self._start("worker", slot)
+        if self._build.streams is not None:
+            self._dir.streams = self._start("streams", 0)
         self._arm(LIVENESS_TICK_S, Housekeep())
 
     def on_stop(self) -> None:
@@ -103,6 +107,8 @@ class Supervisor(pykka.ThreadingActor):
             return self._build.journal()
         if role == "scheduler":
             return self._build.scheduler()
+        if role == "streams" and self._build.streams is not None:
+            return self._build.streams()
         return self._build.worker(slot)
 
     def _ref(self, role: str, slot: int) -> pykka.ActorRef[Any] | None:
@@ -110,12 +116,16 @@ class Supervisor(pykka.ThreadingActor):
             return self._dir.journal
         if role == "scheduler":
             return self._dir.scheduler
+        if role == "streams":
+            return self._dir.streams
         return self._dir.workers[slot] if slot < len(self._dir.workers) else None
 
     def _check_liveness(self) -> None:
         if self._stopping:
             return
         children = [("journal", 0), ("scheduler", 0)] + [("worker", s) for s in range(len(self._dir.workers))]
+        if self._build.streams is not None:
+            children.append(("streams", 0))
         for role, slot in children:
             ref = self._ref(role, slot)
             key = (role, slot)
@@ -155,6 +165,8 @@ class Supervisor(pykka.ThreadingActor):
             self._dir.journal = ref
         elif role == "scheduler":
             self._dir.scheduler = ref
+        elif role == "streams":
+            self._dir.streams = ref
         else:
             self._dir.workers[slot] = ref
         log.warning("actor.restarted", role=role, slot=slot)

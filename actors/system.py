@@ -3,13 +3,14 @@
 `System` is what ``das-actors start`` runs, and the test seam that starts everything
 in-process on a temporary store with tiny intervals. It owns the order of things:
 
-start     open the store -> start the actors (journal, scheduler, workers) -> route system
-          logs to the journal -> restore stored jobs (runs that were in flight are recorded
-          ``interrupted`` and resumed) -> retire config jobs no longer in the config -> add
-          the config jobs that are new.
-shutdown  no new runs -> running ones get ``shutdown_grace`` seconds -> then they are killed
-          and recorded ``interrupted`` -> every job saved -> actors stopped in reverse order
-          -> the journal flushed -> the store closed.
+start     open the store and the data stores (objects, stream messages) -> start the actors
+          (journal, scheduler, workers, stream hub) -> route system logs to the journal ->
+          restore stored jobs (runs that were in flight are recorded ``interrupted`` and
+          resumed) -> retire config jobs no longer in the config -> add the config jobs that
+          are new.
+shutdown  streams stop consuming -> no new runs -> running ones get ``shutdown_grace``
+          seconds -> then they are killed and recorded ``interrupted`` -> every job saved ->
+          actors stopped in reverse order -> the journal flushed -> the stores closed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ import structlog
 
 from actors import logs
 from actors.config import Settings
+from actors.daskcompute import DaskCompute
+from actors.daskworker import DaskWorker
 from actors.errors import ActorUnavailableError
+from actors.ingest import IngestConfig
 from actors.jobs import JobSpec, Origin
 from actors.journal import Journal, JournalConfig
 from actors.messages import (
@@ -45,9 +49,12 @@ from actors.routing import Directory
 from actors.scheduler import Scheduler, SchedulerState
 from actors.services import service_option_names
 from actors.store import Store, open_store
+from actors.store.data import data_uri_for, open_object_store, open_stream_store
+from actors.streamhub import StreamHub
+from actors.streamspec import StreamSpec
 from actors.supervisor import Builders, Supervisor
 from actors.timetable import Limits, Timetable
-from actors.uri import redact
+from actors.uri import dask_address, redact
 from actors.worker import KILL_GRACE_S, Worker, WorkerConfig
 
 log = structlog.get_logger("das_actors.system")
@@ -77,6 +84,13 @@ def service_options(settings: Settings) -> dict[str, Any]:
     return {name: settings.get(name) for name in (*service_option_names(), "db_uri")}
 
 
+def ingest_config_from(settings: Settings) -> IngestConfig:
+    """How stream consumers work, from the ``stream_*`` options."""
+    return IngestConfig(prefetch=settings.stream_prefetch, heartbeat_s=settings.stream_heartbeat,
+                        backoff_max_s=settings.stream_backoff_max,
+                        backoff_min_s=min(0.2, settings.stream_backoff_max))
+
+
 def restart_policy_from(settings: Settings) -> RestartPolicy:
     """The worker/actor restart policy from the options."""
     return RestartPolicy(max_restarts=settings.restart_max, window_s=settings.restart_window,
@@ -88,9 +102,16 @@ class System:
     """The running server; see the module docstring. Use as a context manager in tests."""
 
     def __init__(self, settings: Settings, jobs: Sequence[JobSpec] = (), *, store: Store | None = None,
-                 clock: Callable[[], float] = time.time, rng: Callable[[], float] = random.random) -> None:
+                 clock: Callable[[], float] = time.time, rng: Callable[[], float] = random.random,
+                 streams: Sequence[StreamSpec] = ()) -> None:
         self.settings = settings
         self.config_jobs = list(jobs)
+        self.config_streams = list(streams)
+        data_uri = data_uri_for(settings.db_uri, settings.data_uri)
+        self.objects = open_object_store(data_uri, db_name=settings.data_db_name, timeout_s=settings.db_timeout)
+        self.stream_store = open_stream_store(data_uri, db_name=settings.data_db_name,
+                                              max_messages=settings.stream_max_messages,
+                                              size_bytes=settings.stream_size, timeout_s=settings.db_timeout)
         self.store = store or open_store(settings.db_uri, size_bytes=settings.db_size,
                                          max_docs=settings.db_max_docs, db_name=settings.db_name,
                                          db_coll=settings.db_coll, convert=settings.db_convert,
@@ -102,6 +123,7 @@ class System:
                                     finished_retention_s=settings.finished_retention)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
+        self.compute: DaskCompute | None = None  # the Dask cluster, when the compute option names one
         self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
                                           max_runs_per_process=settings.worker_max_runs,
                                           restart=restart_policy_from(settings), verbose=settings.verbose,
@@ -111,15 +133,23 @@ class System:
 
     # ------------------------------------------------------------------ start
     def start(self) -> System:
-        """Open the store, start the actors, restore and add jobs. Returns self."""
+        """Open the stores, start the actors, restore and add jobs. Returns self."""
         self.store.open()
+        try:
+            self.objects.open()
+            self.stream_store.open()
+        except BaseException:
+            self._close_stores()
+            raise
         d, s = self.directory, self.settings
         journal_config = JournalConfig(buffer_limit=s.journal_buffer, flush_interval_s=s.journal_flush_interval)
         builders = Builders(
             journal=lambda: Journal.start(self.store, journal_config, d),
             scheduler=lambda: Scheduler.start(self.state, d, self.clock),
-            worker=lambda slot: Worker.start(slot, self.worker_config, d),
+            worker=self._worker_builder(),
             workers=s.workers,
+            streams=lambda: StreamHub.start(self.stream_store, ingest_config_from(s), d, restart_policy_from(s),
+                                            config_streams=self.config_streams),
         )
         self._supervisor = Supervisor.start(builders, d, restart_policy_from(s))
         try:
@@ -132,10 +162,24 @@ class System:
             # behind a caller that will not shut them down: they would keep the process alive.
             if self._supervisor is not None and self._supervisor.is_alive():
                 self.shutdown(grace_s=0.0)
+            else:
+                self._close_stores()
             raise
         log.info("server.started", workers=s.workers, store=self.store.kind, jobs=len(self.state.timetable),
-                 db_uri=redact(s.db_uri))
+                 db_uri=redact(s.db_uri), compute=s.compute)
         return self
+
+    def _worker_builder(self) -> Callable[[int], pykka.ActorRef[Any]]:
+        """Local worker processes, or Dask-backed slots (connected here) when ``compute`` names a cluster."""
+        address = dask_address(self.settings.compute)
+        if address is None:
+            return lambda slot: Worker.start(slot, self.worker_config, self.directory)
+        try:
+            compute = self.compute = DaskCompute(address, self.directory).open()
+        except BaseException:
+            self.store.close()
+            raise
+        return lambda slot: DaskWorker.start(slot, self.worker_config, self.directory, compute)
 
     def _restore(self) -> None:
         """Stream the stored jobs into the scheduler (a chunk at a time: a 100k-job restart never
@@ -188,6 +232,19 @@ class System:
         except pykka.ActorDeadError as exc:
             raise ActorUnavailableError(f"the scheduler is dead (asked {type(command).__name__})") from exc
 
+    def ask_streams(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
+        """Send a command (an `actors.streammessages` dataclass) to the stream hub and wait for its answer."""
+        ref = self.directory.streams
+        if ref is None:
+            raise ActorUnavailableError("the stream hub is not running")
+        try:
+            return ref.ask(command, timeout=timeout)
+        except pykka.Timeout as exc:
+            raise ActorUnavailableError(f"the stream hub did not answer {type(command).__name__} within "
+                                        f"{timeout:g}s") from exc
+        except pykka.ActorDeadError as exc:
+            raise ActorUnavailableError(f"the stream hub is dead (asked {type(command).__name__})") from exc
+
     def workers(self, timeout: float = ASK_TIMEOUT_S) -> list[dict[str, Any]]:
         """Status of every worker slot."""
         out: list[dict[str, Any]] = []
@@ -229,6 +286,11 @@ class System:
         d = self.directory
         if self._supervisor is not None and self._supervisor.is_alive():
             self._supervisor.tell(Stopping())
+        if d.streams is not None:  # first: nothing new arrives while the rest drains
+            try:
+                d.streams.stop(block=True, timeout=ASK_TIMEOUT_S)
+            except pykka.Timeout:
+                log.warning("streams.stop_timeout", timeout_s=ASK_TIMEOUT_S)
         try:
             running = self.ask(Drain())
         except ActorUnavailableError:
@@ -264,8 +326,16 @@ class System:
             log.info("journal.closed", **{k: v for k, v in stats.items() if k != "outage_since"})
         if self._supervisor is not None:
             self._supervisor.stop(block=True, timeout=ASK_TIMEOUT_S)
+        if self.compute is not None:
+            self.compute.close()
         self.store.close()
+        self._close_stores()
         log.info("server.stopped")
+
+    def _close_stores(self) -> None:
+        """Close the data stores (idempotent)."""
+        self.objects.close()
+        self.stream_store.close()
 
     def _wait_no_runs(self, timeout: float) -> bool:
         def idle() -> bool:
@@ -304,5 +374,5 @@ def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
         "due_at": running.get("due_at"), "started_at": record.get("last_started_at"), "finished_at": now,
         "duration": None, "outcome": "interrupted", "worker": None, "pid": None, "result": {}, "notes": [],
         "error": "the server stopped or died while this run was in flight; the run is resumed",
-        "traceback": None,
+        "traceback": None, **({"tags": list(record["tags"])} if record.get("tags") else {}),
     }

@@ -113,7 +113,7 @@ class Timetable:
         """
         fields = {k: record[k] for k in (
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin") if k in record}
+            "timeout", "retries", "parent", "origin", "tags", "on_stream", "stream_batch") if k in record}
         spec = JobSpec.from_dict(fields)
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")),
                   created_at=float(record.get("created_at") or now))
@@ -172,7 +172,8 @@ class Timetable:
         timeout = spec.timeout_s if spec.timeout_s is not None else self.limits.default_timeout_s
         run = Run(job_id=job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs,
                   index=job.run_count, attempt=job.attempt, due_at=due_at, interval_s=spec.interval_s,
-                  parent=spec.parent, timeout_s=timeout, trigger=job.next_trigger)
+                  parent=spec.parent, timeout_s=timeout, trigger=job.next_trigger, tags=spec.tags,
+                  resources=spec.resources)
         job.running = run
         job.state = JobState.RUNNING
         job.last_started_at = now
@@ -194,7 +195,8 @@ class Timetable:
         kwargs = spec.kwargs if not params else {**spec.kwargs, **params}
         run = Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=kwargs,
                   index=job.run_count, attempt=0, due_at=now, interval_s=spec.interval_s, parent=spec.parent,
-                  timeout_s=timeout, trigger=Trigger.MANUAL, params=params or None)
+                  timeout_s=timeout, trigger=Trigger.MANUAL, tags=spec.tags, resources=spec.resources,
+                  params=params or None)
         job.running = run
         job.state = JobState.RUNNING
         job.last_started_at = now

@@ -55,3 +55,21 @@ def redact(uri: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return uri
+
+
+#: The ``compute`` option's values: ``local`` (worker processes of this server) or a Dask scheduler.
+COMPUTE_LOCAL = "local"
+DASK_PREFIX = "dask://"
+
+
+def dask_address(compute: str, *, field: str = "compute") -> str | None:
+    """The ``tcp://host:port`` of a ``dask://host:port`` *compute* value, None for ``local``;
+    `ConfigError` naming *field* for anything else."""
+    if compute == COMPUTE_LOCAL:
+        return None
+    if compute.startswith(DASK_PREFIX):
+        host, sep, port = compute[len(DASK_PREFIX):].rpartition(":")
+        if sep and host and "/" not in host and port.isdigit() and 0 < int(port) <= 65535:
+            return f"tcp://{host}:{port}"
+    raise ConfigError(f"option {field!r} must be {COMPUTE_LOCAL!r} or dask://host:port (a Dask scheduler), "
+                      f"got {compute!r}")

@@ -58,6 +58,7 @@ from actors.messages import (
 )
 from actors.policy import RestartPolicy, RestartTracker
 from actors.routing import Directory, TimerHandle, tell_later
+from actors.rundocs import log_docs, result_doc
 
 log = structlog.get_logger("das_actors.worker")
 
@@ -377,35 +378,10 @@ class Worker(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ journal
     def _result_doc(self, run: Run, report: RunReport, payload: Any) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "type": "result", "time": report.finished_at, "run_id": run.run_id, "job_id": run.job_id, "name": run.name,
-            "classname": run.classname, "index": run.index, "attempt": run.attempt, "trigger": str(run.trigger),
-            "parent": list(run.parent), "due_at": run.due_at, "started_at": report.started_at,
-            "finished_at": report.finished_at, "duration": max(0.0, report.finished_at - report.started_at),
-            "outcome": str(report.outcome), "error": report.error, "traceback": payload.get("traceback"),
-            "worker": self.slot, "pid": self._pid, "result": payload.get("result") or {},
-            "notes": list(payload.get("notes") or []), "rss_kb": payload.get("rss_kb"),
-        }
-        if payload.get("child_errors"):
-            doc["child_errors"] = list(payload["child_errors"])
-        if run.params:
-            doc["params"] = dict(run.params)
-        return doc
+        return result_doc(run, report, payload, worker=self.slot, pid=self._pid)
 
     def _forward_logs(self, records: Any) -> None:
-        runs = {run.run_id: run for run in self._batch}
-        docs = []
-        for run_id, t, level, logger, msg in records:
-            run = runs.get(run_id)
-            if run is None:  # its result already arrived: rebuild identity from the key
-                job_id, index, attempt = run_id.rsplit(":", 2)
-                docs.append({"type": "reslog", "time": t, "run_id": run_id, "job_id": job_id, "index": int(index),
-                             "attempt": int(attempt), "level": level, "logger": logger, "msg": msg})
-                continue
-            docs.append({"type": "reslog", "time": t, "run_id": run_id, "job_id": run.job_id, "name": run.name,
-                         "classname": run.classname, "index": run.index, "attempt": run.attempt,
-                         "level": level, "logger": logger, "msg": msg})
-        self._dir.tell_journal(Records(docs))
+        self._dir.tell_journal(Records(log_docs(records, {run.run_id: run for run in self._batch})))
 
     # ------------------------------------------------------------------ timers
     def _arm(self, delay_s: float, message: Deadline) -> None:

@@ -30,6 +30,9 @@ from benchmarks.common import RESULTS_DIR, ROOT, fmt_number, machine_info, markd
 from benchmarks.das_hit_ratio import FULL as DAS_HIT_FULL
 from benchmarks.das_hit_ratio import QUICK as DAS_HIT_QUICK
 from benchmarks.das_hit_ratio import figures as das_hit_figures
+from benchmarks.dask_side import FULL as DASK_FULL
+from benchmarks.dask_side import QUICK as DASK_QUICK
+from benchmarks.dask_side import figures as dask_figures
 from benchmarks.reports_bench import FULL as REPORTS_FULL
 from benchmarks.reports_bench import QUICK as REPORTS_QUICK
 from benchmarks.reports_bench import figures as reports_figures
@@ -83,6 +86,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              DAS_HIT_QUICK, (Unit(DAS, "hit_ratio", 900, module="benchmarks.das_hit_ratio"),)),
     Scenario("reports", "Report: scheduler report over 24 h of 100k runs on the embedded store", REPORTS_FULL,
              REPORTS_QUICK, (Unit(DAS, "scheduler_report", 300, module="benchmarks.reports_bench"),)),
+    Scenario("dask_burst", "Burst through a 2-worker Dask cluster beside 2 local workers", DASK_FULL, DASK_QUICK,
+             (Unit(DAS, "burst_local", 300, module="benchmarks.dask_side"),
+              Unit(DAS, "burst_dask", 600, module="benchmarks.dask_side"))),
 )
 ALIASES = {"steady": ("steady500", "steady2000")}
 
@@ -341,6 +347,8 @@ def build_figures(outcomes: dict[str, dict[str, Any]]) -> list[Figure]:
         figures.extend(Figure(**row) for row in das_hit_figures(outcomes["das_hit_ratio"], _side))
     if "reports" in outcomes:
         figures.extend(Figure(**row) for row in reports_figures(outcomes["reports"], _side))
+    if "dask_burst" in outcomes:
+        figures.extend(Figure(**row) for row in dask_figures(outcomes["dask_burst"], _side))
     return figures
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from actors.errors import ReportError, UnknownReportError
 from actors.params import Param
-from actors.plugins import Found, PluginIndex, PluginKind, is_callable_class
+from actors.plugins import Found, PluginIndex, PluginKind, RegistryCache, is_callable_class
 from reports.base import Report, declared_params
 
 log = logging.getLogger("das_actors.reports")
@@ -158,15 +158,5 @@ class ReportRegistry:
         return sorted(infos, key=lambda i: (i.group.lower(), i.title.lower(), i.name))
 
 
-_registries: dict[tuple[str, ...], ReportRegistry] = {}
-_registries_lock = threading.Lock()
-
-
-def default_registry(importable: Sequence[str] = ()) -> ReportRegistry:
-    """The process-wide registry for these importable packages, discovered on first use."""
-    key = tuple(sorted(p.strip() for p in importable if p.strip()))
-    with _registries_lock:
-        registry = _registries.get(key)
-        if registry is None:
-            registry = _registries[key] = ReportRegistry(importable=key).discover()
-        return registry
+#: The process-wide registry for a set of importable packages, discovered on first use.
+default_registry = RegistryCache(lambda importable: ReportRegistry(importable=importable).discover()).get

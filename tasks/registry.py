@@ -27,7 +27,7 @@ from typing import Any
 from actors.errors import InvalidJobError, InvalidValueError, UnknownTaskClassError
 from actors.jobs import RESERVED_KWARGS, JobSpec
 from actors.params import Param, check_all
-from actors.plugins import Found, PluginIndex, PluginKind, is_callable_class
+from actors.plugins import Found, PluginIndex, PluginKind, RegistryCache, is_callable_class
 from tasks.base import OPTION_TYPES, TaskBase
 
 #: Entry-point group scanned by `TaskRegistry.discover`; the entry-point name is the classname.
@@ -206,17 +206,11 @@ def make_info(classname: str, cls: type) -> TaskInfo:
                     module=cls.__module__, cls=cls)
 
 
-_registries: dict[tuple[str, ...], TaskRegistry] = {}
-_registries_lock = threading.Lock()
+def _discovered(importable: tuple[str, ...]) -> TaskRegistry:
+    registry = TaskRegistry(importable=importable)
+    registry.discover()
+    return registry
 
 
-def default_registry(importable: Sequence[str] = ()) -> TaskRegistry:
-    """The process-wide registry for these importable packages, discovered on first use."""
-    key = tuple(sorted(p.strip() for p in importable if p.strip()))
-    with _registries_lock:
-        registry = _registries.get(key)
-        if registry is None:
-            registry = TaskRegistry(importable=key)
-            registry.discover()
-            _registries[key] = registry
-        return registry
+#: The process-wide registry for a set of importable packages, discovered on first use.
+default_registry = RegistryCache(_discovered).get

@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Any
 
 
+def write_marker(path: str, text: str) -> None:
+    """Write *text* to *path* atomically (a temp file renamed), so a test that sees the file sees
+    its content too (a plain write_text can be seen empty for a moment)."""
+    temp = Path(f"{path}.{os.getpid()}.tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
 class _Base:
     def __init__(self, **kwargs: Any) -> None:
         self.kw = kwargs
@@ -74,7 +81,7 @@ class Mark(_Base):
 
     def __call__(self) -> dict[str, Any]:
         if self.attempt == 0:
-            Path(self.kw["marker"]).write_text(str(os.getpid()))
+            write_marker(self.kw["marker"], str(os.getpid()))
             time.sleep(float(self.kw.get("seconds", 60)))
         return {"attempt": self.attempt}
 
@@ -85,7 +92,7 @@ class Hang(_Base):
     def __call__(self) -> dict[str, Any]:
         if self.kw.get("stubborn"):
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        Path(self.kw["marker"]).write_text(str(os.getpid()))
+        write_marker(self.kw["marker"], str(os.getpid()))
         while True:
             time.sleep(1)
 

@@ -1,4 +1,5 @@
-"""The JSON API, ``{web_base}/api/v1/...``: jobs, runs, logs, workers, options, tasks, health.
+"""The JSON API, ``{web_base}/api/v1/...``: jobs, runs, logs, workers, options, tasks, health
+(objects and streams: `web.data_api`).
 
 Every route answers JSON with a real status: 200/201/202 on success, and
 ``{"error": {"status", "message", "field"?}}`` with 400 (the field and value named),
@@ -15,6 +16,7 @@ import bottle
 from actors.errors import BadRequestError
 from web import params
 from web.api_interact import register_interact_api
+from web.data_api import register_data_api
 from web.errors import JsonErrors
 from web.openapi import openapi_document
 from web.requests import query_params as _query
@@ -157,5 +159,7 @@ def api_app(state: WebState) -> bottle.Bottle:
     def openapi() -> dict[str, Any]:
         return openapi_document(bottle.request.script_name)
 
-    register_interact_api(app, state)
+    for register in (register_data_api,  # objects and streams (issue 13)
+                     register_interact_api):  # scripts, triggers, actions (issue 14)
+        register(app, state)
     return app

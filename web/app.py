@@ -25,6 +25,7 @@ from web.errors import JsonErrors, json_response
 from web.front import FrontLimits
 from web.hosts import AllowedHosts
 from web.metrics import CONTENT_TYPE, prometheus_text
+from web.multipart import FORM_OVERHEAD_BYTES
 from web.pages import pages_app
 from web.params import error_body
 from web.render import STATIC
@@ -126,7 +127,8 @@ def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limit
         secret: HMAC key of sessions and CSRF tokens (default: random per app).
     """
     limits = limits or FrontLimits()
-    security = Security(token, read_only=lambda: facade.read_only, secret=secret, hosts=AllowedHosts(allowed_hosts))
+    security = Security(token, read_only=lambda: facade.read_only, secret=secret, hosts=AllowedHosts(allowed_hosts),
+                        max_upload_bytes=facade.object_max_size)
     state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails))
     root = WebApp(state, limits)
     root.merge(pages_app(state))
@@ -147,7 +149,9 @@ def app_for(facade: Backend, settings: Settings, **overrides: Any) -> bottle.Bot
             ``web_max_tails`` not below ``web_threads``.
     """
     limits = FrontLimits(threads=int(settings.web_threads), connection_limit=int(settings.web_connection_limit),
-                         request_timeout_s=float(settings.web_request_timeout))
+                         request_timeout_s=float(settings.web_request_timeout),
+                         max_body_bytes=max(FrontLimits().max_body_bytes,
+                                            int(settings.object_max_size) + FORM_OVERHEAD_BYTES))
     max_tails = int(overrides.pop("max_tails", settings.web_max_tails))
     if max_tails >= limits.threads:
         raise ConfigError(f"option 'web_max_tails' ({max_tails}) must be below option 'web_threads' "

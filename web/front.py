@@ -17,7 +17,12 @@ What a client can still hold is bounded by `FrontLimits`:
   trickles (`_DeadlineChannel`, checked every ``CLEANUP_INTERVAL_S``); waitress's own
   ``channel_timeout`` (``idle_timeout_s``) closes kept-alive connections idle between
   requests. Holding every connection then takes a flood of new ones, not a few slow ones;
-- header and body sizes (a body larger than the API takes is refused before it is read).
+- header and body sizes (a body larger than the API takes is refused before it is read; with
+  object uploads, ``object_max_size`` and a little more).
+
+A request that carries a large body (an upload) gets ``request_timeout_s`` plus the time its
+bytes take at ``min_upload_bytes_per_s``: an honest upload keeps its connection as long as it
+moves, a trickle is still cut after ``request_timeout_s``.
 
 ``channel_request_lookahead`` keeps a connection readable while its request runs, so a
 client that hangs up is seen at once (``environ["waitress.client_disconnected"]``, used by
@@ -64,8 +69,11 @@ class FrontLimits:
     idle_timeout_s: float = 30.0
     #: Largest request head (request line and headers), bytes.
     max_header_bytes: int = 64 * 1024
-    #: Largest request body, bytes (a form is URL-encoded JSON: a little over the API's limit).
+    #: Largest request body, bytes (a form is URL-encoded JSON: a little over the API's limit;
+    #: `web.app.app_for` raises it to what an object upload may take).
     max_body_bytes: int = 4 * MAX_BODY_BYTES
+    #: Each byte of a request received extends its deadline by 1/this many seconds (uploads).
+    min_upload_bytes_per_s: float = 64 * 1024
 
     def __post_init__(self) -> None:
         if self.threads < 2 or self.connection_limit < 1 or self.request_timeout_s <= 0 or self.idle_timeout_s <= 0:
@@ -93,18 +101,23 @@ class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]  # waitress has no ty
     """
 
     request_began: float | None = None
+    #: Bytes of the current, incomplete request received so far.
+    request_bytes: int = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request_began = time.monotonic()
 
     def received(self, data: bytes) -> bool:
-        """Waitress's parser, with the start of an incomplete request noted."""
+        """Waitress's parser, with the start of an incomplete request noted (and its bytes counted)."""
         if data and self.request is None and self.request_began is None:
             self.request_began = time.monotonic()
+            self.request_bytes = 0
+        self.request_bytes += len(data)
         done: bool = super().received(data)
         if self.request is None:
             self.request_began = None
+            self.request_bytes = 0
         return done
 
 
@@ -131,6 +144,8 @@ class FrontServer(TcpWSGIServer):  # type: ignore[misc]  # waitress has no type 
         cutoff = time.monotonic() - self.limits.request_timeout_s
         for channel in list(self.active_channels.values()):
             began = getattr(channel, "request_began", None)
+            if began is not None:
+                began += getattr(channel, "request_bytes", 0) / self.limits.min_upload_bytes_per_s
             if began is not None and began < cutoff and not channel.requests and not channel.will_close:
                 channel.will_close = True
                 log.debug("web.request_timed_out", client=channel.addr[0] if channel.addr else None,

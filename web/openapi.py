@@ -87,6 +87,88 @@ def _job_action(summary: str) -> dict[str, Any]:
                         errors=("403", "404", "409", "503"))}
 
 
+_TAG = _q("tag", {"type": "string"}, "Only those carrying this tag")
+_NAME = _p("name", "Object or stream name: a letter or digit, then letters, digits and ._- (at most 120)")
+_VERSION = _q("version", {"type": "integer", "minimum": 1}, "A version (default: the newest)")
+
+
+def _data_paths() -> dict[str, Any]:
+    """Objects and streams (issue 13, `web.data_api`)."""
+    obj = _wrapped("object", _ref("DataObject"))
+    stream = _wrapped("stream", _ref("Stream"))
+    return {
+        "/objects": {"get": _op("Data objects (their newest version) by name", "200", _paged("objects", "DataObject"),
+                                params=[_TAG, _q("prefix", {"type": "string"}, "Names starting with this"), *_PAGE],
+                                errors=("400", "503"), tag="data")},
+        "/objects/{name}": {
+            "get": _op("One object's metadata and its versions", "200",
+                       {"type": "object", "required": ["object", "versions"], "properties": {
+                           "object": _ref("DataObject"), "versions": {"type": "array", "items": _ref("DataObject")}}},
+                       params=[_NAME, _VERSION], errors=("400", "404", "503"), tag="data"),
+            "put": {**_op("Store a new version from the raw body (streamed; 413 past object_max_size)", "201", obj,
+                          params=[_NAME, _q("tags", {"type": "string"}, "Comma-separated tags (default: the "
+                                                                           "previous version's)"),
+                                  _q("format", {"type": "string", "enum": ["json", "csv", "bytes"]},
+                                     "Format (default: from Content-Type, then the name's ending)")],
+                          errors=("400", "403", "503"), tag="data"),
+                    "requestBody": {"required": True, "content": {"*/*": {"schema": {
+                        "type": "string", "format": "binary"}}}}},
+            "delete": _op("Delete every version (or one)", "200",
+                          _wrapped("deleted", {"type": "object", "properties": {"deleted": {"type": "integer"}}}),
+                          params=[_NAME, _VERSION], errors=("400", "403", "404", "503"), tag="data"),
+        },
+        "/objects/{name}/content": {"get": {
+            "summary": "An object's bytes, streamed as an attachment", "tags": ["data"],
+            "parameters": [_NAME, _VERSION],
+            "responses": {"200": {"description": "The bytes", "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}}, **_errors("400", "404", "503")}}},
+        "/objects/{name}/tags": {"post": _op(
+            "Add and remove tags of the newest version (or one)", "200", obj, params=[_NAME],
+            body={"type": "object", "additionalProperties": False, "properties": {
+                "add": {"type": "array", "items": {"type": "string"}},
+                "remove": {"type": "array", "items": {"type": "string"}}, "version": {"type": "integer"}}},
+            errors=("400", "403", "404", "503"), tag="data")},
+        "/streams": {
+            "get": _op("Streams with their live status", "200",
+                       _wrapped("streams", {"type": "array", "items": _ref("Stream")}), params=[_TAG],
+                       errors=("400", "503"), tag="data"),
+            "post": _op("Register a stream and start consuming it", "201", stream, errors=("400", "403", "409", "503"),
+                        body={"type": "object", "required": ["name", "uri", "queue"], "additionalProperties": False,
+                              "properties": {"name": {"type": "string"}, "uri": {"type": "string"},
+                                             "queue": {"type": "string"},
+                                             "tags": {"type": "array", "items": {"type": "string"}}}}, tag="data"),
+        },
+        "/streams/{name}": {
+            "get": _op("One stream with its newest messages", "200", stream,
+                       params=[_NAME, _q("last", {"type": "integer", "minimum": 0, "maximum": 1000},
+                                         "Newest messages to include (default 20)")],
+                       errors=("400", "404", "503"), tag="data"),
+            "delete": _op("Stop consuming and forget the stream and its messages", "200", stream, params=[_NAME],
+                          errors=("403", "404", "503"), tag="data"),
+        },
+        "/streams/{name}/pause": {"post": _op("Stop consuming (the broker keeps the messages)", "200", stream,
+                                              params=[_NAME], errors=("403", "404", "503"), tag="data")},
+        "/streams/{name}/resume": {"post": _op("Consume again", "200", stream, params=[_NAME],
+                                               errors=("403", "404", "503"), tag="data")},
+        "/streams/{name}/messages": {"get": _op(
+            "Messages after a seq (oldest first), or the newest (newest first)", "200",
+            _wrapped("messages", {"type": "array", "items": _ref("StreamMessage")}),
+            params=[_NAME, _q("after", {"type": "integer", "minimum": 0}, "After this seq"),
+                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "At most")],
+            errors=("400", "404", "503"), tag="data")},
+        "/streams/{name}/tail": {"get": {
+            "summary": "New messages as Server-Sent Events", "tags": ["data"],
+            "parameters": [_NAME, _q("after", {"type": "integer", "minimum": 0}, "Start after this seq (default: "
+                                                                                 "now)"),
+                           _q("limit", {"type": "integer", "minimum": 1}, "End the stream after N messages"),
+                           _q("timeout", {"type": "number", "minimum": 0, "maximum": 86400},
+                              "End the stream after N seconds")],
+            "responses": {"200": {"description": "text/event-stream: `id: <seq>` and `data: <message JSON>`",
+                                  "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                          **_errors("400", "404", "503")}}},
+    }
+
+
 def _paths() -> dict[str, Any]:
     job = _wrapped("job", _ref("Job"))
     runs_params = [_q("job_id", {"type": "string"}, "Runs of this job"),
@@ -94,7 +176,7 @@ def _paths() -> dict[str, Any]:
                    _q("classname", {"type": "string"}, "Runs of this task class"),
                    _q("parent", {"type": "string"}, "Runs of descendants of this job id"),
                    _q("outcome", {"type": "string", "enum": _OUTCOMES}, "Only this outcome"),
-                   _q("index", {"type": "integer", "minimum": 0}, "Only this run number"), _LAST, *_PAGE]
+                   _q("index", {"type": "integer", "minimum": 0}, "Only this run number"), _TAG, _LAST, *_PAGE]
     log_params = [_q("type", {"type": "string", "enum": ["log", "reslog"], "default": "log"},
                      "log: system log lines; reslog: task log lines"),
                   _q("logger", {"type": "string"}, "Logger name prefix (dot-separated)"), _LEVEL,
@@ -111,7 +193,7 @@ def _paths() -> dict[str, Any]:
         "/jobs": {
             "get": _op("List jobs, soonest due first", "200", _paged("jobs", "Job"),
                        params=[_q("due_within", {"type": "number", "minimum": 0}, "Only jobs due within N seconds"),
-                               _q("state", {"type": "string", "enum": _STATES}, "Only jobs in this state"),
+                               _q("state", {"type": "string", "enum": _STATES}, "Only jobs in this state"), _TAG,
                                _PAGE[0] | {"schema": {"type": "integer", "minimum": 1, "maximum": 1000,
                                                       "default": 1000}}, _PAGE[1]],
                        errors=("400", "503")),
@@ -180,6 +262,7 @@ def _paths() -> dict[str, Any]:
             "description": "Query parameters are the report's own (see its `params` in GET /reports); an unknown "
                            "or malformed one is a 400 naming it. The parameters listed here are those of the "
                            "built-in reports."}},
+        **_data_paths(),
     }
 
 
@@ -198,15 +281,22 @@ _SCHEMAS: dict[str, Any] = {
                    "only_before": {"oneOf": [_ref("When"), {"type": "null"}]},
                    "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
                    "retries": {"type": ["integer", "null"], "minimum": 0},
+                   "resources": {"type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
+                                 "description": "Placement on a Dask cluster, e.g. {\"GPU\": 1}"},
                    "when": {"oneOf": [_ref("When"), {"type": "null"}], "description": "First run (default: now "
-                                                                                      "or per the start offset)"}}},
+                                                                                      "or per the start offset)"},
+                   "tags": {"type": "array", "items": {"type": "string"}},
+                   "on_stream": {"type": ["string", "null"], "description": "Also run when new messages arrive"},
+                   "stream_batch": {"type": ["integer", "null"], "minimum": 1,
+                                    "description": "How many new messages of on_stream start a run (default 1)"}}},
     "Job": {"type": "object", "required": ["job_id", "name", "classname", "interval", "state"], "properties": {
         "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
         "interval": {"type": "number"}, "kwargs": {"type": "object"}, "state": {"type": "string", "enum": _STATES},
         "due_at": {"type": ["number", "null"]}, "run_count": {"type": "integer"},
         "retries_used": {"type": "integer"}, "last_outcome": {"type": ["string", "null"]},
         "last_error": {"type": ["string", "null"]}, "parent": {"type": "array", "items": {"type": "string"}},
-        "origin": {"type": "string"}, "run_id": {"type": ["string", "null"]}}},
+        "origin": {"type": "string"}, "run_id": {"type": ["string", "null"]},
+        "tags": {"type": "array", "items": {"type": "string"}}}},
     "Run": {"type": "object", "required": ["job_id", "index", "outcome"], "properties": {
         "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
         "index": {"type": "integer"}, "attempt": {"type": "integer"}, "outcome": {"type": "string", "enum": _OUTCOMES},
@@ -247,6 +337,24 @@ _SCHEMAS: dict[str, Any] = {
         "data": {"type": "object", "description": "The report's figures; charts are specs {kind: line | bars | "
                                                   "histogram | pie | baobab | timeline, title, series, xaxis, "
                                                   "yaxis...}"}}},
+    "DataObject": {"type": "object", "required": ["name", "version", "size", "sha256"], "properties": {
+        "name": {"type": "string"}, "version": {"type": "integer"}, "size": {"type": "integer"},
+        "sha256": {"type": "string"}, "content_type": {"type": "string"},
+        "format": {"type": "string", "enum": ["json", "csv", "bytes"]},
+        "tags": {"type": "array", "items": {"type": "string"}}, "created": {"type": "number"},
+        "producer": {"type": ["object", "null"], "description": "The run that wrote it: job_id, index, name"},
+        "facts": {"type": "object", "description": "CSV: columns, rows; JSON: its top-level type"}}},
+    "Stream": {"type": "object", "required": ["name", "uri", "queue"], "properties": {
+        "name": {"type": "string"}, "uri": {"type": "string", "description": "password hidden"},
+        "queue": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+        "paused": {"type": "boolean"},
+        "status": {"type": "object", "description": "state (connecting, consuming, down, store down, paused, "
+                                                      "restarting, failed), error, since, rate, counters"},
+        "messages": {"type": "array", "items": _ref("StreamMessage")}}},
+    "StreamMessage": {"type": "object", "properties": {
+        "seq": {"type": "integer"}, "recv": {"type": "number"}, "message_id": {"type": "string"},
+        "kind": {"type": "string", "enum": ["json", "bytes"]}, "body": {}, "body_text": {"type": ["string", "null"]},
+        "headers": {"type": "object"}, "routing_key": {"type": "string"}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["ok", "unhealthy"]},
         "problems": {"type": "array", "items": {"type": "string"}}}},

@@ -21,6 +21,7 @@ from web import params
 from web.actions import register_actions
 from web.actpages import register_act_pages
 from web.control import register_control
+from web.data_pages import register_data_pages
 from web.errors import HtmlErrors
 from web.outputs import register_outputs
 from web.render import render
@@ -75,10 +76,10 @@ def pages_app(state: WebState) -> bottle.Bottle:
         chosen = params.jobs_filter(query, default_limit=100)
         found = facade.jobs_page(**chosen)
         page = state.page("schedule")
-        keep = {k: query[k] for k in ("due_within", "state") if query.get(k)}
+        keep = {k: query[k] for k in ("due_within", "state", "tag") if query.get(k)}
         return render("schedule.mako", page, jobs=found["jobs"], total=found["total"], more=found["more"],
                       limit=chosen["limit"], offset=chosen["offset"], due_within=chosen["due_within_s"],
-                      state_filter=chosen["state"] or "", states=params.STATES, keep=keep)
+                      state_filter=chosen["state"] or "", states=params.STATES, keep=keep, tag=chosen["tag"] or "")
 
     @route(app, "GET", "/running")
     def running() -> str:
@@ -91,7 +92,7 @@ def pages_app(state: WebState) -> bottle.Bottle:
         q = params.runs_query(query, default_limit=50)
         page = state.page("results")
         found = facade.runs(q)
-        filters = {k: query.get(k, "") for k in ("job_id", "name", "classname", "parent", "outcome", "last")}
+        filters = {k: query.get(k, "") for k in ("job_id", "name", "classname", "parent", "outcome", "last", "tag")}
         return render("results.mako", page, runs=found.items, total=found.total, more=found.more, limit=q.limit,
                       offset=q.offset, sel=filters, outcomes=params.OUTCOMES)
 
@@ -125,9 +126,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
                       offset=q.offset, sel=filters, loggers=_loggers(found.items, q.logger_prefix),
                       tail_url=tail, levels=("", "debug", "info", "warning", "error", "critical"))
 
-    register_actions(app, state)
-    register_control(app, state)
-    register_scripts(app, state)
-    register_outputs(app, state)
-    register_act_pages(app, state)
+    for register in (register_actions, register_control,
+                     register_data_pages,  # objects and streams (issue 13)
+                     register_scripts, register_outputs, register_act_pages):  # scripts, actions (issue 14)
+        register(app, state)
     return app

@@ -16,9 +16,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from actors.errors import BadRequestError
+from actors.errors import BadRequestError, InvalidValueError
 from actors.jobs import JobState, Outcome
 from actors.store import Query
+from actors.tags import check_tag
 
 #: Largest JSON body accepted, bytes.
 MAX_BODY_BYTES = 256 * 1024
@@ -107,6 +108,17 @@ def choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], *, de
     return raw
 
 
+def tag(params: Mapping[str, str], name: str = "tag") -> str | None:
+    """A tag filter (`actors.tags.check_tag`); empty means none."""
+    value = text(params, name)
+    if value is None:
+        return None
+    try:
+        return check_tag(value, field=name)
+    except InvalidValueError as exc:
+        raise BadRequestError(str(exc), field=name, value=value[:40]) from None
+
+
 # ----------------------------------------------------------------------------- queries
 def page_bounds(params: Mapping[str, str], *, default_limit: int = 100) -> tuple[int, int]:
     """``(limit, offset)``: limit 1..MAX_LIMIT, offset >= 0."""
@@ -129,7 +141,7 @@ def runs_query(params: Mapping[str, str], *, default_limit: int = 100) -> Query:
     return Query(type="result", job_id=text(params, "job_id"), name=text(params, "name"),
                  classname=text(params, "classname"), parent=text(params, "parent"),
                  outcome=choice(params, "outcome", OUTCOMES), index=integer(params, "index", minimum=0),
-                 since=since(params), limit=limit, offset=offset)
+                 since=since(params), tag=tag(params), limit=limit, offset=offset)
 
 
 #: Job states (the ``state`` filter).
@@ -140,7 +152,7 @@ def jobs_filter(params: Mapping[str, str], *, default_limit: int = MAX_LIMIT) ->
     """The job-list filter shared by ``GET api/v1/jobs`` and the Schedule page."""
     limit, offset = page_bounds(params, default_limit=default_limit)
     return {"due_within_s": number(params, "due_within"), "state": choice(params, "state", STATES),
-            "limit": limit, "offset": offset}
+            "tag": tag(params), "limit": limit, "offset": offset}
 
 
 def logs_query(params: Mapping[str, str], *, default_limit: int = 100) -> Query:
@@ -216,7 +228,7 @@ def check_depth(value: Any, field: str) -> None:
 # ----------------------------------------------------------------------------- job bodies
 #: Fields a client may send to create a job (origin, parent and id are the server's).
 JOB_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout",
-              "retries", "when")
+              "retries", "when", "tags", "on_stream", "stream_batch", "resources")
 def job_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """A job-creation body checked at the door: known fields only (values are checked once, by
     `actors.jobs.JobSpec` and `actors.timeish.parse_when`, wherever a job comes from)."""

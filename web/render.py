@@ -32,7 +32,7 @@ LOOKUP = TemplateLookup(directories=[str(TEMPLATES)], default_filters=["h"], str
 
 #: The menu: (path under the base, label).
 NAV = (("", "Overview"), ("schedule", "Schedule"), ("running", "Running"), ("results", "Results"),
-       ("scripts", "Scripts"), ("actions", "Actions"), ("logs", "Logs"), ("control", "Control"),
+       ("data", "Data"), ("scripts", "Scripts"), ("actions", "Actions"), ("logs", "Logs"), ("control", "Control"),
        ("reports", "Reports"), ("help", "Help"))
 
 
@@ -118,6 +118,18 @@ class Formatters:
         if hours:
             return f"{hours}h {minutes}m"
         return f"{minutes}m {sec}s"
+
+    @staticmethod
+    def size(count: Any) -> str:
+        """``512 B``, ``1.5 KiB``, ``20.0 MiB``, ``1.0 GiB``."""
+        if isinstance(count, bool) or not isinstance(count, int | float):
+            return "-"
+        value = float(count)
+        for unit in ("B", "KiB", "MiB", "GiB"):
+            if abs(value) < 1024 or unit == "GiB":
+                return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            value /= 1024
+        return f"{value:.1f} GiB"  # pragma: no cover - the loop returns
 
     @staticmethod
     def level(doc: Any) -> str:

@@ -14,8 +14,11 @@ the Host allow-list (`web.hosts`) has already refused foreign names in front of 
     POST/PUT/DELETE    Sec-Fetch-Site, when sent, must be same-origin or none      (else 403)
                        Origin, when sent, must name an allowed host (`web.hosts`)  (else 403)
                        --web-read-only refuses every change but log in/out         (else 403)
-                       API: Content-Type application/json, or no body at all       (else 415)
-                       HTML forms carry csrf_token = HMAC(secret, session id)      (else 403)
+                       API: Content-Type application/json, or no body at all       (else 415),
+                       except a PUT of raw bytes (an object upload): a browser never
+                       sends a cross-origin PUT without the preflight never granted
+                       HTML forms carry csrf_token = HMAC(secret, session id)      (else 403);
+                       a multipart form (an upload) is parsed first (`web.multipart`)
 
 A browser always sends Origin (and Sec-Fetch-Site) on cross-origin writes, and cannot send
 ``application/json`` cross-site without a CORS preflight, which this server never grants: a
@@ -41,6 +44,7 @@ import bottle
 import structlog
 
 from actors.errors import BadRequestError, RefusedError
+from web import multipart
 from web.hosts import AllowedHosts
 from web.ratelimit import LoginThrottle, retry_after_header
 from web.sessions import Sessions
@@ -81,8 +85,10 @@ class Security:
 
     def __init__(self, token: str = "", read_only: Callable[[], bool] = lambda: False,
                  secret: bytes | None = None, *, hosts: AllowedHosts | None = None,
-                 throttle: LoginThrottle | None = None, sessions: Sessions | None = None) -> None:
+                 throttle: LoginThrottle | None = None, sessions: Sessions | None = None,
+                 max_upload_bytes: int = 1024**3) -> None:
         self.read_only = read_only
+        self.max_upload_bytes = max_upload_bytes
         self.hosts = hosts or AllowedHosts()
         self.throttle = throttle or LoginThrottle()
         self.sessions = sessions or Sessions()
@@ -118,6 +124,7 @@ class Security:
         sid = self.session(request)
         if sid is None:
             raise RefusedError("no session cookie: reload the page and submit the form again")
+        multipart.parse(request, self.max_upload_bytes)  # an upload: without bottle#1470, bounded
         try:
             sent = request.forms.get(CSRF_FIELD) or ""
         except (UnicodeError, ValueError):
@@ -242,8 +249,11 @@ class Security:
 
     # ------------------------------------------------------------------ all together
     def check(self, request: bottle.BaseRequest, *, api: bool, public: bool = False,
-              allow_read_only: bool = False) -> None:
-        """Every rule of the module docstring for one request (raises `RefusedError`)."""
+              allow_read_only: bool = False, raw_body: bool = False) -> None:
+        """Every rule of the module docstring for one request (raises `RefusedError`).
+
+        *raw_body*: the route takes a PUT of raw bytes (any Content-Type); other methods are
+        held to the JSON rule all the same."""
         unsafe = request.method.upper() in UNSAFE_METHODS
         if unsafe:
             self.check_origin(request)
@@ -252,7 +262,7 @@ class Security:
                           else "log in with the web token", status=401)
         if unsafe and not allow_read_only and self.read_only():
             raise RefusedError(READ_ONLY_MESSAGE)
-        if unsafe and api:
+        if unsafe and api and not (raw_body and request.method.upper() == "PUT"):
             self.check_json_body(request)
         if unsafe and not api:
             self.check_csrf(request)
@@ -262,7 +272,8 @@ class Guard:
     """Bottle plugin (API v2) running `Security.check` before each route of one app.
 
     Route options: ``public=True`` (no token needed), ``read_only_ok=True`` (allowed when
-    read-only: log in and out). A 429 gets its Retry-After header here.
+    read-only: log in and out), ``raw_body=True`` (a PUT of raw bytes, any Content-Type: an
+    object upload). A 429 gets its Retry-After header here.
     """
 
     name = "das_guard"
@@ -276,10 +287,12 @@ class Guard:
         """Wrap *callback* with the checks."""
         public = bool(route.config.get("public", False))
         read_only_ok = bool(route.config.get("read_only_ok", False))
+        raw_body = bool(route.config.get("raw_body", False))
 
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
-                self.security.check(bottle.request, api=self.is_api, public=public, allow_read_only=read_only_ok)
+                self.security.check(bottle.request, api=self.is_api, public=public, allow_read_only=read_only_ok,
+                                    raw_body=raw_body)
             except TooManyAttempts as exc:
                 bottle.response.set_header("Retry-After", retry_after_header(exc.retry_after_s))
                 raise

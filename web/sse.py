@@ -101,8 +101,40 @@ def tail_response(state: WebState, query: Mapping[str, str], last_event_id: str 
     response.set_header("Cache-Control", "no-cache, no-store")
     response.set_header("X-Accel-Buffering", "no")
     deadline = None if timeout is None else time.monotonic() + timeout
-    return _stream(state, stop, after, types, keep=keep, limit=limit, deadline=deadline,
-                   client_gone=gone if callable(gone) else _never)
+    return _stream(state, stop, after, lambda halt: state.facade.tail(after, types, halt), keep=keep, limit=limit,
+                   deadline=deadline, client_gone=gone if callable(gone) else _never)
+
+
+def stream_tail_response(state: WebState, name: str, query: Mapping[str, str],
+                         last_event_id: str | None) -> Iterator[str]:
+    """The live tail of a data stream's messages: the same event stream, one event per stored message
+    (``id`` is its ``seq``); ``after``, ``limit`` and ``timeout`` as for the log tail."""
+    after = params.integer(query, "after", minimum=0, maximum=2**62)
+    if after is None and last_event_id and last_event_id.strip().isdigit():
+        after = int(last_event_id.strip())
+    if after is None:
+        after = state.facade.stream_last_seq(name)
+    state.facade.stream(name, last=0)  # 404 for an unknown stream, before the stream starts
+    limit = params.integer(query, "limit", minimum=1, maximum=100000)
+    timeout = params.number(query, "timeout", minimum=0.0, maximum=86400.0)
+    try:
+        stop = state.tails.open()
+    except RefusedError:
+        bottle.response.set_header("Retry-After", str(FULL_RETRY_AFTER_S))
+        raise
+    gone = bottle.request.environ.get("waitress.client_disconnected")
+    response = bottle.response
+    response.content_type = "text/event-stream; charset=utf-8"
+    response.set_header("Cache-Control", "no-cache, no-store")
+    response.set_header("X-Accel-Buffering", "no")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    start = after
+    return _stream(state, stop, start, lambda halt: state.facade.stream_tail(name, start, halt), keep=_always,
+                   limit=limit, deadline=deadline, client_gone=gone if callable(gone) else _never)
+
+
+def _always(_doc: Mapping[str, Any]) -> bool:
+    return True
 
 
 def _never() -> bool:
@@ -116,11 +148,11 @@ def _offer(q: queue.Queue[Any], item: Any) -> None:
         pass
 
 
-def _pump(state: WebState, stop: threading.Event, after: int, types: tuple[str, ...], *,
+def _pump(stop: threading.Event, source: Callable[[threading.Event], Iterator[dict[str, Any]]], *,
           keep: Callable[[Mapping[str, Any]], bool], q: queue.Queue[Any]) -> None:
-    """Thread: documents from the facade's tail into *q* until *stop*."""
+    """Thread: documents from *source* (the facade's tail) into *q* until *stop*."""
     try:
-        for doc in state.facade.tail(after, types, stop):
+        for doc in source(stop):
             if not keep(doc):
                 continue
             while not stop.is_set():
@@ -138,13 +170,14 @@ def _pump(state: WebState, stop: threading.Event, after: int, types: tuple[str, 
         _offer(q, _END)
 
 
-def _stream(state: WebState, stop: threading.Event, after: int, types: tuple[str, ...], *,
+def _stream(state: WebState, stop: threading.Event, after: int,
+            source: Callable[[threading.Event], Iterator[dict[str, Any]]], *,
             keep: Callable[[Mapping[str, Any]], bool], limit: int | None, deadline: float | None,
             client_gone: Callable[[], bool]) -> Iterator[str]:
     q: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_SIZE)
     sent = 0
     try:
-        threading.Thread(target=_pump, args=(state, stop, after, types), kwargs={"keep": keep, "q": q},
+        threading.Thread(target=_pump, args=(stop, source), kwargs={"keep": keep, "q": q},
                          name="web-tail", daemon=True).start()
         yield f": das-actors live tail after seq {after}\nretry: 3000\n\n"
         beat_at = time.monotonic() + state.heartbeat_s

@@ -62,6 +62,8 @@ class Query:
     until: float | None = None
     logger_prefix: str | None = None
     min_level: int | None = None
+    #: Documents whose ``tags`` list holds this tag (results of jobs with tags).
+    tag: str | None = None
     limit: int = 100
     offset: int = 0
 

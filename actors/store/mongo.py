@@ -268,9 +268,9 @@ class MongoStore:
         spec: Doc = {}
         for key, value in (("type", query.type), ("job_id", query.job_id), ("index", query.index),
                            ("outcome", query.outcome), ("classname", query.classname), ("name", query.name),
-                           ("parent", query.parent)):  # fmt: skip
+                           ("parent", query.parent), ("tags", query.tag)):  # fmt: skip
             if value is not None:
-                spec[key] = value  # on an array (parent), equality matches any element
+                spec[key] = value  # on an array (parent, tags), equality matches any element
         if query.outcome is not None or query.classname is not None or query.name is not None:
             # these describe runs: they match result documents only (as in the SQLite store)
             spec["type"] = "result" if query.type in (None, "result") else {"$in": []}

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.errors import ConflictError, InvalidValueError, NotFoundError
-from actors.scriptsource import check_script_name, check_source, check_tags
+from actors.scriptsource import check_script_name, check_source
 from actors.store.base import Page
 from actors.store.records import Records
+from actors.tags import check_tags
 
 SCRIPT, VERSION = "script", "script-version"
 #: Most scripts listed at once.

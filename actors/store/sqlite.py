@@ -321,6 +321,9 @@ class SQLiteStore:
         if query.min_level is not None:
             where.append("level >= ?")
             args.append(query.min_level)
+        if query.tag is not None:  # no index: results carry tags only when their job has some
+            where.append("EXISTS (SELECT 1 FROM json_each(body, '$.tags') WHERE json_each.value = ?)")
+            args.append(query.tag)
         return where, args
 
     def find(self, query: Query) -> Page:

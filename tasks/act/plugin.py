@@ -16,6 +16,8 @@ from actors.services import ServicePlugin
 
 
 def _build(values: Mapping[str, Any]) -> Any:
+    if not values.get("db_uri"):  # built without the store options (a bare test harness): no outbox, no service
+        return None
     from actors.store.beside import open_outbox, open_records
     from tasks.act.sdk import Act
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 
-from actors import runcontext
 from actors.errors import InvalidValueError, ServiceError
 from actors.jsonsafe import find_unsafe
 from actors.store.outbox import Outbox
@@ -34,12 +33,20 @@ class Act:
     """The act service of one worker process (or the server); see the module docstring."""
 
     def __init__(self, outbox: Outbox, records: Records, *, allow_any_url: bool = False,
-                 max_payload_bytes: int = 256 * 1024, clock: Callable[[], float] = time.time) -> None:
+                 max_payload_bytes: int = 256 * 1024, clock: Callable[[], float] = time.time,
+                 run: Mapping[str, Any] | None = None) -> None:
         self.outbox = outbox
         self.records = records
         self.allow_any_url = allow_any_url
         self.max_payload_bytes = max_payload_bytes
         self.clock = clock
+        #: The run this view acts for (``{"run_id", "job_id", "name", ...}``), None outside a run.
+        self.run = dict(run) if run is not None else None
+
+    def for_run(self, run: Mapping[str, Any]) -> Act:
+        """This service as the run *run* uses it: its actions name that run."""
+        return Act(self.outbox, self.records, allow_any_url=self.allow_any_url,
+                   max_payload_bytes=self.max_payload_bytes, clock=self.clock, run=run)
 
     def __repr__(self) -> str:
         return f"Act(outbox={self.outbox!r})"
@@ -117,7 +124,7 @@ class Act:
 
     def _add(self, kind: str, target: str, url: str, body: str, encoding: str, *, content_type: str,
              extra: Mapping[str, Any]) -> str:
-        run = runcontext.current() or {}
+        run = self.run or {}
         now = self.clock()
         action_id = new_message_id()
         self.outbox.add({

@@ -60,6 +60,9 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "das_db_uri", "das_db_name", "das_upstreams",  # the das service plugin (tasks.das.plugin)
         "web_allowed_hosts", "web_token_file", "web_threads", "web_max_tails", "web_connection_limit",
         "web_request_timeout",  # issue 11: the web door
+        "data_uri", "data_db_name", "object_max_size", "object_versions", "stream_max_messages", "stream_size",
+        "stream_prefetch", "stream_heartbeat", "stream_backoff_max",  # issue 13: data objects and streams
+        "compute",  # issue 15: compute on Dask
         "scripts", "script_max_bytes", "script_output_max_bytes",  # issue 14: scripts and actions
         "act_allow_any_url", "act_allow_private", "act_timeout", "act_max_attempts", "act_retry_delay",
         "act_retry_max_delay", "act_max_payload_bytes", "act_concurrency",

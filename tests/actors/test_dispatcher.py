@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from actors import runcontext, webhooks
+from actors import webhooks
 from actors.delivery import Attempt, retry_after
 from actors.dispatcher import ActionDispatcher, DispatchConfig, next_state
 from actors.errors import InvalidValueError, ServiceError
@@ -76,11 +76,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 def queue_webhook(stores, target: str, payload: Any, *, allow_any_url: bool = False) -> str:
-    token = runcontext.enter({"job_id": "j1", "index": 3, "attempt": 0, "name": "job", "classname": "T"})
-    try:
-        return Act(stores[0], stores[1], allow_any_url=allow_any_url).webhook(target, payload)
-    finally:
-        runcontext.leave(token)
+    act = Act(stores[0], stores[1], allow_any_url=allow_any_url)
+    run = {"job_id": "j1", "index": 3, "attempt": 0, "name": "job", "run_id": "j1:3:0"}
+    return act.for_run(run).webhook(target, payload)
 
 
 def final(stores, action_id: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from actors.errors import InvalidValueError
-from actors.scriptsource import check_source, check_tags, declared_options, syntax_error
+from actors.scriptsource import check_source, declared_options, syntax_error
+from actors.tags import check_tags
 from actors.targets import TargetSpec
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -444,3 +444,12 @@ def test_outage_replay_stores_every_document_exactly_once(backend, monkeypatch):
     msgs = [item["msg"] for item in page.items]
     assert page.total == len(msgs) == 1000, "every line stored exactly once"
     assert set(msgs) == expected
+
+
+def test_results_filter_by_the_tags_of_their_job(store):
+    store.insert([{**result("a"), "tags": ["nightly", "cms"]}, {**result("b"), "tags": ["cms"]}, result("c"),
+                  {**reslog("l1"), "tags": ["cms"]}])
+    assert tags(store, Query(type="result", tag="cms")) == ["b", "a"]
+    assert tags(store, Query(type="result", tag="nightly")) == ["a"]
+    assert store.find(Query(type="result", tag="none")).total == 0
+    assert store.find(Query(type="result", tag="cms", job_id="j1", limit=1)).total == 2

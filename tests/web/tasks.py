@@ -12,6 +12,14 @@ PAYLOAD = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'
 
 
+
+def write_marker(path: str, text: str) -> None:
+    """Write *text* to *path* atomically (a temp file renamed), so a test that sees the file sees
+    its content too (a plain write_text can be seen empty for a moment)."""
+    temp = Path(f"{path}.{os.getpid()}.tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
 class _Base:
     def __init__(self, **kwargs: Any) -> None:
         self.kw = kwargs
@@ -48,7 +56,7 @@ class Block(_Base):
     """Writes its pid to ``marker`` then sleeps ``seconds`` (a long run to look at or cancel)."""
 
     def __call__(self) -> dict[str, Any]:
-        Path(self.kw["marker"]).write_text(str(os.getpid()))
+        write_marker(self.kw["marker"], str(os.getpid()))
         time.sleep(float(self.kw.get("seconds", 60)))
         return {"slept": self.kw.get("seconds", 60)}
 

@@ -243,7 +243,7 @@ def test_targets_and_the_actions_log(app, server, httpserver):
     assert app.post_json(f"{API}/actions/{action['action_id']}/retry", status=409)
     overview = app.get("/")
     assert int(overview.html.find(id="tile-delivered").text) >= 1 and overview.html.find(id="tile-scripts").text != "-"
-    assert app.get("/").html.find(id="tile-aggregate-off") is not None
+    assert overview.html.find(id="tile-objects") is not None and overview.html.find(id="tile-rate") is not None
     app.delete(f"{API}/targets/{target['name']}")
 
 

@@ -39,7 +39,23 @@
 
   var LEVELS = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"};
 
+  var kind = section.getAttribute("data-kind");
+
+  function showMessage(doc) {
+    var tr = document.createElement("tr");
+    tr.className = "new";
+    tr.setAttribute("data-seq", String(doc.seq));
+    tr.setAttribute("data-testid", "tail-line");
+    cell(tr, stamp(doc.recv));
+    cell(tr, doc.seq);
+    cell(tr, doc.routing_key || "");
+    cell(tr, doc.body_text != null ? doc.body_text : "(" + doc.size + " bytes, not text)", "msg");
+    rows.insertBefore(tr, rows.firstChild);
+    while (rows.childNodes.length > MAX_ROWS) { rows.removeChild(rows.lastChild); }
+  }
+
   function show(doc) {
+    if (kind === "stream") { showMessage(doc); return; }
     var level = doc.levelname || LEVELS[doc.level] || "";
     var tr = document.createElement("tr");
     tr.className = "new level-" + String(level).toLowerCase();

@@ -16,6 +16,10 @@ ${w.job_actions(job)}
   <dt>only before</dt><dd>${f.when(job.get('only_before'))}</dd>
   <dt>timeout</dt><dd>${f.dur(job.get('timeout')) if job.get('timeout') is not None else 'default'}</dd>
   <dt>retries</dt><dd>${job.get('retries') if job.get('retries') is not None else 'default'}</dd>
+  <dt>tags</dt><dd id="job-tags">${w.tags(job.get('tags'), 'schedule')}</dd>
+  % if job.get('on_stream'):
+  <dt>on stream</dt><dd id="job-on-stream"><a href="${c.url('data/streams/' + job['on_stream'])}">${job['on_stream']}</a>: also runs when ${job.get('stream_batch') or 1} new message(s) arrived</dd>
+  % endif
   <dt>ancestry</dt><dd id="job-ancestry">
   % if job.get('parent'):
     % for ancestor in job['parent']:

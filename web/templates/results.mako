@@ -14,6 +14,7 @@
     % endfor
   </select></label>
   <label>last (s) <input type="number" name="last" id="filter-last" min="0" step="any" value="${sel['last']}" size="6"></label>
+  <label>tag <input type="text" name="tag" id="filter-tag" data-testid="filter-tag" value="${sel['tag']}" size="10"></label>
   <label>per page <input type="number" name="limit" id="filter-limit" min="1" max="1000" value="${limit}" size="4"></label>
   <button type="submit" id="results-filter-submit">filter</button>
   <a href="${c.url('results')}">clear</a>

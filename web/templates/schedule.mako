@@ -10,6 +10,7 @@
     <option value="${st}" ${'selected' if st == state_filter else ''}>${st}</option>
   % endfor
   </select></label>
+  <label>tag <input type="text" name="tag" id="filter-tag" data-testid="filter-tag" value="${tag}" size="12"></label>
   <button type="submit" id="schedule-filter-submit">filter</button>
   % if keep:
   <a href="${c.url('schedule')}">all jobs</a>
@@ -23,7 +24,7 @@ ${w.pager(total, limit, offset, more, 'schedule', keep)}
 % for job in jobs:
 <tr data-job-id="${job['job_id']}" data-testid="job-row">
   <td>${f.when(job.get('due_at'))}<br><span class="muted">${f.rel(job.get('due_at'))}</span></td>
-  <td><a href="${c.job_url(job['job_id'])}" data-testid="job-link">${job['name']}</a><br><span class="muted mono">${job['job_id']}</span></td>
+  <td><a href="${c.job_url(job['job_id'])}" data-testid="job-link">${job['name']}</a> ${w.tags(job.get('tags'), 'schedule')}<br><span class="muted mono">${job['job_id']}</span></td>
   <td>${job['classname']}</td>
   <td>${w.state(job['state'])}
   % if job.get('run_id'):

@@ -72,3 +72,34 @@
 </tbody>
 </table>
 </%def>
+
+<%def name="tags(values, path)">\
+% for t in values or []:
+<a href="${c.url(path, tag=t)}" class="badge tag" data-testid="tag">${t}</a> \
+% endfor
+</%def>
+
+<%def name="producer(p)">\
+% if p and p.get('job_id'):
+<a href="${c.run_url(p['job_id'], p.get('index', ''), p.get('attempt'))}" data-testid="producer">${p.get('name') or p['job_id']} #${p.get('index', '')}</a>\
+% else:
+<span class="muted">upload</span>\
+% endif
+</%def>
+
+<%def name="stream_state(st)"><span class="badge stream-${(st or {}).get('state', '-').replace(' ', '-')}" data-testid="stream-state">${(st or {}).get('state', '-')}</span></%def>
+
+<%def name="stream_actions(s)">
+% if c.read_only:
+<span class="muted">read-only</span>
+% else:
+<div class="actions">
+  % if s.get('paused'):
+  <form method="post" action="${c.url('data/streams/' + s['name'] + '/resume')}" class="inline">${hidden()}<button type="submit" data-testid="resume-stream">resume</button></form>
+  % else:
+  <form method="post" action="${c.url('data/streams/' + s['name'] + '/pause')}" class="inline">${hidden()}<button type="submit" data-testid="pause-stream">pause</button></form>
+  % endif
+  <form method="post" action="${c.url('data/streams/' + s['name'] + '/remove')}" class="inline" data-confirm="Remove stream ${s['name']} and its stored messages?">${hidden()}<button type="submit" class="danger" data-testid="remove-stream">remove</button></form>
+</div>
+% endif
+</%def>
