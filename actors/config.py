@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from actors.errors import ConfigError, InvalidValueError
+from actors.misfire import UNLIMITED, MisfirePolicy
 from actors.params import Option
 from actors.services import check_services, service_plugins
 from actors.uri import dask_address, same_sqlite_file
@@ -86,6 +87,15 @@ _o("Scheduling", "retry_jitter", 0.2, "random fraction (0..1) applied to retry d
 _o("Scheduling", "minimum_interval", 60.0, "smallest job interval, s (anti-DoS floor)", minimum=0, live=True)
 _o("Scheduling", "no_start_offset", False, "start jobs at once, not at a random offset in their interval")
 _o("Scheduling", "max_children_per_run", 100, "most child jobs one run may spawn", minimum=0, live=True)
+_o("Scheduling", "misfire", "coalesce", "what happens to slots that fell due while a job could not run (down, "
+   "stalled, paused): coalesce = the newest runs once, all = each runs (up to max_catchup), skip = none; the "
+   "others are recorded missed (per job: misfire=)", choices=("coalesce", "all", "skip"), live=True)
+_o("Scheduling", "misfire_grace", "", "seconds after its due time within which a missed slot still runs "
+   "(empty = min(period, 1 h); 'unlimited'; per job: misfire_grace=)", live=True)
+_o("Scheduling", "max_catchup", 100, "most missed slots the 'all' misfire policy runs after one stop (per job: "
+   "max_catchup=; at most 10000)", minimum=1, live=True)
+_o("Scheduling", "ledger_retention", 30 * 86400.0, "seconds the run ledger keeps a slot's entry (each job's "
+   "newest are kept always); a backfill cannot reach further back", minimum=3600)
 _o("Scheduling", "finished_retention", 86400.0, "seconds finished jobs are kept before being pruned",
    minimum=0, live=True)
 _o("Workers", "workers", 4, "number of worker processes running tasks", minimum=1)
@@ -173,6 +183,20 @@ for _plugin in service_plugins():  # the options of the service plugins (actors.
         register(_option)
 
 
+def misfire_default(settings: Settings) -> MisfirePolicy:
+    """The server's default misfire policy (jobs that set none of their own follow it)."""
+    grace_text = str(settings.get("misfire_grace") or "").strip()
+    grace: Any = None
+    if grace_text:
+        try:
+            grace = UNLIMITED if grace_text.lower() == UNLIMITED else float(grace_text)
+        except ValueError:
+            raise InvalidValueError(f"misfire_grace: expected seconds or {UNLIMITED!r}, got {grace_text!r}",
+                                    field="misfire_grace", value=grace_text) from None
+    return MisfirePolicy.from_fields({"misfire": settings.get("misfire"), "misfire_grace": grace,
+                                      "max_catchup": settings.get("max_catchup")})
+
+
 class Settings:
     """Immutable, validated values of every option (``settings.workers``) and their sources:
     ``"default"``, ``"file:<path>:<line>"``, ``"flag"`` or ``"runtime"`` (given directly or by `replace`)."""
@@ -208,6 +232,11 @@ class Settings:
         for name in ("retry_jitter", "restart_jitter"):
             if not 0.0 <= self.get(name) <= 1.0:
                 raise self._error(name, "must be between 0 and 1")
+        try:
+            misfire_default(self)
+        except InvalidValueError as exc:
+            name = exc.field if exc.field in ("misfire_grace", "max_catchup") else "misfire_grace"
+            raise self._error(name, f"is not valid ({exc})") from None
         if not self.web_base.startswith("/"):
             raise self._error("web_base", "must start with '/'")
         if self.web_port > 65535:

@@ -44,12 +44,14 @@ def _make_task(
     path: str, jobs: list[tuple[JobSpec, str]], make_job: Callable[..., JobSpec] | None, now: float | None
 ) -> Callable[..., JobSpec]:
     def Task(  # the name config files use; a bad call raises TypeError at the call's line
-        name: Any, classname: Any, interval: Any, *, only_once: Any = False, max_runs: Any = None,
-        only_before: Any = None, timeout: Any = None, retries: Any = None, tags: Any = None,
+        name: Any, classname: Any, interval: Any = None, *, cron: Any = None, tz: Any = None, jitter: Any = None,
+        misfire: Any = None, misfire_grace: Any = None, max_catchup: Any = None, only_once: Any = False,
+        max_runs: Any = None, only_before: Any = None, timeout: Any = None, retries: Any = None, tags: Any = None,
         on_stream: Any = None, stream_batch: Any = None, resources: Any = None, **kwargs: Any,
     ) -> JobSpec:
-        """Define a job: run *classname* every *interval* seconds with **kwargs (and when *stream_batch*
-        new messages of *on_stream* arrived)."""
+        """Define a job: run *classname* every *interval* seconds, or at the times of the *cron*
+        expression in zone *tz*, with **kwargs (and when *stream_batch* new messages of *on_stream*
+        arrived)."""
         try:
             if isinstance(only_before, str):
                 only_before = parse_when(only_before, now=time.time() if now is None else now, field="only_before",
@@ -57,8 +59,9 @@ def _make_task(
             spec = JobSpec(
                 name=name, classname=classname, interval_s=interval, kwargs=kwargs, only_once=only_once,
                 max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
-                origin=Origin.CONFIG, tags=() if tags is None else tags, on_stream=on_stream,
-                stream_batch=stream_batch, resources={} if resources is None else resources,
+                origin=Origin.CONFIG, cron=cron, tz=tz, jitter_s=0.0 if jitter is None else jitter, misfire=misfire,
+                misfire_grace=misfire_grace, max_catchup=max_catchup, tags=() if tags is None else tags,
+                on_stream=on_stream, stream_batch=stream_batch, resources={} if resources is None else resources,
             )
             if make_job is not None:
                 spec = make_job(spec)

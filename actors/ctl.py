@@ -188,10 +188,15 @@ def _jobs(args: argparse.Namespace, client: Client) -> Answer:
 def _job(args: argparse.Namespace, client: Client) -> Answer:
     answer = client.call("GET", f"jobs/{quote(args.id, safe='')}")
     job = answer["job"]
-    keys = ("job_id", "name", "classname", "interval", "kwargs", "state", "due_at", "run_count", "retries_used",
+    keys = ("job_id", "name", "classname", "interval", "cron", "tz", "jitter", "misfire", "kwargs", "state", "due_at",
+            "run_count", "retries_used",
             "last_outcome", "last_error", "note", "only_once", "max_runs", "only_before", "timeout", "retries",
             "parent", "origin")
     lines = [f"{k:13} {_when(job.get(k)) if k in ('due_at', 'only_before') else _cell(job.get(k))}" for k in keys]
+    schedule = job.get("schedule") or {}
+    if schedule:
+        lines.append(f"{'schedule':13} {schedule.get('description')}")
+        lines += [f"{'next' if n == 0 else '':13} {fire['local']}" for n, fire in enumerate(schedule.get("next", []))]
     runs = [[r.get("index"), r.get("attempt"), r.get("outcome"), _when(r.get("started_at")), r.get("duration"),
              r.get("error")] for r in job.get("recent_runs", [])]
     kids = [[c["job_id"], c["name"], c["state"]] for c in job.get("children", [])]
@@ -203,9 +208,14 @@ def _job(args: argparse.Namespace, client: Client) -> Answer:
 
 
 def _add(args: argparse.Namespace, client: Client) -> Answer:
-    body: dict[str, Any] = {"name": args.name, "classname": args.classname, "interval": _number(args.interval),
-                            "kwargs": _parse_kwargs(args), "only_once": args.only_once}
-    for key in ("max_runs", "only_before", "timeout", "retries", "when", "on_stream", "stream_batch"):
+    body: dict[str, Any] = {"name": args.name, "classname": args.classname, "kwargs": _parse_kwargs(args),
+                            "only_once": args.only_once}
+    if args.interval is not None:
+        body["interval"] = _number(args.interval)
+    if args.misfire_grace is not None:
+        body["misfire_grace"] = _number(args.misfire_grace)
+    for key in ("max_runs", "only_before", "timeout", "retries", "when", "cron", "tz", "jitter", "misfire",
+                "max_catchup", "on_stream", "stream_batch"):
         value = getattr(args, key)
         if value is not None:
             body[key] = value
@@ -226,6 +236,14 @@ def _job_verb(args: argparse.Namespace, client: Client) -> Answer:
     verb = {"remove": "removed", "pause": "paused", "resume": "resumed", "run-now": "run now:",
             "reschedule": "rescheduled"}[cmd]
     return answer, f"{verb} {_job_line(answer['job'])}"
+
+
+def _backfill(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("POST", f"jobs/{quote(args.id, safe='')}/backfill",
+                         body={"from": _number(args.start), "to": _number(args.end)})
+    done = answer["backfill"]
+    return answer, (f"backfill of {_job_line(answer['job'])}: {done['queued']} slot(s) queued, {done['skipped']} of "
+                    f"{done['slots']} already run or claimed (the run ledger)")
 
 
 def _runs(args: argparse.Namespace, client: Client) -> Answer:
@@ -297,7 +315,8 @@ def _health(args: argparse.Namespace, client: Client) -> Answer:
 
 
 HANDLERS = {"schedule": _jobs, "jobs": _jobs, "job": _job, "add": _add, "remove": _job_verb, "pause": _job_verb,
-            "resume": _job_verb, "run-now": _job_verb, "reschedule": _job_verb, "runs": _runs, "run": _run,
+            "resume": _job_verb, "run-now": _job_verb, "reschedule": _job_verb, "backfill": _backfill, "runs": _runs,
+            "run": _run,
             "cancel": _cancel, "logs": _logs, "workers": _workers, "options": _options, "set-option": _set_option,
             "health": _health}
 
@@ -387,7 +406,15 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
     "jobs": ("job definitions", _JOB_FILTERS),
     "job": ("one job with its recent runs and children", [(("id",), {"help": "job id"})]),
     "add": ("add a job", [
-        (("name",), {}), (("classname",), {"metavar": "CLASS"}), (("interval",), {"help": "seconds"}),
+        (("name",), {}), (("classname",), {"metavar": "CLASS"}),
+        (("interval",), {"nargs": "?", "help": "seconds (or give --cron)"}),
+        (("--cron",), {"metavar": "EXPR", "help": "cron expression instead of an interval, e.g. '30 2 * * *'"}),
+        (("--tz",), {"metavar": "ZONE", "help": "IANA time zone of --cron (default UTC)"}),
+        (("--jitter",), {"type": float, "metavar": "S", "help": "move each due time by a fixed 0..S seconds"}),
+        (("--misfire",), {"choices": ("coalesce", "all", "skip"), "help": "slots missed while the job could not "
+                                                                            "run (default: the server's)"}),
+        (("--misfire-grace",), {"metavar": "S", "help": "seconds, or 'unlimited'"}),
+        (("--max-catchup",), {"type": _positive, "metavar": "N"}),
         (("--arg",), {"action": "append", "metavar": "K=V", "help": "task argument (value parsed as JSON if it "
                                                                      "parses, else a string); repeatable"}),
         (("--args",), {"metavar": "JSON", "help": "task arguments as one JSON object"}),
@@ -406,6 +433,11 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
     "reschedule": ("move a job's next run", [(("id",), {}), (("when",), {"metavar": "TIMEISH",
                                                                          "help": "HH:MM[:SS][gmt], +N[smhd], "
                                                                                  "epoch or ISO-8601"})]),
+    "backfill": ("run a job's past slots once each (those the run ledger shows not run)", [
+        (("id",), {"help": "job id"}),
+        (("--from",), {"dest": "start", "required": True, "metavar": "T1",
+                       "help": "first slot time: ISO-8601 (no offset: the job's zone), epoch or TIMEISH"}),
+        (("--to",), {"dest": "end", "required": True, "metavar": "T2", "help": "last slot time (inclusive)"})]),
     "runs": ("run results, newest first", [
         (("--job-id",), {}), (("--name",), {}), (("--class",), {"dest": "classname"}), (("--parent",), {}),
         (("--outcome",), {}), (("--index",), {"type": _positive}), (("--last",), {"type": float, "metavar": "S"}),

@@ -32,6 +32,7 @@ from actors.interact import SCRIPT_CLASS, Interact
 from actors.jobs import JobSpec, Origin
 from actors.messages import (
     AddJob,
+    BackfillJob,
     CancelRun,
     GetJob,
     GetJobsPage,
@@ -50,7 +51,7 @@ from actors.plugins import packages_option
 from actors.services import build_services
 from actors.store.base import Page, Query
 from actors.system import System, limits_from, service_options
-from actors.timeish import parse_when
+from actors.timeish import parse_when, parse_when_in_zone
 from reports.base import ReportContext
 from reports.registry import ReportRegistry
 from reports.registry import default_registry as report_registry
@@ -141,6 +142,20 @@ class Facade(DataDoor):
     def reschedule(self, job_id: str, when: Any) -> dict[str, Any]:
         """Move a job's next run to *when* (TIMEISH text or epoch); the past is refused."""
         return dict(self._operate(RescheduleJob(job_id, parse_when(when, now=time.time()))))
+
+    def backfill(self, job_id: str, start: Any, end: Any) -> dict[str, Any]:
+        """Run the job's past slots in [start, end] that the run ledger shows neither run nor claimed,
+        once each, oldest first (TIMEISH text or epoch; a date-time without an offset is read in the
+        job's time zone). Answers ``{"job", "slots", "queued", "skipped"}``."""
+        found = self.system.ask(GetJob(job_id))
+        if found is None:
+            raise NotFoundError(f"no job with id {job_id!r}")
+        now, zone = time.time(), found.get("tz")
+        first = parse_when_in_zone(start, zone, now=now, field="from")
+        last = parse_when_in_zone(end, zone, now=now, field="to")
+        answer = dict(self._operate(BackfillJob(job_id, first, last)))
+        log.info("job.backfill_requested", job_id=job_id, start=first, end=last, queued=answer.get("queued"))
+        return answer
 
     def _operate(self, command: Any) -> Any:
         try:
@@ -262,6 +277,9 @@ class Facade(DataDoor):
         details: dict[str, Any] = {"uptime_s": round(time.time() - self.started_at, 3)}
         try:
             details["scheduler"] = self.system.ask(GetStatus(), timeout=2.0)
+            if details["scheduler"].get("ledger_down_since"):
+                problems.append(f"run ledger: unavailable since {details['scheduler']['ledger_down_since']:.3f} "
+                                "(no run starts until its slot can be claimed)")
         except DasActorsError as exc:
             problems.append(f"scheduler: {exc}")
         try:

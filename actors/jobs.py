@@ -1,6 +1,7 @@
 """Value objects of the scheduler: job definitions, job states, runs and outcomes.
 
-A *job* is a definition (`JobSpec`: a task class, an interval, arguments, limits) that
+A *job* is a definition (`JobSpec`: a task class, a schedule (an interval or a cron
+expression in a time zone, see `actors.schedule`), arguments, limits) that
 the scheduler runs many times; each execution is a *run* (`Run`), numbered by a 1-based
 ``index`` (the scheduled slot) and an ``attempt`` (0 for the first try, 1.. for retries
 of the same slot). Retries therefore never consume a ``max_runs`` slot, which the original
@@ -9,7 +10,7 @@ DAS got wrong.
 A job's id is derived from its definition, so re-reading a config file, or a task
 spawning the same child twice, never duplicates a job.
 
-Stdlib plus orjson only: this module is imported by the worker subprocess too.
+Imported by the worker subprocess too: keep it free of runtime (actor) imports.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import orjson
 
 from actors.errors import InvalidJobError, InvalidValueError
 from actors.jsonsafe import find_unsafe
+from actors.misfire import MisfirePolicy
+from actors.schedule import Schedule, schedule_from_fields
 from actors.tags import check_name, check_tags
 
 #: Names the framework passes to every task constructor; user kwargs may not use them.
@@ -57,6 +60,7 @@ class Outcome(enum.StrEnum):
     TIMEOUT = "timeout"  # we killed it after its timeout
     INTERRUPTED = "interrupted"  # the server stopped (or died) while it ran
     CANCELLED = "cancelled"  # an operator cancelled it
+    MISSED = "missed"  # its slot fell due while nothing could run it (misfire policy); it never ran
 
 
 class Trigger(enum.StrEnum):
@@ -67,6 +71,12 @@ class Trigger(enum.StrEnum):
     MANUAL = "manual"
     RESUME = "resume"  # re-run of a run interrupted by a server stop
     ONE_OFF = "one-off"  # a run without a job in the timetable (a script's Run now, a script triggered)
+    CATCHUP = "catchup"  # a slot that fell due while the job could not run, run late (misfire policy)
+    BACKFILL = "backfill"  # a past slot run on an operator's request (``ctl backfill``)
+
+
+#: Triggers that start a new slot (attempt 0), as opposed to another attempt of the same slot.
+NEW_SLOT_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCHUP})
 
 
 class Origin(enum.StrEnum):
@@ -132,13 +142,17 @@ def canonical_json(value: Any) -> bytes:
 class JobSpec:
     """A job definition, validated on construction (every error names field and value).
 
-    ``kwargs`` is kept as a read-only mapping; ``parent`` is the ancestry chain, oldest
-    ancestor first, of job ids that spawned this job.
+    The schedule is exactly one of ``interval_s`` (seconds) and ``cron`` (an expression,
+    evaluated in zone ``tz``); ``jitter_s`` moves each due time by a fixed pseudo-random
+    0..jitter seconds. ``misfire``, ``misfire_grace`` and ``max_catchup`` say what happens
+    to slots that fell due while the job could not run (None: the server's default,
+    `actors.misfire`). ``kwargs`` is kept as a read-only mapping; ``parent`` is the
+    ancestry chain, oldest ancestor first, of job ids that spawned this job.
     """
 
     name: str
     classname: str
-    interval_s: float
+    interval_s: float | None = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     only_once: bool = False
     max_runs: int | None = None
@@ -147,6 +161,12 @@ class JobSpec:
     max_retries: int | None = None
     parent: tuple[str, ...] = ()
     origin: Origin = Origin.CONFIG
+    cron: str | None = None
+    tz: str | None = None
+    jitter_s: float = 0.0
+    misfire: str | None = None
+    misfire_grace: float | str | None = None
+    max_catchup: int | None = None
     #: Labels to find the job by (every list filters by tag); part of the id only when set.
     tags: tuple[str, ...] = ()
     #: Also run when ``stream_batch`` new messages arrived on this stream (`actors.streamtrigger`).
@@ -156,6 +176,8 @@ class JobSpec:
     #: Placement on a compute cluster (``{"GPU": 1}``), passed to Dask; local workers ignore it.
     resources: Mapping[str, float] = field(default_factory=dict)
     job_id: str = field(default="", compare=False)
+    #: The schedule built from interval/cron/tz/jitter (an interval's anchor is job state: 0 here).
+    schedule: Schedule = field(init=False, compare=False, repr=False, hash=False, default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -164,13 +186,15 @@ class JobSpec:
             raise InvalidJobError(
                 f"classname must be a non-empty string, got {self.classname!r}", field="classname"
             )
-        _number("interval", self.interval_s, allow_none=False, positive=True, maximum=MAX_SECONDS)
+        _number("interval", self.interval_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
+        schedule = schedule_from_fields(interval=self.interval_s, cron=self.cron, tz=self.tz, jitter=self.jitter_s)
         if not isinstance(self.only_once, bool):
             raise InvalidJobError(f"only_once must be true or false, got {self.only_once!r}", field="only_once")
         _int("max_runs", self.max_runs, minimum=1)
         _number("only_before", self.only_before, allow_none=True, positive=False)
         _number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
         _int("retries", self.max_retries, minimum=0)
+        misfire = MisfirePolicy.from_fields(self.misfire_fields())  # validates; the default is the server's
         if not isinstance(self.kwargs, Mapping):
             raise InvalidJobError(f"kwargs must be a mapping, got {self.kwargs!r}", field="kwargs")
         for key in self.kwargs:
@@ -204,7 +228,18 @@ class JobSpec:
         object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items()))))
         object.__setattr__(self, "origin", Origin(self.origin))
         object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
-        object.__setattr__(self, "interval_s", float(self.interval_s))
+        fields = schedule.fields()
+        object.__setattr__(self, "interval_s", fields.get("interval"))
+        object.__setattr__(self, "cron", fields.get("cron"))
+        object.__setattr__(self, "tz", fields.get("tz"))
+        object.__setattr__(self, "jitter_s", float(fields["jitter"]))
+        given = misfire.fields()
+        for name in ("misfire", "misfire_grace", "max_catchup"):  # canonical forms of what was given
+            if getattr(self, name) not in (None, ""):
+                object.__setattr__(self, name, given[name])
+            else:
+                object.__setattr__(self, name, None)
+        object.__setattr__(self, "schedule", schedule)
         object.__setattr__(self, "job_id", make_job_id(self))
 
     @property
@@ -214,22 +249,18 @@ class JobSpec:
             return 1 if self.max_runs is None else min(1, self.max_runs)
         return self.max_runs
 
+    def misfire_fields(self) -> dict[str, Any]:
+        """The misfire fields as given (None: the server's default), for `MisfirePolicy.from_fields`."""
+        return {"misfire": self.misfire, "misfire_grace": self.misfire_grace, "max_catchup": self.max_catchup}
+
     def definition(self) -> dict[str, Any]:
         """The fields that identify the job (what its id is hashed from).
 
-        ``tags``, ``on_stream``, ``stream_batch`` and ``resources`` are included only when set, so
-        the ids of jobs defined before they existed stay what they were.
+        A time-rule field (cron, tz, jitter, misfire...), ``tags``, ``on_stream``,
+        ``stream_batch`` and ``resources`` are added only when set, so a job defined before
+        they existed keeps its id.
         """
-        extra: dict[str, Any] = {}
-        if self.tags:
-            extra["tags"] = list(self.tags)
-        if self.on_stream is not None:
-            extra["on_stream"] = self.on_stream
-        if self.stream_batch is not None:
-            extra["stream_batch"] = self.stream_batch
-        if self.resources:
-            extra["resources"] = dict(self.resources)
-        return {
+        base: dict[str, Any] = {
             "name": self.name,
             "classname": self.classname,
             "interval": self.interval_s,
@@ -240,8 +271,21 @@ class JobSpec:
             "timeout": self.timeout_s,
             "retries": self.max_retries,
             "parent": list(self.parent),
-            **extra,
         }
+        if self.cron is not None:
+            base["cron"], base["tz"] = self.cron, self.tz
+        if self.jitter_s:
+            base["jitter"] = self.jitter_s
+        base.update({name: value for name, value in self.misfire_fields().items() if value is not None})
+        if self.tags:
+            base["tags"] = list(self.tags)
+        if self.on_stream is not None:
+            base["on_stream"] = self.on_stream
+        if self.stream_batch is not None:
+            base["stream_batch"] = self.stream_batch
+        if self.resources:
+            base["resources"] = dict(self.resources)
+        return base
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the definition, its id and origin (what the store keeps)."""
@@ -252,7 +296,8 @@ class JobSpec:
         """Rebuild a spec from `to_dict` output (or an API/child request using the same names)."""
         known = {
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", "job_id", "tags", "on_stream", "stream_batch", "resources",
+            "timeout", "retries", "parent", "origin", "job_id", *TIME_FIELDS, "tags", "on_stream", "stream_batch",
+            "resources",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -260,14 +305,15 @@ class JobSpec:
                 f"unknown job field {unknown[0]!r} (known: {', '.join(sorted(known - {'job_id'}))})",
                 field=unknown[0],
             )
-        for required in ("name", "classname", "interval"):
+        for required in ("name", "classname"):
             if required not in data:
                 raise InvalidJobError(f"job field {required!r} is required", field=required)
         kwargs = data.get("kwargs") or {}
+        jitter = data.get("jitter")
         return cls(
             name=data["name"],
             classname=data["classname"],
-            interval_s=data["interval"],
+            interval_s=data.get("interval"),
             kwargs=kwargs,
             only_once=data.get("only_once", False),
             max_runs=data.get("max_runs"),
@@ -276,11 +322,22 @@ class JobSpec:
             max_retries=data.get("retries"),
             parent=tuple(data.get("parent") or ()),
             origin=Origin(data.get("origin", Origin.API)),
+            cron=data.get("cron"),
+            tz=data.get("tz"),
+            jitter_s=0.0 if jitter is None else jitter,
+            misfire=data.get("misfire"),
+            misfire_grace=data.get("misfire_grace"),
+            max_catchup=data.get("max_catchup"),
             tags=data.get("tags") or (),
             on_stream=data.get("on_stream"),
             stream_batch=data.get("stream_batch"),
             resources=data.get("resources") or {},
         )
+
+
+#: The time-rule fields of a job definition beside ``interval`` (same names everywhere:
+#: config files, the API, the add-job form, the CLI, stored records).
+TIME_FIELDS = ("cron", "tz", "jitter", "misfire", "misfire_grace", "max_catchup")
 
 
 def make_job_id(spec: JobSpec) -> str:
@@ -304,6 +361,8 @@ class Run:
     parent: tuple[str, ...]
     timeout_s: float | None
     trigger: Trigger = Trigger.SCHEDULE
+    #: The slot this run is for (its identity in the run ledger); None for a manual run.
+    slot: float | None = None
     tags: tuple[str, ...] = ()
     #: The job's placement (`JobSpec.resources`), for a compute cluster.
     resources: Mapping[str, float] = field(default_factory=dict)
@@ -327,7 +386,7 @@ class Run:
             "job_id": self.job_id, "name": self.name, "classname": self.classname,
             "kwargs": dict(self.kwargs), "index": self.index, "attempt": self.attempt,
             "due_at": self.due_at, "interval": self.interval_s, "parent": list(self.parent),
-            "timeout": self.timeout_s, "trigger": str(self.trigger), "tags": list(self.tags),
+            "timeout": self.timeout_s, "trigger": str(self.trigger), "slot": self.slot, "tags": list(self.tags),
         }
 
 

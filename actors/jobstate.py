@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.jobs import JobSpec, JobState, Run, Trigger
+from actors.misfire import MisfirePolicy, SlotSpan
 from actors.policy import RetryPolicy
+from actors.schedule import Schedule
 
 
 @dataclass(slots=True)
@@ -26,7 +28,12 @@ class Job:
     run_count: int = 0  # scheduled slots started: the index of the latest run
     attempt: int = 0  # attempt number of the next run of the current slot
     retries_used: int = 0
-    slot_due_at: float | None = None  # due time of the current slot (the no-drift anchor)
+    slot: float | None = None  # the slot of the current (or next) scheduled run: its ledger identity
+    anchor: float | None = None  # an interval job's grid runs through this slot (state, not definition)
+    planned_to: float | None = None  # the newest slot a misfire plan accounted for (run or missed)
+    catchup: list[float] = field(default_factory=list)  # elapsed slots still to run, oldest first
+    deferred: tuple[tuple[float, ...], tuple[SlotSpan, ...]] = ((), ())  # missed after the catch-up runs
+    backfill: list[float] = field(default_factory=list)  # past slots an operator asked to run, oldest first
     last_started_at: float | None = None
     last_finished_at: float | None = None
     last_outcome: str | None = None
@@ -40,6 +47,7 @@ class Job:
     state_before_manual: JobState | None = None
     manual_params: dict[str, Any] | None = None  # arguments of the pending manual run only (a trigger)
     version: int = 0
+    schedule_cache: tuple[tuple[float, float], Schedule] | None = None
 
     @property
     def job_id(self) -> str:
@@ -53,14 +61,15 @@ class Job:
             "state": str(self.state), "created_at": self.created_at, "due_at": self.due_at,
             "next_trigger": str(self.next_trigger), "run_count": self.run_count,
             "attempt": self.attempt, "retries_used": self.retries_used,
-            "slot_due_at": self.slot_due_at, "last_started_at": self.last_started_at,
+            "slot": self.slot, "anchor": self.anchor, "planned_to": self.planned_to,
+            "catchup": list(self.catchup), "backfill": list(self.backfill), "last_started_at": self.last_started_at,
             "last_finished_at": self.last_finished_at, "last_outcome": self.last_outcome,
             "last_error": self.last_error, "runs_total": self.runs_total,
             "failures_total": self.failures_total, "note": self.note, "paused": self.paused,
             "manual": {"params": self.manual_params} if self.manual else None,  # a run now waiting (a trigger)
             "running": None if self.running is None else {
                 "index": self.running.index, "attempt": self.running.attempt,
-                "due_at": self.running.due_at, "trigger": str(self.running.trigger),
+                "due_at": self.running.due_at, "trigger": str(self.running.trigger), "slot": self.running.slot,
             },
         }
 
@@ -75,7 +84,9 @@ class Decision:
     note: str
     children: tuple[JobSpec, ...] = ()
     child_errors: tuple[str, ...] = ()
-    coalesced: int = 0
+    coalesced: int = 0  # slots recorded missed by this decision (listed plus counted)
+    missed: tuple[float, ...] = ()  # the missed slots to record, one document each
+    spans: tuple[SlotSpan, ...] = ()  # more missed slots, counted (one document per span)
 
 
 @dataclass(slots=True)
@@ -87,3 +98,4 @@ class Limits:
     start_offset: bool = True
     default_timeout_s: float | None = None
     max_children_per_run: int = 100
+    misfire: MisfirePolicy = field(default_factory=MisfirePolicy)  # for jobs that set none of their own

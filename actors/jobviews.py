@@ -9,17 +9,40 @@ schedule costs one heap selection per page, not 100k views.
 from __future__ import annotations
 
 import heapq
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from actors.jobs import JobState
-from actors.jobstate import Job
+from actors.jobstate import Job, Limits
+from actors.schedule import CronSchedule
+from actors.timerules import effective_schedule, misfire_policy
 from actors.timetable import Timetable
+
+#: Fire times a job's detail view lists.
+NEXT_FIRE_TIMES = 5
 
 
 def view(job: Job) -> dict[str, Any]:
     """The JSON-safe record of *job*, plus ``run_id``: the run in progress, or None."""
     record = job.to_record()
     record["run_id"] = None if job.running is None else job.running.run_id
+    return record
+
+
+def detail_view(job: Job, limits: Limits, now: float) -> dict[str, Any]:
+    """`view` plus the schedule as the job page shows it: its description, the next fire times
+    (due times, jitter included) as epochs and as local times in the job's zone, the effective
+    misfire policy."""
+    record = view(job)
+    schedule = effective_schedule(job, limits)
+    zone: tzinfo = schedule.zone if isinstance(schedule, CronSchedule) else UTC
+    upcoming = schedule.next_fire_times(NEXT_FIRE_TIMES, now, job.job_id)
+    record["schedule"] = {
+        "kind": schedule.kind, "description": schedule.describe(), "tz": getattr(schedule, "tz", None) or "UTC",
+        "jitter": schedule.jitter_s, "misfire": misfire_policy(job, limits).fields(),
+        "next": [{"at": at, "local": datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d %H:%M:%S %Z")}
+                 for at in upcoming],
+    }
     return record
 
 

@@ -12,6 +12,14 @@ dropped, counted in ``dropped``.
 
 Task log lines are also echoed to stdout as JSON (logger ``das_actors.task``) so that a
 log shipper sees them without reading the store.
+
+The Journal also keeps the run ledger (`actors.ledger`) in step with the results it
+writes, in this order per batch: the slots recorded ``missed`` go to the ledger first (a
+missed document whose slot the ledger already had is not stored twice), then the
+documents are inserted, then the outcomes of the runs in them go to the ledger. A crash
+between the last two leaves results stored whose outcome the ledger lacks; a restart
+settles those from the stored results before it decides anything (`actors.system`), so a
+run stored as finished is never resumed, and no stored result is lost for the ledger's sake.
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ import structlog
 
 from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
+from actors.ledger import Finished, LedgerStore, outcome_updates
 from actors.logs import emit_json_lines
-from actors.messages import ChildFailed, Flush, GetStatus, Records, SaveJobs
+from actors.messages import ChildFailed, Flush, GetStatus, PruneLedger, Records, SaveJobs
 from actors.routing import Directory, TimerHandle, tell_later
+from actors.slots import slot_id
 from actors.store.base import Store
 
 log = structlog.get_logger("das_actors.journal")
@@ -67,6 +77,9 @@ class Journal(pykka.ThreadingActor):
         self._retry_s = 0.0
         self._outage_since: float | None = None
         self._echo_thread: _EchoThread | None = None
+        self._ledger = store if isinstance(store, LedgerStore) else None
+        self._in_ledger: set[int] = set()  # id() of buffered missed documents already in the ledger
+        self._outcomes: list[Finished] = []  # outcomes of stored results, not yet in the ledger
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
@@ -103,6 +116,8 @@ class Journal(pykka.ThreadingActor):
         elif isinstance(message, Flush):
             self._timer = None
             return self._flush()
+        elif isinstance(message, PruneLedger):
+            self._prune_ledger(message.before)
         elif isinstance(message, GetStatus):
             return self.stats()
         return None
@@ -139,20 +154,29 @@ class Journal(pykka.ThreadingActor):
                 if deletes:
                     self._store.delete_jobs(deletes)
                 self._jobs = {}
+            self._write_outcomes()
             while self._docs:
                 batch = [self._docs.popleft() for _ in range(min(BATCH_SIZE, len(self._docs)))]
                 try:
+                    batch = self._missed_to_ledger(batch)
+                except BaseException:
+                    self._docs.extendleft(reversed(batch))
+                    raise
+                try:
                     self._store.insert(batch)
+                    self.written += len(batch)
                 except StoreUnavailableError:
                     self._docs.extendleft(reversed(batch))
                     raise
                 except StoreError as exc:  # not an outage: some document cannot be stored as it is
                     self._insert_one_by_one(batch, exc)
-                    continue
                 except BaseException:
                     self._docs.extendleft(reversed(batch))
                     raise
-                self.written += len(batch)
+                self._in_ledger.difference_update(id(doc) for doc in batch)
+                if self._ledger is not None:
+                    self._outcomes.extend(outcome_updates(batch)[0])
+                    self._write_outcomes()
         except Exception as exc:  # noqa: BLE001 - any store failure means: keep, back off, retry
             self.failed_writes += 1
             if self._outage_since is None:
@@ -168,6 +192,37 @@ class Journal(pykka.ThreadingActor):
             self._outage_since = None
         self._retry_s = 0.0
         return self.stats()
+
+    def _missed_to_ledger(self, batch: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """Record the missed slots of *batch* in the ledger (once per document, even when the insert
+        that follows fails and is retried); drop the missed documents whose slot the ledger had."""
+        fresh = [doc for doc in batch if doc.get("outcome") == "missed" and id(doc) not in self._in_ledger]
+        if self._ledger is None or not fresh:
+            return batch
+        _, missed = outcome_updates(fresh)
+        known = {entry.slot_id for entry in missed} - self._ledger.record_slots((), missed)
+        if known:
+            batch = [doc for doc in batch if not (id(doc) not in self._in_ledger and doc.get("outcome") == "missed"
+                                                  and _slot_id_of(doc) in known)]
+        self._in_ledger.update(id(doc) for doc in fresh)
+        return batch
+
+    def _write_outcomes(self) -> None:
+        """The outcomes of stored results to the ledger (kept and retried while the store fails)."""
+        if self._outcomes and self._ledger is not None:
+            self._ledger.record_slots(self._outcomes, ())
+            self._outcomes = []
+
+    def _prune_ledger(self, before: float) -> None:
+        if self._ledger is None:
+            return
+        try:
+            removed = self._ledger.prune_ledger(before)
+        except StoreError as exc:
+            log.warning("ledger.prune_failed", error=str(exc), note="tried again in an hour")
+            return
+        if removed:
+            log.info("ledger.pruned", removed=removed, before=before)
 
     def _insert_one_by_one(self, batch: list[Mapping[str, Any]], error: Exception) -> None:
         """Find the documents the store refuses; store each as a stringified stand-in with a note.
@@ -201,6 +256,10 @@ class Journal(pykka.ThreadingActor):
             if self._echo_thread is None:
                 self._echo_thread = _EchoThread()
             self._echo_thread.put(lines)
+
+
+def _slot_id_of(doc: Mapping[str, Any]) -> str:
+    return slot_id(str(doc.get("job_id")), float(doc.get("slot") or 0.0))
 
 
 class _EchoThread:

@@ -15,6 +15,7 @@ from typing import Any
 
 from actors.jobs import JobSpec, Run, RunReport
 from actors.jobstate import Limits
+from actors.ledger import LedgerHead
 
 
 # ----------------------------------------------------------------------- any actor <- *
@@ -48,13 +49,17 @@ class AddJobs:
 
     specs: Sequence[JobSpec]
     first_due_at: float | None = None
+    #: The run ledger's heads of these job ids (a restart: a lost job record cannot run a slot twice).
+    heads: Mapping[str, LedgerHead] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class RestoreJobs:
-    """Stored job records to rebuild after a restart (a chunk at a time)."""
+    """Stored job records to rebuild after a restart (a chunk at a time), with the run
+    ledger's heads of those jobs (`actors.ledger.LedgerHead`)."""
 
     records: Sequence[Mapping[str, Any]]
+    heads: Mapping[str, LedgerHead] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,16 @@ class GetRunState:
     """Where a run is: ``{"state": "waiting" | "running", ...}``, or None when neither."""
 
     run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillJob:
+    """Run the job's slots in [start, end] that the run ledger shows neither run nor claimed,
+    once each, oldest first; answers ``{"job", "slots", "queued", "skipped"}``."""
+
+    job_id: str
+    start: float
+    end: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +310,13 @@ class SaveJobs:
 @dataclass(frozen=True, slots=True)
 class Flush:
     """Write everything buffered now."""
+
+
+@dataclass(frozen=True, slots=True)
+class PruneLedger:
+    """Delete run-ledger entries of slots older than ``before`` (each job's newest are kept)."""
+
+    before: float
 
 
 # ----------------------------------------------------------------------- supervisor <- *

@@ -60,6 +60,10 @@ class RunMetrics:
         if lateness_s is not None:
             self.lateness.observe(max(0.0, lateness_s))
 
+    def count_missed(self, count: int) -> None:
+        """Record *count* slots missed (they never ran: no duration, no lateness)."""
+        self.outcomes["missed"] += count
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-safe copy."""
         return {"outcomes": dict(self.outcomes), "duration_s": self.duration.snapshot(),

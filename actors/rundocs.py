@@ -20,7 +20,7 @@ def result_doc(run: Run, report: RunReport, payload: Mapping[str, Any], *, worke
     doc: dict[str, Any] = {
         "type": "result", "time": report.finished_at, "run_id": run.run_id, "job_id": run.job_id, "name": run.name,
         "classname": run.classname, "index": run.index, "attempt": run.attempt, "trigger": str(run.trigger),
-        "parent": list(run.parent), "due_at": run.due_at, "started_at": report.started_at,
+        "parent": list(run.parent), "due_at": run.due_at, "slot": run.slot, "started_at": report.started_at,
         "finished_at": report.finished_at, "duration": max(0.0, report.finished_at - report.started_at),
         "outcome": str(report.outcome), "error": report.error, "traceback": payload.get("traceback"),
         "worker": worker, "pid": pid, "result": payload.get("result") or {},

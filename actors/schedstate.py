@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from actors.jobs import Run
+from actors.ledger import LedgerStore
 from actors.metrics import RunMetrics
 from actors.timetable import Timetable
 
@@ -30,10 +31,15 @@ class SchedulerState:
     deleted: set[str] = field(default_factory=set)
     draining: bool = False
     finished_retention_s: float = 86400.0
-    stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
+    stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0,
+                                                           "claims_refused": 0})
     metrics: RunMetrics = field(default_factory=RunMetrics)
     class_duration_s: dict[str, float] = field(default_factory=dict)  # EWMA per task class
     stream_counts: dict[str, int] = field(default_factory=dict)  # job id -> new messages (actors.streamtrigger)
+    ledger: LedgerStore | None = None  # the run ledger: every slot is claimed here before dispatch
+    owner: str = ""  # this server life's name on its ledger claims
+    ledger_retention_s: float = 30 * 86400.0
+    ledger_down_since: float | None = None  # claims failing (store down): nothing is dispatched
     #: One-off runs (no job in the timetable) not yet dispatched, dispatched before the waiting line.
     one_offs: deque[Run] = field(default_factory=deque)
     #: Run ids of one-off runs not finished yet (waiting or running): a refused one goes back in line.

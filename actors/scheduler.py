@@ -6,8 +6,14 @@ The rules are in `actors.timetable` (pure); this actor adds time and concurrency
   nothing polls;
 * due jobs go to a FIFO of *waiting* jobs (shown as ``waiting``) and are dispatched the
   moment a worker slot is free; a job is never given to two workers at once;
+* every run of a slot is *claimed* in the run ledger (`actors.ledger`) before it goes to
+  a worker: the claim is the commit point, so no slot runs twice whatever crashes; a
+  refused claim (the slot ran in an earlier life) is applied to the timetable instead;
+  while the ledger cannot be written nothing is dispatched (retried with backoff);
 * outcomes (`RunFinished`) are applied to the timetable, children are added, and the
-  changed job records are sent to the Journal in batches (``SaveJobs``);
+  changed job records are sent to the Journal in batches (``SaveJobs``); slots the misfire
+  policy records ``missed`` and runs found interrupted at a restore become result
+  documents (`actors.resultdocs`);
 * on shutdown it drains: no new dispatches, then a final save of every job.
 
 Operator commands (`AddJob`, `RemoveJob`, `PauseJob`, `RunJobNow` ...) arrive as typed asks
@@ -26,12 +32,14 @@ from typing import Any
 import pykka
 import structlog
 
+from actors.adhocruns import AdHocRuns
 from actors.errors import NotFoundError
-from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
-from actors.jobviews import count_states, jobs_page, view
+from actors.jobs import NEW_SLOT_TRIGGERS, JobState, Outcome, Run, RunReport, Trigger
+from actors.jobviews import count_states, detail_view, jobs_page, view
 from actors.messages import (
     AddJob,
     AddJobs,
+    BackfillJob,
     ChildFailed,
     Drain,
     GetJob,
@@ -63,6 +71,7 @@ from actors.messages import (
 )
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.schedstate import SchedulerState, new_state
+from actors.slotkeeper import SlotKeeper
 from actors.streammessages import StreamArrived
 from actors.streamtrigger import jobs_to_start
 from actors.timetable import Decision, Job
@@ -92,7 +101,7 @@ MAX_BATCH = 256
 FAST_CLASS_S = 0.005
 
 
-class Scheduler(pykka.ThreadingActor):
+class Scheduler(pykka.ThreadingActor, AdHocRuns):
     """The one place where jobs are dispatched; see the module docstring."""
 
     def __init__(self, state: SchedulerState, directory: Directory, clock: Callable[[], float] = time.time) -> None:
@@ -103,6 +112,9 @@ class Scheduler(pykka.ThreadingActor):
         self._waker: Waker | None = None
         self._saver: TimerHandle | None = None
         self._last_save = 0.0
+        self._retry: TimerHandle | None = None
+        self._slots = SlotKeeper(state, directory, requeue=self._requeue, changed=self._changed,
+                                 retry_in=self._retry_in)
 
     def on_start(self) -> None:
         """Actor thread: start the waker, dispatch whatever is already due."""
@@ -117,6 +129,9 @@ class Scheduler(pykka.ThreadingActor):
             self._waker.stop()
         if self._saver is not None:
             self._saver.cancel()
+        if self._retry is not None:
+            self._retry.cancel()
+        self._slots.record_schedule_docs(self._clock())
         self._save()
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
@@ -167,15 +182,26 @@ class Scheduler(pykka.ThreadingActor):
             self._changed(job)
         self._dispatch()
 
+    def _retry_in(self, delay_s: float) -> None:
+        """Dispatch again in *delay_s* (the run ledger was unavailable)."""
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = tell_later(self.actor_ref, delay_s, Tick())
+
     def _on_housekeep(self, _message: Housekeep) -> None:
         self._saver = None
         self._save()
         self._prune()
+        self._slots.prune(self._clock())
         self._arm_saver()
 
     # -- commands (asked with a timeout through the facade and the System)
     def _add(self, message: AddJob) -> dict[str, Any]:
-        job = self._s.timetable.add(message.spec, self._clock(), first_due_at=message.first_due_at)
+        tt = self._s.timetable
+        head = None
+        if self._s.ledger is not None and message.spec.job_id not in tt:
+            head = self._s.ledger.ledger_heads([message.spec.job_id]).get(message.spec.job_id)
+        job = tt.add(message.spec, self._clock(), first_due_at=message.first_due_at, head=head)
         self._changed(job)
         self._dispatch()
         return self._view(job)
@@ -183,18 +209,22 @@ class Scheduler(pykka.ThreadingActor):
     def _add_many(self, message: AddJobs) -> int:
         now, tt = self._clock(), self._s.timetable
         for spec in message.specs:
-            self._changed(tt.add(spec, now, first_due_at=message.first_due_at))
+            self._changed(tt.add(spec, now, first_due_at=message.first_due_at, head=message.heads.get(spec.job_id)))
         self._dispatch()
         return len(message.specs)
 
     def _restore(self, message: RestoreJobs) -> int:
         now, tt = self._clock(), self._s.timetable
         for record in message.records:
-            job = tt.restore(record, now)
-            if record.get("running") or record.get("state") != str(job.state):
-                self._changed(job)  # restore changed it (a run resumed); the rest is stored as it is
-            if job.manual and job.job_id not in self._s.waiting:
-                self._s.waiting.appendleft(job.job_id)  # a triggered run that was waiting
+            job_id = str(record.get("job_id"))
+            job = tt.restore(record, now, message.heads.get(job_id))
+            if job.state is JobState.WAITING and job.backfill:
+                self._s.waiting.append(job_id)
+            if record.get("running") or record.get("state") != str(job.state) or job_id in message.heads \
+                    or record.get("due_at") != job.due_at:
+                self._changed(job)  # restore changed it (a run resumed, slots planned); the rest is stored as it is
+            if job.manual and job_id not in self._s.waiting:
+                self._s.waiting.appendleft(job_id)  # a triggered run that was waiting
         self._dispatch()
         return len(tt)
 
@@ -203,7 +233,7 @@ class Scheduler(pykka.ThreadingActor):
 
     def _get_job(self, message: GetJob) -> dict[str, Any] | None:
         found = self._s.timetable.get(message.job_id)
-        return None if found is None else self._view(found)
+        return None if found is None else detail_view(found, self._s.timetable.limits, self._clock())
 
     def _pause(self, message: PauseJob) -> dict[str, Any]:
         job = self._require(message.job_id)
@@ -227,35 +257,10 @@ class Scheduler(pykka.ThreadingActor):
             self._s.waiting.appendleft(job.job_id)
         return self._after_operation(job)
 
-    def _trigger(self, message: TriggerRun) -> dict[str, Any]:
+    def _backfill(self, message: BackfillJob) -> dict[str, Any]:
         job = self._require(message.job_id)
-        self._s.timetable.run_now(job.job_id, message.params)
-        if job.job_id not in self._s.waiting:
-            self._s.waiting.appendleft(job.job_id)
-        run_id = f"{job.job_id}:{job.run_count + 1}:0"  # the manual run is the job's next start
-        return {"run_id": run_id, "job": self._after_operation(job)}
-
-    def _run_one_off(self, message: RunOneOff) -> str:
-        run = message.run
-        s = self._s
-        s.one_offs.append(run)
-        s.one_off_ids.add(run.run_id)
-        log.info("run.one_off_queued", job=run.name, run=run.run_id, classname=run.classname)
-        self._dispatch()
-        return run.run_id
-
-    def _run_state(self, message: GetRunState) -> dict[str, Any] | None:
-        s = self._s
-        running = s.running.get(message.run_id)
-        if running is not None:
-            return {"state": "running", "slot": running[0]}
-        if any(run.run_id == message.run_id for run in s.one_offs):
-            return {"state": "waiting"}
-        job_id, _, rest = message.run_id.partition(":")
-        job = s.timetable.get(job_id)
-        if job is not None and job.manual and job.running is None and rest == f"{job.run_count + 1}:0":
-            return {"state": "waiting"}
-        return None
+        answer = self._slots.backfill(job, message.start, message.end, self._clock())
+        return {"job": self._after_operation(job), **answer}
 
     def _remove(self, message: RemoveJob) -> dict[str, Any]:
         job = self._require(message.job_id)
@@ -276,12 +281,15 @@ class Scheduler(pykka.ThreadingActor):
         return [run.run_id for _, run in self._s.running.values()]
 
     def _list_running(self, _message: ListRunning) -> list[dict[str, Any]]:
-        return [{"slot": slot, **run.to_wire(), "run_id": run_id} for run_id, (slot, run) in self._s.running.items()]
+        # "slot" is the worker slot here (as before the run ledger); the run's schedule slot is "due_slot".
+        return [{**run.to_wire(), "slot": slot, "due_slot": run.slot, "run_id": run_id}
+                for run_id, (slot, run) in self._s.running.items()]
 
     def _status(self, _message: GetStatus) -> dict[str, Any]:
         s = self._s
         return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
-                "running": len(s.running), "draining": s.draining, "one_offs_waiting": len(s.one_offs), **s.stats}
+                "running": len(s.running), "draining": s.draining, "ledger_down_since": s.ledger_down_since,
+                "one_offs_waiting": len(s.one_offs), **s.stats}
 
     def _save_now(self, _message: SaveNow) -> bool:
         self._save()
@@ -312,6 +320,7 @@ class Scheduler(pykka.ThreadingActor):
     # ------------------------------------------------------------------ dispatch
     def _dispatch(self) -> None:
         s = self._s
+        self._slots.record_schedule_docs(self._clock())
         if s.draining:
             return
         now = self._clock()
@@ -320,13 +329,7 @@ class Scheduler(pykka.ThreadingActor):
             tt.mark_waiting(due.job_id)
             s.waiting.append(due.job_id)
             self._changed(due)
-        while s.idle and s.one_offs:  # one-off runs (a script's Run now) go first, one per worker
-            one_off = s.one_offs.popleft()
-            slot = s.idle.pop()
-            s.running[one_off.run_id] = (slot, one_off)
-            s.stats["dispatched"] += 1
-            if not self._dir.tell_worker(slot, RunJob((one_off,))):
-                self._requeue(one_off, f"worker {slot} is gone")
+        self._dispatch_one_offs()
         while s.idle and s.waiting:
             size = min(MAX_BATCH, -(-len(s.waiting) // len(s.idle)))
             batch: list[Run] = []
@@ -350,6 +353,12 @@ class Scheduler(pykka.ThreadingActor):
                 batch.append(run)
             if not batch:
                 continue
+            claimed = self._slots.claim(batch, now)
+            if claimed is None:
+                break  # the ledger cannot be written: nothing starts until it can (retried with backoff)
+            batch = claimed
+            if not batch:
+                continue
             slot = s.idle.pop()
             for run in batch:
                 s.running[run.run_id] = (slot, run)
@@ -361,6 +370,7 @@ class Scheduler(pykka.ThreadingActor):
                     self._requeue(run, f"worker {slot} is gone")
         if self._waker is not None:
             self._waker.wake_at(tt.next_wake())
+        self._slots.record_schedule_docs(self._clock())
 
     def _on_finished(self, slot: int, finished: Any, worker_free: bool) -> None:
         s, now = self._s, self._clock()
@@ -389,6 +399,8 @@ class Scheduler(pykka.ThreadingActor):
                          due_at=child_job.due_at)
             if (done := tt.get(run.job_id)) is not None:
                 self._changed(done)
+                if done.state is JobState.WAITING and done.backfill:
+                    s.waiting.append(done.job_id)  # its next backfill slot
         self._dispatch()
 
     def _fast(self, classname: str) -> bool:
@@ -419,11 +431,17 @@ class Scheduler(pykka.ThreadingActor):
         job.running = None
         job.state = JobState.WAITING
         job.runs_total -= 1
+        if run.trigger is Trigger.BACKFILL and run.slot is not None:
+            job.run_count -= 1
+            job.backfill.insert(0, run.slot)  # still an extra run: the schedule stays untouched
+            s.waiting.appendleft(run.job_id)
+            log.info("run.requeued", job=run.name, job_id=run.job_id, reason=reason)
+            return
         if run.trigger is Trigger.MANUAL:
             job.run_count -= 1
             job.manual = True  # still a manual run: the schedule stays untouched
             job.manual_params = dict(run.params) if run.params else None
-        elif run.trigger is Trigger.SCHEDULE and job.attempt == 0:
+        elif run.trigger in NEW_SLOT_TRIGGERS and job.attempt == 0:
             job.run_count -= 1
         job.due_at = run.due_at
         job.next_trigger = run.trigger
@@ -496,6 +514,7 @@ HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
     ListJobs: Scheduler._list_jobs, GetJobsPage: Scheduler._jobs_page, GetJob: Scheduler._get_job,
     PauseJob: Scheduler._pause, ResumeJob: Scheduler._resume, RescheduleJob: Scheduler._reschedule,
     RunJobNow: Scheduler._run_now, RemoveJob: Scheduler._remove, Drain: Scheduler._drain,
+    BackfillJob: Scheduler._backfill,
     ListRunning: Scheduler._list_running, GetStatus: Scheduler._status, SaveNow: Scheduler._save_now,
     GetMetrics: Scheduler._metrics, SetLimits: Scheduler._set_limits, StreamArrived: Scheduler._on_stream_arrived,
     TriggerRun: Scheduler._trigger, RunOneOff: Scheduler._run_one_off, GetRunState: Scheduler._run_state,

@@ -4,10 +4,12 @@
 in-process on a temporary store with tiny intervals. It owns the order of things:
 
 start     open the store and the data stores (objects, stream messages) -> start the actors
-          (journal, scheduler, workers, stream hub) -> route system logs to the journal ->
-          restore stored jobs (runs that were in flight are recorded ``interrupted`` and
-          resumed) -> retire config jobs no longer in the config -> add the config jobs that
-          are new.
+          (journal, scheduler, workers, stream hub) -> route system logs to the journal -> read
+          the run ledger's heads -> restore stored jobs, checked against the ledger (runs that
+          were in flight are recorded ``interrupted`` and resumed, a run the ledger shows
+          finished is not run again, slots missed while the server was down follow the misfire
+          policy) -> retire config jobs no longer in the config -> add the config jobs that are
+          new.
 shutdown  streams stop consuming -> no new runs -> running ones get ``shutdown_grace``
           seconds -> then they are killed and recorded ``interrupted`` -> every job saved ->
           actors stopped in reverse order -> the journal flushed -> the stores closed.
@@ -15,22 +17,27 @@ shutdown  streams stop consuming -> no new runs -> running ones get ``shutdown_g
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import random
+import socket
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pykka
 import structlog
 
 from actors import logs
-from actors.config import Settings
+from actors.config import Settings, misfire_default
 from actors.daskcompute import DaskCompute
 from actors.daskworker import DaskWorker
 from actors.errors import ActorUnavailableError
 from actors.ingest import IngestConfig
 from actors.jobs import JobSpec, Origin
 from actors.journal import Journal, JournalConfig
+from actors.ledger import Finished, LedgerHead, LedgerStore, SlotState
 from actors.messages import (
     AddJobs,
     Drain,
@@ -48,7 +55,7 @@ from actors.policy import RestartPolicy, RetryPolicy
 from actors.routing import Directory
 from actors.scheduler import Scheduler, SchedulerState
 from actors.services import service_option_names
-from actors.store import Store, open_store
+from actors.store import Query, Store, open_store
 from actors.store.data import data_uri_for, open_object_store, open_stream_store
 from actors.streamhub import StreamHub
 from actors.streamspec import StreamSpec
@@ -76,6 +83,7 @@ def limits_from(settings: Settings) -> Limits:
         start_offset=not settings.no_start_offset,
         default_timeout_s=settings.task_timeout or None,
         max_children_per_run=settings.max_children_per_run,
+        misfire=misfire_default(settings),
     )
 
 
@@ -120,7 +128,10 @@ class System:
         self.directory = Directory()
         self.limits = limits_from(settings)
         self.state = SchedulerState(timetable=Timetable(self.limits, rng), workers=settings.workers,
-                                    finished_retention_s=settings.finished_retention)
+                                    finished_retention_s=settings.finished_retention,
+                                    ledger=self.store if isinstance(self.store, LedgerStore) else None,
+                                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                                    ledger_retention_s=settings.ledger_retention)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
         self.compute: DaskCompute | None = None  # the Dask cluster, when the compute option names one
@@ -183,39 +194,91 @@ class System:
 
     def _restore(self) -> None:
         """Stream the stored jobs into the scheduler (a chunk at a time: a 100k-job restart never
-        holds every record at once), record runs that were in flight as interrupted, retire config
-        jobs no longer configured, add the configured ones that are new."""
-        now = self.clock()
+        holds every record at once) with the run ledger's heads (read in one query), retire config
+        jobs no longer configured, add the configured ones that are new (a lost record's job
+        still meets its ledger heads)."""
+        heads: Mapping[str, LedgerHead] = self._settled_heads()
         current = {spec.job_id for spec in self.config_jobs}
         known: set[str] = set()
         retired: list[tuple[str, str]] = []
-        interrupted = 0
+        in_flight = 0
         chunk: list[dict[str, Any]] = []
-        for record in self.store.iter_jobs(RESTORE_CHUNK):
+
+        def send(records: list[dict[str, Any]]) -> None:
+            ids = (str(record.get("job_id")) for record in records)
+            self.ask(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads}),
+                     timeout=ASK_TIMEOUT_S)
+
+        for stored in self.store.iter_jobs(RESTORE_CHUNK):
+            record = self._settled_record(stored)
             job_id = str(record.get("job_id"))
-            if record.get("running"):
-                self.directory.tell_journal(Records((_interrupted_doc(record, now),)))
-                interrupted += 1
+            in_flight += bool(record.get("running"))
             if record.get("origin") != str(Origin.CONFIG) or job_id in current:
                 chunk.append(record)
                 known.add(job_id)
             else:
                 retired.append((job_id, str(record.get("name"))))
             if len(chunk) >= RESTORE_CHUNK:
-                self.ask(RestoreJobs(chunk), timeout=ASK_TIMEOUT_S)
+                send(chunk)
                 chunk = []
         if chunk:
-            self.ask(RestoreJobs(chunk), timeout=ASK_TIMEOUT_S)
-        if interrupted:
-            log.warning("runs.interrupted", count=interrupted,
-                        note="runs in flight when the server stopped; resumed now")
+            send(chunk)
+        if in_flight:
+            log.warning("runs.in_flight", count=in_flight,
+                        note="runs in flight when the server stopped: resumed, unless the run ledger shows them "
+                             "finished")
         if retired:
             self.directory.tell_journal(SaveJobs((), tuple(job_id for job_id, _ in retired)))
             log.info("jobs.retired", count=len(retired), names=sorted({name for _, name in retired}),
                      note="config jobs no longer in the config files")
         new = [spec for spec in self.config_jobs if spec.job_id not in known]
         if new:
-            self.ask(AddJobs(new), timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
+            self.ask(AddJobs(new, heads={spec.job_id: heads[spec.job_id] for spec in new if spec.job_id in heads}),
+                     timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
+
+    def _settled_heads(self) -> dict[str, LedgerHead]:
+        """The run ledger's heads, with the outcome of each run the ledger shows in flight taken from
+        its stored result when there is one (the server died between storing a result and recording
+        its outcome in the ledger: that run finished and must not be resumed)."""
+        ledger = self.state.ledger
+        if ledger is None:
+            return {}
+        heads = ledger.ledger_heads()
+        settled: list[Finished] = []
+        for job_id, head in heads.items():
+            entry = head.newest
+            if entry is None or entry.outcome is not None or entry.index is None:
+                continue
+            stored = self._stored_result(job_id, entry.index, entry.attempt)
+            if stored is not None:
+                outcome = str(stored["outcome"])
+                settled.append(Finished(entry.slot_id, entry.attempt, outcome, float(stored.get("time") or 0.0)))
+                heads[job_id] = dataclasses.replace(head, newest=dataclasses.replace(
+                    entry, state=SlotState.DONE, outcome=outcome))
+        if settled:
+            ledger.record_slots(settled, ())
+            log.info("ledger.settled", runs=len(settled),
+                     note="results stored before the server stopped, whose outcome the ledger lacked")
+        return heads
+
+    def _stored_result(self, job_id: str, index: Any, attempt: Any) -> dict[str, Any] | None:
+        """The stored final result (not ``interrupted``) of run *index* attempt *attempt*, if any."""
+        if not isinstance(index, int):
+            return None
+        found = self.store.find(Query(type="result", job_id=job_id, index=index, limit=1000)).items
+        return next((doc for doc in found if doc.get("attempt") == attempt
+                     and doc.get("outcome") not in (None, "interrupted")), None)
+
+    def _settled_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record whose manual or backfill run in flight (no ledger entry tells about those) has a
+        stored result: that run ended, so it is neither resumed nor recorded interrupted."""
+        running = record.get("running")
+        if not running or running.get("trigger") not in ("manual", "backfill"):
+            return record
+        if self._stored_result(str(record.get("job_id")), running.get("index"), running.get("attempt")) is None:
+            return record
+        return {**record, "running": None, "state": "scheduled" if record.get("state") == "running"
+                else record.get("state")}
 
     # ------------------------------------------------------------------ asking
     def ask(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
@@ -362,17 +425,3 @@ class System:
                 ref.tell(Records(({"type": "log", **event},)))
             except pykka.ActorDeadError:
                 pass
-
-
-def _interrupted_doc(record: dict[str, Any], now: float) -> dict[str, Any]:
-    running = record["running"]
-    run_id = f"{record['job_id']}:{running.get('index')}:{running.get('attempt', 0)}"
-    return {
-        "type": "result", "time": now, "run_id": run_id, "job_id": record["job_id"], "name": record["name"],
-        "classname": record["classname"], "index": running.get("index"), "attempt": running.get("attempt", 0),
-        "trigger": running.get("trigger", "schedule"), "parent": list(record.get("parent") or []),
-        "due_at": running.get("due_at"), "started_at": record.get("last_started_at"), "finished_at": now,
-        "duration": None, "outcome": "interrupted", "worker": None, "pid": None, "result": {}, "notes": [],
-        "error": "the server stopped or died while this run was in flight; the run is resumed",
-        "traceback": None, **({"tags": list(record["tags"])} if record.get("tags") else {}),
-    }

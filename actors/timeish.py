@@ -27,8 +27,9 @@ import math
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["HORIZON_S", "describe_formats", "parse_timeish", "parse_when"]
+__all__ = ["HORIZON_S", "describe_formats", "parse_timeish", "parse_when", "parse_when_in_zone"]
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([utcgmz]*)")
 _RELATIVE = re.compile(r"\+\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)")
@@ -141,3 +142,21 @@ def parse_when(value: object, *, now: float, field: str = "when", allow_past: bo
                                 field=field, value=shown)
     return epoch
 
+
+
+def parse_when_in_zone(value: object, tz: str | None, *, now: float, field: str) -> float:
+    """`parse_when` for a moment in the past or future, where an ISO date-time without an offset
+    is read in the IANA zone *tz* (a cron job's zone; None or "UTC": UTC) instead of UTC."""
+    from actors.errors import InvalidValueError
+
+    if isinstance(value, str) and tz and tz.upper() != "UTC":
+        try:
+            moment = datetime.fromisoformat(value.strip().upper())
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is None:
+            try:
+                value = moment.replace(tzinfo=ZoneInfo(tz)).timestamp()
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise InvalidValueError(f"{field}: time zone {tz!r}: {exc}", field=field, value=tz) from None
+    return parse_when(value, now=now, field=field, allow_past=True)

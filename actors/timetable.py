@@ -2,8 +2,10 @@
 
 This is where the DAS scheduler's rules live, with its bugs fixed:
 
-* the next run after a success is the previous *due* time plus the interval (no drift);
-  slots already past are skipped (coalesced) and counted, never replayed in a burst;
+* the next run after a success is the next *slot* of the job's schedule (an interval
+  grid, or a cron expression in a zone: `actors.timerules`), never "finish + interval"
+  (no drift); slots that elapsed meanwhile follow the job's misfire policy (run once,
+  run each, or none) and the rest are recorded ``missed``, never silently dropped;
 * a task's ``next`` is honoured exactly (DAS ran it early by the job's duration);
 * ``minimum_interval`` floors every path that schedules a job (reschedule, ``next``,
   retries, children, manual reschedule); only a config job's first run is exempt;
@@ -17,24 +19,41 @@ one `Timetable` and is its only caller.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from actors.errors import InvalidJobError
-from actors.jobs import ACTIVE_STATES, JobSpec, JobState, Origin, Outcome, Run, RunReport, Trigger
+from actors.extraruns import ExtraRuns
+from actors.jobs import (
+    ACTIVE_STATES,
+    NEW_SLOT_TRIGGERS,
+    JobSpec,
+    JobState,
+    Origin,
+    Outcome,
+    Run,
+    RunReport,
+    Trigger,
+)
 from actors.jobstate import Decision, Job, Limits
+from actors.ledger import LedgerHead
+from actors.misfire import SlotSpan
 from actors.policy import Random
+from actors.recovery import Recovery
+from actors.slots import slot_key
+from actors.timerules import Step, effective_schedule, first_slot, next_step, overdue_last, period_of
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
 
 __all__ = ["FAILURES", "Decision", "Job", "Limits", "Timetable"]
 
 
-class Timetable:
-    """Every job and its due time; `due` pops what is ready, `finish` applies outcomes."""
+class Timetable(Recovery, ExtraRuns):
+    """Every job and its due time; `due` pops what is ready, `finish` applies outcomes. Restores
+    checked against the run ledger are `actors.recovery`'s, backfill runs `actors.extraruns`'s."""
 
     def __init__(self, limits: Limits, rng: Random) -> None:
         self.limits = limits
@@ -42,6 +61,10 @@ class Timetable:
         self._jobs: dict[str, Job] = {}
         self._heap: list[tuple[float, int, str, int]] = []
         self._seq = itertools.count()
+        #: What the caller must record: missed slots (job, listed, spans) and runs found
+        #: interrupted at a restore (job, run); taken with `take_records`.
+        self._missed: list[tuple[Job, tuple[float, ...], tuple[SlotSpan, ...]]] = []
+        self._interrupted: list[tuple[Job, Run]] = []
 
     # ---------------------------------------------------------------- queries
     def __len__(self) -> int:
@@ -81,70 +104,39 @@ class Timetable:
         return ready
 
     # ---------------------------------------------------------------- adding
-    def add(self, spec: JobSpec, now: float, *, first_due_at: float | None = None) -> Job:
+    def add(self, spec: JobSpec, now: float, *, first_due_at: float | None = None,
+            head: LedgerHead | None = None) -> Job:
         """Add a job; an active job with the same id is kept as it is (no duplicates).
 
-        First run: config jobs at ``now + random() * interval`` (``now`` without start
-        offset), children one interval from now floored by ``minimum_interval``, API jobs
-        at *first_due_at* (default now).
+        First slot (`actors.timerules.first_slot`): interval jobs at *first_due_at*, else
+        config jobs at ``now + random() * interval`` (``now`` without start offset), children
+        one interval from now floored by ``minimum_interval``, API jobs now; cron jobs at their
+        next fire time. *head* is the run ledger's word on this job id (a job record lost in a
+        crash): its run count stands, and a run it shows in flight is resumed.
         """
         existing = self._jobs.get(spec.job_id)
         if existing is not None and existing.state in ACTIVE_STATES:
             return existing
         job = Job(spec=spec, state=JobState.SCHEDULED, created_at=now)
         self._jobs[spec.job_id] = job
-        if first_due_at is not None:
-            due = first_due_at
-        elif spec.origin is Origin.CONFIG:
-            due = now + (self._rng() * spec.interval_s if self.limits.start_offset else 0.0)
-        elif spec.origin is Origin.CHILD:
-            due = max(now + spec.interval_s, now + self.limits.minimum_interval_s)
-        else:
-            due = now
-        self._schedule(job, due, Trigger.SCHEDULE)
+        slot = first_slot(job, self.limits, now, first_due_at, self._rng)
+        if slot is None:
+            self._finish_job(job, "the cron expression has no further fire time")
+            return job
+        job.slot = slot
+        due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
+        self._schedule(job, self._floor(job, due) if spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
+        if head is not None:
+            job.run_count = max(job.run_count, head.max_index or 0)
+            if head.newest is not None and not head.newest.finished:
+                self._adopt(job, head.newest, now)
         return job
 
-    def restore(self, record: Mapping[str, Any], now: float) -> Job:
-        """Rebuild a job from `Job.to_record` output after a restart.
-
-        A run that was in flight when the server went away is due now as a resume of the
-        same slot (its interrupted result is the caller's to record). A run now that was waiting
-        (with its parameters) is waiting again: the caller puts it at the head of the line.
-        """
-        fields = {k: record[k] for k in (
-            "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", "tags", "on_stream", "stream_batch") if k in record}
-        spec = JobSpec.from_dict(fields)
-        job = Job(spec=spec, state=JobState(record.get("state", "scheduled")),
-                  created_at=float(record.get("created_at") or now))
-        for name in ("run_count", "attempt", "retries_used", "runs_total", "failures_total"):
-            setattr(job, name, int(record.get(name) or 0))
-        for name in ("slot_due_at", "last_started_at", "last_finished_at"):
-            setattr(job, name, record.get(name))
-        job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
-        job.note = str(record.get("note") or "")
-        job.paused = bool(record.get("paused", False))
-        job.next_trigger = Trigger(record.get("next_trigger") or "schedule")
-        self._jobs[spec.job_id] = job
-        if record.get("running"):
-            job.attempt = int(record["running"].get("attempt", 0)) + 1
-            job.run_count = int(record["running"].get("index", job.run_count))
-            job.slot_due_at = record["running"].get("due_at", job.slot_due_at)
-            job.state = JobState.SCHEDULED
-            job.note = "interrupted by a server stop; resumed"
-            self._schedule(job, now, Trigger.RESUME)
-            if job.paused:
-                job.state = JobState.PAUSED
-                job.version += 1
-        elif job.state in (JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING):
-            job.state = JobState.SCHEDULED
-            self._schedule(job, float(record.get("due_at") or now), job.next_trigger)
-        else:
-            job.due_at = record.get("due_at")
-        manual = record.get("manual")
-        if isinstance(manual, Mapping) and not record.get("running"):  # a run now (a trigger) was waiting
-            self.run_now(spec.job_id, manual.get("params") or None)
-        return job
+    def take_records(self) -> tuple[list[tuple[Job, tuple[float, ...], tuple[SlotSpan, ...]]], list[tuple[Job, Run]]]:
+        """What the caller must record since the last call: missed slots and interrupted runs."""
+        missed, self._missed = self._missed, []
+        interrupted, self._interrupted = self._interrupted, []
+        return missed, interrupted
 
     # ---------------------------------------------------------------- running
     def start(self, job_id: str, now: float) -> Run | None:
@@ -158,28 +150,38 @@ class Timetable:
             return None
         if job.manual:
             return self._start_manual(job, now)
-        spec = job.spec
-        new_slot = job.next_trigger is Trigger.SCHEDULE
-        reason = self._limit_reached(job, now, new_slot=new_slot)
+        if job.backfill and job.state_before_manual is not None:
+            return self._start_backfill(job, now)
+        new_slot = job.next_trigger in NEW_SLOT_TRIGGERS
+        reason = self._limit_reached(job, job.slot if new_slot and job.slot is not None else now, new_slot=new_slot)
         if reason:
             self._finish_job(job, reason)
             return None
         if new_slot:
             job.run_count += 1
             job.attempt = 0
-            job.slot_due_at = job.due_at
         due_at = job.due_at if job.due_at is not None else now
+        run = self._make_run(job, index=job.run_count, attempt=job.attempt, due_at=due_at, trigger=job.next_trigger,
+                             slot=job.slot)
+        self._mark_started(job, run, now)
+        return run
+
+    def _make_run(self, job: Job, *, index: int, attempt: int, due_at: float, trigger: Trigger,
+                  slot: float | None) -> Run:
+        spec = job.spec
         timeout = spec.timeout_s if spec.timeout_s is not None else self.limits.default_timeout_s
-        run = Run(job_id=job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs,
-                  index=job.run_count, attempt=job.attempt, due_at=due_at, interval_s=spec.interval_s,
-                  parent=spec.parent, timeout_s=timeout, trigger=job.next_trigger, tags=spec.tags,
-                  resources=spec.resources)
+        return Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs, index=index,
+                   attempt=attempt, due_at=due_at, interval_s=period_of(job, self.limits, slot), parent=spec.parent,
+                   timeout_s=timeout, trigger=trigger, slot=slot, tags=spec.tags,
+                   resources=spec.resources)
+
+    @staticmethod
+    def _mark_started(job: Job, run: Run, now: float) -> None:
         job.running = run
         job.state = JobState.RUNNING
         job.last_started_at = now
         job.runs_total += 1
         job.version += 1
-        return run
 
     def _start_manual(self, job: Job, now: float) -> Run | None:
         job.manual = False
@@ -190,18 +192,10 @@ class Timetable:
             self._after_manual(job)
             return None
         job.run_count += 1
-        spec = job.spec
-        timeout = spec.timeout_s if spec.timeout_s is not None else self.limits.default_timeout_s
-        kwargs = spec.kwargs if not params else {**spec.kwargs, **params}
-        run = Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=kwargs,
-                  index=job.run_count, attempt=0, due_at=now, interval_s=spec.interval_s, parent=spec.parent,
-                  timeout_s=timeout, trigger=Trigger.MANUAL, tags=spec.tags, resources=spec.resources,
-                  params=params or None)
-        job.running = run
-        job.state = JobState.RUNNING
-        job.last_started_at = now
-        job.runs_total += 1
-        job.version += 1
+        run = self._make_run(job, index=job.run_count, attempt=0, due_at=now, trigger=Trigger.MANUAL, slot=None)
+        if params:  # a triggered run: its parameters over the job's arguments, for this run only
+            run = dataclasses.replace(run, kwargs={**run.kwargs, **params}, params=params)
+        self._mark_started(job, run, now)
         return run
 
     def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job:
@@ -250,21 +244,14 @@ class Timetable:
     def finish(self, job_id: str, report: RunReport, now: float) -> Decision:
         """Apply a run's outcome: reschedule, retry, abandon or finish; build children."""
         job = self._jobs[job_id]
+        mark = len(self._missed)
         run = job.running
         job.running = None
         job.last_finished_at = now
         job.last_outcome = str(report.outcome)
         children, child_errors = self._children(job, report, now)
-        if run is not None and run.trigger is Trigger.MANUAL:
-            job.last_error = None if report.outcome is Outcome.SUCCESS else report.error
-            if report.outcome in FAILURES:
-                job.failures_total += 1
-            if report.outcome is Outcome.SUCCESS and not report.resubmit:
-                note = self._finish_job(job, "the task asked not to be resubmitted (resubmit: False)")
-            else:
-                self._after_manual(job)
-                note = f"manual run {report.outcome}; schedule unchanged"
-            job.note = note
+        if run is not None and run.trigger in (Trigger.MANUAL, Trigger.BACKFILL):
+            note = self._finish_extra(job, run, report)
             return Decision(job_id, job.state, job.due_at, note, tuple(children), tuple(child_errors), 0)
         coalesced = 0
         if report.outcome is Outcome.SUCCESS:
@@ -277,6 +264,8 @@ class Timetable:
         elif report.outcome is Outcome.INTERRUPTED:
             job.last_error = report.error
             job.attempt = (run.attempt if run else job.attempt) + 1
+            if run is not None and run.slot is not None:
+                job.slot = run.slot
             self._schedule(job, now, Trigger.RESUME)
             note = "interrupted; resumes at once"
         elif report.outcome is Outcome.CANCELLED:
@@ -291,8 +280,13 @@ class Timetable:
             job.state = JobState.PAUSED
             job.version += 1
             note = f"{note}; paused"
+        if job.backfill and job.state is JobState.SCHEDULED and job.state_before_manual is None:
+            self._queue_extra(job)  # backfill asked while this run was in flight
+            note = f"{note}; {len(job.backfill)} backfill slot(s) waiting"
         job.note = note
-        return Decision(job_id, job.state, job.due_at, note, tuple(children), tuple(child_errors), coalesced)
+        missed, spans = self._missed_since(mark, job)
+        return Decision(job_id, job.state, job.due_at, note, tuple(children), tuple(child_errors), coalesced,
+                        missed, spans)
 
     # ---------------------------------------------------------------- operator actions
     def pause(self, job_id: str) -> Job:
@@ -311,8 +305,13 @@ class Timetable:
         job = self._require(job_id)
         job.paused = False
         if job.state is JobState.PAUSED:
-            due = job.due_at if job.due_at is not None and job.due_at > now else now
-            self._schedule(job, due, job.next_trigger)
+            if job.due_at is not None and job.due_at <= now and job.next_trigger in NEW_SLOT_TRIGGERS \
+                    and job.slot is not None:  # slots fell due while paused: the misfire policy decides
+                self._apply_step(job, next_step(job, self.limits, now, last=overdue_last(job, job.planned_to)), now,
+                                 keep=job.slot)
+            else:
+                due = job.due_at if job.due_at is not None and job.due_at > now else now
+                self._schedule(job, due, job.next_trigger)
             job.note = "resumed by an operator"
         return job
 
@@ -327,6 +326,8 @@ class Timetable:
         if job.state in (JobState.ABANDONED, JobState.FINISHED):
             job.retries_used = 0
         trigger = job.next_trigger if job.state in (JobState.SCHEDULED, JobState.WAITING) else Trigger.SCHEDULE
+        if trigger in NEW_SLOT_TRIGGERS or job.state is JobState.PAUSED:
+            self._set_adhoc_slot(job, due)
         if job.state is JobState.PAUSED:
             job.due_at = due
         else:
@@ -392,26 +393,72 @@ class Timetable:
         return job.note
 
     def _schedule_checked(self, job: Job, due: float, trigger: Trigger, note: str) -> str:
-        reason = self._limit_reached(job, due, new_slot=trigger is Trigger.SCHEDULE)
+        new_slot = trigger in NEW_SLOT_TRIGGERS
+        reason = self._limit_reached(job, job.slot if new_slot and job.slot is not None else due, new_slot=new_slot)
         if reason:
             return self._finish_job(job, reason)
         self._schedule(job, due, trigger)
         return note
 
+    def _set_adhoc_slot(self, job: Job, due: float) -> None:
+        """A run at a moment off the schedule (the task's ``next_at``, an operator's reschedule): it
+        is a slot of its own; an interval job's grid moves to it (the next slot is one interval on)."""
+        job.slot = due
+        if job.spec.interval_s is not None:
+            job.anchor = due
+        job.planned_to = None
+        job.catchup, job.deferred = [], ((), ())
+
     def _reschedule_after_success(self, job: Job, report: RunReport, now: float) -> tuple[int, str]:
         if report.next_at is not None:
             due = self._floor(job, report.next_at)
+            self._set_adhoc_slot(job, due)
             return 0, self._schedule_checked(job, due, Trigger.SCHEDULE, "next run at the time the task asked")
-        interval = max(job.spec.interval_s, self.limits.minimum_interval_s)
-        anchor = job.slot_due_at if job.slot_due_at is not None else now
-        due = anchor + interval
-        coalesced = 0
-        if due <= now:
-            slots = math.floor((now - anchor) / interval) + 1
-            coalesced = slots - 1
-            due = anchor + slots * interval
-        note = "rescheduled" if not coalesced else f"rescheduled; skipped {coalesced} missed slot(s)"
-        return coalesced, self._schedule_checked(job, self._floor(job, due), Trigger.SCHEDULE, note)
+        if job.catchup:  # more elapsed slots to run (misfire policy "all"), oldest first
+            job.slot = job.catchup.pop(0)
+            note = f"catching up: slot {job.slot:.3f}, {len(job.catchup)} more"
+            return 0, self._schedule_checked(job, self._floor(job, now), Trigger.CATCHUP, note)
+        limit = job.spec.run_limit
+        if limit is not None and job.run_count >= limit:  # no slot would run: none is missed either
+            return 0, self._finish_job(job, self._limit_reached(job, now, new_slot=True))
+        deferred, job.deferred = job.deferred, ((), ())
+        self._record_missed(job, *deferred)
+        accounted = [s for s in (job.slot, job.planned_to) if s is not None]
+        step = next_step(job, self.limits, now, last=max(accounted) if accounted else None)
+        count = len(deferred[0]) + sum(span.count for span in deferred[1])
+        return count + step.missed_count, self._apply_step(job, step, now)
+
+    def _apply_step(self, job: Job, step: Step, now: float, *, keep: float | None = None) -> str:
+        """Record the step's missed slots and schedule its slot (a catch-up slot now, floored).
+        *keep*: the job's pending slot; if the step runs it, it keeps its scheduled trigger."""
+        self._record_missed(job, step.missed, step.spans)
+        if step.newest is not None:
+            job.planned_to = max(step.newest, job.planned_to if job.planned_to is not None else step.newest)
+        if step.slot is None or step.due_at is None:
+            return self._finish_job(job, "the schedule has no further slot")
+        job.slot = step.slot
+        job.catchup, job.deferred = list(step.queue), step.deferred
+        trigger = Trigger.CATCHUP if step.catchup and (keep is None or slot_key(step.slot) != slot_key(keep)) \
+            else Trigger.SCHEDULE
+        missed = step.missed_count
+        note = "rescheduled" if not missed else f"rescheduled; {missed} missed slot(s) recorded"
+        if step.catchup:
+            note = f"running an elapsed slot late (misfire policy); {missed} missed slot(s) recorded"
+        return self._schedule_checked(job, self._floor(job, step.due_at), trigger, note)
+
+    def _record_missed(self, job: Job, missed: tuple[float, ...], spans: tuple[SlotSpan, ...]) -> None:
+        if missed or spans:
+            self._missed.append((job, missed, spans))
+
+    def _missed_since(self, mark: int, job: Job) -> tuple[tuple[float, ...], tuple[SlotSpan, ...]]:
+        """The missed slots recorded for *job* since the outbox held *mark* entries (for a `Decision`)."""
+        missed: list[float] = []
+        spans: list[SlotSpan] = []
+        for owner, listed, counted in self._missed[mark:]:
+            if owner is job:
+                missed.extend(listed)
+                spans.extend(counted)
+        return tuple(missed), tuple(spans)
 
     def _after_failure(self, job: Job, report: RunReport, now: float) -> str:
         if not report.resubmit:

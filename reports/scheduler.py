@@ -96,7 +96,7 @@ class _Tally:
         rows = []
         for k, (key, w) in enumerate(WINDOWS):
             by_outcome = outcome_counts(_named(self.counts[k]))
-            runs = sum(by_outcome.values())
+            runs = sum(by_outcome.values()) - by_outcome.get("missed", 0)  # a missed slot never ran
             rows.append({
                 "key": key, "label": duration_label(w), "seconds": w, "since": now - w, "runs": runs,
                 "successes": by_outcome.get("success", 0), "failures": runs - by_outcome.get("success", 0),

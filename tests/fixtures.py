@@ -120,3 +120,17 @@ class Chatty(_Base):
             self.logger.info("line %d", i)
         print("printed to stdout")
         return {"lines": self.kw.get("lines", 10)}
+
+
+class Tally(_Base):
+    """Appends ``job_id index attempt slot`` to the file *path*, one atomic line per execution: a
+    count of real executions that does not depend on the store (the crash tests count doubles)."""
+
+    def __call__(self) -> dict[str, Any]:
+        line = f"{self.kw['job_id']} {self.index} {self.attempt} {self.due_at!r}\n".encode()
+        fd = os.open(self.kw["path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        return {"tallied": True}

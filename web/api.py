@@ -41,15 +41,39 @@ def _index(raw: str) -> int:
         raise BadRequestError(f"index: expected an integer, got {raw[:40]!r}", field="index", value=raw[:40]) from None
 
 
+def _backfill_route(app: bottle.Bottle, facade: Any) -> None:
+    """``POST jobs/<id>/backfill {"from", "to"}``: 202 with what was queued (`Backend.backfill`)."""
+
+    @route(app, "POST", "/jobs/<job_id>/backfill")
+    def backfill(job_id: str) -> dict[str, Any]:
+        body = _body()
+        for name in ("from", "to"):
+            if name not in body:
+                raise BadRequestError(f"{name}: required (TIMEISH text, ISO date-time or epoch seconds)", field=name)
+        extra = sorted(set(body) - {"from", "to"})
+        if extra:
+            raise BadRequestError(f"unknown field {extra[0]!r} (known: from, to)", field=extra[0])
+        answer = facade.backfill(job_id, body["from"], body["to"])
+        bottle.response.status = 202
+        return {"backfill": {k: v for k, v in answer.items() if k != "job"}, "job": answer["job"]}
+
+
 def api_app(state: WebState) -> bottle.Bottle:
     """The API as its own Bottle app (mounted at ``api/v1/`` by `web.app.make_app`)."""
     app = bottle.Bottle()
     app.uninstall(True)
     app.install(JsonErrors())
     app.install(Guard(state.security, api=True))
-    facade = state.facade
+    _job_routes(app, state.facade)
+    _run_routes(app, state)
+    _server_routes(app, state.facade)
+    _backfill_route(app, state.facade)
+    register_data_api(app, state)  # objects and streams (issue 13)
+    register_interact_api(app, state)  # scripts, triggers, actions (issue 14)
+    return app
 
-    # ------------------------------------------------------------------ jobs
+
+def _job_routes(app: bottle.Bottle, facade: Any) -> None:
     @route(app, "GET", "/jobs")
     def list_jobs() -> dict[str, Any]:
         chosen = params.jobs_filter(_query())
@@ -94,7 +118,10 @@ def api_app(state: WebState) -> bottle.Bottle:
             raise BadRequestError(f"unknown field {extra[0]!r} (known: when)", field=extra[0])
         return {"job": facade.reschedule(job_id, body["when"])}
 
-    # ------------------------------------------------------------------ runs
+
+def _run_routes(app: bottle.Bottle, state: WebState) -> None:
+    facade = state.facade
+
     @route(app, "GET", "/runs")
     def list_runs() -> dict[str, Any]:
         query = params.runs_query(_query())
@@ -129,7 +156,8 @@ def api_app(state: WebState) -> bottle.Bottle:
     def tail() -> Any:
         return tail_response(state, _query(), bottle.request.get_header("Last-Event-ID"))
 
-    # ------------------------------------------------------------------ system
+
+def _server_routes(app: bottle.Bottle, facade: Any) -> None:
     @route(app, "GET", "/workers")
     def workers() -> dict[str, Any]:
         return {"workers": facade.workers()}
@@ -158,8 +186,3 @@ def api_app(state: WebState) -> bottle.Bottle:
     @route(app, "GET", "/openapi.json")
     def openapi() -> dict[str, Any]:
         return openapi_document(bottle.request.script_name)
-
-    for register in (register_data_api,  # objects and streams (issue 13)
-                     register_interact_api):  # scripts, triggers, actions (issue 14)
-        register(app, state)
-    return app

@@ -46,10 +46,21 @@ def job_from_form(form: Mapping[str, str], task: Mapping[str, Any] | None) -> di
     """The job dict (as for ``POST api/v1/jobs``) from the add-job form fields."""
     job: dict[str, Any] = {"name": (form.get("name") or "").strip(), "classname": form.get("classname") or "",
                            "only_once": form.get("only_once") in ("on", "true", "1")}
-    interval = (form.get("interval") or "").strip()
-    if not interval:
-        raise BadRequestError("interval: required (seconds between runs)", field="interval")
-    job["interval"] = _typed(interval, "float", "interval")
+    interval, cron = (form.get("interval") or "").strip(), (form.get("cron") or "").strip()
+    if cron:  # a calendar schedule: the interval field (it has a default) is not used
+        job["cron"] = cron
+    elif interval:
+        job["interval"] = _typed(interval, "float", "interval")
+    else:
+        raise BadRequestError("interval: required (seconds between runs), or give a cron expression", field="interval")
+    for name in ("tz", "misfire"):
+        if (form.get(name) or "").strip():
+            job[name] = form[name].strip()
+    jitter, grace = (form.get("jitter") or "").strip(), (form.get("misfire_grace") or "").strip()
+    if jitter:
+        job["jitter"] = _typed(jitter, "float", "jitter")
+    if grace:
+        job["misfire_grace"] = grace if grace == "unlimited" else _typed(grace, "float", "misfire_grace")
     for name, kind in LIMIT_FIELDS:
         raw = (form.get(name) or "").strip()
         if raw:

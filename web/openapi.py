@@ -17,6 +17,41 @@ _OUTCOMES = [str(o) for o in Outcome]
 _STATES = [str(s) for s in JobState]
 
 
+def _cron_field(value: str, extra: str = "") -> str:
+    item = rf"(\*|{value}(-{value})?)(/[1-9][0-9]{{0,3}})?{extra}"
+    return rf"{item}(,{item})*"
+
+
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+#: Five cron fields (minute hour day-of-month month day-of-week) or a macro, upper case (the server
+#: also takes lower case). An expression that can never fire (``0 0 30 2 *``) is refused all the same.
+CRON_PATTERN = (r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|"
+                + r" +".join([_cron_field("[1-5]?[0-9]"), _cron_field("(1?[0-9]|2[0-3])"),
+                              "(" + _cron_field("([1-9]|[12][0-9]|3[01])") + "|L|LW)",
+                              _cron_field(f"([1-9]|1[0-2]|{_MONTHS})"),
+                              _cron_field(f"([0-7]|{_DAYS})", "(#[1-5]|L)?")]) + r")$")
+_SCHEDULE_FIELDS: dict[str, Any] = {
+    "interval": {"type": "number", "minimum": 0.001, "maximum": 1e9,
+                 "description": "Seconds between runs (give interval or cron)"},
+    "cron": {"type": "string", "maxLength": 200, "pattern": CRON_PATTERN,
+             "description": "Cron expression, five fields or a macro such as @daily (give interval or cron)"},
+    "tz": {"type": ["string", "null"], "maxLength": 64, "pattern": r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+           "description": "IANA time zone of a cron expression (default UTC)"},
+    "jitter": {"type": ["number", "null"], "minimum": 0, "maximum": 86400,
+               "description": "Each due time is moved by a fixed pseudo-random 0..jitter seconds (at most the "
+                              "interval)"},
+    "misfire": {"type": ["string", "null"], "enum": ["coalesce", "all", "skip", None],
+                "description": "Slots that fell due while the job could not run: coalesce (the newest runs), all "
+                               "(each runs, up to max_catchup), skip (none); the rest are recorded missed. Default: "
+                               "the server's misfire option"},
+    "misfire_grace": {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "enum": ["unlimited"]},
+                                {"type": "null"}],
+                      "description": "Seconds after its due time within which a missed slot still runs"},
+    "max_catchup": {"type": ["integer", "null"], "minimum": 1, "maximum": 10000},
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -208,6 +243,17 @@ def _paths() -> dict[str, Any]:
         "/jobs/{job_id}/pause": _job_action("Pause a job"),
         "/jobs/{job_id}/resume": _job_action("Resume a paused job"),
         "/jobs/{job_id}/run-now": _job_action("Run a job once now, without shifting its schedule"),
+        "/jobs/{job_id}/backfill": {"post": _op(
+            "Run the past slots of [from, to] the run ledger shows neither run nor claimed, once each, oldest "
+            "first (a date-time without an offset is read in the job's zone)", "202",
+            {"type": "object", "required": ["backfill", "job"], "properties": {
+                "backfill": {"type": "object", "properties": {"slots": {"type": "integer"},
+                                                              "queued": {"type": "integer"},
+                                                              "skipped": {"type": "integer"}}},
+                "job": _ref("Job")}},
+            params=[_JOB_ID], errors=("400", "403", "404", "409", "503"),
+            body={"type": "object", "required": ["from", "to"], "additionalProperties": False,
+                  "properties": {"from": _ref("When"), "to": _ref("When")}})},
         "/jobs/{job_id}/reschedule": {"post": _op(
             "Move a job's next run", "200", job, params=[_JOB_ID], errors=("400", "403", "404", "409", "503"),
             body={"type": "object", "required": ["when"], "additionalProperties": False,
@@ -272,10 +318,15 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {"status": {"type": "integer"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
     "When": {"description": "TIMEISH text (HH:MM[:SS][gmt], +N[smhd], epoch, ISO-8601) or epoch seconds",
              "oneOf": [{"type": "string"}, {"type": "number"}]},
-    "NewJob": {"type": "object", "required": ["name", "classname", "interval"], "additionalProperties": False,
+    "NewJob": {"type": "object", "required": ["name", "classname"], "additionalProperties": False,
+               "oneOf": [{"required": ["interval"], "not": {"required": ["cron"]},
+                          "properties": {"tz": {"enum": [None, ""]}}},  # a zone belongs to a cron expression
+                         {"required": ["cron"], "not": {"required": ["interval"]}}],
+               "description": "Exactly one of interval and cron. jitter may not exceed the interval (not expressible "
+                              "here); a cron expression that never fires and an unknown zone are refused too",
                "properties": {
                    "name": {"type": "string", "minLength": 1}, "classname": {"type": "string", "minLength": 1},
-                   "interval": {"type": "number", "exclusiveMinimum": 0},
+                   **_SCHEDULE_FIELDS,
                    "kwargs": {"type": "object", "description": "Task arguments"},
                    "only_once": {"type": "boolean"}, "max_runs": {"type": ["integer", "null"], "minimum": 1},
                    "only_before": {"oneOf": [_ref("When"), {"type": "null"}]},
@@ -291,7 +342,14 @@ _SCHEMAS: dict[str, Any] = {
                                     "description": "How many new messages of on_stream start a run (default 1)"}}},
     "Job": {"type": "object", "required": ["job_id", "name", "classname", "interval", "state"], "properties": {
         "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
-        "interval": {"type": "number"}, "kwargs": {"type": "object"}, "state": {"type": "string", "enum": _STATES},
+        "interval": {"type": ["number", "null"]}, "cron": {"type": ["string", "null"]},
+        "tz": {"type": ["string", "null"]}, "jitter": {"type": "number"},
+        "misfire": {"type": ["string", "null"]}, "misfire_grace": {"type": ["number", "string", "null"]},
+        "max_catchup": {"type": ["integer", "null"]},
+        "slot": {"type": ["number", "null"], "description": "The slot of the current or next scheduled run"},
+        "schedule": {"type": "object", "description": "Only on GET /jobs/{job_id}: description, tz, jitter, "
+                                                      "misfire policy in effect, next fire times (epoch and local)"},
+        "kwargs": {"type": "object"}, "state": {"type": "string", "enum": _STATES},
         "due_at": {"type": ["number", "null"]}, "run_count": {"type": "integer"},
         "retries_used": {"type": "integer"}, "last_outcome": {"type": ["string", "null"]},
         "last_error": {"type": ["string", "null"]}, "parent": {"type": "array", "items": {"type": "string"}},
@@ -299,14 +357,20 @@ _SCHEMAS: dict[str, Any] = {
         "tags": {"type": "array", "items": {"type": "string"}}}},
     "Run": {"type": "object", "required": ["job_id", "index", "outcome"], "properties": {
         "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
-        "index": {"type": "integer"}, "attempt": {"type": "integer"}, "outcome": {"type": "string", "enum": _OUTCOMES},
+        "index": {"type": ["integer", "null"], "description": "Run number; null for a missed slot"},
+        "attempt": {"type": "integer"}, "outcome": {"type": "string", "enum": _OUTCOMES},
+        "trigger": {"type": "string"}, "slot": {"type": ["number", "null"]},
+        "count": {"type": "integer", "description": "missed: how many slots this document stands for"},
+        "first": {"type": "number"}, "last": {"type": "number"},
         "due_at": {"type": ["number", "null"]}, "started_at": {"type": ["number", "null"]},
         "finished_at": {"type": ["number", "null"]}, "duration": {"type": ["number", "null"]},
         "error": {"type": ["string", "null"]}, "traceback": {"type": ["string", "null"]},
         "result": {"type": "object"}, "logs": {"type": "array", "items": _ref("LogLine")}}},
     "RunningRun": {"type": "object", "properties": {
         "run_id": {"type": "string"}, "job_id": {"type": "string"}, "name": {"type": "string"},
-        "index": {"type": "integer"}, "attempt": {"type": "integer"}, "slot": {"type": "integer"},
+        "index": {"type": "integer"}, "attempt": {"type": "integer"},
+        "slot": {"type": "integer", "description": "The worker slot running it"},
+        "due_slot": {"type": ["number", "null"], "description": "The schedule slot it runs (null: a manual run)"},
         "pid": {"type": ["integer", "null"]}, "started_at": {"type": ["number", "null"]},
         "elapsed_s": {"type": ["number", "null"]}}},
     "LogLine": {"type": "object", "properties": {

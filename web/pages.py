@@ -61,7 +61,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
         page = state.page("")
         counts = dict.fromkeys((str(s) for s in JobState), 0) | dict(facade.metrics().get("jobs_by_state") or {})
         hour_ago = time.time() - 3600
-        runs_hour = facade.runs(Query(type="result", since=hour_ago, limit=0)).total
+        runs_hour = (facade.runs(Query(type="result", since=hour_ago, limit=0)).total  # missed slots never ran
+                     - facade.runs(Query(type="result", outcome="missed", since=hour_ago, limit=0)).total)
         failures_hour = sum(facade.runs(Query(type="result", outcome=o, since=hour_ago, limit=0)).total
                             for o in FAILURES)
         recent = [d for o in FAILURES for d in facade.runs(Query(type="result", outcome=o, limit=10)).items]

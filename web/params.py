@@ -227,8 +227,9 @@ def check_depth(value: Any, field: str) -> None:
 
 # ----------------------------------------------------------------------------- job bodies
 #: Fields a client may send to create a job (origin, parent and id are the server's).
-JOB_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout",
-              "retries", "when", "tags", "on_stream", "stream_batch", "resources")
+JOB_FIELDS = ("name", "classname", "interval", "cron", "tz", "jitter", "misfire", "misfire_grace", "max_catchup",
+              "kwargs", "only_once", "max_runs", "only_before", "timeout", "retries", "when", "tags", "on_stream",
+              "stream_batch", "resources")
 def job_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """A job-creation body checked at the door: known fields only (values are checked once, by
     `actors.jobs.JobSpec` and `actors.timeish.parse_when`, wherever a job comes from)."""

@@ -45,6 +45,7 @@ from pymongo.uri_parser import parse_uri
 
 from actors.errors import ConfigError, StoreError, StoreUnavailableError
 from actors.store.base import Page, Query, check_fields
+from actors.store.mongo_ledger import MongoLedger, ensure_ledger
 
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
@@ -63,8 +64,9 @@ _NEWEST = [("seq", DESCENDING)]
 _NO_ID = {"_id": False}
 
 
-class MongoStore:
-    """`Store` (and `TailableStore`) on MongoDB at *uri*, capped at *size_bytes*; see the module."""
+class MongoStore(MongoLedger):
+    """`Store` (and `TailableStore`) on MongoDB at *uri*, capped at *size_bytes*; see the module.
+    The run ledger (`actors.store.mongo_ledger`) lives in two normal collections beside it."""
 
     kind = "mongodb"
 
@@ -136,6 +138,7 @@ class MongoStore:
                     self._server = {"version": info.get("version"), "ferretdb": info.get("ferretdbVersion")}
                     self._ensure_capped(self._db())
                     self._ensure_indexes(self._docs())
+                    ensure_ledger(self._db(), self.db_coll)
                     newest = self._docs().find_one({}, projection={"seq": True}, sort=_NEWEST)
                     self._seq = int(newest["seq"]) if newest and isinstance(newest.get("seq"), int) else 0
                     self._count_at_open, self._inserted, self._pending = self._coll_stats()[0], 0, {}

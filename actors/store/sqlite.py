@@ -28,6 +28,8 @@ import orjson
 
 from actors.errors import StoreError, StoreUnavailableError
 from actors.store.base import Page, Query, check_fields
+from actors.store.sqlite_ledger import SCHEMA as LEDGER_SCHEMA
+from actors.store.sqlite_ledger import SQLiteLedger
 
 Doc = dict[str, Any]
 
@@ -69,8 +71,9 @@ def _dumps(value: object) -> bytes:
     return orjson.dumps(value)
 
 
-class SQLiteStore:
-    """`Store` on a SQLite file at *path*, capped at *size_bytes* of JSON bodies.
+class SQLiteStore(SQLiteLedger):
+    """`Store` on a SQLite file at *path*, capped at *size_bytes* of JSON bodies (and the run
+    ledger, `actors.store.sqlite_ledger`, in a table beside the job records).
 
     *max_docs* additionally caps the document count (0 = unlimited).
     """
@@ -170,7 +173,7 @@ class SQLiteStore:
                     raise
 
     def _create(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
-        for statement in _SCHEMA:
+        for statement in (*_SCHEMA, *LEDGER_SCHEMA):
             conn.execute(statement)
         docs, size = conn.execute(_COUNT).fetchone()
         row = conn.execute("SELECT value FROM meta WHERE key = 'evicted'").fetchone()

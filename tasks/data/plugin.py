@@ -28,6 +28,8 @@ def _build_objects(values: Mapping[str, Any]) -> Any:
     from actors.store.data import open_object_store
     from tasks.data.objects import ObjectsService
 
+    if not _uri(values):
+        return None  # no store named at all (a bare worker, a test): the service is off
     store = open_object_store(_uri(values), db_name=str(values.get("data_db_name") or "das_data"),
                               timeout_s=float(values.get("db_timeout") or 2.0))
     store.open()
@@ -39,6 +41,8 @@ def _build_streams(values: Mapping[str, Any]) -> Any:
     from actors.store.data import open_stream_store
     from tasks.data.streams import StreamsService
 
+    if not _uri(values):
+        return None  # no store named at all: the service is off
     store = open_stream_store(_uri(values), db_name=str(values.get("data_db_name") or "das_data"),
                               max_messages=int(values.get("stream_max_messages") or 100_000),
                               size_bytes=int(values.get("stream_size") or 64 * 1024 * 1024),

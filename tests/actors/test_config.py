@@ -63,6 +63,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "data_uri", "data_db_name", "object_max_size", "object_versions", "stream_max_messages", "stream_size",
         "stream_prefetch", "stream_heartbeat", "stream_backoff_max",  # issue 13: data objects and streams
         "compute",  # issue 15: compute on Dask
+        "misfire", "misfire_grace", "max_catchup", "ledger_retention",  # issue 12: time rules
         "scripts", "script_max_bytes", "script_output_max_bytes",  # issue 14: scripts and actions
         "act_allow_any_url", "act_allow_private", "act_timeout", "act_max_attempts", "act_retry_delay",
         "act_retry_max_delay", "act_max_payload_bytes", "act_concurrency",
@@ -604,8 +605,13 @@ def test_task_returns_the_spec(tmp_path: Path) -> None:
         ("Task('a', 'm.C', 10, max_runs=0)", "Task 'a': max_runs must be an integer >= 1 or None, got 0"),
         ("Task('a', 'm.C', 10, retries=-1)", "Task 'a': retries must be an integer >= 0 or None, got -1"),
         ("Task('a', 'm.C', 10, logger=1)", "Task 'a': argument 'logger' is reserved"),
-        ("Task('a', 'm.C')", "TypeError: Task() missing 1 required positional argument: 'interval'"),
-        ("Task('a', 'm.C', 10, 20)", "TypeError: Task() takes 3 positional arguments but 4 were given"),
+        ("Task('a', 'm.C')", "Task 'a': a job needs a schedule: give interval (seconds) or cron"),
+        ("Task('a', 'm.C', 10, cron='0 * * * *')", "Task 'a': give either interval or cron, not both"),
+        ("Task('a', 'm.C', cron='61 * * * *')", "Task 'a': cron expression '61 * * * *' is invalid"),
+        ("Task('a', 'm.C', cron='0 0 30 2 *')", "Task 'a': cron expression '0 0 30 2 *' never fires"),
+        ("Task('a', 'm.C', cron='30 2 * * *', tz='Mars/Olympus')", "Task 'a': tz 'Mars/Olympus' is not a known"),
+        ("Task('a', 'm.C', 10, misfire='later')", "Task 'a': misfire must be one of"),
+        ("Task('a', 'm.C', 10, 20)", "TypeError: Task() takes from 2 to 3 positional arguments but 4 were given"),
     ],
 )
 def test_task_errors_name_file_and_line(tmp_path: Path, call: str, message: str) -> None:

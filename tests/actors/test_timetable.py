@@ -83,14 +83,25 @@ def test_after_success_next_due_is_previous_due_plus_interval_no_drift():
     assert decision.due_at == 1100  # anchored on the due time, not on start or finish
 
 
-def test_missed_slots_are_coalesced_and_counted():
+def test_slots_elapsed_during_a_long_run_coalesce_the_newest_runs_now_the_rest_are_missed():
     tt = make(start_offset=False)
     job = tt.add(spec(interval=100), now=1000)
     tt.due(1000)
     _, decision = run_once(tt, job.job_id, 1000, ok(1000, 1350))
-    assert decision.due_at == 1400
-    assert decision.coalesced == 3
-    assert "skipped 3 missed slot" in decision.note
+    assert (decision.due_at, job.slot, job.next_trigger) == (1350, 1300, Trigger.CATCHUP)
+    assert decision.missed == (1100, 1200) and decision.coalesced == 2
+    assert "2 missed slot(s) recorded" in decision.note
+    missed, _ = tt.take_records()
+    assert [(owner.job_id, listed) for owner, listed, _ in missed] == [(job.job_id, (1100, 1200))]
+    _, after = run_once(tt, job.job_id, 1350, ok(1350, 1351))
+    assert after.due_at == 1400 and after.missed == ()  # back on the grid, nothing missed twice
+
+
+def test_slots_elapsed_during_a_long_run_with_skip_policy_are_all_missed():
+    tt = make(start_offset=False)
+    job = tt.add(spec(interval=100, misfire="skip"), now=1000)
+    _, decision = run_once(tt, job.job_id, 1000, ok(1000, 1350))
+    assert decision.due_at == 1400 and decision.missed == (1100, 1200, 1300)
 
 
 def test_interval_below_minimum_interval_is_floored():

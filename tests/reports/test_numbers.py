@@ -55,7 +55,7 @@ def test_scheduler_windows(scheduler_store):
         assert lateness["n"] == runs - 1  # the run without a due time has no lateness
         assert sum(row["by_outcome"].values()) == runs
     assert rows["24h"]["by_outcome"] == {"success": 4, "failed": 1, "crashed": 1, "timeout": 1, "interrupted": 0,
-                                         "cancelled": 0}
+                                         "cancelled": 0, "missed": 0}
     assert data["chosen"] is data["windows"][0]
 
 

@@ -19,18 +19,47 @@ from typing import Any
 
 from actors import config as options_registry
 from actors.config import Settings
+from actors.datafacade import DataDoor
 from actors.errors import ConflictError, InvalidValueError, NotFoundError
 from actors.jobs import JobSpec, JobState, Origin
 from actors.store.base import Page, Query
+from actors.store.data import open_object_store, open_stream_store
 from actors.store.sqlite import SQLiteStore
+from actors.streammessages import ListStreams
 from actors.timeish import parse_when
 from reports.base import ReportContext
 from reports.registry import ReportRegistry
 from reports.registry import default_registry as report_registry
 from tasks.registry import TaskRegistry, default_registry
+from web.backend import Backend
 
 
-class FakeBackend:
+class _DataSide:
+    """What the data door (`actors.datafacade.DataDoor`) reads of a System: real object and stream
+    stores on temp files, and no stream hub (listing streams gives none; naming one is a 404)."""
+
+    def __init__(self, backend: FakeBackend, workdir: Path) -> None:
+        self._backend = backend
+        self.objects = open_object_store(f"sqlite:///{workdir}/fake-data.db")
+        self.objects.open()
+        self.stream_store = open_stream_store(f"sqlite:///{workdir}/fake-data.db")
+        self.stream_store.open()
+
+    @property
+    def settings(self) -> Settings:
+        return self._backend.settings
+
+    def ask_streams(self, command: Any, timeout: float = 10.0) -> Any:
+        if isinstance(command, ListStreams):
+            return []
+        raise NotFoundError(f"no stream named {getattr(command, 'name', '')!r}")
+
+    def close(self) -> None:
+        self.objects.close()
+        self.stream_store.close()
+
+
+class FakeBackend(DataDoor):
     """See the module docstring. ``settings`` is public: tests change options through it."""
 
     def __init__(self, workdir: Path, settings: Settings | None = None,
@@ -40,6 +69,7 @@ class FakeBackend:
         self.registry = registry or default_registry(("tests",))
         self.store = SQLiteStore(str(workdir / "fake.db"), size_bytes=64 * 1024 * 1024)
         self.store.open()
+        self.system = _DataSide(self, workdir)  # type: ignore[assignment]  # the part of a System the data door reads
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.healthy = True
@@ -48,6 +78,7 @@ class FakeBackend:
 
     def close(self) -> None:
         self.store.close()
+        self.system.close()  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ the server
     @property
@@ -114,15 +145,17 @@ class FakeBackend:
             return dict(record)
 
     def jobs(self, *, due_within_s: float | None = None, limit: int = 100_000, offset: int = 0,
-             state: str | None = None) -> list[dict[str, Any]]:
-        return list(self.jobs_page(due_within_s=due_within_s, limit=limit, offset=offset, state=state)["jobs"])
+             state: str | None = None, tag: str | None = None) -> list[dict[str, Any]]:
+        return list(self.jobs_page(due_within_s=due_within_s, limit=limit, offset=offset, state=state,
+                                   tag=tag)["jobs"])
 
     def jobs_page(self, *, due_within_s: float | None = None, limit: int = 100, offset: int = 0,
-                  state: str | None = None) -> dict[str, Any]:
+                  state: str | None = None, tag: str | None = None) -> dict[str, Any]:
         horizon = None if due_within_s is None else time.time() + due_within_s
         with self._lock:
             chosen = sorted((dict(j) for j in self._jobs.values()
                              if (state is None or j["state"] == state)
+                             and (tag is None or tag in (j.get("tags") or ()))
                              and (horizon is None or (j["due_at"] is not None and j["due_at"] <= horizon))),
                             key=lambda j: (j["due_at"] is None, j["due_at"] or 0.0, j["name"]))
         page = chosen[offset:offset + limit]
@@ -162,6 +195,9 @@ class FakeBackend:
 
     def run_now(self, job_id: str) -> dict[str, Any]:
         return self._change(job_id, state=str(JobState.WAITING))
+
+    def backfill(self, job_id: str, start: Any, end: Any) -> dict[str, Any]:
+        raise NotFoundError(f"backfill is not faked: no run ledger here ({job_id!r})")
 
     def reschedule(self, job_id: str, when: Any) -> dict[str, Any]:
         return self._change(job_id, due_at=parse_when(when, now=time.time()))
@@ -205,3 +241,8 @@ class FakeBackend:
 
     def last_seq(self) -> int:
         return self.store.last_seq()
+
+
+def _conforms(backend: FakeBackend) -> Backend:
+    """mypy checks here that the fake has every method of the protocol, with its signature."""
+    return backend

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,28 @@ def test_url_from_the_environment(url):
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
                           env={**os.environ, "DAS_ACTORS_URL": url + "/"})
     assert done.returncode == 0 and done.stdout.startswith("ok")
+
+
+def test_add_a_cron_job_and_backfill_it(url):
+    name = unique("ctl-cron")
+    out = ok(url, "add", name, T + "Say", "--cron", "0 3 * * *", "--tz", "Europe/Zurich", "--jitter", "5",
+             "--misfire", "skip")
+    job_id = out.split("(")[1].split(")")[0]
+    job = as_json(url, "job", job_id)["job"]
+    assert (job["cron"], job["tz"], job["jitter"], job["misfire"], job["interval"]) == (
+        "0 3 * * *", "Europe/Zurich", 5.0, "skip", None)
+    shown = ok(url, "job", job_id)
+    assert "At 03:00" in shown and ("CET" in shown or "CEST" in shown)
+    assert ctl(url, "add", unique("ctl-bad"), T + "Say", "--cron", "0 0 30 2 *").returncode == 1
+    every = ok(url, "add", unique("ctl-backfill"), T + "Say", "1", "--when", "+1h")
+    every_id = every.split("(")[1].split(")")[0]
+    now = time.time()
+    done = ok(url, "backfill", every_id, "--from", f"{now - 4.5:.3f}", "--to", f"{now - 1.5:.3f}")
+    assert "3 slot(s) queued, 0 of 3 already run" in done
+    runs = wait_for(lambda: (found := as_json(url, "runs", "--job-id", every_id)["runs"]) and len(found) >= 3
+                    and found)
+    assert sorted(r["trigger"] for r in runs) == ["backfill"] * 3
+    again = ok(url, "backfill", every_id, "--from", f"{now - 4.5:.3f}", "--to", f"{now - 1.5:.3f}")
+    assert "0 slot(s) queued, 3 of 3 already run" in again
+    refused = ctl(url, "backfill", every_id, "--from", "+1h", "--to", "+2h")
+    assert refused.returncode == 1 and "in the future" in refused.stderr

@@ -44,6 +44,13 @@ FIELDS = {
     "when": times,
     "parent": json_values,
     "unexpected": json_values,
+    "cron": st.sampled_from(["30 2 * * *", "*/5 * * * *", "@daily", "61 * * * *", "0 0 30 2 *", "* * *", "",
+                             "0 0 * * * *", "@never"]) | st.text(max_size=30) | json_values,
+    "tz": st.sampled_from(["Europe/Zurich", "UTC", "Mars/Olympus", "", "../etc/passwd"]) | json_values,
+    "jitter": st.floats(min_value=-10, max_value=1e6) | json_values,
+    "misfire": st.sampled_from(["coalesce", "all", "skip", "later"]) | json_values,
+    "misfire_grace": st.sampled_from(["unlimited", "forever"]) | st.floats(min_value=-5, max_value=1e9) | json_values,
+    "max_catchup": st.integers(-5, 10**6) | json_values,
 }
 
 

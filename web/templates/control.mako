@@ -29,7 +29,20 @@
   <input type="hidden" name="classname" value="${chosen}">
   <label>class <input type="text" value="${chosen}" disabled id="add-classname"></label>
   <label class="${'bad' if err_field == 'name' else ''}">name <input type="text" name="name" id="add-name" data-testid="add-name" value="${form.get('name', '')}" required></label>
-  <label class="${'bad' if err_field == 'interval' else ''}">interval (s) <input type="number" step="any" min="0" name="interval" id="add-interval" data-testid="add-interval" value="${form.get('interval', '3600')}" required></label>
+  <label class="${'bad' if err_field == 'interval' else ''}">interval (s) <input type="number" step="any" min="0" name="interval" id="add-interval" data-testid="add-interval" value="${form.get('interval', '3600')}"></label>
+  <fieldset><legend>or a calendar schedule</legend>
+    <label class="${'bad' if err_field == 'cron' else ''}">cron <input type="text" name="cron" id="add-cron" data-testid="add-cron" value="${form.get('cron', '')}" placeholder="30 2 * * *" title="five fields (minute hour day-of-month month day-of-week) or @hourly, @daily ...; when given, the interval is not used"></label>
+    <label class="${'bad' if err_field == 'tz' else ''}">time zone <input type="text" name="tz" id="add-tz" data-testid="add-tz" value="${form.get('tz', '')}" placeholder="UTC, Europe/Zurich"></label>
+  </fieldset>
+  <fieldset><legend>timing</legend>
+    <label class="${'bad' if err_field == 'jitter' else ''}">jitter (s) <input type="number" min="0" step="any" name="jitter" id="add-jitter" value="${form.get('jitter', '')}" placeholder="0"></label>
+    <label class="${'bad' if err_field == 'misfire' else ''}">misfire <select name="misfire" id="add-misfire">
+      % for choice, label in (('', 'server default'), ('coalesce', 'coalesce: the newest missed slot runs'), ('all', 'all: each missed slot runs'), ('skip', 'skip: none runs')):
+      <option value="${choice}" ${'selected' if form.get('misfire', '') == choice else ''}>${label}</option>
+      % endfor
+    </select></label>
+    <label class="${'bad' if err_field == 'misfire_grace' else ''}">misfire grace (s) <input type="text" name="misfire_grace" id="add-misfire-grace" value="${form.get('misfire_grace', '')}" placeholder="min(period, 1 h); unlimited"></label>
+  </fieldset>
   % for opt in (task or {}).get('options', []):
   <% name, kind = opt['name'], opt.get('type', 'json'); field_id = 'arg-' + name; default = opt.get('default') %>
   <label class="${'bad' if err_field == name else ''}" title="${opt.get('help', '')}">${name} <span class="muted">(${kind}${', required' if opt.get('required') else ''})</span>

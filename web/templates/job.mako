@@ -9,7 +9,18 @@ ${w.job_actions(job)}
 <dl class="facts" id="job-definition">
   <dt>id</dt><dd class="mono" id="job-id">${job['job_id']}</dd>
   <dt>class</dt><dd>${job['classname']}</dd>
+  <% sched = job.get('schedule') or {} %>
+  <dt>schedule</dt><dd id="job-schedule" data-testid="job-schedule">${sched.get('description') or f.dur(job.get('interval'))}</dd>
+  % if job.get('cron'):
+  <dt>cron</dt><dd class="mono" id="job-cron">${job['cron']}</dd>
+  <dt>time zone</dt><dd id="job-tz">${job.get('tz') or 'UTC'}</dd>
+  % else:
   <dt>interval</dt><dd>${f.dur(job.get('interval'))}</dd>
+  % endif
+  <dt>jitter</dt><dd id="job-jitter">${f.dur(job['jitter']) if job.get('jitter') else 'none'}</dd>
+  % if sched.get('misfire'):
+  <dt>misfire</dt><dd id="job-misfire">${sched['misfire']['misfire']}, grace ${sched['misfire']['misfire_grace'] if sched['misfire']['misfire_grace'] is not None else 'min(period, 1 h)'}${(', at most %s catch-up runs' % sched['misfire']['max_catchup']) if sched['misfire']['misfire'] == 'all' else ''}${'' if job.get('misfire') else ' (server default)'}</dd>
+  % endif
   <dt>origin</dt><dd>${job.get('origin', '')}</dd>
   <dt>only once</dt><dd>${'yes' if job.get('only_once') else 'no'}</dd>
   <dt>max runs</dt><dd>${job.get('max_runs') if job.get('max_runs') is not None else '-'}</dd>
@@ -52,6 +63,14 @@ ${w.job_actions(job)}
   % endif
   <dt>created</dt><dd>${f.when(job.get('created_at'))}</dd>
 </dl>
+% if (job.get('schedule') or {}).get('next'):
+<h3>Next fire times (${job['schedule'].get('tz') or 'UTC'})</h3>
+<ol id="job-next-fires" data-testid="job-next-fires">
+  % for fire in job['schedule']['next']:
+  <li><span class="mono">${fire['local']}</span> <span class="muted">${f.rel(fire['at'])}</span></li>
+  % endfor
+</ol>
+% endif
 </section>
 </div>
 <h2>Children (${len(job.get('children') or [])})</h2>

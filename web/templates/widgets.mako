@@ -55,7 +55,11 @@
 <tbody>
 % for r in runs:
 <tr data-job-id="${r.get('job_id', '')}">
+  % if r.get('outcome') == 'missed':
+  <td data-testid="missed-slot" title="slot ${f.when(r.get('slot'))}">${'%d slots' % r['count'] if (r.get('count') or 1) > 1 else 'slot'}</td>
+  % else:
   <td><a href="${c.run_url(r.get('job_id', ''), r.get('index', ''), r.get('attempt'))}" data-testid="run-link">${r.get('index')}${'.%s' % r['attempt'] if r.get('attempt') else ''}</a></td>
+  % endif
   % if r.get('trigger') == 'one-off':
   <td><a href="${c.url('scripts/' + r.get('name', ''))}" title="a one-off run of this script (no job)">${r.get('name', '')}</a></td>
   % else:
@@ -63,10 +67,14 @@
   % endif
   <td>${r.get('classname', '')}</td>
   <td>${outcome(r.get('outcome'))}</td>
+  % if r.get('outcome') == 'missed':
+  <td class="muted" title="due ${f.when(r.get('due_at'))}">due ${f.when(r.get('first') or r.get('due_at'))}${(' &ndash; ' + f.when(r.get('last'))) if (r.get('count') or 1) > 1 else ''}</td>
+  % else:
   <td title="due ${f.when(r.get('due_at'))}">${f.when(r.get('started_at'))}</td>
+  % endif
   <td>${f.dur(r.get('duration'))}</td>
   <td>${r.get('trigger', '')}</td>
-  <td class="clip">${(r.get('error') or '')[:160]}</td>
+  <td class="clip">${(r.get('error') or ' '.join(r.get('notes') or []) if r.get('outcome') == 'missed' else r.get('error') or '')[:160]}</td>
 </tr>
 % endfor
 </tbody>

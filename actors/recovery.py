@@ -1,0 +1,227 @@
+"""Rebuilding a job after a restart, checked against the run ledger: the `Recovery` rules.
+
+Why a module of its own: a job record is saved in batches, so after a crash it can lag
+behind what really happened; the run ledger (`actors.ledger`) cannot. Reconciling the two
+(which run is the job's latest, whether it finished, whether to resume it, what fell due
+while the server was down) is a concept apart from the day-to-day rules of
+`actors.timetable`, which mixes these methods into `Timetable`. The same reconciliation
+answers a refused claim (`Recovery.claim_refused`): the ledger showed a slot started
+elsewhere. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from actors.jobs import (
+    ACTIVE_STATES,
+    NEW_SLOT_TRIGGERS,
+    TIME_FIELDS,
+    JobSpec,
+    JobState,
+    Outcome,
+    Run,
+    RunReport,
+    Trigger,
+)
+from actors.jobstate import Decision, Job, Limits
+from actors.ledger import LedgerEntry, LedgerHead
+from actors.slots import slot_key
+from actors.timerules import Step, next_step, overdue_last
+
+
+class _Core(Protocol):
+    """What these rules use of `actors.timetable.Timetable` (its state and its own rules)."""
+
+    limits: Limits
+    _jobs: dict[str, Job]
+    _interrupted: list[tuple[Job, Run]]
+
+    def finish(self, job_id: str, report: RunReport, now: float) -> Decision: ...
+
+    def _schedule(self, job: Job, due: float, trigger: Trigger) -> None: ...
+
+    def _apply_step(self, job: Job, step: Step, now: float, *, keep: float | None = None) -> str: ...
+
+    def _make_run(self, job: Job, *, index: int, attempt: int, due_at: float, trigger: Trigger,
+                  slot: float | None) -> Run: ...
+
+    def _after_manual(self, job: Job) -> None: ...
+
+    def _queue_extra(self, job: Job) -> None: ...
+
+    def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job: ...
+
+    def _job_from_record(self, record: Mapping[str, Any], now: float) -> Job: ...
+
+    def _adopt(self, job: Job, entry: LedgerEntry, now: float) -> None: ...
+
+    def _resume_from_record(self, job: Job, running: Mapping[str, Any], now: float) -> None: ...
+
+
+class Recovery:
+    """Mixed into `actors.timetable.Timetable`: restore a job record, adopt the ledger's word."""
+
+    def restore(self: _Core, record: Mapping[str, Any], now: float, head: LedgerHead | None = None) -> Job:
+        """Rebuild a job from `Job.to_record` output after a restart, checked against *head*,
+        the run ledger's word on the job (`actors.ledger`), which wins where the record lags:
+
+        * the ledger shows the record's pending run (or a later one) started: its outcome is
+          applied as if the run had just ended (a finished run is never run again), or, with
+          no outcome stored, it is resumed as attempt + 1 of the same slot;
+        * else a run in flight in the record is resumed now (recorded interrupted);
+        * else a pending slot that fell due while the server was down is planned by the
+          misfire policy from the ledger's newest slot (catch-up runs and ``missed`` slots).
+
+        Interrupted runs and missed slots to record are taken with `take_records`.
+        """
+        job = self._job_from_record(record, now)
+        self._jobs[job.job_id] = job
+        running = record.get("running")
+        if head is not None:
+            job.run_count = max(job.run_count, head.max_index or 0)
+        newest = head.newest if head is not None else None
+        if newest is not None and job.state in ACTIVE_STATES and Recovery._ledger_is_ahead(job, newest, running):
+            job.state = JobState.SCHEDULED
+            self._adopt(job, newest, now)
+        elif running:
+            self._resume_from_record(job, running, now)
+        elif job.state in (JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING):
+            job.state = JobState.SCHEDULED
+            due = float(record.get("due_at") or now)
+            if job.next_trigger in NEW_SLOT_TRIGGERS and due <= now and job.slot is not None:
+                self._apply_step(job, next_step(job, self.limits, now,
+                                                last=overdue_last(job, head.last_slot if head else None)),
+                                 now, keep=job.slot)
+            else:
+                self._schedule(job, due, job.next_trigger)
+        else:
+            job.due_at = record.get("due_at")
+        if job.backfill and job.state is JobState.SCHEDULED and job.running is None:
+            self._queue_extra(job)  # a backfill that was under way goes on (the caller queues the job)
+        manual = record.get("manual")
+        if isinstance(manual, Mapping) and job.running is None and job.state is not JobState.RUNNING:
+            self.run_now(job.job_id, manual.get("params") or None)  # a run now (a trigger) was waiting
+        return job
+
+    def _job_from_record(self: _Core, record: Mapping[str, Any], now: float) -> Job:
+        fields = {k: record[k] for k in (
+            "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
+            "timeout", "retries", "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch",
+            "resources") if k in record}
+        spec = JobSpec.from_dict(fields)
+        job = Job(spec=spec, state=JobState(record.get("state", "scheduled")),
+                  created_at=float(record.get("created_at") or now))
+        for name in ("run_count", "attempt", "retries_used", "runs_total", "failures_total"):
+            setattr(job, name, int(record.get(name) or 0))
+        for name in ("last_started_at", "last_finished_at", "planned_to", "due_at"):
+            setattr(job, name, record.get(name))
+        job.slot = record.get("slot", record.get("slot_due_at"))  # slot_due_at: records before the ledger
+        if spec.interval_s is not None:
+            anchor = record.get("anchor")
+            job.anchor = anchor if anchor is not None else (job.slot if job.slot is not None else record.get("due_at"))
+            if job.slot is None:
+                job.slot = job.anchor
+        job.catchup = [float(s) for s in record.get("catchup") or ()]
+        job.backfill = [float(s) for s in record.get("backfill") or ()]
+        job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
+        job.note = str(record.get("note") or "")
+        job.paused = bool(record.get("paused", False))
+        job.next_trigger = Trigger(record.get("next_trigger") or "schedule")
+        return job
+
+    @staticmethod
+    def _ledger_is_ahead(job: Job, entry: LedgerEntry, running: Mapping[str, Any] | None) -> bool:
+        """Does the ledger show the run the record has pending (or in flight), or a later one, started?"""
+        if running:
+            slot, attempt = running.get("slot"), int(running.get("attempt", 0))
+        else:
+            slot, attempt = job.slot, job.attempt if job.next_trigger not in NEW_SLOT_TRIGGERS else 0
+        if slot is None:
+            return False
+        return slot_key(entry.slot) > slot_key(slot) or (slot_key(entry.slot) == slot_key(slot)
+                                                       and entry.attempt >= attempt)
+
+    def _resume_from_record(self: _Core, job: Job, running: Mapping[str, Any], now: float) -> None:
+        """A run the record shows in flight (and the ledger does not contradict): resume it now."""
+        trigger = Trigger(running.get("trigger") or "schedule")
+        run = self._make_run(job, index=int(running.get("index", job.run_count)),
+                             attempt=int(running.get("attempt", 0)), due_at=float(running.get("due_at") or now),
+                             trigger=trigger, slot=running.get("slot"))
+        self._interrupted.append((job, run))
+        job.state = JobState.SCHEDULED
+        if trigger in (Trigger.MANUAL, Trigger.BACKFILL):  # an operator's extra run: recorded, not repeated
+            job.note = f"{trigger} run interrupted by a server stop (not repeated)"
+            self._schedule(job, job.due_at if job.due_at is not None else now, job.next_trigger)
+            if job.paused:
+                job.state = JobState.PAUSED
+                job.version += 1
+            return
+        job.attempt = run.attempt + 1
+        job.run_count = max(job.run_count, run.index)
+        if run.slot is not None:
+            job.slot = run.slot
+        job.note = "interrupted by a server stop; resumed"
+        self._schedule(job, now, Trigger.RESUME)
+        if job.paused:
+            job.state = JobState.PAUSED
+            job.version += 1
+
+    def _adopt(self: _Core, job: Job, entry: LedgerEntry, now: float) -> None:
+        """Take the ledger's entry as the job's latest run: apply its stored outcome as if the run
+        had just ended, or, with none, resume it as attempt + 1 (recorded interrupted)."""
+        try:
+            trigger = Trigger(entry.trigger)
+        except ValueError:
+            trigger = Trigger.SCHEDULE
+        job.slot = entry.slot
+        job.run_count = max(job.run_count, entry.index or 0)
+        job.attempt = entry.attempt
+        job.catchup, job.deferred = [], ((), ())
+        run = self._make_run(job, index=entry.index or job.run_count, attempt=entry.attempt, due_at=entry.slot,
+                             trigger=trigger, slot=entry.slot)
+        job.running, job.state = run, JobState.RUNNING
+        job.last_started_at = entry.at or job.last_started_at
+        if entry.finished:
+            outcome = Outcome(entry.outcome or Outcome.SUCCESS)
+            error = None if outcome is Outcome.SUCCESS else f"{outcome} (recorded in the run ledger)"
+            self.finish(job.job_id, RunReport(outcome, entry.at, entry.at, error=error), now)
+            job.note = f"the run ledger shows run {run.index} already ended ({outcome}); {job.note}"
+            return
+        if entry.outcome is None:
+            self._interrupted.append((job, run))
+        self.finish(job.job_id, RunReport(Outcome.INTERRUPTED, entry.at, now,
+                                          error="the server stopped or died while this run was in flight"), now)
+        job.note = "interrupted by a server stop; resumed"
+
+    def claim_refused(self: _Core, job_id: str, run: Run, entry: LedgerEntry, now: float) -> None:
+        """The run ledger refused *run*'s slot (*entry* stands in the way): the run never started.
+
+        A backfill slot is skipped. A scheduled slot that was recorded missed is passed over;
+        one that was run (by an earlier life of the server, or another instance) is taken as
+        the job's latest run (`_adopt`): its stored outcome applies, or it is resumed.
+        """
+        job = self._jobs.get(job_id)
+        if job is None or job.running is not run:
+            return
+        job.running = None
+        job.runs_total -= 1
+        job.version += 1
+        if run.trigger is Trigger.BACKFILL:
+            job.run_count -= 1
+            job.note = f"backfill of slot {run.slot} skipped: the run ledger has it ({entry.state})"
+            if job.backfill:
+                job.state = JobState.WAITING
+            else:
+                self._after_manual(job)
+            return
+        if run.trigger in NEW_SLOT_TRIGGERS:
+            job.run_count -= 1
+        job.state = JobState.SCHEDULED
+        if entry.ran:
+            self._adopt(job, entry, now)
+            return
+        job.planned_to = max(entry.slot, job.planned_to if job.planned_to is not None else entry.slot)
+        self._apply_step(job, next_step(job, self.limits, now, last=job.planned_to), now)
+        job.note = f"slot {run.slot} was recorded missed in the run ledger; {job.note}"
