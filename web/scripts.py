@@ -12,7 +12,9 @@ the other forms'. Every form posts the editor's text, so nothing typed is lost:
 * **Run in background** does the same without following it (the run is in Results);
 * **Schedule** saves the text if it changed, then makes the newest version a job.
 
-Forms carry the CSRF token; under ``--web-read-only`` every POST is refused by the guard and
+The editor's form is ``multipart/form-data``, which `web.multipart` parses without Bottle's
+100 KiB memory cap (bottle#1470), so a script of ``script_max_bytes`` posts whole. Forms carry
+the CSRF token; under ``--web-read-only`` every POST is refused by the guard and
 the page shows the source without the buttons. The server never runs a script: it only reads
 its text (`actors.scriptsource`).
 """
@@ -40,8 +42,6 @@ from web.state import WebState
 #: injects its styles; no inline style of anyone else, no inline script at all).
 EDITOR_CSP = ("default-src 'self'; style-src 'self' 'nonce-{nonce}'; base-uri 'none'; form-action 'self'; "
               "frame-ancestors 'none'; object-src 'none'")
-#: A form may carry a script (``script_max_bytes``) URL-encoded: Bottle's in-memory cap is raised to this.
-FORM_BYTES = 4 * 1024 * 1024
 NEW_SCRIPT = '''"""A new script: its top-level code is the run; `args` holds its arguments."""
 import matplotlib.pyplot as plt
 
@@ -78,6 +78,26 @@ def _interval(form: Mapping[str, str]) -> float:
     if not raw:
         raise BadRequestError("interval: how often it runs (seconds, or 30s, 10m, 2h, 1d)", field="interval")
     return parse_duration(raw, "interval")
+
+
+#: Largest text field of the editor's form read back from disk (a script is capped well below).
+FIELD_BYTES = 8 * 1024 * 1024
+
+
+def script_form() -> dict[str, str]:
+    """The editor's form fields as text. A field over 100 KiB (the script) is kept on disk by the
+    multipart parser and handed over as an upload without a file name: it is read back here."""
+    form = form_params()
+    for name, item in bottle.request.POST.allitems():
+        if isinstance(item, bottle.FileUpload) and not item.raw_filename and name not in form:
+            raw = item.file.read(FIELD_BYTES + 1)
+            if len(raw) > FIELD_BYTES:
+                raise BadRequestError(f"{name}: larger than {FIELD_BYTES} bytes", status=413, field=name)
+            try:
+                form[name] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRequestError(f"{name}: not valid UTF-8", field=name) from None
+    return form
 
 
 def _wants_json() -> bool:
@@ -138,7 +158,6 @@ class _Views:
 
 def register_scripts(app: bottle.Bottle, state: WebState) -> None:
     """Add the Scripts pages and forms to the pages *app*."""
-    bottle.BaseRequest.MEMFILE_MAX = max(bottle.BaseRequest.MEMFILE_MAX, FORM_BYTES)
     views = _Views(state)
     _pages(app, views)
     _forms(app, views)
@@ -186,7 +205,7 @@ def _pages(app: bottle.Bottle, views: _Views) -> None:
 def _forms(app: bottle.Bottle, views: _Views) -> None:
     @route(app, "POST", "/scripts/<name>/save")
     def save(name: str) -> str:
-        form = form_params()
+        form = script_form()
         try:
             saved = views.door().save_script(name, form.get("source", ""),
                                              base_version=_int_or_none(form, "base_version"),
@@ -202,7 +221,7 @@ def _forms(app: bottle.Bottle, views: _Views) -> None:
 
     @route(app, "POST", "/scripts/<name>/schedule")
     def schedule(name: str) -> str:
-        form = form_params()
+        form = script_form()
         door = views.door()
         try:
             interval = _interval(form)
@@ -236,7 +255,7 @@ def _forms(app: bottle.Bottle, views: _Views) -> None:
 def _runs(app: bottle.Bottle, views: _Views) -> None:
     @route(app, "POST", "/scripts/<name>/run")
     def run_now(name: str) -> str:
-        form = form_params()
+        form = script_form()
         after = views.facade.last_seq()
         try:
             answer = views.door().run_script(name, source=form.get("source", ""), args=_args(form))
@@ -253,7 +272,7 @@ def _runs(app: bottle.Bottle, views: _Views) -> None:
 
     @route(app, "POST", "/scripts/<name>/background")
     def background(name: str) -> str:
-        form = form_params()
+        form = script_form()
         try:
             answer = views.door().run_script(name, source=form.get("source", ""), args=_args(form))
         except DasActorsError as exc:

@@ -295,3 +295,21 @@ def test_a_token_is_generated_when_scripts_are_on_and_none_was_given(tmp_path: P
         assert given.login_url is None
     finally:
         given.shutdown(grace_s=0.2)
+
+
+def test_a_big_script_posts_whole_from_the_editor_form_and_an_oversized_one_is_refused(app):
+    name = unique("big")
+    page = app.get(f"/scripts/{name}")
+    form = page.forms["script-form"]
+    assert form.enctype == "multipart/form-data"  # web.multipart: no 100 KiB cap (bottle#1470)
+    big = "x = 1  # a long line of a long script\n" * 5000  # ~195 KB, over Bottle's 100 KiB
+    form["source"] = big
+    saved = form.submit(status=303)
+    assert "saved as version 1" in saved.follow().text
+    assert app.get(f"{API}/scripts/{name}").json["version"]["source"] == big
+    page = app.get(f"/scripts/{name}")
+    form = page.forms["script-form"]
+    form["source"] = big * 2  # over script_max_bytes (256 KiB)
+    refused = form.submit(status=413)
+    assert refused.html.find(id="script-error") is not None
+    assert refused.html.find(id="script-source").text == big * 2  # the text is kept on the page

@@ -8,7 +8,7 @@
   var form = document.getElementById("script-form");
   var button = document.getElementById("run-script");
   var panel = document.getElementById("live-run");
-  if (!form || !button || !panel || !window.fetch || !window.EventSource || !window.URLSearchParams) { return; }
+  if (!form || !button || !panel || !window.fetch || !window.EventSource || !window.FormData) { return; }
   var lines = document.getElementById("live-run-lines");
   var output = document.getElementById("live-run-output");
   var status = document.getElementById("live-run-status");
@@ -74,11 +74,10 @@
     event.preventDefault();
     var textarea = document.getElementById("script-source");
     if (textarea && textarea.editorView) { textarea.value = textarea.editorView.state.doc.toString(); }
-    var body = new URLSearchParams(new FormData(form));
+    var body = new FormData(form);  // multipart, as the form itself posts (web.multipart: no 100 KiB cap)
     button.disabled = true;
     fetch(button.getAttribute("formaction"), {
-      method: "POST", body: body, credentials: "same-origin",
-      headers: {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+      method: "POST", body: body, credentials: "same-origin", headers: {"Accept": "application/json"}
     }).then(function (resp) {
       return resp.json().then(function (data) { return {ok: resp.ok, data: data}; });
     }).then(function (answer) {

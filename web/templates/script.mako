@@ -32,7 +32,7 @@
 <p class="flash" id="old-version">You are looking at version ${viewing}; saving makes your text version ${(latest or 0) + 1}. <a href="${c.url('scripts/' + name)}">open the newest</a></p>
 % endif
 
-<form method="post" action="${c.url('scripts/' + name + '/save')}" id="script-form" data-testid="script-form" class="script-form">
+<form method="post" action="${c.url('scripts/' + name + '/save')}" enctype="multipart/form-data" id="script-form" data-testid="script-form" class="script-form">
   <input type="hidden" name="csrf_token" value="${c.csrf}">
   <input type="hidden" name="base_version" value="${base_version}">
   <textarea name="source" id="script-source" data-testid="script-source" data-editor="python" data-csp-nonce="${nonce}" rows="22" spellcheck="false" ${'readonly' if c.read_only else ''}>${source}</textarea>
