@@ -60,15 +60,18 @@ def _cmd_start(args: argparse.Namespace) -> int:
 
     streams: list[Any] = []
     targets: list[Any] = []
+    warnings: list[str] = []
     try:
         settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
-                                     streams=streams, targets=targets)
+                                     streams=streams, targets=targets, warnings=warnings)
     except DasActorsError as exc:
         return _fail(str(exc))
     registry = chosen[0]
     logs.configure_logging(level="DEBUG" if settings.verbose else "INFO", fmt=settings.log_format,
                            log_file=settings.log_file or None)
     log = logs.get_logger("das_actors.cli")
+    for warning in warnings:
+        log.warning("config.not_an_option", detail=warning)
     for module, error in sorted(registry.errors.items()):
         log.error("tasks.import_failed", module=module, error=error)
     stop = threading.Event()
@@ -119,8 +122,12 @@ def _run_task_parser(sub: Any) -> None:
     parser.add_argument("--task-packages", default="",
                         help="comma-separated module prefixes whose classes -c may name (the module of a dotted "
                              "-c is always allowed)")
-    parser.add_argument("--minimum-interval", type=float, default=60.0,
-                        help="minimum_interval used for the forecast (default 60)")
+    parser.add_argument("--config", action="append", default=[], metavar="FILE",
+                        help="a server config file (repeatable): its options are used as the server would use "
+                             "them: task_packages, the services tasks get, minimum_interval and the retry "
+                             "rules of the forecast (default: the server's defaults)")
+    parser.add_argument("--minimum-interval", type=float, default=None,
+                        help="minimum_interval for the forecast (default: the config file's, else the server's)")
     parser.set_defaults(func=_cmd_run_task)
 
 
@@ -139,21 +146,35 @@ def parse_opts(text: str) -> dict[str, Any]:
 
 
 def _cmd_run_task(args: argparse.Namespace) -> int:
+    import dataclasses
     import logging
 
     from actors import logs
     from actors.child import execute
+    from actors.configfile import load_config
     from actors.errors import DasActorsError
     from actors.jobs import JobSpec, Outcome, RunReport
     from actors.plugins import packages_option, split_dotted
-    from actors.policy import RetryPolicy
-    from actors.timetable import Limits, Timetable
+    from actors.services import build_services
+    from actors.system import limits_from, service_options
+    from actors.timetable import Timetable
     from tasks.registry import default_registry
 
     logs.configure_logging(level="DEBUG", fmt="console", stream=sys.stderr)
+    try:
+        settings, _jobs = load_config(args.config, {})  # the server's defaults, or the config files'
+        if args.minimum_interval is not None:
+            settings = settings.replace(minimum_interval=args.minimum_interval)
+    except DasActorsError as exc:
+        return _fail(str(exc))
     # The operator named the class on their own command line: its module is importable here.
     named = split_dotted(args.classname)
-    registry = default_registry((*packages_option(args.task_packages), *([named[0]] if named else [])))
+    registry = default_registry((*packages_option(settings.task_packages), *packages_option(args.task_packages),
+                                 *([named[0]] if named else [])))
+    def unavailable(name: str, exc: BaseException) -> None:
+        sys.stderr.write(f"das-actors: the {name} service is not available here: {type(exc).__name__}: {exc}\n")
+
+    services = build_services(service_options(settings), unavailable)
     try:
         opts = parse_opts(args.opts)
         spec = registry.validate_spec(JobSpec(name=args.name or f"CLI{args.classname}", classname=args.classname,
@@ -165,11 +186,11 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
             "index": args.index, "attempt": 0, "due_at": now, "interval": spec.interval_s, "parent": [],
             "timeout": None}
     logging.getLogger().setLevel(logging.DEBUG)
-    payload = execute(wire, registry)
+    payload = execute(wire, registry, services=services)
     sys.stdout.write(json.dumps({k: v for k, v in payload.items() if k != "exit_after"}, indent=2, default=str)
                      + "\n")
-    timetable = Timetable(Limits(minimum_interval_s=args.minimum_interval, retry=RetryPolicy(max_retries=0),
-                                 start_offset=False), rng=lambda: 0.0)
+    # The forecast applies the server's rules (retries, backoff, minimum_interval), first run now.
+    timetable = Timetable(dataclasses.replace(limits_from(settings), start_offset=False), rng=lambda: 0.0)
     job = timetable.add(spec, now)
     run = timetable.start(job.job_id, now)
     assert run is not None

@@ -176,7 +176,7 @@ _o("Actions", "act_max_payload_bytes", 262144, "largest action body, bytes", min
    metavar="BYTES")
 _o("Actions", "act_concurrency", 4, "actions delivered at once", minimum=1)
 _o("Logging", "verbose", False, "log debug messages", short="v", live=True)
-_o("Logging", "log_format", "json", "format of log lines on stderr", choices=("json", "console"))
+_o("Logging", "log_format", "json", "format of log lines on stdout", choices=("json", "console"))
 _o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")
 for _plugin in service_plugins():  # the options of the service plugins (actors.services)
     for _option in _plugin.options:
@@ -321,16 +321,27 @@ def _place(name: str, source: str) -> str:
 # ----------------------------------------------------------------------------- command line
 
 
-class _BooleanAction(argparse.BooleanOptionalAction):
-    """``--x`` / ``--no-x`` that also works when ``x`` itself starts with ``no-``."""
+class _BooleanAction(argparse.Action):
+    """A pair of flags for one bool option: ``--x`` sets it, ``--no-x`` clears it. For an option
+    whose name already says "no" (``no_start_offset``) the pair is ``--no-start-offset`` (set) and
+    ``--start-offset`` (clear), never ``--no-no-start-offset``."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, **kwargs)
-        self.negatives = {"--no-" + s[2:] for s in option_strings if s.startswith("--")}
+        long_flags = [s for s in option_strings if s.startswith("--")]
+        self.negatives = {_opposite(s) for s in long_flags}
+        super().__init__([*option_strings, *sorted(self.negatives)], dest, nargs=0, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: str | None = None) -> None:
         setattr(namespace, self.dest, option_string not in self.negatives)
+
+    def format_usage(self) -> str:
+        return " | ".join(self.option_strings)
+
+
+def _opposite(flag: str) -> str:
+    """``--x`` -> ``--no-x``; ``--no-x`` -> ``--x``."""
+    return "--" + flag[len("--no-"):] if flag.startswith("--no-") else "--no-" + flag[2:]
 
 
 def add_option_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,15 +4,18 @@ Why a module of its own: executing an operator's file (as DAS's ``execfile`` did
 mapping what it defines back to a file and line is a concept apart from the option
 registry in `actors.config`. A config file is the operator's own code, so it is run with
 ``exec``; values are then checked like flags, and every problem is a `ConfigError` that
-names the file, the line, the option or job, and the value. Helper names in a file start
-with ``_``; anything else that is not an option is an error with a did-you-mean.
+names the file, the line, the option or job, and the value. A file is plain Python: loops,
+imports, helper functions and names are fine; a name that looks like a typo of an option is
+an error with a did-you-mean, any other lowercase name a warning (see `load_config`).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import inspect
+import logging
 import os
 import time
 import traceback
@@ -20,12 +23,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from actors.config import Settings, coerce, lookup
+from actors.config import OPTIONS, Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
 from actors.jobs import JobSpec, Origin
 from actors.streamspec import StreamOrigin, StreamSpec
 from actors.targets import TargetSpec
 from actors.timeish import parse_when
+
+log = logging.getLogger("das_actors.config")
+
+#: How alike a name must be to an option to be taken for its typo (difflib ratio).
+TYPO_CUTOFF = 0.8
 
 
 def _at(path: str, line: int | None) -> str:
@@ -53,7 +61,9 @@ def _make_task(
         expression in zone *tz*, with **kwargs (and when *stream_batch* new messages of *on_stream*
         arrived)."""
         try:
+            only_before_text = None
             if isinstance(only_before, str):
+                only_before_text = only_before.strip()  # the job's identity: the same text, the same job
                 only_before = parse_when(only_before, now=time.time() if now is None else now, field="only_before",
                                          allow_past=True)
             spec = JobSpec(
@@ -62,6 +72,7 @@ def _make_task(
                 origin=Origin.CONFIG, cron=cron, tz=tz, jitter_s=0.0 if jitter is None else jitter, misfire=misfire,
                 misfire_grace=misfire_grace, max_catchup=max_catchup, tags=() if tags is None else tags,
                 on_stream=on_stream, stream_batch=stream_batch, resources={} if resources is None else resources,
+                only_before_text=only_before_text,
             )
             if make_job is not None:
                 spec = make_job(spec)
@@ -121,6 +132,50 @@ def _assignment_lines(tree: ast.Module) -> dict[str, int]:
     return lines
 
 
+def _loop_names(tree: ast.Module) -> set[str]:
+    """Module-level names bound only as loop, ``with ... as`` or ``except ... as`` targets (never
+    by an assignment): plain Python idioms such as ``for i in range(3): Task(...)``."""
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    loops: set[str] = set()
+    assigned: set[str] = set()
+
+    def names(target: ast.AST) -> list[str]:
+        return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, scopes):
+            continue
+        if isinstance(node, ast.For | ast.AsyncFor):
+            loops.update(names(node.target))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            loops.update(names(node.optional_vars))
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            loops.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                assigned.update(names(target))
+        stack.extend(ast.iter_child_nodes(node))
+    return loops - assigned
+
+
+def _not_an_option(name: str, at: str, warnings: list[str] | None) -> None:
+    """A module-level name that is no option: an error when it looks like a typo of one, else
+    a warning (lowercase names only: ``CONSTANTS`` are plainly not options)."""
+    close = difflib.get_close_matches(name, OPTIONS, n=1, cutoff=TYPO_CUTOFF)
+    if close:
+        raise ConfigError(f"{at}: unknown option {name!r} (did you mean {close[0]!r}?)")
+    if name != name.lower():
+        return
+    message = (f"{at}: {name!r} is not an option and is ignored (name helper variables with a leading _, "
+               "e.g. _items, to silence this)")
+    if warnings is None:
+        log.warning("%s", message)
+    else:
+        warnings.append(message)
+
+
 def _ignored(name: str, value: Any) -> bool:
     """Names in a config file that are not options: private, Task, Stream, Target, modules, code, jobs, streams,
     targets."""
@@ -130,14 +185,14 @@ def _ignored(name: str, value: Any) -> bool:
         return True
     if inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
         return True
-    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec | StreamSpec)
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec | StreamSpec | TargetSpec)
                                                                    for v in value)
 
 
 def _run_file(
     path: str, make_job: Callable[..., JobSpec] | None, now: float | None,
-    streams: list[tuple[StreamSpec, str]] | None = None,
-    targets: list[tuple[TargetSpec, str]] | None = None,
+    streams: list[tuple[StreamSpec, str]] | None = None, warnings: list[str] | None = None,
+    *, targets: list[tuple[TargetSpec, str]] | None = None,
 ) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str]]]:
     """Execute one config file; return its option values and jobs, each with its ``path:line``
     (its streams are appended to *streams*)."""
@@ -169,11 +224,15 @@ def _run_file(
         hits = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
         raise ConfigError(f"{_at(path, hits[-1] if hits else None)}: {type(exc).__name__}: {exc}") from exc
     lines = _assignment_lines(tree)
+    loop_names = _loop_names(tree)
     values: dict[str, tuple[Any, str]] = {}
     for name, value in namespace.items():
-        if _ignored(name, value):
+        if _ignored(name, value) or name in loop_names:
             continue
         at = _at(path, lines.get(name))
+        if name not in OPTIONS:
+            _not_an_option(name, at, warnings)
+            continue
         values[name] = (coerce(lookup(name, where=at), value, from_text=False, where=at), at)
     return values, jobs
 
@@ -186,6 +245,7 @@ def load_config(
     make_job_for: Callable[[Settings], Callable[[JobSpec], JobSpec]] | None = None,
     now: float | None = None,
     streams: list[StreamSpec] | None = None,
+    warnings: list[str] | None = None,
     targets: list[TargetSpec] | None = None,
 ) -> tuple[Settings, list[JobSpec]]:
     """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
@@ -198,6 +258,11 @@ def load_config(
     the file and line. ``Stream(...)`` declarations are appended to *streams* when given (a
     name declared twice is a `ConfigError`; a later file may not redefine it either), and
     ``Target(...)`` declarations to *targets* (the same rule).
+
+    Names a file defines that are not options: a name that looks like a typo of one (did you
+    mean) is a `ConfigError`; loop and ``with`` targets, ``_private`` names, imports, functions,
+    classes and ``CONSTANTS`` are ignored; any other lowercase name is a warning (appended to
+    *warnings* when given, else logged) that says how to silence it.
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -205,7 +270,8 @@ def load_config(
     declared_streams: list[tuple[StreamSpec, str]] = []
     declared_targets: list[tuple[TargetSpec, str]] = []
     for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, declared_targets)
+        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings,
+                                           targets=declared_targets)
         for name, (value, at) in file_values.items():
             values[name], sources[name] = value, f"file:{at}"
         declared.extend(file_jobs)

@@ -175,6 +175,10 @@ class JobSpec:
     stream_batch: int | None = None
     #: Placement on a compute cluster (``{"GPU": 1}``), passed to Dask; local workers ignore it.
     resources: Mapping[str, float] = field(default_factory=dict)
+    #: ``only_before`` as a config file wrote it (``"+2h"``, ``"18:00"``): the job's identity, so
+    #: that a relative time means the same job at every start (its epoch is resolved once, when
+    #: the job is first added, and kept in the job's record).
+    only_before_text: str | None = None
     job_id: str = field(default="", compare=False)
     #: The schedule built from interval/cron/tz/jitter (an interval's anchor is job state: 0 here).
     schedule: Schedule = field(init=False, compare=False, repr=False, hash=False, default=None)  # type: ignore[assignment]
@@ -211,16 +215,7 @@ class JobSpec:
                 "(use str, int, float, bool, None, lists and dicts with string keys)",
                 field="kwargs",
             )
-        try:
-            object.__setattr__(self, "tags", check_tags(self.tags))
-            if self.on_stream is not None:
-                check_name(self.on_stream, field="on_stream", what="stream")
-        except InvalidValueError as exc:
-            raise InvalidJobError(str(exc), field=exc.field, value=exc.value) from None
-        _int("stream_batch", self.stream_batch, minimum=1)
-        if self.stream_batch is not None and self.on_stream is None:
-            raise InvalidJobError("stream_batch needs on_stream (the stream whose messages are counted)",
-                                  field="stream_batch", value=self.stream_batch)
+        self._check_labels()
         if not all(isinstance(p, str) for p in self.parent):
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
@@ -241,6 +236,23 @@ class JobSpec:
                 object.__setattr__(self, name, None)
         object.__setattr__(self, "schedule", schedule)
         object.__setattr__(self, "job_id", make_job_id(self))
+
+    def _check_labels(self) -> None:
+        """Tags, the stream trigger and the text of ``only_before`` (during ``__post_init__``)."""
+        try:
+            object.__setattr__(self, "tags", check_tags(self.tags))
+            if self.on_stream is not None:
+                check_name(self.on_stream, field="on_stream", what="stream")
+        except InvalidValueError as exc:
+            raise InvalidJobError(str(exc), field=exc.field, value=exc.value) from None
+        _int("stream_batch", self.stream_batch, minimum=1)
+        if self.stream_batch is not None and self.on_stream is None:
+            raise InvalidJobError("stream_batch needs on_stream (the stream whose messages are counted)",
+                                  field="stream_batch", value=self.stream_batch)
+        if self.only_before_text is not None and (not isinstance(self.only_before_text, str)
+                                                   or self.only_before is None):
+            raise InvalidJobError(f"only_before_text must be the text of a given only_before, got "
+                                  f"{self.only_before_text!r}", field="only_before", value=self.only_before_text)
 
     @property
     def run_limit(self) -> int | None:
@@ -285,11 +297,16 @@ class JobSpec:
             base["stream_batch"] = self.stream_batch
         if self.resources:
             base["resources"] = dict(self.resources)
+        if self.only_before_text is not None:
+            base["only_before"] = self.only_before_text  # the text, not this start's epoch
         return base
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of the definition, its id and origin (what the store keeps)."""
-        return {**self.definition(), "tags": list(self.tags), "job_id": self.job_id, "origin": str(self.origin)}
+        out = {**self.definition(), "tags": list(self.tags), "job_id": self.job_id, "origin": str(self.origin)}
+        if self.only_before_text is not None:
+            out["only_before"], out["only_before_text"] = self.only_before, self.only_before_text
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
@@ -297,7 +314,7 @@ class JobSpec:
         known = {
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
             "timeout", "retries", "parent", "origin", "job_id", *TIME_FIELDS, "tags", "on_stream", "stream_batch",
-            "resources",
+            "resources", "only_before_text",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -332,6 +349,7 @@ class JobSpec:
             on_stream=data.get("on_stream"),
             stream_batch=data.get("stream_batch"),
             resources=data.get("resources") or {},
+            only_before_text=data.get("only_before_text"),
         )
 
 

@@ -109,7 +109,7 @@ class Recovery:
         fields = {k: record[k] for k in (
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
             "timeout", "retries", "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch",
-            "resources") if k in record}
+            "resources", "only_before_text") if k in record}
         spec = JobSpec.from_dict(fields)
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")),
                   created_at=float(record.get("created_at") or now))

@@ -163,6 +163,18 @@ def test_run_task_exits_1_when_the_task_fails_and_2_on_bad_opts():
     assert bad.returncode == 2 and "neither JSON nor a Python literal" in bad.stderr
 
 
+def test_run_task_forecasts_with_the_servers_rules_and_the_config_file(tmp_path):
+    """issue 16: the forecast said "abandoned after 0 retries" while the server retries once."""
+    failed = run_cli("run-task", "-c", "tests.fixtures:Fail")
+    forecast = json.loads(failed.stdout[failed.stdout.index('{\n  "scheduler"'):])["scheduler"]
+    assert forecast["decision"].startswith("failed; retry 1/1 in ")  # the server's max_retries = 1
+    config = tmp_path / "c.py"
+    config.write_text("max_retries = 0\nretry_delay = 5\n")
+    strict = run_cli("run-task", "-c", "tests.fixtures:Fail", "--config", str(config))
+    forecast = json.loads(strict.stdout[strict.stdout.index('{\n  "scheduler"'):])["scheduler"]
+    assert forecast["decision"].startswith("abandoned after 0 retries")  # as that config file says
+
+
 def test_run_task_of_an_unknown_class_is_exit_2():
     result = run_cli("run-task", "-c", "Tset")
     assert result.returncode == 2 and "Tset" in result.stderr and "Test" in result.stderr

@@ -241,7 +241,9 @@ def test_bool_flag_pairs() -> None:
     assert parse_flags("--web-read-only") == {"web_read_only": True}
     assert parse_flags("--no-web-read-only") == {"web_read_only": False}
     assert parse_flags("--no-start-offset") == {"no_start_offset": True}
-    assert parse_flags("--no-no-start-offset") == {"no_start_offset": False}
+    assert parse_flags("--start-offset") == {"no_start_offset": False}  # the pair of a "no_" option (issue 16)
+    with pytest.raises(SystemExit):
+        parse_flags("--no-no-start-offset")  # never offered any more
 
 
 def test_bad_flag_value_names_flag_option_and_value() -> None:
@@ -428,11 +430,45 @@ def test_unknown_option_with_suggestion(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}:2: unknown option 'db_col' (did you mean 'db_coll'?)"
 
 
-def test_unknown_option_without_suggestion(tmp_path: Path) -> None:
-    path = write(tmp_path, "c.py", "zzzzzz = 1\n")
-    with pytest.raises(ConfigError) as info:
+def test_a_name_that_is_no_option_and_no_typo_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.py", "zzzzzz = 1\nLIMIT = 3\n")
+    warnings: list[str] = []
+    settings, _ = load_config([path], {}, warnings=warnings)
+    assert warnings == [f"{path}:1: 'zzzzzz' is not an option and is ignored (name helper variables with a "
+                        "leading _, e.g. _items, to silence this)"]  # LIMIT: a constant, plainly no option
+    assert settings == Settings.defaults()
+
+
+def test_plain_python_idioms_work_in_a_config_file(tmp_path: Path) -> None:
+    """issue 16: ``for i in range(3): Task(...)`` stopped the server with "unknown option 'i'"."""
+    path = write(tmp_path, "c.py", """
+        import json as _json
+        from pathlib import Path
+
+        def job_name(i):
+            return f"job-{i}"
+
+        class Helper:
+            pass
+
+        workers = 3
+        for i in range(3):
+            Task(job_name(i), "m.C", 60 + i, n=i)
+        for name, interval in [("a", 10), ("b", 20)]:
+            Task(name, "m.C", interval)
+        with open(__file__) as handle:
+            _size = len(handle.read())
+        """)
+    warnings: list[str] = []
+    settings, jobs = load_config([path], {}, warnings=warnings)
+    assert settings.workers == 3 and warnings == []
+    assert sorted(j.name for j in jobs) == ["a", "b", "job-0", "job-1", "job-2"]
+
+
+def test_a_typo_among_idioms_is_still_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.py", "for i in range(2):\n    pass\nmax_retry = 3\n")
+    with pytest.raises(ConfigError, match="unknown option 'max_retry' \\(did you mean 'max_retries'\\?\\)"):
         load_config([path], {})
-    assert str(info.value) == f"{path}:1: unknown option 'zzzzzz'"
 
 
 def test_unknown_option_set_without_assignment_has_no_line(tmp_path: Path) -> None:
@@ -581,6 +617,20 @@ def test_task_keyword_form_and_textual_only_before(tmp_path: Path) -> None:
     path = write(tmp_path, "c.py", "Task(name='a', classname='m.C', interval=10, only_before='+1h')\n")
     _, [job] = load_config([path], {}, now=now)
     assert job.only_before == now + 3600
+
+
+def test_a_relative_only_before_is_the_same_job_at_every_start(tmp_path: Path) -> None:
+    """issue 16: '+10s' was re-evaluated at each start, so the job got a new id and its limit restarted."""
+    path = write(tmp_path, "c.py", "Task('a', 'm.C', 10, only_before='+10s')\n")
+    _, [first] = load_config([path], {}, now=1_000_000.0)
+    _, [later] = load_config([path], {}, now=1_000_500.0)  # the next start, 500 s later
+    assert first.job_id == later.job_id and first.only_before_text == "+10s"
+    assert (first.only_before, later.only_before) == (1_000_010.0, 1_000_510.0)  # resolved per start...
+    restored = JobSpec.from_dict(first.to_dict())  # ...but the stored job keeps its first epoch
+    assert restored.job_id == first.job_id and restored.only_before == 1_000_010.0
+    _, [other] = load_config([write(tmp_path, "d.py", "Task('a', 'm.C', 10, only_before='+20s')\n")], {},
+                             now=1_000_000.0)
+    assert other.job_id != first.job_id  # another text, another job
 
 
 def test_task_bad_textual_only_before(tmp_path: Path) -> None:
