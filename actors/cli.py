@@ -213,8 +213,8 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- ctl
 def _ctl_parser(sub: Any) -> None:
-    from actors.ctl import add_parser
     from actors.ctl_act import COMMANDS
+    from actors.ctl_args import add_parser
 
     add_parser(sub, extra=COMMANDS)
 

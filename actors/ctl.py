@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 import urllib.error
@@ -193,6 +192,9 @@ def _job(args: argparse.Namespace, client: Client) -> Answer:
             "last_outcome", "last_error", "note", "only_once", "max_runs", "only_before", "timeout", "retries",
             "parent", "origin")
     lines = [f"{k:13} {_when(job.get(k)) if k in ('due_at', 'only_before') else _cell(job.get(k))}" for k in keys]
+    if job.get("ancestors"):
+        lines.append(f"{'ancestry':13} " + " > ".join(f"{a.get('name') or '(gone)'} ({a['job_id']})"
+                                                     for a in job["ancestors"]))
     schedule = job.get("schedule") or {}
     if schedule:
         lines.append(f"{'schedule':13} {schedule.get('description')}")
@@ -314,21 +316,33 @@ def _health(args: argparse.Namespace, client: Client) -> Answer:
     return answer, f"{answer['status']} (up {answer.get('uptime_s', 0):.0f}s)"
 
 
+def _running(args: argparse.Namespace, client: Client) -> Answer:
+    answer = client.call("GET", "running")
+    rows = [[r.get("run_id"), r.get("name"), r.get("slot"), r.get("pid"), _when(r.get("started_at")),
+             r.get("elapsed_s")] for r in answer["running"]]
+    return answer, table(rows, ["run id", "name", "worker", "pid", "started (utc)", "elapsed s"])
+
+
 HANDLERS = {"schedule": _jobs, "jobs": _jobs, "job": _job, "add": _add, "remove": _job_verb, "pause": _job_verb,
             "resume": _job_verb, "run-now": _job_verb, "reschedule": _job_verb, "backfill": _backfill, "runs": _runs,
-            "run": _run,
+            "run": _run, "running": _running,
             "cancel": _cancel, "logs": _logs, "workers": _workers, "options": _options, "set-option": _set_option,
             "health": _health}
+#: DAS's command names (its ``--results``, ``--result``, ``--task``), kept as aliases.
+ALIASES = {"results": "runs", "result": "run", "task": "job"}
 
 
 def _follow(args: argparse.Namespace, client: Client) -> int:
+    """Print new lines as they arrive, from now on (``tail -f``); with ``--last S`` (or ``--since
+    S``) first the lines of the last S seconds."""
     query = {"type": args.type or "log", "logger": args.logger, "level": args.level, "job_id": args.job_id,
-             "limit": args.limit, "last": args.last}
+             "limit": args.limit if args.last is not None else 1, "last": args.last}
     answer = client.call("GET", "logs", query)
     docs = list(reversed(answer["logs"]))
-    for doc in docs:
-        _emit(args, doc)
-    after = max((d.get("seq", 0) for d in docs), default=None)
+    if args.last is not None:
+        for doc in docs:
+            _emit(args, doc)
+    after = max((d.get("seq", 0) for d in docs), default=None)  # None: the tail starts at the newest document
     tail = {"type": query["type"], "logger": args.logger, "level": args.level, "job_id": args.job_id,
             "after": after, "limit": args.count, "timeout": args.follow_timeout}
     try:
@@ -347,6 +361,7 @@ def _emit(args: argparse.Namespace, doc: dict[str, Any]) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run one ``ctl`` command; the exit code."""
     client = Client(args.url, args.token or "")
+    args.ctl_command = ALIASES.get(args.ctl_command, args.ctl_command)
     try:
         if args.ctl_command == "logs" and args.follow:
             return _follow(args, client)
@@ -375,115 +390,3 @@ def main(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-def _common(*, defaults: bool) -> argparse.ArgumentParser:
-    """--url/--token/--json, accepted before the command (with defaults) and after it."""
-    parser = argparse.ArgumentParser(add_help=False)
-    default = (lambda value: value) if defaults else (lambda _value: argparse.SUPPRESS)
-    parser.add_argument("--url", default=default(os.environ.get("DAS_ACTORS_URL") or DEFAULT_URL),
-                        help=f"base URL of the panel (env DAS_ACTORS_URL; default {DEFAULT_URL})")
-    parser.add_argument("--token", default=default(os.environ.get("DAS_ACTORS_TOKEN", "")),
-                        help="web token, sent as a Bearer token (env DAS_ACTORS_TOKEN)")
-    parser.add_argument("--json", action="store_true", default=default(False), help="print the server's JSON")
-    return parser
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-_JOB_FILTERS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    (("--due-within",), {"type": float, "metavar": "S", "help": "only jobs due within S seconds"}),
-    (("--state",), {"help": "only jobs in this state (scheduled, waiting, running, paused, abandoned, finished)"}),
-    (("--tag",), {"help": "only jobs with this tag"}),
-    (("--limit",), {"type": _positive, "default": 1000}), (("--offset",), {"type": _positive})]
-
-#: command -> (help, [(flags, options)])
-_COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] = {
-    "schedule": ("jobs by due time", _JOB_FILTERS),
-    "jobs": ("job definitions", _JOB_FILTERS),
-    "job": ("one job with its recent runs and children", [(("id",), {"help": "job id"})]),
-    "add": ("add a job", [
-        (("name",), {}), (("classname",), {"metavar": "CLASS"}),
-        (("interval",), {"nargs": "?", "help": "seconds (or give --cron)"}),
-        (("--cron",), {"metavar": "EXPR", "help": "cron expression instead of an interval, e.g. '30 2 * * *'"}),
-        (("--tz",), {"metavar": "ZONE", "help": "IANA time zone of --cron (default UTC)"}),
-        (("--jitter",), {"type": float, "metavar": "S", "help": "move each due time by a fixed 0..S seconds"}),
-        (("--misfire",), {"choices": ("coalesce", "all", "skip"), "help": "slots missed while the job could not "
-                                                                            "run (default: the server's)"}),
-        (("--misfire-grace",), {"metavar": "S", "help": "seconds, or 'unlimited'"}),
-        (("--max-catchup",), {"type": _positive, "metavar": "N"}),
-        (("--arg",), {"action": "append", "metavar": "K=V", "help": "task argument (value parsed as JSON if it "
-                                                                     "parses, else a string); repeatable"}),
-        (("--args",), {"metavar": "JSON", "help": "task arguments as one JSON object"}),
-        (("--only-once",), {"action": "store_true"}), (("--max-runs",), {"type": _positive, "metavar": "N"}),
-        (("--only-before",), {"metavar": "TIMEISH"}), (("--timeout",), {"type": float, "metavar": "S"}),
-        (("--retries",), {"type": _positive, "metavar": "N"}),
-        (("--when",), {"metavar": "TIMEISH", "help": "first run (default: now)"}),
-        (("--tag",), {"action": "append", "metavar": "TAG", "help": "a tag of the job (repeatable)"}),
-        (("--on-stream",), {"metavar": "STREAM", "help": "also run when new messages of this stream arrive"}),
-        (("--stream-batch",), {"type": _positive, "metavar": "N", "help": "with --on-stream: after N new messages "
-                                                                          "(default 1)"})]),
-    "remove": ("remove a job (a running run finishes first)", [(("id",), {})]),
-    "pause": ("pause a job", [(("id",), {})]),
-    "resume": ("resume a paused job", [(("id",), {})]),
-    "run-now": ("run a job once now, without shifting its schedule", [(("id",), {})]),
-    "reschedule": ("move a job's next run", [(("id",), {}), (("when",), {"metavar": "TIMEISH",
-                                                                         "help": "HH:MM[:SS][gmt], +N[smhd], "
-                                                                                 "epoch or ISO-8601"})]),
-    "backfill": ("run a job's past slots once each (those the run ledger shows not run)", [
-        (("id",), {"help": "job id"}),
-        (("--from",), {"dest": "start", "required": True, "metavar": "T1",
-                       "help": "first slot time: ISO-8601 (no offset: the job's zone), epoch or TIMEISH"}),
-        (("--to",), {"dest": "end", "required": True, "metavar": "T2", "help": "last slot time (inclusive)"})]),
-    "runs": ("run results, newest first", [
-        (("--job-id",), {}), (("--name",), {}), (("--class",), {"dest": "classname"}), (("--parent",), {}),
-        (("--outcome",), {}), (("--index",), {"type": _positive}), (("--last",), {"type": float, "metavar": "S"}),
-        (("--tag",), {"help": "only runs of jobs with this tag"}),
-        (("--limit",), {"type": _positive, "default": 20}), (("--offset",), {"type": _positive})]),
-    "run": ("one run with its result and log lines", [
-        (("job_id",), {}), (("index",), {"type": _positive}), (("--attempt",), {"type": _positive})]),
-    "cancel": ("cancel a run in progress", [(("run_id",), {"help": "job_id:index:attempt"})]),
-    "logs": ("system or task log lines", [
-        (("--type",), {"choices": ("log", "reslog")}), (("--logger",), {"metavar": "PREFIX"}),
-        (("--level",), {"help": "minimum level: a number or debug/info/warning/error/critical"}),
-        (("--job-id",), {}), (("--last",), {"type": float, "metavar": "S"}),
-        (("--limit",), {"type": _positive, "default": 50}), (("--offset",), {"type": _positive}),
-        (("--follow", "-f"), {"action": "store_true", "help": "then print new lines as they arrive (Ctrl-C ends)"}),
-        (("--count",), {"type": _positive, "metavar": "N", "help": "with --follow: stop after N new lines"}),
-        (("--follow-timeout",), {"type": float, "metavar": "S", "help": "with --follow: stop after S seconds"})]),
-    "workers": ("worker slots", []),
-    "options": ("options with value, source and whether they apply live", []),
-    "set-option": ("change a live option", [(("name",), {}), (("value",), {})]),
-    "health": ("scheduler, journal and store health (exit 1 when unhealthy)", []),
-}
-
-
-#: A command of another module: (help, [(flags, options)], handler).
-Extra = tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]], Any]
-
-
-def add_parser(sub: Any, extra: dict[str, Extra] | None = None) -> argparse.ArgumentParser:
-    """Register ``ctl`` and its commands on the ``das-actors`` sub-parsers *sub*; *extra* adds the
-    commands of other modules (`actors.ctl_act`)."""
-    parser = sub.add_parser("ctl", help="steer a running server through its API", parents=[_common(defaults=True)],
-                            allow_abbrev=False, description="Steer a running das-actors server through its JSON API.",
-                            epilog="exit codes: 0 ok, 1 the server said no, 2 usage, 3 server unreachable")
-    commands = parser.add_subparsers(dest="ctl_command", required=True, metavar="COMMAND")
-    common = _common(defaults=False)
-    every = {**{name: (help_text, arguments, None) for name, (help_text, arguments) in _COMMANDS.items()},
-             **(extra or {})}
-    for name, (help_text, arguments, handler) in every.items():
-        command = commands.add_parser(name, help=help_text, description=help_text, parents=[common],
-                                      allow_abbrev=False)
-        for flags, options in arguments:
-            command.add_argument(*flags, **options)
-        if handler is not None:
-            command.set_defaults(ctl_handler=handler)
-    from actors.ctl_data import add_data_commands
-
-    add_data_commands(commands, common)  # ctl objects ..., ctl streams ... (issue 13)
-    parser.set_defaults(func=main)
-    return parser  # type: ignore[no-any-return]

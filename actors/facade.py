@@ -38,7 +38,6 @@ from actors.messages import (
     GetJobsPage,
     GetMetrics,
     GetStatus,
-    ListJobs,
     ListRunning,
     PauseJob,
     RemoveJob,
@@ -52,6 +51,7 @@ from actors.services import build_services
 from actors.store.base import Page, Query
 from actors.system import System, limits_from, service_options
 from actors.timeish import parse_when, parse_when_in_zone
+from actors.timerules import floor_notes
 from reports.base import ReportContext
 from reports.registry import ReportRegistry
 from reports.registry import default_registry as report_registry
@@ -98,13 +98,10 @@ class Facade(DataDoor):
         return dict(self.system.ask(GetJobsPage(offset, limit, due_within_s, state, tag)))
 
     def job(self, job_id: str) -> dict[str, Any]:
-        """One job with its recent runs and its children."""
-        found = self.system.ask(GetJob(job_id))
-        if found is None:
-            raise NotFoundError(f"no job with id {job_id!r}")
-        found["recent_runs"] = self.runs(Query(type="result", job_id=job_id, limit=10)).items
-        found["children"] = [j for j in self.system.ask(ListJobs()) if j.get("parent") and j["parent"][-1] == job_id]
-        return dict(found)
+        """One job (by id, or by a name only one job has) with its ancestors, children and recent runs."""
+        found = dict(self.system.ask(GetJob(job_id)))
+        found["recent_runs"] = self.runs(Query(type="result", job_id=found["job_id"], limit=10)).items
+        return found
 
     def add_job(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and add a job (origin ``api``). ``when`` (TIMEISH or epoch) sets the first run."""
@@ -119,9 +116,13 @@ class Facade(DataDoor):
             raise InvalidJobError("classname: scripts are turned off on this server (option scripts), so no job may "
                                   "run one", field="classname", value=SCRIPT_CLASS)
         spec = self.registry.validate_spec(JobSpec.from_dict(fields))
-        record = self.system.ask(AddJob(spec, first_due))
+        record = dict(self.system.ask(AddJob(spec, first_due)))
         log.info("job.added", job=spec.name, job_id=spec.job_id, classname=spec.classname, origin="api")
-        return dict(record)
+        notes = floor_notes(spec, limits_from(self.system.settings))
+        if notes:  # the rule changed what was asked: say so where the user meets it
+            record["warnings"] = notes
+            log.warning("job.interval_floored", job=spec.name, job_id=spec.job_id, note=notes[0])
+        return record
 
     def remove_job(self, job_id: str) -> dict[str, Any]:
         """Remove a job; a running run finishes and is not rescheduled."""
@@ -148,8 +149,7 @@ class Facade(DataDoor):
         once each, oldest first (TIMEISH text or epoch; a date-time without an offset is read in the
         job's time zone). Answers ``{"job", "slots", "queued", "skipped"}``."""
         found = self.system.ask(GetJob(job_id))
-        if found is None:
-            raise NotFoundError(f"no job with id {job_id!r}")
+        job_id = found["job_id"]  # a name resolved to its id
         now, zone = time.time(), found.get("tz")
         first = parse_when_in_zone(start, zone, now=now, field="from")
         last = parse_when_in_zone(end, zone, now=now, field="to")

@@ -30,7 +30,7 @@ from typing import Any
 from actors.errors import ConflictError, InvalidValueError, NotFoundError
 from actors.jobs import RESERVED_KWARGS, JobSpec, Origin, Run, Trigger, canonical_json
 from actors.jsonsafe import find_unsafe
-from actors.messages import AddJob, Flush, GetJob, GetRunState, ListJobs, RemoveJob, RunOneOff, TriggerRun
+from actors.messages import AddJob, Flush, GetJob, GetRunState, RemoveJob, RunOneOff, TriggerRun
 from actors.params import check_all
 from actors.scriptsource import check_source, declared_options, syntax_error
 from actors.store import Query
@@ -92,7 +92,7 @@ class Interact:
         job = None
         schedule = meta.get("schedule") or {}
         if schedule.get("job_id"):
-            job = self.system.ask(GetJob(str(schedule["job_id"])))
+            job = self._job(str(schedule["job_id"]))
         try:
             options = [p.describe() for p in declared_options(chosen.source)]
             options_error = None
@@ -125,7 +125,7 @@ class Interact:
         book = self.book
         meta = book.info(name)
         job_id = (meta.get("schedule") or {}).get("job_id")
-        if job_id and self.system.ask(GetJob(str(job_id))) is not None:
+        if job_id and self._job(str(job_id)) is not None:
             self.system.ask(RemoveJob(str(job_id)))
         versions = book.delete(name)
         return {"name": name, "versions_deleted": versions, "job_removed": job_id}
@@ -206,7 +206,7 @@ class Interact:
         meta = book.info(name)
         old = (meta.get("schedule") or {}).get("job_id")
         job = self.system.ask(AddJob(spec, first))
-        if old and old != spec.job_id and self.system.ask(GetJob(str(old))) is not None:
+        if old and old != spec.job_id and self._job(str(old)) is not None:
             self.system.ask(RemoveJob(str(old)))
         book.set_schedule(name, {"job_id": spec.job_id, "version": chosen.version, "interval": spec.interval_s})
         return dict(job)
@@ -216,7 +216,7 @@ class Interact:
         self._require_scripts()
         book = self.book
         job_id = (book.info(name).get("schedule") or {}).get("job_id")
-        if job_id and self.system.ask(GetJob(str(job_id))) is not None:
+        if job_id and self._job(str(job_id)) is not None:
             self.system.ask(RemoveJob(str(job_id)))
         return book.set_schedule(name, None)
 
@@ -242,17 +242,16 @@ class Interact:
 
     # ------------------------------------------------------------------ triggers
     def find_job(self, ref: str) -> dict[str, Any]:
-        """The job with id *ref*, else the one job named *ref* (409 when several are)."""
-        found = self.system.ask(GetJob(ref))
-        if found is not None:
-            return dict(found)
-        named = [job for job in self.system.ask(ListJobs()) if job.get("name") == ref]
-        if len(named) == 1:
-            return dict(named[0])
-        if named:
-            ids = ", ".join(sorted(job["job_id"] for job in named)[:10])
-            raise ConflictError(f"{len(named)} jobs are named {ref!r} ({ids}); trigger one by its id")
-        raise NotFoundError(f"no job with id or name {ref!r}")
+        """The job with id *ref*, else the one job named *ref* (409 when several are, 404 when none is)."""
+        return dict(self.system.ask(GetJob(ref)))
+
+    def _job(self, job_id: str) -> dict[str, Any] | None:
+        """The job with this id, or None (a schedule's job removed meanwhile)."""
+        try:
+            found = self.system.ask(GetJob(job_id))
+        except NotFoundError:
+            return None
+        return None if found is None else dict(found)
 
     def _job_params(self, job: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
         """*params* checked against the job's task (a script's declared options for a script job)."""

@@ -1,4 +1,5 @@
-"""What the outside sees of jobs: a job's view, a page of jobs by due time, counts by state.
+"""What the outside sees of jobs: a job's view, a page of jobs by due time, counts by state,
+and which job a reference (an id, or a name that only one job has) means.
 
 Why a module of its own: the panel, the API and the CLI read jobs through these views,
 never the scheduler's `Job` objects; building them is pure (a timetable and a time in, JSON-safe
@@ -12,10 +13,11 @@ import heapq
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from actors.errors import ConflictError, NotFoundError
 from actors.jobs import JobState
 from actors.jobstate import Job, Limits
 from actors.schedule import CronSchedule
-from actors.timerules import effective_schedule, misfire_policy
+from actors.timerules import effective_schedule, floor_notes, misfire_policy
 from actors.timetable import Timetable
 
 #: Fire times a job's detail view lists.
@@ -27,6 +29,35 @@ def view(job: Job) -> dict[str, Any]:
     record = job.to_record()
     record["run_id"] = None if job.running is None else job.running.run_id
     return record
+
+
+def resolve(timetable: Timetable, ref: str) -> Job:
+    """The job *ref* names: its id, else its name when exactly one job has it.
+
+    Raises `NotFoundError` (no such job) or `ConflictError` naming the ids (a name several jobs
+    share: use an id)."""
+    found = timetable.get(ref)
+    if found is not None:
+        return found
+    named = [job for job in timetable.jobs() if job.spec.name == ref]
+    if len(named) == 1:
+        return named[0]
+    if not named:
+        raise NotFoundError(f"no job with id or name {ref[:120]!r}")
+    ids = ", ".join(sorted(job.job_id for job in named)[:10])
+    raise ConflictError(f"{len(named)} jobs are named {ref[:120]!r} ({ids}); name one by its id")
+
+
+def family(timetable: Timetable, job: Job) -> dict[str, Any]:
+    """``ancestors`` (oldest first, ``{job_id, name}``; a gone ancestor has name None) and
+    ``children`` (the views of the jobs it spawned)."""
+    ancestors = []
+    for job_id in job.spec.parent:
+        parent = timetable.get(job_id)
+        ancestors.append({"job_id": job_id, "name": None if parent is None else parent.spec.name})
+    children = [view(other) for other in timetable.jobs()
+                if other.spec.parent and other.spec.parent[-1] == job.job_id]
+    return {"ancestors": ancestors, "children": children}
 
 
 def detail_view(job: Job, limits: Limits, now: float) -> dict[str, Any]:
@@ -42,6 +73,7 @@ def detail_view(job: Job, limits: Limits, now: float) -> dict[str, Any]:
         "jitter": schedule.jitter_s, "misfire": misfire_policy(job, limits).fields(),
         "next": [{"at": at, "local": datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d %H:%M:%S %Z")}
                  for at in upcoming],
+        "floor": floor_notes(job.spec, limits),  # what minimum_interval changes, in words
     }
     return record
 

@@ -80,7 +80,8 @@ class GetJobsPage:
 
 @dataclass(frozen=True, slots=True)
 class GetJob:
-    """One job's view, or None."""
+    """One job's detail view with its ancestors and children; ``job_id`` may also be a name that
+    only one job has (`NotFoundError`, or `ConflictError` when several share it)."""
 
     job_id: str
 

@@ -33,9 +33,8 @@ import pykka
 import structlog
 
 from actors.adhocruns import AdHocRuns
-from actors.errors import NotFoundError
 from actors.jobs import NEW_SLOT_TRIGGERS, JobState, Outcome, Run, RunReport, Trigger
-from actors.jobviews import count_states, detail_view, jobs_page, view
+from actors.jobviews import count_states, detail_view, family, jobs_page, resolve, view
 from actors.messages import (
     AddJob,
     AddJobs,
@@ -231,9 +230,9 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
     def _list_jobs(self, _message: ListJobs) -> list[dict[str, Any]]:
         return [self._view(j) for j in self._s.timetable.jobs()]
 
-    def _get_job(self, message: GetJob) -> dict[str, Any] | None:
-        found = self._s.timetable.get(message.job_id)
-        return None if found is None else detail_view(found, self._s.timetable.limits, self._clock())
+    def _get_job(self, message: GetJob) -> dict[str, Any]:
+        job = resolve(self._s.timetable, message.job_id)  # an id, or a name only one job has
+        return {**detail_view(job, self._s.timetable.limits, self._clock()), **family(self._s.timetable, job)}
 
     def _pause(self, message: PauseJob) -> dict[str, Any]:
         job = self._require(message.job_id)
@@ -307,10 +306,7 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         return True
 
     def _require(self, job_id: str) -> Job:
-        job = self._s.timetable.get(job_id)
-        if job is None:
-            raise NotFoundError(f"no job with id {job_id!r}")
-        return job
+        return resolve(self._s.timetable, job_id)  # an id, or a name only one job has
 
     def _after_operation(self, job: Job) -> dict[str, Any]:
         self._changed(job)

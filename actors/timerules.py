@@ -21,13 +21,15 @@ its due time (`Schedule.due_at`). Pure: no clock, no I/O; ``now`` is an argument
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from actors.jobs import Origin
+from actors.jobs import JobSpec, Origin
 from actors.jobstate import Job, Limits
 from actors.misfire import MisfirePolicy, SlotSpan, plan
+from actors.policy import RetryPolicy
 from actors.schedule import FLOOR_TOLERANCE_S, IntervalSchedule, Schedule, next_slot_with_floor
 
 #: Most slots one backfill may queue (each is a real run of the task).
@@ -48,6 +50,26 @@ def effective_schedule(job: Job, limits: Limits) -> Schedule:
     schedule = IntervalSchedule(interval, anchor, spec.jitter_s)
     job.schedule_cache = ((interval, anchor), schedule)
     return schedule
+
+
+def retry_policy(limits: Limits) -> RetryPolicy:
+    """The retry backoff under ``minimum_interval``: it *grows from* the floor (first retry after
+    ``max(retry_delay, minimum_interval)``, then doubling, with the policy's jitter), instead of
+    every retry being pushed up to the floor (which turned "2 s, 4 s" into "5 s, 5 s")."""
+    policy = limits.retry
+    floor = limits.minimum_interval_s
+    if floor <= policy.base_delay_s:
+        return policy
+    return dataclasses.replace(policy, base_delay_s=floor, max_delay_s=max(policy.max_delay_s, floor))
+
+
+def floor_notes(spec: JobSpec, limits: Limits) -> list[str]:
+    """What ``minimum_interval`` changes about *spec*, in words (the API's answer, the log, the job page)."""
+    floor = limits.minimum_interval_s
+    if spec.interval_s is not None and spec.interval_s < floor:
+        return [f"interval {spec.interval_s:g} s is below minimum_interval {floor:g} s: the job runs every "
+                f"{floor:g} s"]
+    return []
 
 
 def misfire_policy(job: Job, limits: Limits) -> MisfirePolicy:

@@ -8,7 +8,8 @@ This is where the DAS scheduler's rules live, with its bugs fixed:
   run each, or none) and the rest are recorded ``missed``, never silently dropped;
 * a task's ``next`` is honoured exactly (DAS ran it early by the job's duration);
 * ``minimum_interval`` floors every path that schedules a job (reschedule, ``next``,
-  retries, children, manual reschedule); only a config job's first run is exempt;
+  children, manual reschedule); only a config job's first run is exempt; retry backoff
+  *grows from* the floor (first retry after max(retry_delay, floor), then doubling, jitter kept);
 * exactly ``max_retries`` retries, then the job is *abandoned* (kept, with its error);
 * ``max_runs`` / ``only_before`` / ``only_once`` are checked before every run;
 * a job never runs twice at once.
@@ -44,7 +45,7 @@ from actors.misfire import SlotSpan
 from actors.policy import Random
 from actors.recovery import Recovery
 from actors.slots import slot_key
-from actors.timerules import Step, effective_schedule, first_slot, next_step, overdue_last, period_of
+from actors.timerules import Step, effective_schedule, first_slot, next_step, overdue_last, period_of, retry_policy
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
 
@@ -471,8 +472,8 @@ class Timetable(Recovery, ExtraRuns):
             return f"abandoned after {job.retries_used} retr{'y' if job.retries_used == 1 else 'ies'}: {report.error}"
         job.retries_used += 1
         job.attempt += 1
-        delay = self.limits.retry.next_delay(job.retries_used, self._rng)
-        due = self._floor(job, now + delay)
+        delay = retry_policy(self.limits).next_delay(job.retries_used, self._rng)  # grows from the floor
+        due = now + max(delay, self.limits.minimum_interval_s)
         note = f"{report.outcome}; retry {job.retries_used}/{budget} in {due - now:.1f}s"
         return self._schedule_checked(job, due, Trigger.RETRY, note)
 

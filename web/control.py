@@ -121,6 +121,8 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
             bottle.response.status = status
             return body
         state.flash("ok", f"job {record['name']!r} added ({record['job_id']})")
+        for warning in record.get("warnings") or ():
+            state.flash("warning", warning)
         return see_other(bottle.request.script_name + "jobs/" + record["job_id"])
 
     @route(app, "GET", "/help")

@@ -168,7 +168,7 @@ class Flashes:
         self._capacity = capacity
 
     def add(self, sid: str, kind: str, message: str) -> None:
-        """Queue *message* (kind ``ok`` or ``error``) for session *sid*."""
+        """Queue *message* (kind ``ok``, ``warning`` or ``error``) for session *sid*."""
         with self._lock:
             self._items.setdefault(sid, []).append((kind, message[:2000]))
             self._items.move_to_end(sid)

@@ -235,7 +235,20 @@ def test_retries_are_floored_by_minimum_interval():
     tt = make(minimum=60, start_offset=False, retries=1, retry_delay=5)
     job = tt.add(spec(interval=1000), now=0)
     _, decision = run_once(tt, job.job_id, 0, fail(0, 1))
-    assert decision.due_at == 60
+    assert decision.due_at == 61  # the failure came at 1; the first retry waits the floor
+
+
+def test_retry_backoff_grows_from_the_floor_not_up_to_it():
+    """issue 16: under a floor of 5 s a backoff of 2 s, 4 s became 5 s, 5 s; now 5 s, 10 s."""
+    tt = make(minimum=5, start_offset=False, retries=2, retry_delay=2)
+    job = tt.add(spec(interval=1000), now=0)
+    dues, now = [], 0.0
+    for _ in range(2):
+        tt.start(job.job_id, now)
+        decision = tt.finish(job.job_id, fail(now, now), now)
+        dues.append(decision.due_at - now)
+        now = decision.due_at
+    assert dues == [5, 10]
 
 
 def test_success_resets_the_retry_budget():
@@ -455,3 +468,29 @@ def test_run_now_counts_toward_max_runs_and_respects_limits():
     tt.finish(job.job_id, ok(1, 2), 2)
     tt.run_now(job.job_id)
     assert tt.start(job.job_id, 3) is None and "max_runs" in job.note
+
+
+# ------------------------------------------------------------------ the grid is kept (issue 16)
+def test_resume_after_a_long_pause_keeps_the_time_of_day():
+    """Resuming used to re-anchor the schedule at the resume time, so a job's time of day drifted."""
+    tt = make(start_offset=False)
+    job = tt.add(spec(interval=100), now=0)
+    run_once(tt, job.job_id, 0, ok(0, 1))  # slot 0 ran; next slot 100
+    tt.pause(job.job_id)
+    tt.resume(job.job_id, now=370)  # slots 100, 200, 300 fell due while paused
+    run = tt.start(job.job_id, 370)
+    assert run is not None and run.slot == 300  # coalesce: the newest missed slot runs at once...
+    decision = tt.finish(job.job_id, ok(370, 371), 371)
+    assert decision.due_at == 400  # ...and the grid goes on at 400, not at 470
+
+
+def test_the_catch_up_run_after_downtime_keeps_the_grid():
+    tt = make(start_offset=False)
+    job = tt.add(spec(interval=100), now=0)
+    run = tt.start(job.job_id, 0)
+    assert run is not None
+    decision = tt.finish(job.job_id, ok(0, 250), 250)  # a run that overran two slots
+    assert decision.due_at == 250  # the newest elapsed slot (200) runs at once
+    run = tt.start(job.job_id, 250)
+    assert run is not None and run.slot == 200
+    assert tt.finish(job.job_id, ok(250, 251), 251).due_at == 300  # back on the grid

@@ -166,7 +166,7 @@ class FakeBackend(DataDoor):
         if found is None:
             raise NotFoundError(f"no job with id {job_id!r}")
         found["recent_runs"] = self.runs(Query(type="result", job_id=job_id, limit=10)).items
-        found["children"] = []
+        found["children"], found["ancestors"] = [], []
         return found
 
     def _job_or_none(self, job_id: str) -> dict[str, Any] | None:

@@ -116,6 +116,41 @@ def test_logs_and_follow(url, served):
     assert "das_actors" in ok(url, "logs", "--logger", "das_actors", "--level", "info", "--limit", "5")
 
 
+def test_follow_starts_at_the_end_and_since_shows_history_first(url, served):
+    """issue 16: ``logs --follow`` printed the last 50 lines before following; now it starts at the end."""
+    old = unique("old-line")
+    job = as_json(url, "add", unique("hist"), T + "Say", "3600", "--arg", f"message={old}")["job"]
+    wait_for(lambda: old in ok(url, "logs", "--type", "reslog", "--job-id", job["job_id"]))
+    tails = served.web.app.state.tails
+
+    def follow(*extra: str) -> str:
+        before = len(tails)
+        command = [sys.executable, "-m", "actors.cli", "ctl", "--url", url, "logs", "--type", "reslog", "--job-id",
+                   job["job_id"], "--follow", "--count", "1", "--follow-timeout", "30", *extra]
+        follower = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        try:
+            wait_for(lambda: len(tails) > before or follower.poll() is not None)
+            ok(url, "run-now", job["job_id"])  # a new line for the tail
+            out, err = follower.communicate(timeout=40)
+        finally:
+            follower.kill()
+        assert follower.returncode == 0, err
+        return out
+
+    fresh = follow()
+    assert old in fresh and fresh.count(old) == 1  # only the new run's line (the Say message repeats)
+    assert follow("--since", "600").count(old) >= 2  # history first, then the new line
+
+
+def test_das_names_and_running(url):
+    job = as_json(url, "add", unique("alias"), T + "Say", "3600")["job"]
+    wait_for(lambda: as_json(url, "results", "--job-id", job["job_id"])["runs"])
+    assert as_json(url, "result", job["job_id"], "1")["run"]["index"] == 1
+    assert as_json(url, "task", job["job_id"])["job"]["job_id"] == job["job_id"]
+    assert "running" in as_json(url, "running")
+    assert "RUN ID" in ok(url, "running")
+
+
 def test_exit_1_when_the_server_says_no(url):
     done = ctl(url, "job", "0123456789abcdef")
     assert done.returncode == 1 and "404" in done.stderr and "no job" in done.stderr

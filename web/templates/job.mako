@@ -15,7 +15,11 @@ ${w.job_actions(job)}
   <dt>cron</dt><dd class="mono" id="job-cron">${job['cron']}</dd>
   <dt>time zone</dt><dd id="job-tz">${job.get('tz') or 'UTC'}</dd>
   % else:
-  <dt>interval</dt><dd>${f.dur(job.get('interval'))}</dd>
+  <dt>interval</dt><dd>${f.dur(job.get('interval'))}
+  % for note in sched.get('floor') or []:
+    <br><span class="warning" data-testid="job-floor">${note}</span>
+  % endfor
+  </dd>
   % endif
   <dt>jitter</dt><dd id="job-jitter">${f.dur(job['jitter']) if job.get('jitter') else 'none'}</dd>
   % if sched.get('misfire'):
@@ -33,8 +37,8 @@ ${w.job_actions(job)}
   % endif
   <dt>ancestry</dt><dd id="job-ancestry">
   % if job.get('parent'):
-    % for ancestor in job['parent']:
-    <a href="${c.job_url(ancestor)}" class="mono" data-testid="parent-link">${ancestor}</a> &rsaquo;
+    % for ancestor in (job.get('ancestors') or [{'job_id': a, 'name': None} for a in job['parent']]):
+    <a href="${c.job_url(ancestor['job_id'])}" data-testid="parent-link">${ancestor['name'] or '(gone)'} <span class="mono muted">${ancestor['job_id']}</span></a> &rsaquo;
     % endfor
     this job
   % else:
