@@ -3,7 +3,7 @@
 Why a module of its own: the keyed records (`actors.store.records`) and the outbox
 (`actors.store.outbox`) each have a SQLite and a MongoDB backend; choosing one from the URI
 here keeps the protocols free of their implementations (no import cycle). SQLite: the file
-``<results file>.interact.db`` (`actors.store.sqlite_file.interact_path`); MongoDB: the
+``<results file>.interact.db`` (`interact_path`; its connections: `actors.store.sqlite_data`); MongoDB: the
 collections ``<db_coll>_records`` and ``<db_coll>_actions`` of the results database.
 """
 
@@ -14,12 +14,17 @@ from actors.store.records import Records
 from actors.uri import is_mongo, is_sqlite, sqlite_path
 
 
+def interact_path(results_path: str) -> str:
+    """The file of the interact stores beside the results store file *results_path*."""
+    stem = results_path[:-3] if results_path.endswith(".db") else results_path
+    return stem + ".interact.db"
+
+
 def open_records(db_uri: str, *, db_name: str = "analytics_results", db_coll: str = "db",
                  timeout_s: float = 2.0) -> Records:
     """The records store beside the results store named by *db_uri* (built, not opened)."""
     if is_sqlite(db_uri):
         from actors.store.records_sqlite import SQLiteRecords
-        from actors.store.sqlite_file import interact_path
 
         return SQLiteRecords(interact_path(sqlite_path(db_uri)))
     if is_mongo(db_uri):
@@ -34,7 +39,6 @@ def open_outbox(db_uri: str, *, db_name: str = "analytics_results", db_coll: str
     """The outbox beside the results store named by *db_uri* (built, not opened)."""
     if is_sqlite(db_uri):
         from actors.store.outbox_sqlite import SQLiteOutbox
-        from actors.store.sqlite_file import interact_path
 
         return SQLiteOutbox(interact_path(sqlite_path(db_uri)))
     if is_mongo(db_uri):

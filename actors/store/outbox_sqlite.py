@@ -10,7 +10,7 @@ import orjson
 
 from actors.store.base import Page
 from actors.store.outbox import DELIVERED, DELIVERING, FAILED, FINAL, PENDING, ActionQuery, after_attempt
-from actors.store.sqlite_file import SQLiteFile
+from actors.store.sqlite_data import SQLiteFile
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS actions (
@@ -52,7 +52,7 @@ class SQLiteOutbox:
 
     def add(self, action: Mapping[str, Any]) -> None:
         record = {**action, "state": PENDING}
-        with self.file.transaction("add action") as conn:
+        with self.file.errors("add action"), self.file.transaction() as conn:
             conn.execute(_INSERT, _row(record))
 
     def _write(self, conn: Any, action: Mapping[str, Any]) -> None:
@@ -61,7 +61,7 @@ class SQLiteOutbox:
     def claim(self, now: float, limit: int, lease_s: float) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
-        with self.file.transaction("claim actions") as conn:
+        with self.file.errors("claim actions"), self.file.transaction() as conn:
             rows = conn.execute(
                 "SELECT body FROM actions WHERE (state = ? AND next_at <= ?) OR (state = ? AND lease_until <= ?) "
                 "ORDER BY next_at LIMIT ?", (PENDING, now, DELIVERING, now, limit)).fetchall()
@@ -74,7 +74,7 @@ class SQLiteOutbox:
         return claimed
 
     def _update(self, action_id: str, change: Any, action: str) -> dict[str, Any] | None:
-        with self.file.transaction(action) as conn:
+        with self.file.errors(action), self.file.transaction() as conn:
             row = conn.execute("SELECT body FROM actions WHERE action_id = ?", (action_id,)).fetchone()
             if row is None:
                 return None

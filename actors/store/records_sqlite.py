@@ -10,7 +10,7 @@ import orjson
 
 from actors.store.base import Page
 from actors.store.records import check_kind_key
-from actors.store.sqlite_file import SQLiteFile
+from actors.store.sqlite_data import SQLiteFile
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, "
            "PRIMARY KEY (kind, key)) WITHOUT ROWID",)
@@ -39,14 +39,14 @@ class SQLiteRecords:
 
     def insert_new(self, kind: str, key: str, body: Mapping[str, Any]) -> bool:
         check_kind_key(kind, key)
-        with self.file.transaction("insert record") as conn:
+        with self.file.errors("insert record"), self.file.transaction() as conn:
             cursor = conn.execute("INSERT OR IGNORE INTO records VALUES (?, ?, ?)",
                                   (kind, key, orjson.dumps(dict(body)).decode()))
             return cursor.rowcount == 1
 
     def put(self, kind: str, key: str, body: Mapping[str, Any]) -> None:
         check_kind_key(kind, key)
-        with self.file.transaction("put record") as conn:
+        with self.file.errors("put record"), self.file.transaction() as conn:
             conn.execute("INSERT INTO records VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = "
                          "excluded.body", (kind, key, orjson.dumps(dict(body)).decode()))
 
@@ -59,7 +59,7 @@ class SQLiteRecords:
 
     def delete(self, kind: str, key: str) -> bool:
         check_kind_key(kind, key)
-        with self.file.transaction("delete record") as conn:
+        with self.file.errors("delete record"), self.file.transaction() as conn:
             return conn.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key)).rowcount == 1
 
     def find(self, kind: str, *, prefix: str = "", limit: int = 100, offset: int = 0,
