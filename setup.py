@@ -42,8 +42,9 @@ setup(
     },
     entry_points={
         "console_scripts": ["das-actors = actors.cli:main"],
-        # Service plugins (actors.services): the das data service, data objects and streams (tasks.data).
+        # Service plugins (actors.services): the das data service, data objects and streams (tasks.data),
+        # the act service (webhooks, publishes: tasks.act).
         "das_actors.services": ["das = tasks.das.plugin:PLUGIN", "objects = tasks.data.plugin:OBJECTS",
-                                "streams = tasks.data.plugin:STREAMS"],
+                                "streams = tasks.data.plugin:STREAMS", "act = tasks.act.plugin:PLUGIN"],
     },
 )

@@ -59,10 +59,11 @@ def _cmd_start(args: argparse.Namespace) -> int:
         return chosen[0].validate_spec
 
     streams: list[Any] = []
+    targets: list[Any] = []
     warnings: list[str] = []
     try:
         settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
-                                     streams=streams, warnings=warnings)
+                                     streams=streams, targets=targets, warnings=warnings)
     except DasActorsError as exc:
         return _fail(str(exc))
     registry = chosen[0]
@@ -83,7 +84,8 @@ def _cmd_start(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        system = Server(settings, jobs, registry=registry, streams=streams).start()
+        system = Server(settings, jobs, registry=registry, streams=streams, targets=targets,
+                        token_if_missing=True).start()
     except DasActorsError as exc:
         log.error("server.start_failed", error=str(exc))
         return _fail(str(exc))
@@ -93,6 +95,9 @@ def _cmd_start(args: argparse.Namespace) -> int:
         return EXIT_TASK_FAILED
     log.info("server.ready", config=list(args.config), jobs=len(jobs), streams=len(streams),
              pid=__import__("os").getpid())
+    if system.login_url:  # as JupyterLab does: a person reads this line, not the JSON log
+        sys.stderr.write(f"das-actors: scripts are on and no web token was given; log in to the panel with\n"
+                         f"    {system.login_url}\n")
     while not stop.wait(1.0):
         pass
     log.info("server.stopping", signal=received[0] if received else None, grace_s=settings.shutdown_grace)
@@ -208,9 +213,10 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- ctl
 def _ctl_parser(sub: Any) -> None:
+    from actors.ctl_act import COMMANDS
     from actors.ctl_args import add_parser
 
-    add_parser(sub)
+    add_parser(sub, extra=COMMANDS)
 
 
 # ---------------------------------------------------------------------------- main

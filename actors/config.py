@@ -28,7 +28,8 @@ from actors.services import check_services, service_plugins
 from actors.uri import dask_address, same_sqlite_file
 
 _METAVAR: dict[type, str] = {int: "N", float: "NUM", str: "TEXT"}
-_AT_LEAST = (("retry_max_delay", "retry_delay"), ("restart_max_backoff", "restart_min_backoff"))
+_AT_LEAST = (("retry_max_delay", "retry_delay"), ("restart_max_backoff", "restart_min_backoff"),
+             ("act_retry_max_delay", "act_retry_delay"))
 
 
 #: Every option, by name, in registration order (which is also the --help order).
@@ -157,6 +158,23 @@ _o("Data", "stream_prefetch", 100, "messages a stream consumer holds unacknowled
    minimum=1)
 _o("Data", "stream_heartbeat", 30.0, "AMQP heartbeat of stream consumers, s (0 = the broker's)", minimum=0)
 _o("Data", "stream_backoff_max", 30.0, "longest wait between two reconnects of a stream consumer, s", minimum=0.1)
+# -- issue 14: scripts written in the browser, action hooks -----------------------------------
+_o("Scripts", "scripts", True, "the Scripts area: Python written in the panel runs on the workers (with a web token: "
+   "generated at start when none is given); --no-scripts turns it off")
+_o("Scripts", "script_max_bytes", 262144, "largest script source, bytes", minimum=1024, size=True, metavar="BYTES")
+_o("Scripts", "script_output_max_bytes", 2097152, "largest plots and tables one script run keeps, bytes",
+   minimum=16384, size=True, metavar="BYTES")
+_o("Actions", "act_allow_any_url", False, "let tasks send webhooks and publishes to any URL, not only configured "
+   "targets (addresses are still checked, see act_allow_private)")
+_o("Actions", "act_allow_private", False, "let any-URL actions reach loopback, private and link-local addresses "
+   "(SSRF guard; configured targets may always)")
+_o("Actions", "act_timeout", 15.0, "seconds one delivery attempt may take", minimum=0.1)
+_o("Actions", "act_max_attempts", 12, "attempts of an action before it is failed", minimum=1)
+_o("Actions", "act_retry_delay", 5.0, "base delay of the exponential retry backoff of actions, s", minimum=0)
+_o("Actions", "act_retry_max_delay", 3600.0, "longest delay between two attempts of an action, s", minimum=0)
+_o("Actions", "act_max_payload_bytes", 262144, "largest action body, bytes", minimum=1024, size=True,
+   metavar="BYTES")
+_o("Actions", "act_concurrency", 4, "actions delivered at once", minimum=1)
 _o("Logging", "verbose", False, "log debug messages", short="v", live=True)
 _o("Logging", "log_format", "json", "format of log lines on stdout", choices=("json", "console"))
 _o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")

@@ -27,6 +27,7 @@ from actors.config import OPTIONS, Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
 from actors.jobs import JobSpec, Origin
 from actors.streamspec import StreamOrigin, StreamSpec
+from actors.targets import TargetSpec
 from actors.timeish import parse_when
 
 log = logging.getLogger("das_actors.config")
@@ -99,6 +100,22 @@ def _make_stream(path: str, streams: list[tuple[StreamSpec, str]]) -> Callable[.
     return Stream
 
 
+def _make_target(path: str, targets: list[tuple[TargetSpec, str]]) -> Callable[..., TargetSpec]:
+    def Target(name: Any, url: Any, *, secret: Any = "", headers: Any = None, exchange: Any = "",
+               routing_key: Any = "") -> TargetSpec:
+        """Declare an action target: a webhook receiver (http/https) or an AMQP broker (amqp/amqps)."""
+        try:
+            spec = TargetSpec(name=name, url=url, secret=secret, headers=headers or {}, exchange=exchange,
+                              routing_key=routing_key, origin="config")
+        except InvalidValueError as exc:
+            raise ConfigError(f"{_at(path, _caller_line(path))}: Target {name!r}: {exc}") from exc
+        targets.append((spec, _at(path, _caller_line(path))))
+        return spec
+
+    Target.__qualname__ = "Target"
+    return Target
+
+
 def _assignment_lines(tree: ast.Module) -> dict[str, int]:
     """The line of the last module-level assignment to each name (not inside defs/lambdas)."""
     lines: dict[str, int] = {}
@@ -160,18 +177,22 @@ def _not_an_option(name: str, at: str, warnings: list[str] | None) -> None:
 
 
 def _ignored(name: str, value: Any) -> bool:
-    """Names in a config file that are not options: private, Task, Stream, modules, code, jobs, streams."""
-    if name.startswith("_") or name in ("Task", "Stream") or isinstance(value, JobSpec | StreamSpec):
+    """Names in a config file that are not options: private, Task, Stream, Target, modules, code, jobs, streams,
+    targets."""
+    if name.startswith("_") or name in ("Task", "Stream", "Target"):
+        return True
+    if isinstance(value, JobSpec | StreamSpec | TargetSpec):
         return True
     if inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
         return True
-    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec | StreamSpec)
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, JobSpec | StreamSpec | TargetSpec)
                                                                    for v in value)
 
 
 def _run_file(
     path: str, make_job: Callable[..., JobSpec] | None, now: float | None,
     streams: list[tuple[StreamSpec, str]] | None = None, warnings: list[str] | None = None,
+    *, targets: list[tuple[TargetSpec, str]] | None = None,
 ) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str]]]:
     """Execute one config file; return its option values and jobs, each with its ``path:line``
     (its streams are appended to *streams*)."""
@@ -193,6 +214,7 @@ def _run_file(
         "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
         "Task": _make_task(path, jobs, make_job, now),
         "Stream": _make_stream(path, streams if streams is not None else []),
+        "Target": _make_target(path, [] if targets is None else targets),
     }
     try:
         exec(code, namespace)  # noqa: S102 - the operator's own config file, as DAS's execfile
@@ -224,6 +246,7 @@ def load_config(
     now: float | None = None,
     streams: list[StreamSpec] | None = None,
     warnings: list[str] | None = None,
+    targets: list[TargetSpec] | None = None,
 ) -> tuple[Settings, list[JobSpec]]:
     """The `Settings` and config jobs from *paths* (later wins) and *flags* (win over files).
 
@@ -233,7 +256,8 @@ def load_config(
     is applied to each job afterwards. Jobs with the same id are kept once. *now* anchors a
     textual ``only_before`` (default: the clock). Every problem is a `ConfigError` naming
     the file and line. ``Stream(...)`` declarations are appended to *streams* when given (a
-    name declared twice is a `ConfigError`; a later file may not redefine it either).
+    name declared twice is a `ConfigError`; a later file may not redefine it either), and
+    ``Target(...)`` declarations to *targets* (the same rule).
 
     Names a file defines that are not options: a name that looks like a typo of one (did you
     mean) is a `ConfigError`; loop and ``with`` targets, ``_private`` names, imports, functions,
@@ -244,8 +268,10 @@ def load_config(
     sources: dict[str, str] = {}
     declared: list[tuple[JobSpec, str]] = []
     declared_streams: list[tuple[StreamSpec, str]] = []
+    declared_targets: list[tuple[TargetSpec, str]] = []
     for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings)
+        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings,
+                                           targets=declared_targets)
         for name, (value, at) in file_values.items():
             values[name], sources[name] = value, f"file:{at}"
         declared.extend(file_jobs)
@@ -271,4 +297,11 @@ def load_config(
         seen[stream.name] = at
     if streams is not None:
         streams.extend(stream for stream, _ in declared_streams)
+    seen_targets: dict[str, str] = {}
+    for target, at in declared_targets:
+        if target.name in seen_targets:
+            raise ConfigError(f"{at}: Target {target.name!r} is declared twice (first at {seen_targets[target.name]})")
+        seen_targets[target.name] = at
+        if targets is not None:
+            targets.append(target)
     return settings, list(jobs.values())

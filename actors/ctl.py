@@ -41,10 +41,10 @@ class Client:
         self.timeout = timeout
 
     def _request(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
-                 accept: str = "application/json") -> Any:
+                 accept: str = "application/json", *, extra_headers: dict[str, str] | None = None) -> Any:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = f"{self.base}/api/v1/{path}" + (f"?{urlencode(params)}" if params else "")
-        headers = {"Accept": accept, "Content-Type": "application/json"}
+        headers = {"Accept": accept, "Content-Type": "application/json", **(extra_headers or {})}
         data = None if body is None else json.dumps(body).encode("utf-8")
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -61,9 +61,10 @@ class Client:
             reason = getattr(exc, "reason", exc)
             raise ServerUnreachableError(f"cannot reach {self.base}: {reason}") from None
 
-    def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
-        """One JSON request; the decoded answer."""
-        with self._request(method, path, query, body) as response:
+    def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
+             headers: dict[str, str] | None = None) -> Any:
+        """One JSON request (with *headers* added); the decoded answer."""
+        with self._request(method, path, query, body, extra_headers=headers) as response:
             raw = response.read()
         return json.loads(raw) if raw else None
 
@@ -371,7 +372,8 @@ def main(args: argparse.Namespace) -> int:
             if answer is None:  # the bytes went to stdout
                 return EXIT_OK
         else:
-            answer, text = HANDLERS[args.ctl_command](args, client)
+            answer, text = HANDLERS.get(args.ctl_command, getattr(args, "ctl_handler", None))(  # type: ignore[misc]
+                args, client)
     except CtlUsageError as exc:
         sys.stderr.write(f"das-actors ctl: error: {exc}\n")
         return EXIT_USAGE

@@ -103,8 +103,13 @@ _COMMANDS: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] =
 }
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Register ``ctl`` and its commands on the ``das-actors`` sub-parsers *sub*."""
+#: A command of another module: (help, [(flags, options)], handler).
+Extra = tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]], Any]
+
+
+def add_parser(sub: Any, extra: dict[str, Extra] | None = None) -> argparse.ArgumentParser:
+    """Register ``ctl`` and its commands on the ``das-actors`` sub-parsers *sub*; *extra* adds the
+    commands of other modules (`actors.ctl_act`: trigger, scripts, actions, targets)."""
     parser = sub.add_parser("ctl", help="steer a running server through its API", parents=[_common(defaults=True)],
                             allow_abbrev=False, description="Steer a running das-actors server through its JSON API.",
                             epilog="exit codes: 0 ok, 1 the server said no, 2 usage, 3 server unreachable")
@@ -113,11 +118,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     aliases_of: dict[str, list[str]] = {}
     for alias, name in ALIASES.items():
         aliases_of.setdefault(name, []).append(alias)
-    for name, (help_text, arguments) in _COMMANDS.items():
+    every = {**{name: (help_text, arguments, None) for name, (help_text, arguments) in _COMMANDS.items()},
+             **(extra or {})}
+    for name, (help_text, arguments, handler) in every.items():
         command = commands.add_parser(name, help=help_text, description=help_text, parents=[common],
                                       allow_abbrev=False, aliases=aliases_of.get(name, []))
         for flags, options in arguments:
             command.add_argument(*flags, **options)
+        if handler is not None:
+            command.set_defaults(ctl_handler=handler)
     from actors.ctl_data import add_data_commands
 
     add_data_commands(commands, common)  # ctl objects ..., ctl streams ... (issue 13)

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from actors import config as options_registry
+from actors.actlog import ActLog
 from actors.config import Settings
 from actors.datafacade import DataDoor
 from actors.errors import (
@@ -27,6 +28,7 @@ from actors.errors import (
     InvalidValueError,
     NotFoundError,
 )
+from actors.interact import SCRIPT_CLASS, Interact
 from actors.jobs import JobSpec, Origin
 from actors.messages import (
     AddJob,
@@ -66,6 +68,10 @@ class Facade(DataDoor):
         self.registry = registry or default_registry(packages_option(system.settings.task_packages))
         self.started_at = time.time()
         self._services: dict[str, Any] | None = None
+        #: Scripts and triggers, and the Actions log: set by the composition root (`actors.server`),
+        #: which opens their stores; None when the facade is used without them.
+        self.interact: Interact | None = None
+        self.act: ActLog | None = None
 
     @property
     def services(self) -> dict[str, Any]:
@@ -106,6 +112,9 @@ class Facade(DataDoor):
         if isinstance(fields.get("only_before"), str) and fields["only_before"].strip():
             fields["only_before"] = parse_when(fields["only_before"], now=now, field="only_before", allow_past=True)
         fields["origin"] = str(Origin.API)
+        if fields.get("classname") == SCRIPT_CLASS and not self.system.settings.scripts:
+            raise InvalidJobError("classname: scripts are turned off on this server (option scripts), so no job may "
+                                  "run one", field="classname", value=SCRIPT_CLASS)
         spec = self.registry.validate_spec(JobSpec.from_dict(fields))
         record = dict(self.system.ask(AddJob(spec, first_due)))
         log.info("job.added", job=spec.name, job_id=spec.job_id, classname=spec.classname, origin="api")
@@ -288,6 +297,36 @@ class Facade(DataDoor):
             problems.append(f"store: {type(exc).__name__}: {exc}")
         details["problems"] = problems
         return not problems, details
+
+    def tiles(self, since: float) -> dict[str, Any]:
+        """The Overview's three areas: Aggregate (data), Interact & Compute, Act; None for one that is not
+        configured on this server. *since* bounds the "last hour" figures."""
+        metrics = self.metrics()
+        states = dict(metrics.get("jobs_by_state") or {})
+        failures = sum(self.runs(Query(type="result", outcome=o, since=since, limit=0)).total
+                       for o in ("failed", "crashed", "timeout"))
+        interact = {"scripts": None, "jobs": sum(states.values()), "running": int(metrics.get("running") or 0),
+                    "waiting": int(metrics.get("waiting") or 0), "failures": failures}
+        if self.interact is not None and self.interact.enabled:
+            try:
+                interact["scripts"] = self.interact.book.count()
+            except DasActorsError as exc:
+                log.warning("overview.scripts_unavailable", error=str(exc))
+        act = None
+        if self.act is not None:
+            try:
+                act = self.act.counts(since)
+            except DasActorsError as exc:
+                log.warning("overview.actions_unavailable", error=str(exc))
+        aggregate = None
+        try:
+            streams = self.streams()
+            aggregate = {"objects": int(self.objects(limit=1)["total"]), "streams": len(streams),
+                         "messages_per_s": round(sum(float((s.get("status") or {}).get("rate") or 0.0)
+                                                     for s in streams), 3)}
+        except (DasActorsError, AttributeError) as exc:  # no data stores on this server (a bare System)
+            log.warning("overview.data_unavailable", error=f"{type(exc).__name__}: {exc}")
+        return {"aggregate": aggregate, "interact": interact, "act": act}
 
     def reports(self) -> ReportRegistry:
         """The reports this server can show (built-in, entry points, ``report_packages``)."""

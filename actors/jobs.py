@@ -70,6 +70,7 @@ class Trigger(enum.StrEnum):
     RETRY = "retry"
     MANUAL = "manual"
     RESUME = "resume"  # re-run of a run interrupted by a server stop
+    ONE_OFF = "one-off"  # a run without a job in the timetable (a script's Run now, a script triggered)
     CATCHUP = "catchup"  # a slot that fell due while the job could not run, run late (misfire policy)
     BACKFILL = "backfill"  # a past slot run on an operator's request (``ctl backfill``)
 
@@ -383,6 +384,8 @@ class Run:
     tags: tuple[str, ...] = ()
     #: The job's placement (`JobSpec.resources`), for a compute cluster.
     resources: Mapping[str, float] = field(default_factory=dict)
+    #: Arguments given to this run only (a triggered run), already merged into ``kwargs``.
+    params: Mapping[str, Any] | None = None
 
     @property
     def run_id(self) -> str:

@@ -45,6 +45,7 @@ class Job:
     paused: bool = False
     manual: bool = False  # an operator asked for a run now; the schedule stays as it is
     state_before_manual: JobState | None = None
+    manual_params: dict[str, Any] | None = None  # arguments of the pending manual run only (a trigger)
     version: int = 0
     schedule_cache: tuple[tuple[float, float], Schedule] | None = None
 
@@ -65,6 +66,7 @@ class Job:
             "last_finished_at": self.last_finished_at, "last_outcome": self.last_outcome,
             "last_error": self.last_error, "runs_total": self.runs_total,
             "failures_total": self.failures_total, "note": self.note, "paused": self.paused,
+            "manual": {"params": self.manual_params} if self.manual else None,  # a run now waiting (a trigger)
             "running": None if self.running is None else {
                 "index": self.running.index, "attempt": self.running.attempt,
                 "due_at": self.running.due_at, "trigger": str(self.running.trigger), "slot": self.running.slot,

@@ -123,6 +123,30 @@ class RunJobNow:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerRun:
+    """One manual run now with *params* merged over the job's arguments, the schedule untouched;
+    answers ``{"run_id", "job"}`` (the run's id is known before it starts)."""
+
+    job_id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOneOff:
+    """Run *run* once, before the waiting line, without a job in the timetable (a script's "Run
+    now"); answers its ``run_id``."""
+
+    run: Run
+
+
+@dataclass(frozen=True, slots=True)
+class GetRunState:
+    """Where a run is: ``{"state": "waiting" | "running", ...}``, or None when neither."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class BackfillJob:
     """Run the job's slots in [start, end] that the run ledger shows neither run nor claimed,
     once each, oldest first; answers ``{"job", "slots", "queued", "skipped"}``."""

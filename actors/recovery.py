@@ -51,6 +51,8 @@ class _Core(Protocol):
 
     def _queue_extra(self, job: Job) -> None: ...
 
+    def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job: ...
+
     def _job_from_record(self, record: Mapping[str, Any], now: float) -> Job: ...
 
     def _adopt(self, job: Job, entry: LedgerEntry, now: float) -> None: ...
@@ -98,6 +100,9 @@ class Recovery:
             job.due_at = record.get("due_at")
         if job.backfill and job.state is JobState.SCHEDULED and job.running is None:
             self._queue_extra(job)  # a backfill that was under way goes on (the caller queues the job)
+        manual = record.get("manual")
+        if isinstance(manual, Mapping) and job.running is None and job.state is not JobState.RUNNING:
+            self.run_now(job.job_id, manual.get("params") or None)  # a run now (a trigger) was waiting
         return job
 
     def _job_from_record(self: _Core, record: Mapping[str, Any], now: float) -> Job:

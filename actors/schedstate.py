@@ -40,6 +40,10 @@ class SchedulerState:
     owner: str = ""  # this server life's name on its ledger claims
     ledger_retention_s: float = 30 * 86400.0
     ledger_down_since: float | None = None  # claims failing (store down): nothing is dispatched
+    #: One-off runs (no job in the timetable) not yet dispatched, dispatched before the waiting line.
+    one_offs: deque[Run] = field(default_factory=deque)
+    #: Run ids of one-off runs not finished yet (waiting or running): a refused one goes back in line.
+    one_off_ids: set[str] = field(default_factory=set)
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

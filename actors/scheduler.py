@@ -32,6 +32,7 @@ from typing import Any
 import pykka
 import structlog
 
+from actors.adhocruns import AdHocRuns
 from actors.jobs import NEW_SLOT_TRIGGERS, JobState, Outcome, Run, RunReport, Trigger
 from actors.jobviews import count_states, detail_view, family, jobs_page, resolve, view
 from actors.messages import (
@@ -43,6 +44,7 @@ from actors.messages import (
     GetJob,
     GetJobsPage,
     GetMetrics,
+    GetRunState,
     GetStatus,
     Housekeep,
     ListJobs,
@@ -55,12 +57,14 @@ from actors.messages import (
     RunFinished,
     RunJob,
     RunJobNow,
+    RunOneOff,
     RunRefused,
     RunsFinished,
     SaveJobs,
     SaveNow,
     SetLimits,
     Tick,
+    TriggerRun,
     WorkerDown,
     WorkerReady,
 )
@@ -96,7 +100,7 @@ MAX_BATCH = 256
 FAST_CLASS_S = 0.005
 
 
-class Scheduler(pykka.ThreadingActor):
+class Scheduler(pykka.ThreadingActor, AdHocRuns):
     """The one place where jobs are dispatched; see the module docstring."""
 
     def __init__(self, state: SchedulerState, directory: Directory, clock: Callable[[], float] = time.time) -> None:
@@ -218,6 +222,8 @@ class Scheduler(pykka.ThreadingActor):
             if record.get("running") or record.get("state") != str(job.state) or job_id in message.heads \
                     or record.get("due_at") != job.due_at:
                 self._changed(job)  # restore changed it (a run resumed, slots planned); the rest is stored as it is
+            if job.manual and job_id not in self._s.waiting:
+                self._s.waiting.appendleft(job_id)  # a triggered run that was waiting
         self._dispatch()
         return len(tt)
 
@@ -265,6 +271,10 @@ class Scheduler(pykka.ThreadingActor):
 
     def _drain(self, _message: Drain) -> list[str]:
         self._s.draining = True
+        if self._s.one_offs:
+            log.warning("runs.one_offs_dropped", count=len(self._s.one_offs),
+                        runs=[run.run_id for run in self._s.one_offs][:20],
+                        note="one-off runs (a script's Run now) waiting at shutdown are not kept")
         if self._waker is not None:
             self._waker.wake_at(None)
         return [run.run_id for _, run in self._s.running.values()]
@@ -278,7 +288,7 @@ class Scheduler(pykka.ThreadingActor):
         s = self._s
         return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
                 "running": len(s.running), "draining": s.draining, "ledger_down_since": s.ledger_down_since,
-                **s.stats}
+                "one_offs_waiting": len(s.one_offs), **s.stats}
 
     def _save_now(self, _message: SaveNow) -> bool:
         self._save()
@@ -315,6 +325,7 @@ class Scheduler(pykka.ThreadingActor):
             tt.mark_waiting(due.job_id)
             s.waiting.append(due.job_id)
             self._changed(due)
+        self._dispatch_one_offs()
         while s.idle and s.waiting:
             size = min(MAX_BATCH, -(-len(s.waiting) // len(s.idle)))
             batch: list[Run] = []
@@ -364,6 +375,7 @@ class Scheduler(pykka.ThreadingActor):
         tt = s.timetable
         for run, report in finished:
             s.running.pop(run.run_id, None)
+            s.one_off_ids.discard(run.run_id)
             lateness = report.started_at - run.due_at if report.outcome is not Outcome.INTERRUPTED else None
             duration = report.finished_at - report.started_at
             s.metrics.observe(str(report.outcome), duration, lateness)
@@ -405,6 +417,10 @@ class Scheduler(pykka.ThreadingActor):
         """A run never reached a process: put the job back at the head of the waiting line."""
         s = self._s
         s.running.pop(run.run_id, None)
+        if run.run_id in s.one_off_ids:
+            s.one_offs.appendleft(run)
+            log.info("run.requeued", job=run.name, run=run.run_id, reason=reason)
+            return
         job = s.timetable.get(run.job_id)
         if job is None:
             return
@@ -420,6 +436,7 @@ class Scheduler(pykka.ThreadingActor):
         if run.trigger is Trigger.MANUAL:
             job.run_count -= 1
             job.manual = True  # still a manual run: the schedule stays untouched
+            job.manual_params = dict(run.params) if run.params else None
         elif run.trigger in NEW_SLOT_TRIGGERS and job.attempt == 0:
             job.run_count -= 1
         job.due_at = run.due_at
@@ -496,6 +513,7 @@ HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
     BackfillJob: Scheduler._backfill,
     ListRunning: Scheduler._list_running, GetStatus: Scheduler._status, SaveNow: Scheduler._save_now,
     GetMetrics: Scheduler._metrics, SetLimits: Scheduler._set_limits, StreamArrived: Scheduler._on_stream_arrived,
+    TriggerRun: Scheduler._trigger, RunOneOff: Scheduler._run_one_off, GetRunState: Scheduler._run_state,
 }
 
 

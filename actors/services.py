@@ -13,6 +13,8 @@ everything heavy belongs in ``build``, which imports lazily.
 
 * ``options``: server options it adds (`actors.params.Option`; set in config files, on the
   command line and listed in the panel like any other).
+* ``uses``: names of *other* server options whose values ``build`` also receives (the act
+  service needs the results store's ``db_name`` and the ``act_*`` options of the runtime).
 * ``check(values)``: cross-option rules: ``(option, rule)`` when one is broken (the start
   refuses, naming the option, its value and where it was set).
 * ``build(values)``: the service for these option values, or None when it is off. Called once

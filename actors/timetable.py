@@ -20,9 +20,11 @@ one `Timetable` and is its only caller.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from actors.errors import InvalidJobError
 from actors.extraruns import ExtraRuns
@@ -184,6 +186,7 @@ class Timetable(Recovery, ExtraRuns):
 
     def _start_manual(self, job: Job, now: float) -> Run | None:
         job.manual = False
+        params, job.manual_params = job.manual_params, None
         reason = self._limit_reached(job, now, new_slot=True)
         if reason:
             job.note = f"run now refused: {reason}"
@@ -191,19 +194,28 @@ class Timetable(Recovery, ExtraRuns):
             return None
         job.run_count += 1
         run = self._make_run(job, index=job.run_count, attempt=0, due_at=now, trigger=Trigger.MANUAL, slot=None)
+        if params:  # a triggered run: its parameters over the job's arguments, for this run only
+            run = dataclasses.replace(run, kwargs={**run.kwargs, **params}, params=params)
         self._mark_started(job, run, now)
         return run
 
-    def run_now(self, job_id: str) -> Job:
+    def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job:
         """Queue one manual run at once without touching the schedule (due time, anchor, retries).
 
         The caller puts the job at the head of the waiting line. Allowed for scheduled,
-        waiting, paused, abandoned and finished jobs; a running job is refused.
+        waiting, paused, abandoned and finished jobs; a running job is refused. *params*
+        (already validated) are merged over the job's arguments for that run only; a job
+        whose manual run with other arguments is still waiting refuses another.
         """
         job = self._require(job_id)
         if job.running is not None or job.state is JobState.RUNNING:
             raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is running; it cannot run twice at once",
                                   field="job_id")
+        if job.manual and (params or job.manual_params) and dict(params or {}) != (job.manual_params or {}):
+            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) has a run now waiting already; it cannot run "
+                                  "twice at once", field="job_id")
+        if params:
+            job.manual_params = dict(params)
         if not job.manual:
             job.manual = True
             job.state_before_manual = job.state

@@ -9,6 +9,8 @@ The data part: `demo-readings` writes the object readings.csv at start (then hou
 `demo-summary` reads it (and the stream `demo`, when there is one) and writes summary.json;
 both show on the Data page. Set DAS_ACTORS_DEMO_AMQP=amqp://guest:guest@localhost:5672/%2F
 to consume the queue `das-demo` of that broker as the stream `demo` (without it, no stream).
+A "Script" job with script="name" also appears in the panel's Scripts area (edit it there,
+run it now, see its plot).
 """
 
 import os
@@ -33,3 +35,18 @@ if _amqp:
     Stream("demo", _amqp, "das-demo", tags=["demo"])
     Task("demo-on-stream", "Summarize", 3600, readings="readings.csv", stream="demo", out="live-summary.json",
          on_stream="demo", stream_batch=10, tags=["demo"])
+
+_SQUARES = '''"""Plots the first n squares; the panel shows the figure below the run."""
+import matplotlib.pyplot as plt
+
+task_options = [{"name": "n", "type": "int", "default": 12, "help": "how many squares"}]
+
+n = args["n"]
+logger.info("plotting %d squares", n)
+plt.plot(range(n), [i * i for i in range(n)], marker="o")
+plt.title(f"the first {n} squares")
+plt.xlabel("i")
+plt.ylabel("i * i")
+result = {"sum": sum(i * i for i in range(n))}
+'''
+Task("squares", "Script", 300, script="squares", source=_SQUARES)

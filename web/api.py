@@ -15,6 +15,7 @@ import bottle
 
 from actors.errors import BadRequestError
 from web import params
+from web.api_interact import register_interact_api
 from web.data_api import register_data_api
 from web.errors import JsonErrors
 from web.openapi import openapi_document
@@ -68,6 +69,7 @@ def api_app(state: WebState) -> bottle.Bottle:
     _server_routes(app, state.facade)
     _backfill_route(app, state.facade)
     register_data_api(app, state)  # objects and streams (issue 13)
+    register_interact_api(app, state)  # scripts, triggers, actions (issue 14)
     return app
 
 

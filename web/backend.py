@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from actors.store.base import Page, Query
 from reports.base import ReportContext
 from reports.registry import ReportRegistry
+from web.doors import ActDoor, InteractDoor
 
 
 class Backend(Protocol):
@@ -124,3 +125,15 @@ class Backend(Protocol):
     def stream_last_seq(self, name: str) -> int: ...
 
     def stream_tail(self, name: str, after_seq: int, stop: threading.Event) -> Iterator[dict[str, Any]]: ...
+
+    def tiles(self, since: float) -> dict[str, Any]:
+        """The Overview's areas: ``{"aggregate", "interact", "act"}`` (None for one not configured)."""
+
+    # -- scripts, triggers and actions (`web.doors`; None when this backend has none)
+    @property
+    def interact(self) -> InteractDoor | None:
+        """Scripts and triggers."""
+
+    @property
+    def act(self) -> ActDoor | None:
+        """The Actions log and targets."""

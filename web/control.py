@@ -132,8 +132,14 @@ def register_control(app: bottle.Bottle, state: WebState) -> None:
 
     @route(app, "GET", "/login", public=True, read_only_ok=True)
     def login_form() -> str:
-        page = state.page("")
         query = query_params()
+        if query.get("token") and security.enabled:  # the login URL printed at start (as JupyterLab's)
+            target = safe_next(query.get("next"))
+            if security.log_in(bottle.request, bottle.response, query["token"]):
+                see_other(bottle.request.script_name + target)  # the token leaves the address bar
+            bottle.response.status = 401
+            return render("login.mako", state.page(""), message="wrong token", next_url=target)
+        page = state.page("")
         return render("login.mako", page, message="" if security.enabled else "no web token is configured: "
                       "nothing to log in to", next_url=safe_next(query.get("next")))
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from actors import __version__
 from actors.jobs import JobState, Outcome
+from web.openapi_interact import INTERACT_SCHEMAS, interact_paths
 
 _OUTCOMES = [str(o) for o in Outcome]
 _STATES = [str(s) for s in JobState]
@@ -72,7 +73,7 @@ _ERR = {
     "400": _json(_ref("Error"), "Malformed parameter or body; `field` names it"),
     "401": _json(_ref("Error"), "A token is configured and none (or a wrong one) was sent"),
     "403": _json(_ref("Error"), "Cross-site request, or the interface is read-only"),
-    "404": _json(_ref("Error"), "No such job, run or option"),
+    "404": _json(_ref("Error"), "No such job, run, option, script, action or target (or scripts are off)"),
     "409": _json(_ref("Error"), "Valid, but not now (e.g. the job is running, the option needs a restart)"),
     "503": _json(_ref("Error"), "An actor (scheduler, journal) does not answer"),
 }
@@ -424,6 +425,10 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
+def _all_paths() -> dict[str, Any]:
+    return {**_paths(), **interact_paths(_op, _q, _p, _ref, _wrapped)}
+
+
 def openapi_document(base: str = "/analytics/") -> dict[str, Any]:
     """The whole document; *base* is the web base (``servers[0].url`` = ``{base}api/v1``)."""
     return {
@@ -433,7 +438,8 @@ def openapi_document(base: str = "/analytics/") -> dict[str, Any]:
                                 "{\"error\": {\"status\", \"message\", \"field\"}}. With --web-token, send "
                                 "`Authorization: Bearer <token>`. Writes from browsers must be same-origin."},
         "servers": [{"url": base.rstrip("/") + "/api/v1"}],
-        "paths": _paths(),
-        "components": {"schemas": _SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": _all_paths(),
+        "components": {"schemas": {**_SCHEMAS, **INTERACT_SCHEMAS},
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{}, {"bearer": []}],
     }

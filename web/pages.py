@@ -19,11 +19,14 @@ from actors.jobs import JobState
 from actors.store import Query
 from web import params
 from web.actions import register_actions
+from web.actpages import register_act_pages
 from web.control import register_control
 from web.data_pages import register_data_pages
 from web.errors import HtmlErrors
+from web.outputs import register_outputs
 from web.render import render
 from web.requests import query_params, route
+from web.scripts import register_scripts
 from web.security import Guard
 from web.state import WebState
 
@@ -65,7 +68,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
         recent = [d for o in FAILURES for d in facade.runs(Query(type="result", outcome=o, limit=10)).items]
         recent.sort(key=lambda d: d.get("seq", 0), reverse=True)
         return render("overview.mako", page, counts=counts, workers=facade.workers(), runs_hour=runs_hour,
-                      failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()))
+                      failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()),
+                      tiles=facade.tiles(hour_ago))
 
     @route(app, "GET", "/schedule")
     def schedule() -> str:
@@ -123,7 +127,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
                       offset=q.offset, sel=filters, loggers=_loggers(found.items, q.logger_prefix),
                       tail_url=tail, levels=("", "debug", "info", "warning", "error", "critical"))
 
-    register_actions(app, state)
-    register_control(app, state)
-    register_data_pages(app, state)  # objects and streams (issue 13)
+    for register in (register_actions, register_control,
+                     register_data_pages,  # objects and streams (issue 13)
+                     register_scripts, register_outputs, register_act_pages):  # scripts, actions (issue 14)
+        register(app, state)
     return app

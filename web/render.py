@@ -32,7 +32,8 @@ LOOKUP = TemplateLookup(directories=[str(TEMPLATES)], default_filters=["h"], str
 
 #: The menu: (path under the base, label).
 NAV = (("", "Overview"), ("schedule", "Schedule"), ("running", "Running"), ("results", "Results"),
-       ("data", "Data"), ("logs", "Logs"), ("control", "Control"), ("reports", "Reports"), ("help", "Help"))
+       ("data", "Data"), ("scripts", "Scripts"), ("actions", "Actions"), ("logs", "Logs"), ("control", "Control"),
+       ("reports", "Reports"), ("help", "Help"))
 
 
 @dataclass

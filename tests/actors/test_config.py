@@ -64,6 +64,9 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "stream_prefetch", "stream_heartbeat", "stream_backoff_max",  # issue 13: data objects and streams
         "compute",  # issue 15: compute on Dask
         "misfire", "misfire_grace", "max_catchup", "ledger_retention",  # issue 12: time rules
+        "scripts", "script_max_bytes", "script_output_max_bytes",  # issue 14: scripts and actions
+        "act_allow_any_url", "act_allow_private", "act_timeout", "act_max_attempts", "act_retry_delay",
+        "act_retry_max_delay", "act_max_payload_bytes", "act_concurrency",
     }
 
 

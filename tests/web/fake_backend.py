@@ -73,6 +73,8 @@ class FakeBackend(DataDoor):
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.healthy = True
+        self.interact = None  # no scripts, triggers or actions in memory (the real server's tests cover them)
+        self.act = None
 
     def close(self) -> None:
         self.store.close()
@@ -105,6 +107,10 @@ class FakeBackend(DataDoor):
             raise InvalidValueError(str(exc), field="value", value=value) from exc
         self.settings = self.settings.replace(**{name: coerced})
         return {"name": name, "value": coerced, "live": True}
+
+    def tiles(self, since: float) -> dict[str, Any]:
+        return {"aggregate": None, "act": None,
+                "interact": {"scripts": None, "jobs": len(self._jobs), "running": 0, "waiting": 0, "failures": 0}}
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         problems = [] if self.healthy else ["scheduler: made up for the test"]

@@ -2,6 +2,44 @@
 <%namespace name="w" file="widgets.mako"/>
 <%def name="title()">Overview</%def>
 <h1>Overview</h1>
+<% agg, ic, act = tiles.get('aggregate'), tiles.get('interact') or {}, tiles.get('act') %>
+<section class="tiles" id="tiles" data-testid="tiles">
+  <a class="tile" href="${c.url('data')}" id="tile-aggregate" data-testid="tile-aggregate">
+    <h2>Aggregate</h2>
+    % if agg:
+    <div class="figures">
+      <span class="figure"><span class="num" id="tile-objects">${agg.get('objects', 0)}</span><span class="label">data objects</span></span>
+      <span class="figure"><span class="num" id="tile-streams">${agg.get('streams', 0)}</span><span class="label">streams</span></span>
+      <span class="figure"><span class="num" id="tile-rate">${'%.1f' % (agg.get('messages_per_s') or 0)}</span><span class="label">messages/s</span></span>
+    </div>
+    % else:
+    <div class="figures"><span class="figure"><span class="num">0</span><span class="label">data objects</span></span><span class="figure"><span class="num">0</span><span class="label">streams</span></span><span class="figure"><span class="num">0</span><span class="label">messages/s</span></span></div>
+    <p class="muted" id="tile-aggregate-off">not configured on this server</p>
+    % endif
+  </a>
+  <a class="tile" href="${c.url('scripts')}" id="tile-interact" data-testid="tile-interact">
+    <h2>Interact &amp; Compute</h2>
+    <div class="figures">
+      <span class="figure"><span class="num" id="tile-scripts">${'-' if ic.get('scripts') is None else ic['scripts']}</span><span class="label">scripts</span></span>
+      <span class="figure"><span class="num" id="tile-jobs">${ic.get('jobs', 0)}</span><span class="label">jobs</span></span>
+      <span class="figure"><span class="num" id="tile-running">${ic.get('running', 0)}</span><span class="label">runs in progress</span></span>
+      <span class="figure ${'bad' if ic.get('failures') else ''}"><span class="num" id="tile-failures">${ic.get('failures', 0)}</span><span class="label">failures, last hour</span></span>
+    </div>
+  </a>
+  <a class="tile" href="${c.url('actions')}" id="tile-act" data-testid="tile-act">
+    <h2>Act</h2>
+    % if act is not None:
+    <div class="figures">
+      <span class="figure"><span class="num" id="tile-pending">${act.get('pending', 0) + act.get('delivering', 0)}</span><span class="label">actions pending</span></span>
+      <span class="figure"><span class="num" id="tile-delivered">${act.get('delivered', 0)}</span><span class="label">delivered, last hour</span></span>
+      <span class="figure ${'bad' if act.get('failed') else ''}"><span class="num" id="tile-failed">${act.get('failed', 0)}</span><span class="label">failed, last hour</span></span>
+    </div>
+    % else:
+    <p class="muted" id="tile-act-off">not configured on this server</p>
+    % endif
+  </a>
+</section>
+<h2>Scheduler</h2>
 <section class="cards" id="job-counts" data-testid="job-counts">
 % for name, count in counts.items():
   <a class="card" href="${c.url('schedule')}" data-state="${name}"><span class="num" id="count-${name}">${count}</span><span class="label">${name}</span></a>

@@ -1,11 +1,13 @@
 <%inherit file="layout.mako"/>
 <%namespace name="w" file="widgets.mako"/>
+<%namespace name="o" file="outputs.mako"/>
 <%def name="title()">Run ${run.get('index')} of ${run.get('name', '')}</%def>
 <%
   start, due = run.get('started_at'), run.get('due_at')
   late = (start - due) if isinstance(start, (int, float)) and isinstance(due, (int, float)) else None
 %>
-<h1>Run ${run.get('index')}${' attempt %s' % run['attempt'] if run.get('attempt') else ''} of <a href="${c.job_url(run.get('job_id', ''))}" id="run-job-link">${run.get('name', '')}</a> ${w.outcome(run.get('outcome'))}</h1>
+<% one_off = run.get('trigger') == 'one-off' %>
+<h1>Run ${run.get('index')}${' attempt %s' % run['attempt'] if run.get('attempt') else ''} of <a href="${c.url('scripts/' + run.get('name', '')) if one_off else c.job_url(run.get('job_id', ''))}" id="run-job-link">${run.get('name', '')}</a> ${w.outcome(run.get('outcome'))}</h1>
 % if len(attempts) > 1:
 <p id="attempts">attempts:
 % for a in attempts:
@@ -14,8 +16,18 @@
 </p>
 % endif
 <dl class="facts" id="run-facts">
+  % if one_off:
+  <dt>job</dt><dd><span class="mono">${run.get('job_id', '')}</span> (${run.get('classname', '')}; a one-off run has no job)</dd>
+  % else:
   <dt>job</dt><dd><a href="${c.job_url(run.get('job_id', ''))}" class="mono">${run.get('job_id', '')}</a> (${run.get('classname', '')})</dd>
+  % endif
   <dt>trigger</dt><dd>${run.get('trigger', '-')}</dd>
+  % if run.get('classname') == 'Script':
+  <dt>script</dt><dd><a href="${c.url('scripts/' + run.get('name', ''))}" id="run-script-link">${run.get('name', '')}</a></dd>
+  % endif
+  % if run.get('params'):
+  <dt>parameters</dt><dd class="mono" id="run-params">${f.compact(run['params'], 500)}</dd>
+  % endif
   <dt>due</dt><dd>${f.when(due)}</dd>
   <dt>started</dt><dd>${f.when(start)}${'' if late is None else ' (%s late)' % f.dur(late)}</dd>
   <dt>finished</dt><dd>${f.when(run.get('finished_at'))}</dd>
@@ -44,8 +56,14 @@
 % endfor
 </ul>
 % endif
+<% result = run.get('result') %>
+% if isinstance(result, dict) and isinstance(result.get('outputs'), list):
+<h2>Output</h2>
+${o.show(run, [item for item in result['outputs'] if isinstance(item, dict)])}
+<% result = {k: v for k, v in result.items() if k != 'outputs'} %>
+% endif
 <h2>Result</h2>
-<pre id="run-result" data-testid="run-result">${f.pretty(run.get('result'))}</pre>
+<pre id="run-result" data-testid="run-result">${f.pretty(result)}</pre>
 <h2>Log lines (${len(run.get('logs') or [])})</h2>
 <table id="run-logs" data-testid="run-logs">
 <thead><tr><th>time</th><th>level</th><th>logger</th><th>message</th></tr></thead>

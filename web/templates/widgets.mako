@@ -60,7 +60,11 @@
   % else:
   <td><a href="${c.run_url(r.get('job_id', ''), r.get('index', ''), r.get('attempt'))}" data-testid="run-link">${r.get('index')}${'.%s' % r['attempt'] if r.get('attempt') else ''}</a></td>
   % endif
+  % if r.get('trigger') == 'one-off':
+  <td><a href="${c.url('scripts/' + r.get('name', ''))}" title="a one-off run of this script (no job)">${r.get('name', '')}</a></td>
+  % else:
   <td><a href="${c.job_url(r.get('job_id', ''))}">${r.get('name', '')}</a></td>
+  % endif
   <td>${r.get('classname', '')}</td>
   <td>${outcome(r.get('outcome'))}</td>
   % if r.get('outcome') == 'missed':

@@ -11,6 +11,9 @@ import { keymap } from "@codemirror/view";
 import { basicSetup, EditorView } from "codemirror";
 
 function attach(textarea) {
+  // A page whose Content-Security-Policy allows styles by nonce only gives it here: CodeMirror's
+  // <style> elements carry it (EditorView.cspNonce).
+  const nonce = textarea.dataset.cspNonce ? [EditorView.cspNonce.of(textarea.dataset.cspNonce)] : [];
   const sync = () => {
     if (textarea.value === view.state.doc.toString()) return;
     textarea.value = view.state.doc.toString();
@@ -18,7 +21,7 @@ function attach(textarea) {
   };
   const view = new EditorView({
     doc: textarea.value,
-    extensions: [basicSetup, python(), indentUnit.of("    "), keymap.of([indentWithTab]),
+    extensions: [basicSetup, python(), indentUnit.of("    "), keymap.of([indentWithTab]), nonce,
       EditorView.updateListener.of((update) => update.docChanged && sync())],
   });
   view.dom.classList.add("code-editor");
