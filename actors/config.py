@@ -129,6 +129,17 @@ _o("Web", "web_max_tails", 8, "live tails (SSE) served at once, below web_thread
    minimum=1)
 _o("Web", "web_connection_limit", 1000, "open connections the web server keeps at once", minimum=1)
 _o("Web", "web_request_timeout", 15.0, "seconds a client has to send a whole request once begun", minimum=0.1)
+# -- issue 11: what a task may use up, and when the server calls itself unhealthy ----------
+_o("Workers", "result_max_bytes", 1048576, "largest stored result of one run, bytes of JSON (0 = no cap); a bigger "
+   "one is stored as a bounded preview and the run's notes say so", minimum=0, size=True, metavar="BYTES", live=True)
+_o("Workers", "log_max_lines", 10000, "most log lines stored per run (0 = no cap); beyond it one line says how "
+   "many were dropped", minimum=0, live=True)
+_o("Workers", "log_max_bytes", 1048576, "most characters of log stored per run (0 = no cap)", minimum=0, size=True,
+   metavar="BYTES", live=True)
+_o("Workers", "keep_task_processes", False, "let processes a task started live on after its run (by default the "
+   "worker kills what is left of its process group after every run)", live=True)
+_o("Scheduling", "health_stall_after", 60.0, "seconds the scheduler may go without a heartbeat, or a due run may "
+   "wait while a worker is idle, before /healthz answers 503", minimum=0.1, live=True)
 _o("Logging", "verbose", False, "log debug messages", short="v", live=True)
 _o("Logging", "log_format", "json", "format of log lines on stderr", choices=("json", "console"))
 _o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")
@@ -295,7 +306,7 @@ def flags_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
 
 def describe_options() -> list[dict[str, Any]]:
     """Every option as a JSON-safe dict (for the web options panel and documentation)."""
-    fields = ("name", "default", "help", "group", "live", "minimum", "flag")
+    fields = ("name", "default", "help", "group", "live", "minimum", "maximum", "flag")
     return [
         {**{f: getattr(o, f) for f in fields}, "type": o.type.__name__,
          "choices": None if o.choices is None else list(o.choices)}

@@ -199,6 +199,14 @@ class RunJob:
 
 
 @dataclass(frozen=True, slots=True)
+class Configure:
+    """A live option changed: these `actors.worker.WorkerConfig` fields take new values (the
+    worker passes them on to its subprocess; new runs use them)."""
+
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class CancelRun:
     """Kill the run with this id (recorded ``cancelled``)."""
 

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from actors.bounds import HORIZON_S, MAX_COUNT, MAX_SIZE
 from actors.errors import ConfigError, InvalidValueError
 from actors.jsonsafe import find_unsafe
 
@@ -322,6 +323,9 @@ class Option:
     choices: tuple[Any, ...] | None = None
     live: bool = False
     minimum: float | None = None
+    #: Upper bound; None means the one for its kind (`actors.bounds`: sizes MAX_SIZE, counts
+    #: MAX_COUNT, seconds HORIZON_S), so that no option can hold a number the runtime overflows on.
+    maximum: float | None = None
     short: str | None = None
     metavar: str | None = None
     size: bool = False
@@ -334,9 +338,11 @@ class Option:
         if self.type not in _OPTION_TYPES:
             raise ValueError(f"option {self.name!r}: type must be int, float, str or bool, not {self.type!r}")
         kind = "size" if self.size else self.type.__name__
+        if self.maximum is None and self.type in (int, float):
+            object.__setattr__(self, "maximum", {"size": MAX_SIZE, "int": MAX_COUNT}.get(kind, HORIZON_S))
         try:
             param = Param(self.name, kind, default=REQUIRED, help=self.help, choices=self.choices, minimum=self.minimum,
-                          kind="option")
+                          maximum=self.maximum, kind="option")
         except InvalidValueError as exc:
             raise ValueError(str(exc)) from None
         object.__setattr__(self, "param", param)

@@ -8,6 +8,7 @@ Scheduler's thread touches it.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -33,6 +34,11 @@ class SchedulerState:
     stats: dict[str, int] = field(default_factory=lambda: {"dispatched": 0, "finished": 0, "coalesced": 0})
     metrics: RunMetrics = field(default_factory=RunMetrics)
     class_duration_s: dict[str, float] = field(default_factory=dict)  # EWMA per task class
+    #: `time.monotonic()` when the actor last handled a message (its own timer ticks twice a
+    #: second): the facade reads it without asking, so a stuck actor is seen (`/healthz`).
+    heartbeat_at: float = field(default_factory=time.monotonic)
+    #: Stored job records that could not even be rebuilt: job id -> why (kept in the store, shown).
+    unrestorable: dict[str, str] = field(default_factory=dict)
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

@@ -60,6 +60,7 @@ from actors.messages import (
 )
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.schedstate import SchedulerState, new_state
+from actors.setaside import lateness, set_aside, unrestorable
 from actors.timetable import Decision, Job
 from actors.waker import Waker
 
@@ -126,6 +127,7 @@ class Scheduler(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         """Actor thread: events from workers and the clock, commands and questions from the facade
         and the System, each handled by its type (see `HANDLERS`)."""
+        self._s.heartbeat_at = time.monotonic()
         handler = HANDLERS.get(type(message))
         if handler is None:
             log.error("scheduler.unknown_message", message=repr(message)[:200])
@@ -177,7 +179,11 @@ class Scheduler(pykka.ThreadingActor):
     def _restore(self, message: RestoreJobs) -> int:
         now, tt = self._clock(), self._s.timetable
         for record in message.records:
-            job = tt.restore(record, now)
+            try:
+                job = tt.restore(record, now)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the restore of the others
+                unrestorable(self._s, record, exc)
+                continue
             if record.get("running") or record.get("state") != str(job.state):
                 self._changed(job)  # restore changed it (a run resumed); the rest is stored as it is
         self._dispatch()
@@ -232,7 +238,8 @@ class Scheduler(pykka.ThreadingActor):
     def _status(self, _message: GetStatus) -> dict[str, Any]:
         s = self._s
         return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
-                "running": len(s.running), "draining": s.draining, **s.stats}
+                "running": len(s.running), "draining": s.draining, "late_s": lateness(self._s, self._clock()),
+                "unrestorable": dict(s.unrestorable), **s.stats}
 
     def _save_now(self, _message: SaveNow) -> bool:
         self._save()
@@ -283,7 +290,11 @@ class Scheduler(pykka.ThreadingActor):
                 if batch and not (self._fast(batch[0].classname) and self._fast(job.spec.classname)):
                     break
                 s.waiting.popleft()
-                run = tt.start(job_id, now)
+                try:
+                    run = tt.start(job_id, now)
+                except Exception as exc:  # noqa: BLE001 - a poison job is set aside, the others go on
+                    self._set_aside(job_id, exc, "starting its run")
+                    continue
                 self._changed(job)
                 if run is None:
                     if job.state is JobState.FINISHED:
@@ -319,18 +330,32 @@ class Scheduler(pykka.ThreadingActor):
                 s.class_duration_s[run.classname] = duration if previous is None else 0.8 * previous + 0.2 * duration
             if run.job_id not in tt:
                 continue
-            decision = tt.finish(run.job_id, report, now)
-            s.stats["finished"] += 1
-            s.stats["coalesced"] += decision.coalesced
-            self._log_decision(run, report, decision)
-            for child in decision.children:
-                child_job = tt.add(child, now)
-                self._changed(child_job)
-                log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
-                         due_at=child_job.due_at)
-            if (done := tt.get(run.job_id)) is not None:
-                self._changed(done)
+            try:
+                self._apply_outcome(run, report, now)
+            except Exception as exc:  # noqa: BLE001 - a poison job is set aside, the others go on
+                self._set_aside(run.job_id, exc, f"applying the outcome of {run.describe()}")
         self._dispatch()
+
+    def _apply_outcome(self, run: Run, report: RunReport, now: float) -> None:
+        s, tt = self._s, self._s.timetable
+        decision = tt.finish(run.job_id, report, now)
+        s.stats["finished"] += 1
+        s.stats["coalesced"] += decision.coalesced
+        self._log_decision(run, report, decision)
+        for child in decision.children:
+            try:
+                child_job = tt.add(child, now)
+            except Exception as exc:  # noqa: BLE001 - a child that cannot be scheduled is set aside alone
+                self._set_aside(child.job_id, exc, f"adding it as a child of {run.describe()}")
+                continue
+            self._changed(child_job)
+            log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
+                     due_at=child_job.due_at)
+        if (done := tt.get(run.job_id)) is not None:
+            self._changed(done)
+
+    def _set_aside(self, job_id: str, exc: BaseException, doing: str) -> None:
+        set_aside(self._s, job_id, exc, doing)  # see actors.setaside: the others go on
 
     def _fast(self, classname: str) -> bool:
         mean = self._s.class_duration_s.get(classname)

@@ -23,6 +23,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from actors.bounds import MAX_EPOCH, in_range, short_repr, stored_count, stored_epoch
 from actors.errors import InvalidJobError
 from actors.jobs import ACTIVE_STATES, JobSpec, JobState, Origin, Outcome, Run, RunReport, Trigger
 from actors.jobstate import Decision, Job, Limits
@@ -92,7 +93,6 @@ class Timetable:
         if existing is not None and existing.state in ACTIVE_STATES:
             return existing
         job = Job(spec=spec, state=JobState.SCHEDULED, created_at=now)
-        self._jobs[spec.job_id] = job
         if first_due_at is not None:
             due = first_due_at
         elif spec.origin is Origin.CONFIG:
@@ -101,7 +101,8 @@ class Timetable:
             due = max(now + spec.interval_s, now + self.limits.minimum_interval_s)
         else:
             due = now
-        self._schedule(job, due, Trigger.SCHEDULE)
+        self._schedule(job, due, Trigger.SCHEDULE)  # raises for a due time out of range: nothing added
+        self._jobs[spec.job_id] = job
         return job
 
     def restore(self, record: Mapping[str, Any], now: float) -> Job:
@@ -115,20 +116,21 @@ class Timetable:
             "timeout", "retries", "parent", "origin") if k in record}
         spec = JobSpec.from_dict(fields)
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")),
-                  created_at=float(record.get("created_at") or now))
+                  created_at=stored_epoch(record, "created_at") or now)
         for name in ("run_count", "attempt", "retries_used", "runs_total", "failures_total"):
-            setattr(job, name, int(record.get(name) or 0))
+            setattr(job, name, stored_count(record, name))
         for name in ("slot_due_at", "last_started_at", "last_finished_at"):
-            setattr(job, name, record.get(name))
+            setattr(job, name, stored_epoch(record, name))
         job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
         job.note = str(record.get("note") or "")
         job.paused = bool(record.get("paused", False))
         job.next_trigger = Trigger(record.get("next_trigger") or "schedule")
         self._jobs[spec.job_id] = job
         if record.get("running"):
-            job.attempt = int(record["running"].get("attempt", 0)) + 1
-            job.run_count = int(record["running"].get("index", job.run_count))
-            job.slot_due_at = record["running"].get("due_at", job.slot_due_at)
+            running = record["running"]
+            job.attempt = stored_count(running, "attempt") + 1
+            job.run_count = stored_count(running, "index") if "index" in running else job.run_count
+            job.slot_due_at = stored_epoch(running, "due_at") if "due_at" in running else job.slot_due_at
             job.state = JobState.SCHEDULED
             job.note = "interrupted by a server stop; resumed"
             self._schedule(job, now, Trigger.RESUME)
@@ -137,9 +139,9 @@ class Timetable:
                 job.version += 1
         elif job.state in (JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING):
             job.state = JobState.SCHEDULED
-            self._schedule(job, float(record.get("due_at") or now), job.next_trigger)
+            self._schedule(job, stored_epoch(record, "due_at") or now, job.next_trigger)
         else:
-            job.due_at = record.get("due_at")
+            job.due_at = stored_epoch(record, "due_at")
         return job
 
     # ---------------------------------------------------------------- running
@@ -233,12 +235,17 @@ class Timetable:
             job.state = JobState.WAITING
 
     def finish(self, job_id: str, report: RunReport, now: float) -> Decision:
-        """Apply a run's outcome: reschedule, retry, abandon or finish; build children."""
+        """Apply a run's outcome: reschedule, retry, abandon or finish; build children.
+
+        A job set aside while its run was in flight stays set aside (the outcome is noted only).
+        """
         job = self._jobs[job_id]
         run = job.running
         job.running = None
         job.last_finished_at = now
         job.last_outcome = str(report.outcome)
+        if job.state is JobState.QUARANTINED:
+            return Decision(job_id, job.state, None, job.note)
         children, child_errors = self._children(job, report, now)
         if run is not None and run.trigger is Trigger.MANUAL:
             job.last_error = None if report.outcome is Outcome.SUCCESS else report.error
@@ -305,11 +312,11 @@ class Timetable:
         """Move the next run to *when*, floored by ``minimum_interval``; returns the due time."""
         job = self._require(job_id)
         if job.state not in (JobState.SCHEDULED, JobState.WAITING, JobState.PAUSED, JobState.ABANDONED,
-                             JobState.FINISHED):
+                             JobState.FINISHED, JobState.QUARANTINED):
             raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is {job.state}; reschedule it after its run",
                                   field="job_id")
         due = self._floor(job, when)
-        if job.state in (JobState.ABANDONED, JobState.FINISHED):
+        if job.state in (JobState.ABANDONED, JobState.FINISHED, JobState.QUARANTINED):
             job.retries_used = 0
         trigger = job.next_trigger if job.state in (JobState.SCHEDULED, JobState.WAITING) else Trigger.SCHEDULE
         if job.state is JobState.PAUSED:
@@ -318,6 +325,23 @@ class Timetable:
             self._schedule(job, due, trigger)
         job.note = "rescheduled by an operator"
         return due
+
+    def set_aside(self, job_id: str, error: str) -> Job | None:
+        """Take a job whose rule or outcome raised out of the schedule, keeping it and the error
+        (state ``quarantined``): one poison job must not stop the others. The operator may look
+        at it, reschedule it, run it now or remove it. None when there is no such job."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        job.state = JobState.QUARANTINED
+        job.due_at = None
+        job.running = None
+        job.manual = False
+        job.state_before_manual = None
+        job.last_error = error
+        job.note = f"set aside: {error}"
+        job.version += 1
+        return job
 
     def remove(self, job_id: str) -> Job:
         """Forget a job. A running job's run finishes and is not rescheduled."""
@@ -342,6 +366,9 @@ class Timetable:
         return job
 
     def _schedule(self, job: Job, due: float, trigger: Trigger) -> None:
+        if not in_range(due, -MAX_EPOCH, MAX_EPOCH):  # the heap and the waker rely on it
+            raise InvalidJobError(f"due time {short_repr(due)} of job {job.spec.name!r} ({job.job_id}) is not a finite "
+                                  f"epoch within +-{MAX_EPOCH:g}", field="due_at", value=short_repr(due))
         job.due_at = due
         job.next_trigger = trigger
         job.state = JobState.SCHEDULED
@@ -429,3 +456,4 @@ class Timetable:
             except (InvalidJobError, TypeError, ValueError) as exc:
                 errors.append(f"new_tasks[{position}]: {exc}")
         return specs, errors
+

@@ -60,6 +60,8 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "das_db_uri", "das_db_name", "das_upstreams",  # the das service plugin (tasks.das.plugin)
         "web_allowed_hosts", "web_token_file", "web_threads", "web_max_tails", "web_connection_limit",
         "web_request_timeout",  # issue 11: the web door
+        "result_max_bytes", "log_max_lines", "log_max_bytes", "keep_task_processes",  # issue 11: resources
+        "health_stall_after",  # issue 11: /healthz tells the truth
     }
 
 
@@ -116,7 +118,7 @@ def test_describe_options_is_json_safe_and_complete() -> None:
     assert set(by_name) == set(OPTIONS)
     assert by_name["log_format"] == {
         "name": "log_format", "type": "str", "default": "json", "help": OPTIONS["log_format"].help,
-        "group": "Logging", "live": False, "choices": ["json", "console"], "minimum": None,
+        "group": "Logging", "live": False, "choices": ["json", "console"], "minimum": None, "maximum": None,
         "flag": "--log-format",
     }
 
@@ -592,7 +594,7 @@ def test_task_returns_the_spec(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        ("Task('a', 'm.C', 0)", "Task 'a': interval must be > 0, got 0"),
+        ("Task('a', 'm.C', 0)", "Task 'a': interval must be >= 0.001 and <= 1e+09 seconds, got 0"),
         ("Task('a', 'm.C', 'hourly')", "Task 'a': interval must be a finite number, got 'hourly'"),
         ("Task('', 'm.C', 10)", "Task '': name must be a non-empty string, got ''"),
         ("Task('a', 'm.C', 10, max_runs=0)", "Task 'a': max_runs must be an integer >= 1 or None, got 0"),
@@ -633,7 +635,7 @@ def test_task_error_inside_helper_function_names_line_in_file(tmp_path: Path) ->
 
         make("x")
     """)
-    with pytest.raises(ConfigError, match=f"^{re.escape(path)}:2: Task 'x': interval must be > 0"):
+    with pytest.raises(ConfigError, match=f"^{re.escape(path)}:2: Task 'x': interval must be >= 0\\.001 and <= 1e\\+09 seconds"):
         load_config([path], {})
 
 
