@@ -635,7 +635,8 @@ def test_task_error_inside_helper_function_names_line_in_file(tmp_path: Path) ->
 
         make("x")
     """)
-    with pytest.raises(ConfigError, match=f"^{re.escape(path)}:2: Task 'x': interval must be >= 0\\.001 and <= 1e\\+09 seconds"):
+    expected = f"{path}:2: Task 'x': interval must be >= 0.001 and <= 1e+09 seconds"
+    with pytest.raises(ConfigError, match=f"^{re.escape(expected)}"):
         load_config([path], {})
 
 
