@@ -127,7 +127,10 @@ class GetMetrics:
 
 @dataclass(frozen=True, slots=True)
 class SaveNow:
-    """Send every changed job record to the journal now (tests, shutdown)."""
+    """Send every changed job record to the journal now (tests, shutdown); ``all_jobs``: every
+    job record, changed or not (the store lost its file and was recreated)."""
+
+    all_jobs: bool = False
 
 
 @dataclass(frozen=True, slots=True)

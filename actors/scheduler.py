@@ -241,7 +241,9 @@ class Scheduler(pykka.ThreadingActor):
                 "running": len(s.running), "draining": s.draining, "late_s": lateness(self._s, self._clock()),
                 "unrestorable": dict(s.unrestorable), **s.stats}
 
-    def _save_now(self, _message: SaveNow) -> bool:
+    def _save_now(self, message: SaveNow) -> bool:
+        if message.all_jobs:
+            self._s.dirty.update(job.job_id for job in self._s.timetable.jobs())
         self._save()
         return True
 
