@@ -31,13 +31,6 @@ def _body(*, required: bool = True) -> dict[str, Any]:
     return params.json_object(raw, required=required)
 
 
-def _index(raw: str) -> int:
-    try:
-        return int(raw, 10)
-    except ValueError:
-        raise BadRequestError(f"index: expected an integer, got {raw[:40]!r}", field="index", value=raw[:40]) from None
-
-
 def api_app(state: WebState) -> bottle.Bottle:
     """The API as its own Bottle app (mounted at ``api/v1/`` by `web.app.make_app`)."""
     app = bottle.Bottle()
@@ -102,7 +95,7 @@ def api_app(state: WebState) -> bottle.Bottle:
     @route(app, "GET", "/runs/<job_id>/<index>")
     def get_run(job_id: str, index: str) -> dict[str, Any]:
         attempt = params.integer(_query(), "attempt", minimum=0)
-        return {"run": facade.run(job_id, _index(index), attempt)}
+        return {"run": facade.run(job_id, params.run_index(index), attempt)}
 
     @route(app, "GET", "/running")
     def running() -> dict[str, Any]:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from actors.bounds import MAX_COUNT
 from actors.errors import BadRequestError
 from actors.jobs import JobState, Outcome
 from actors.store import Query
@@ -54,19 +55,32 @@ def text(params: Mapping[str, str], name: str, *, default: str | None = None) ->
 
 
 def integer(params: Mapping[str, str], name: str, *, default: int | None = None, minimum: int = 0,
-            maximum: int | None = None) -> int | None:
-    """An integer parameter in ``[minimum, maximum]``; empty means *default*."""
+            maximum: int = MAX_COUNT) -> int | None:
+    """An integer parameter in ``[minimum, maximum]`` (by default a count, `actors.bounds.MAX_COUNT`);
+    empty means *default*."""
     raw = params.get(name)
     if raw is None or raw.strip() == "":
         return default
+    return bounded_int(raw, name, minimum=minimum, maximum=maximum)
+
+
+def bounded_int(raw: str, name: str, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
+    """Text *raw* as an integer in ``[minimum, maximum]`` (400 naming *name* otherwise)."""
     try:
-        value = int(raw.strip(), 10)
+        value = int(raw.strip(), 10) if len(raw) <= 40 else None
     except ValueError:
-        raise BadRequestError(f"{name}: expected an integer, got {raw[:40]!r}", field=name, value=raw[:40]) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and <= {maximum}" if maximum is not None else ""
-        raise BadRequestError(f"{name}: must be >= {minimum}{upper}, got {value}", field=name, value=value)
+        value = None
+    if value is None:
+        raise BadRequestError(f"{name}: expected an integer, got {raw[:40]!r}", field=name, value=raw[:40])
+    if not minimum <= value <= maximum:
+        raise BadRequestError(f"{name}: must be >= {minimum} and <= {maximum}, got {raw[:40]}", field=name,
+                              value=raw[:40])
     return value
+
+
+def run_index(raw: str) -> int:
+    """The ``<index>`` of a run's URL: 0 .. `actors.bounds.MAX_COUNT` (400 naming ``index``)."""
+    return bounded_int(raw, "index")
 
 
 def number(params: Mapping[str, str], name: str, *, default: float | None = None, minimum: float = 0.0,
