@@ -80,7 +80,8 @@ def _o(group: str, name: str, default: Any, help_: str, **extra: Any) -> None:
 _o("Scheduling", "max_retries", 1, "retries of a failed run before it is given up", minimum=0, live=True)
 _o("Scheduling", "retry_delay", 60.0, "base delay of the exponential retry backoff, s", minimum=0, live=True)
 _o("Scheduling", "retry_max_delay", 3600.0, "longest retry delay, s", minimum=0, live=True)
-_o("Scheduling", "retry_jitter", 0.2, "random fraction (0..1) applied to retry delays", live=True)
+_o("Scheduling", "retry_jitter", 0.2, "random fraction (0..1) applied to retry delays", minimum=0, maximum=1.0,
+   live=True)
 _o("Scheduling", "minimum_interval", 60.0, "smallest job interval, s (anti-DoS floor)", minimum=0, live=True)
 _o("Scheduling", "no_start_offset", False, "start jobs at once, not at a random offset in their interval")
 _o("Scheduling", "max_children_per_run", 100, "most child jobs one run may spawn", minimum=0, live=True)
@@ -95,7 +96,7 @@ _o("Workers", "restart_max", 5, "restart intensity: at most N restarts of an act
 _o("Workers", "restart_window", 60.0, "...within W seconds, else give up", minimum=0)
 _o("Workers", "restart_min_backoff", 0.5, "first delay before restarting an actor, s", minimum=0)
 _o("Workers", "restart_max_backoff", 30.0, "longest delay before restarting an actor, s", minimum=0)
-_o("Workers", "restart_jitter", 0.2, "random fraction (0..1) applied to restart delays")
+_o("Workers", "restart_jitter", 0.2, "random fraction (0..1) applied to restart delays", minimum=0, maximum=1.0)
 _o("Workers", "restart_reset_after", 30.0, "seconds up before the restart backoff resets", minimum=0)
 _o("Store", "db_uri", "sqlite:///./das-actors.db", "store URI (sqlite:///path or mongodb://...)")
 _o("Store", "db_name", "analytics_results", "database name")

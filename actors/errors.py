@@ -75,8 +75,8 @@ class UnknownTaskClassError(InvalidJobError):
 class ReportParamError(InvalidValueError):
     """A report parameter is malformed or refused (the web answers 400 naming ``field``)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", field=field)
+    def __init__(self, field: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(f"{field}: {message}", field=field, status=status)
 
 
 class BadRequestError(InvalidValueError):

@@ -143,6 +143,9 @@ class JobSpec:
             raise InvalidJobError(
                 f"classname must be a non-empty string, got {self.classname!r}", field="classname"
             )
+        for name in ("name", "classname"):
+            if find_unsafe(getattr(self, name)) is not None:
+                raise InvalidJobError(f"{name} must be valid Unicode text (no lone surrogates)", field=name)
         _number("interval", self.interval_s, allow_none=False, positive=True, minimum=MIN_INTERVAL_S,
                 maximum=MAX_SECONDS)
         if not isinstance(self.only_once, bool):
@@ -224,13 +227,18 @@ class JobSpec:
             interval_s=data["interval"],
             kwargs=kwargs,
             only_once=data.get("only_once", False),
-            max_runs=data.get("max_runs"),
+            max_runs=_integral(data.get("max_runs")),
             only_before=data.get("only_before"),
             timeout_s=data.get("timeout"),
-            max_retries=data.get("retries"),
+            max_retries=_integral(data.get("retries")),
             parent=tuple(data.get("parent") or ()),
             origin=Origin(data.get("origin", Origin.API)),
         )
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: a count given as 5.0 is the integer 5 (anything else is left to check)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def make_job_id(spec: JobSpec) -> str:

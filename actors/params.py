@@ -162,6 +162,8 @@ class Param:
             return None
         kind = self.type
         quoted = _shown(value) if shown is None else shown
+        if kind in ("int", "size") and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one number type: 5.0 is the integer 5
         ok = {
             "str": isinstance(value, str),
             "int": isinstance(value, int) and not isinstance(value, bool),
@@ -214,7 +216,10 @@ class Param:
             return text.lower() in _TRUE
         try:
             if kind == "int":
-                return int(text, 10)
+                value = integral_text(text)
+                if value is None:
+                    raise ValueError(text)
+                return value
             if kind == "float":
                 return float(text)
             if kind == "size":
@@ -245,6 +250,20 @@ class Param:
 
             return json.dumps(value)
         return str(value)
+
+
+def integral_text(text: str) -> int | None:
+    """*text* as an integer: ``42``, or a number with no fraction (``42.0``, ``4.2e1``: JSON and the
+    clients that write it make no difference); None when it is not one."""
+    try:
+        return int(text.strip(), 10)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) and number.is_integer() else None
 
 
 def parse_duration(text: str, field: str) -> float:
@@ -358,4 +377,5 @@ class Option:
 
 
 
-__all__ = ["PARAM_TYPES", "REQUIRED", "Option", "Param", "check_all", "parse_all", "parse_duration", "parse_size"]
+__all__ = ["PARAM_TYPES", "REQUIRED", "Option", "Param", "check_all", "integral_text", "parse_all", "parse_duration",
+           "parse_size"]

@@ -28,6 +28,8 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
+from actors.bounds import MAX_EPOCH, in_range, short_repr
+
 __all__ = ["HORIZON_S", "describe_formats", "parse_timeish", "parse_when"]
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([utcgmz]*)")
@@ -120,7 +122,7 @@ def parse_when(value: object, *, now: float, field: str = "when", allow_past: bo
     """
     from actors.errors import InvalidValueError
 
-    shown = repr(value)[:60]
+    shown = short_repr(value, 60)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidValueError(f"{field}: expected a time (text or epoch seconds), got {shown}", field=field,
                                 value=shown)
@@ -129,10 +131,13 @@ def parse_when(value: object, *, now: float, field: str = "when", allow_past: bo
             epoch = parse_timeish(value, now=now)
         except ValueError as exc:
             raise InvalidValueError(f"{field}: {exc}", field=field, value=shown) from None
-    else:
+    elif in_range(value, -MAX_EPOCH, MAX_EPOCH):
         epoch = float(value)
+    else:
+        epoch = math.nan  # NaN, an infinity, or an int no float holds (10**400)
     if not math.isfinite(epoch):
-        raise InvalidValueError(f"{field}: expected a finite time, got {shown}", field=field, value=shown)
+        raise InvalidValueError(f"{field}: expected a finite time within +-{MAX_EPOCH:g} epoch seconds, got {shown}",
+                                field=field, value=shown)
     if not allow_past and epoch < now - PAST_TOLERANCE_S:
         raise InvalidValueError(f"{field}: {shown} is in the past; a job cannot be scheduled into the past",
                                 field=field, value=shown)

@@ -15,7 +15,7 @@ import bottle
 from actors.errors import BadRequestError
 from web import params
 from web.errors import JsonErrors
-from web.openapi import openapi_document
+from web.openapi import Catalog, openapi_document
 from web.requests import query_params as _query
 from web.requests import route
 from web.security import Guard
@@ -147,6 +147,8 @@ def api_app(state: WebState) -> bottle.Bottle:
 
     @route(app, "GET", "/openapi.json")
     def openapi() -> dict[str, Any]:
-        return openapi_document(bottle.request.script_name)
+        catalog = Catalog(tasks=facade.tasks(), reports=[info.describe() for info in facade.reports().infos()],
+                          options=facade.options())
+        return openapi_document(bottle.request.script_name, catalog)
 
     return app

@@ -19,6 +19,7 @@ from typing import Any
 from actors.bounds import MAX_COUNT
 from actors.errors import BadRequestError
 from actors.jobs import JobState, Outcome
+from actors.params import integral_text
 from actors.store import Query
 
 #: Largest JSON body accepted, bytes.
@@ -66,10 +67,7 @@ def integer(params: Mapping[str, str], name: str, *, default: int | None = None,
 
 def bounded_int(raw: str, name: str, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
     """Text *raw* as an integer in ``[minimum, maximum]`` (400 naming *name* otherwise)."""
-    try:
-        value = int(raw.strip(), 10) if len(raw) <= 40 else None
-    except ValueError:
-        value = None
+    value = integral_text(raw) if len(raw) <= 40 else None
     if value is None:
         raise BadRequestError(f"{name}: expected an integer, got {raw[:40]!r}", field=name, value=raw[:40])
     if not minimum <= value <= maximum:

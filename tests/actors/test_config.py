@@ -315,9 +315,9 @@ def test_replace_validates_and_records_runtime_source() -> None:
                                     "option 'retry_delay' (60.0, from default)"),
         ({"restart_min_backoff": 40.0}, "option 'restart_max_backoff' (30.0, from default) must be >= "
                                         "option 'restart_min_backoff' (40.0, from runtime)"),
-        ({"retry_jitter": 1.5}, "option 'retry_jitter' must be between 0 and 1, got 1.5"),
-        ({"retry_jitter": -0.1}, "option 'retry_jitter' must be between 0 and 1, got -0.1"),
-        ({"restart_jitter": 2.0}, "option 'restart_jitter' must be between 0 and 1, got 2.0"),
+        ({"retry_jitter": 1.5}, "option 'retry_jitter' must be <= 1, got 1.5"),
+        ({"retry_jitter": -0.1}, "option 'retry_jitter' must be >= 0, got -0.1"),
+        ({"restart_jitter": 2.0}, "option 'restart_jitter' must be <= 1, got 2.0"),
         ({"web_base": "analytics"}, "option 'web_base' must start with '/', got 'analytics'"),
         ({"web_port": 70000}, "option 'web_port' must be <= 65535, got 70000"),
     ],

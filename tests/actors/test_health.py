@@ -8,6 +8,7 @@ scheduler makes no progress (its thread is stuck), a worker slot is degraded.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -77,6 +78,11 @@ def test_a_scheduler_without_progress_is_unhealthy(tmp_path, monkeypatch):
         system.shutdown(grace_s=0.2)
 
 
+def _replaced_or_degraded(system, pid: int) -> bool:
+    worker = system.workers()[0]
+    return worker["pid"] != pid or worker["status"] == "degraded"
+
+
 def test_a_degraded_worker_is_unhealthy(tmp_path):
     system = start_system(tmp_path, workers=2, restart_max=1, restart_window=600.0)
     try:
@@ -85,7 +91,7 @@ def test_a_degraded_worker_is_unhealthy(tmp_path):
         for _ in range(2):  # one restart allowed; the second death degrades the slot
             pid = wait_for(lambda: system.workers()[0]["status"] == "idle" and system.workers()[0]["pid"], 30)
             os.kill(pid, signal.SIGKILL)
-            wait_for(lambda pid=pid: system.workers()[0]["pid"] != pid or system.workers()[0]["status"] == "degraded")
+            wait_for(functools.partial(_replaced_or_degraded, system, pid))
         problems = wait_for(lambda: _problems(app), 15)
         assert any(p.startswith("worker 0: degraded") for p in problems), problems
     finally:

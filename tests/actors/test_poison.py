@@ -9,6 +9,7 @@ keep running, the actor is never restarted, and ``/healthz`` stays 200.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
@@ -53,8 +54,12 @@ def test_a_job_whose_rule_raises_is_set_aside_and_the_others_keep_running(tmp_pa
             poisons.append(facade.add_job({"name": spec.name, "classname": OK, "interval": 0.05})["job_id"])
         healthy = facade.add_job({"name": unique("healthy"), "classname": OK, "interval": 0.05})["job_id"]
 
+        def set_aside(job_id: str) -> dict | None:
+            job = facade.job(job_id)
+            return job if job["state"] == "quarantined" else None
+
         for job_id in poisons:
-            job = wait_for(lambda job_id=job_id: (j := facade.job(job_id))["state"] == "quarantined" and j)
+            job = wait_for(functools.partial(set_aside, job_id))
             assert "OverflowError" in job["last_error"] and "poisoned on purpose" in job["last_error"]
             assert job["note"].startswith("set aside: ")
         before = len(wait_results(system, job_id=healthy, count=3))
