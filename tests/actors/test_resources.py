@@ -172,5 +172,10 @@ def test_live_options_reach_the_workers(tmp_path):
         big = facade.add_job({"name": unique("big"), "classname": A + "BigResult", "interval": 3600,
                               "kwargs": {"mb": 0.01}})
         assert wait_results(system, job_id=big["job_id"])[0]["result"]["truncated"] is True
+        app.put_json(f"{API}/options/task_timeout", {"value": 0.5})
+        slow = facade.add_job({"name": unique("slow"), "classname": "Sleep", "interval": 3600, "retries": 0,
+                               "kwargs": {"seconds": 30}})
+        doc = wait_results(system, job_id=slow["job_id"], timeout=30)[0]
+        assert doc["outcome"] == "timeout" and "timed out after 0.5s" in doc["error"]
     finally:
         system.shutdown(grace_s=0.2)

@@ -25,8 +25,8 @@ import jsonschema
 import pykka
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Flaky, Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -159,6 +159,7 @@ def _fuzz(operation, mode, checks, facade, live):
 def test_stateful_sequences_follow_the_links(fuzzed):
     _server, facade, schema, live = fuzzed
     machine = schema.as_state_machine()
+    problems: list[str] = []
 
     class Sequences(machine):  # type: ignore[misc, valid-type]
         def before_call(self, case):
@@ -168,9 +169,33 @@ def test_stateful_sequences_follow_the_links(fuzzed):
             _restore(facade, live)
 
         def validate_response(self, response, case, **kwargs):
-            case.validate_response(response, checks=POSITIVE_CHECKS if _positive(case) else NEGATIVE_CHECKS)
+            # Failures are collected, not raised: a sequence depends on the server's state, so
+            # hypothesis could not replay it to shrink it (it would call the run flaky and hide it).
+            try:
+                case.validate_response(response, checks=POSITIVE_CHECKS if _positive(case) else NEGATIVE_CHECKS)
+            except Exception as exc:
+                problems.append(f"{case.method} {case.formatted_path}: {type(exc).__name__}: {str(exc)[:2000]}")
 
-    Sequences.run(settings=settings(FUZZ, max_examples=max(2, EXAMPLES // 2), stateful_step_count=STEPS))
+        def teardown(self):
+            scenarios.append(1)
+
+    # As schemathesis's own runner does: a sequence depends on the server's state, so hypothesis may
+    # find that a replayed prefix draws differently (Flaky); then it starts over, up to the budget.
+    scenarios: list[int] = []
+    wanted = max(2, EXAMPLES // 2)
+    attempts = 0
+    while attempts < 20:
+        attempts += 1
+        try:
+            Sequences.run(settings=settings(FUZZ, max_examples=wanted - len(scenarios), stateful_step_count=STEPS,
+                                            phases=[Phase.generate], derandomize=False))
+        except Flaky:
+            if len(scenarios) < wanted:
+                continue
+        break
+    assert not problems, "\n\n".join(dict.fromkeys(problems))
+    assert scenarios, f"no sequence completed in {attempts} attempts"
+    print(f"stateful: {len(scenarios)} sequences in {attempts} attempt(s)")
 
 
 def test_after_the_fuzzing_nothing_died_and_health_is_honest(fuzzed):
