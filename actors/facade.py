@@ -154,10 +154,11 @@ class Facade:
 
     def running(self) -> list[dict[str, Any]]:
         """Runs in progress, with elapsed seconds and the worker pid."""
-        now = time.time()
         pids = {w.get("slot"): w for w in self.system.workers()}
+        running = self.system.ask(ListRunning())
+        now = time.time()  # after the asks: a run that started meanwhile is not "-0.01 s" old
         out = []
-        for run in self.system.ask(ListRunning()):
+        for run in running:
             worker = pids.get(run["slot"], {})
             started = (worker.get("run") or {}).get("started_at")
             out.append({**run, "pid": worker.get("pid"), "started_at": started,

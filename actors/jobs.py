@@ -227,18 +227,13 @@ class JobSpec:
             interval_s=data["interval"],
             kwargs=kwargs,
             only_once=data.get("only_once", False),
-            max_runs=_integral(data.get("max_runs")),
+            max_runs=data.get("max_runs"),
             only_before=data.get("only_before"),
             timeout_s=data.get("timeout"),
-            max_retries=_integral(data.get("retries")),
+            max_retries=data.get("retries"),
             parent=tuple(data.get("parent") or ()),
             origin=Origin(data.get("origin", Origin.API)),
         )
-
-
-def _integral(value: Any) -> Any:
-    """JSON has one number type: a count given as 5.0 is the integer 5 (anything else is left to check)."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def make_job_id(spec: JobSpec) -> str:

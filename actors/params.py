@@ -162,8 +162,6 @@ class Param:
             return None
         kind = self.type
         quoted = _shown(value) if shown is None else shown
-        if kind in ("int", "size") and isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON has one number type: 5.0 is the integer 5
         ok = {
             "str": isinstance(value, str),
             "int": isinstance(value, int) and not isinstance(value, bool),
