@@ -168,7 +168,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-#: Integral JSON numbers written with a fraction or an exponent (``5.0``, ``5e3``) below this are
+#: Integral JSON numbers written with a fraction or an exponent (``5.0``, ``5e3``) up to this are
 #: read as integers: JSON has one number type, and the schemas' ``integer`` includes them.
 _EXACT_INT = 2**53
 
@@ -177,7 +177,7 @@ def _finite_float(text_value: str) -> float | int:
     value = float(text_value)
     if not math.isfinite(value):
         raise ValueError(f"number {text_value} is out of range")
-    if value.is_integer() and abs(value) < _EXACT_INT:
+    if value.is_integer() and abs(value) <= _EXACT_INT:
         return int(value)
     return value
 
