@@ -31,7 +31,7 @@ from typing import Any
 
 from actors.bounds import task_next_at
 from actors.jsonsafe import sanitize
-from actors.leftovers import kill_leftovers
+from actors.leftovers import become_subreaper, kill_leftovers
 from actors.logbudget import MAX_LINE_CHARS, LogBudget
 from actors.payload import bounded_result
 
@@ -208,6 +208,7 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
     """Entry point of a worker subprocess (spawn target). Returns when told to stop or on EOF."""
     os.setpgrp()
     _die_with_parent()
+    become_subreaper()  # what a task leaves running stays our child (actors.leftovers)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     memory_mb = int(config.get("memory_mb") or 0)
     if memory_mb > 0:

@@ -133,9 +133,9 @@ _o("Web", "web_request_timeout", 15.0, "seconds a client has to send a whole req
 # -- issue 11: what a task may use up, and when the server calls itself unhealthy ----------
 _o("Workers", "result_max_bytes", 1048576, "largest stored result of one run, bytes of JSON (0 = no cap); a bigger "
    "one is stored as a bounded preview and the run's notes say so", minimum=0, size=True, metavar="BYTES", live=True)
-_o("Workers", "log_max_lines", 10000, "most log lines stored per run (0 = no cap); beyond it one line says how "
+_o("Workers", "log_max_lines", 50000, "most log lines stored per run (0 = no cap); beyond it one line says how "
    "many were dropped", minimum=0, live=True)
-_o("Workers", "log_max_bytes", 1048576, "most characters of log stored per run (0 = no cap)", minimum=0, size=True,
+_o("Workers", "log_max_bytes", 4194304, "most characters of log stored per run (0 = no cap)", minimum=0, size=True,
    metavar="BYTES", live=True)
 _o("Workers", "keep_task_processes", False, "let processes a task started live on after its run (by default the "
    "worker kills what is left of its process group after every run)", live=True)

@@ -8,6 +8,11 @@ run the subprocess therefore SIGKILLs every other live member of its own group (
 ``keep_task_processes`` option says to keep them) and reports what it killed in the run's
 notes.
 
+Cheap when there is nothing to do (the common case): the worker process is a child
+subreaper (`become_subreaper`), so every process a task started that is still around, even one
+whose parent exited, is a child of the worker process; one ``waitid(WNOWAIT)`` says whether there
+is any, and only then is ``/proc`` scanned.
+
 Linux: members are found in ``/proc/<pid>/stat``; elsewhere nothing is found (and nothing is
 killed). A process that left the group (``setsid``) is out of reach, as it is of a group kill.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -50,10 +56,35 @@ def group_members(pgid: int, *, exclude: int) -> list[tuple[int, int]]:
     return found
 
 
+def become_subreaper() -> None:
+    """Linux: orphaned descendants of this process become its children (PR_SET_CHILD_SUBREAPER),
+    so `has_children` sees every process a task left behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1)
+        except (OSError, AttributeError):  # pragma: no cover - then has_children sees direct children only
+            pass
+
+
+def has_children() -> bool:
+    """Whether this process has any child, running or exited (one system call; reaps nothing)."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
 def kill_leftovers() -> list[int]:
     """SIGKILL every other live process of this process's group; reap those that are our
-    children. Returns the pids killed."""
+    children (and children that already exited). Returns the pids killed."""
+    if not has_children():
+        return []
     me = os.getpid()
+    _reap_exited()
     members = group_members(os.getpgrp(), exclude=me)
     killed: list[int] = []
     for pid, _ in members:
@@ -71,4 +102,16 @@ def kill_leftovers() -> list[int]:
     return killed
 
 
-__all__ = ["group_members", "kill_leftovers"]
+def _reap_exited() -> None:
+    """Collect the exit status of children that already ended (orphans this subreaper adopted;
+    the task that started them is done), so that they do not pile up as zombies."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+__all__ = ["become_subreaper", "group_members", "has_children", "kill_leftovers"]

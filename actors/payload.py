@@ -43,7 +43,7 @@ PREVIEW_BYTES = 4096
 PREVIEW_KEYS = 50
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReadPayload:
     """A run's payload, checked: what the scheduler gets and what the result document stores."""
 
@@ -77,16 +77,21 @@ def bounded_result(result: Any, max_bytes: int, notes: list[str]) -> dict[str, A
     The stand-in keeps what an operator needs to see what happened: the size, the first
     top-level keys and the first `PREVIEW_BYTES` of the JSON text; a note says what was cut.
     """
-    if not isinstance(result, Mapping):
-        result = {} if result is None else {"result": result}
+    kept: dict[str, Any]
+    if type(result) is dict:
+        kept = result
+    elif isinstance(result, Mapping):
+        kept = dict(result)
+    else:
+        kept = {} if result is None else {"result": result}
     try:
-        raw = orjson.dumps(result)
+        raw = orjson.dumps(kept)
     except (TypeError, ValueError, RecursionError):
-        result = sanitize(dict(result), notes)
-        raw = orjson.dumps(result)
+        kept = sanitize(kept, notes)
+        raw = orjson.dumps(kept)
     if max_bytes <= 0 or len(raw) <= max_bytes:
-        return dict(result)
-    keys = [str(k)[:100] for k in list(result)[:PREVIEW_KEYS]]
+        return kept
+    keys = [str(k)[:100] for k in list(kept)[:PREVIEW_KEYS]]
     preview = raw[:PREVIEW_BYTES].decode("utf-8", "replace")
     notes.append(f"result: {len(raw)} bytes of JSON is over result_max_bytes ({max_bytes}); stored as a preview "
                  f"(the first {PREVIEW_BYTES} bytes and the first {len(keys)} keys)")
@@ -94,54 +99,79 @@ def bounded_result(result: Any, max_bytes: int, notes: list[str]) -> dict[str, A
 
 
 def _epoch(value: Any, default: float) -> float:
+    if type(value) is float and 0.0 <= value <= MAX_EPOCH:  # the common case, fast (NaN fails it)
+        return value
     return float(value) if in_range(value, 0.0, MAX_EPOCH) else default
+
+
+def _texts(values: Any, limit: int) -> list[str]:
+    """Up to `MAX_NOTES` texts of at most *limit* characters each, from whatever *values* is."""
+    if not values:
+        return []
+    if not isinstance(values, list | tuple):
+        return [f"the worker process sent {type(values).__name__} instead of a list of notes; dropped"]
+    return [cut(value, limit) or "" for value in values[:MAX_NOTES]]
+
+
+_OUTCOMES = {str(Outcome.SUCCESS): Outcome.SUCCESS, str(Outcome.FAILED): Outcome.FAILED}
 
 
 def read_payload(payload: Any, *, started_default: float, now: float, max_result_bytes: int) -> ReadPayload:
     """Check a run's payload from the worker pipe; see the module docstring.
 
     Never raises: whatever *payload* is, a `ReadPayload` comes out (a malformed one is a
-    ``failed`` run whose error says why).
+    ``failed`` run whose error says why). Cheap for the common payload (a few microseconds):
+    it runs once per run in the worker actor's thread.
     """
-    if not isinstance(payload, Mapping):
-        report = RunReport(Outcome.FAILED, started_at=started_default, finished_at=now,
-                           error=f"the worker process sent a malformed result ({type(payload).__name__})")
-        return ReadPayload(report=report, result={})
-    notes = [cut(n, MAX_NOTE_CHARS) or "" for n in list(payload.get("notes") or [])[:MAX_NOTES]] \
-        if isinstance(payload.get("notes"), list | tuple) else []
-    raw_outcome = payload.get("outcome", "failed")
-    error = cut(payload.get("error"), MAX_ERROR_CHARS)
-    if raw_outcome not in (Outcome.SUCCESS, Outcome.FAILED):
+    if type(payload) is not dict:
+        if not isinstance(payload, Mapping):
+            report = RunReport(Outcome.FAILED, started_at=started_default, finished_at=now,
+                               error=f"the worker process sent a malformed result ({type(payload).__name__})")
+            return ReadPayload(report=report, result={})
+        payload = dict(payload)
+    get = payload.get
+    notes = _texts(get("notes"), MAX_NOTE_CHARS)
+    error = get("error")
+    if error is not None:
+        error = cut(error, MAX_ERROR_CHARS)
+    raw_outcome = get("outcome", "failed")
+    outcome = _OUTCOMES.get(raw_outcome) if isinstance(raw_outcome, str) else None
+    if outcome is None:
         error = f"the worker process sent outcome {short_repr(raw_outcome)}; recorded as failed" + (
             f": {error}" if error else "")
-        raw_outcome = Outcome.FAILED
-    started = _epoch(payload.get("started_at"), started_default)
-    finished = max(started, _epoch(payload.get("finished_at"), now))
-    next_at, refused = task_next_at(payload.get("next_at"), now)
-    if refused:
-        notes.append(refused)
-    resubmit = payload.get("resubmit", True)
-    if not isinstance(resubmit, bool):
+        outcome = Outcome.FAILED
+    started = _epoch(get("started_at"), started_default)
+    finished = max(started, _epoch(get("finished_at"), now))
+    next_at = get("next_at")
+    if next_at is not None:
+        next_at, refused = task_next_at(next_at, now)
+        if refused:
+            notes.append(refused)
+    resubmit = get("resubmit", True)
+    if resubmit is not True and resubmit is not False:
         notes.append(f"resubmit: {short_repr(resubmit)} is not true or false; taken as true")
         resubmit = True
-    children_raw = payload.get("children") or ()
-    children = tuple(c for c in list(children_raw)[:MAX_CHILDREN_READ] if isinstance(c, Mapping)) \
-        if isinstance(children_raw, list | tuple) else ()
-    child_errors = [cut(e, MAX_NOTE_CHARS) or "" for e in list(payload.get("child_errors") or [])[:MAX_NOTES]] \
-        if isinstance(payload.get("child_errors"), list | tuple) else []
-    result = bounded_result(payload.get("result"), max_result_bytes, notes)
-    rss = payload.get("rss_kb")
-    dropped = payload.get("logs_dropped")
-    logs_dropped = (int(dropped[0]), int(dropped[1])) if (
-        isinstance(dropped, list | tuple) and len(dropped) == 2 and all(in_range(n, 0, 2**62) for n in dropped)) \
-        else (0, 0)
-    report = RunReport(outcome=Outcome(raw_outcome), started_at=started, finished_at=finished, error=error,
+    children: tuple[Mapping[str, Any], ...] = ()
+    children_raw = get("children")
+    if children_raw:
+        children = tuple(c for c in list(children_raw)[:MAX_CHILDREN_READ] if isinstance(c, Mapping)) \
+            if isinstance(children_raw, list | tuple) else ()
+    result = bounded_result(get("result"), max_result_bytes, notes)
+    rss = get("rss_kb")
+    dropped = get("logs_dropped")
+    logs_dropped = (0, 0)
+    if dropped and dropped not in ((0, 0), [0, 0]):
+        logs_dropped = (int(dropped[0]), int(dropped[1])) if (
+            isinstance(dropped, list | tuple) and len(dropped) == 2
+            and all(in_range(n, 0, 2**62) for n in dropped)) else (0, 0)
+    report = RunReport(outcome=outcome, started_at=started, finished_at=finished, error=error,
                        next_at=next_at, resubmit=resubmit, children=children)
+    traceback = get("traceback")
     return ReadPayload(report=report, result=result, notes=notes,
-                       traceback=cut(payload.get("traceback"), MAX_TRACEBACK_CHARS, keep_end=True),
-                       rss_kb=rss if isinstance(rss, int) and not isinstance(rss, bool) else None,
-                       child_errors=child_errors, exit_after=bool(payload.get("exit_after")),
-                       logs_dropped=logs_dropped)
+                       traceback=None if traceback is None else cut(traceback, MAX_TRACEBACK_CHARS, keep_end=True),
+                       rss_kb=rss if type(rss) is int else None,
+                       child_errors=_texts(get("child_errors"), MAX_NOTE_CHARS),
+                       exit_after=bool(get("exit_after")), logs_dropped=logs_dropped)
 
 
 __all__ = ["MAX_ERROR_CHARS", "MAX_TRACEBACK_CHARS", "ReadPayload", "bounded_result", "cut", "read_payload"]

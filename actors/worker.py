@@ -89,8 +89,8 @@ class WorkerConfig:
     #: Largest stored result of one run, bytes of JSON (0 = no cap; ``result_max_bytes``).
     result_max_bytes: int = 1024 * 1024
     #: Log lines and characters one run may store (0 = no cap; ``log_max_lines``, ``log_max_bytes``).
-    log_max_lines: int = 10_000
-    log_max_bytes: int = 1024 * 1024
+    log_max_lines: int = 50_000
+    log_max_bytes: int = 4 * 1024 * 1024
     #: Let processes a task leaves behind live on after a successful run (``keep_task_processes``).
     keep_task_processes: bool = False
 
