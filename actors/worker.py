@@ -135,6 +135,7 @@ class Worker(pykka.ThreadingActor):
         self._timers: list[TimerHandle] = []
         self._tracker = RestartTracker(config.restart)
         self._logs = LogBudget(config.log_max_lines, config.log_max_bytes)
+        self._config_changed = False  # a live option changed since the subprocess was told
         self._stopping = False
         self.status = "starting"
 
@@ -213,6 +214,7 @@ class Worker(pykka.ThreadingActor):
         gen = self._gen
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         config = self._config.child_config()
+        self._config_changed = False
         process = self._ctx.Process(target=child_main, args=(child_conn, config), name=f"das-worker-{self.slot}",
                                     daemon=True)
         process.start()
@@ -254,15 +256,19 @@ class Worker(pykka.ThreadingActor):
                 os.kill(self._pid, sig)
 
     def _configure(self, changes: Mapping[str, Any]) -> None:
-        """A live option changed: new runs (and new processes) use the new values."""
+        """A live option changed: new runs (and new processes) use the new values. The subprocess
+        is told with its next batch (`_send_config`): while it runs a task it reads nothing, and a
+        pipe that fills up must never block this actor (its timeouts would stop firing)."""
         known = {name: value for name, value in changes.items() if name in WorkerConfig.__dataclass_fields__}
         self._config = dataclasses.replace(self._config, **known)
         self._logs.set_limits(self._config.log_max_lines, self._config.log_max_bytes)
-        if self._conn is not None and self._ready:
-            try:
-                self._conn.send(("config", self._config.child_config()))
-            except (OSError, ValueError):
-                pass  # the process is going away; its successor starts with the new values
+        self._config_changed = True
+
+    def _send_config(self) -> None:
+        """Tell an idle subprocess (it waits on the pipe for its next batch) the changed options."""
+        if self._config_changed and self._conn is not None:
+            self._config_changed = False
+            self._conn.send(("config", self._config.child_config()))
 
     def _on_ready(self, pid: int) -> None:
         self._ready = True
@@ -280,6 +286,7 @@ class Worker(pykka.ThreadingActor):
         self._run_started, self._kill_reason = time.time(), ""
         self.status = "busy"
         try:
+            self._send_config()
             self._conn.send(("runs", [run.to_wire() for run in runs]))
         except (OSError, ValueError):
             return  # the reader thread reports the dead process; _on_exit records the runs

@@ -179,3 +179,28 @@ def test_live_options_reach_the_workers(tmp_path):
         assert doc["outcome"] == "timeout" and "timed out after 0.5s" in doc["error"]
     finally:
         system.shutdown(grace_s=0.2)
+
+
+@pytest.mark.system
+def test_many_live_changes_during_a_long_run_never_block_the_worker(tmp_path):
+    """The fuzzer found it: each change was sent down the pipe of a subprocess busy in a task;
+    the pipe filled up, the worker actor blocked in send, and the run's timeout never fired."""
+    system = start_system(tmp_path, workers=1)
+    marker = tmp_path / "long"
+    try:
+        facade = make_facade(system)
+        job = facade.add_job({"name": unique("long"), "classname": "tests.web.tasks:Block", "interval": 3600,
+                              "timeout": 2.0, "retries": 0, "kwargs": {"marker": str(marker), "seconds": 60}})
+        wait_for(marker.exists, 30)
+        for i in range(300):  # ~1 KiB each: far more than a pipe holds
+            facade.set_option("log_max_lines", 100 + i)
+        assert system.workers()[0]["status"] in ("busy", "killing")  # the worker actor still answers
+        doc = wait_results(system, job_id=job["job_id"], timeout=20)[0]
+        assert doc["outcome"] == "timeout"
+        flood = facade.add_job({"name": unique("after"), "classname": A + "Flood", "interval": 3600,
+                                "kwargs": {"lines": 2000}})
+        wait_results(system, job_id=flood["job_id"])
+        system.flush()
+        assert len(facade.run(flood["job_id"], 1)["logs"]) == 399 + 1  # the last value reached the subprocess
+    finally:
+        system.shutdown(grace_s=0.2)
