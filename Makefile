@@ -8,11 +8,12 @@ CACHE ?= $(HOME)/.cache/das-actors
 EDITOR := web/editor
 EDITOR_BUNDLE := web/static/editor.js
 
-.PHONY: run test lint bench services editor clean help
+.PHONY: run test fuzz lint bench services editor clean help
 
 help:
 	@echo "make run    set up and start the server on the embedded store with the demo jobs"
 	@echo "make test   set up, provision test services, run the whole test suite"
+	@echo "make fuzz   the OpenAPI-driven fuzzer and the form fuzzer with a long budget (make test runs them short)"
 	@echo "make lint   ruff + mypy + import-linter (the layer rule)"
 	@echo "make bench  benchmarks side by side with APScheduler"
 	@echo "make editor build the panel's code editor (npm ci + esbuild -> $(EDITOR_BUNDLE))"
@@ -45,6 +46,14 @@ services: $(STAMP)
 
 test: $(STAMP) $(EDITOR_BUNDLE) services
 	DAS_ACTORS_CACHE="$(CACHE)" $(BIN)/python -m pytest
+
+# The API fuzzers with a long budget (issue 11): every operation of the OpenAPI document, positive and
+# negative cases, stateful sequences; 0 responses 5xx, 0 actor crashes, /healthz honest at the end.
+FUZZ_EXAMPLES ?= 300
+FUZZ_STEPS ?= 20
+fuzz: $(STAMP)
+	DAS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DAS_FUZZ_STEPS=$(FUZZ_STEPS) DAS_FUZZ_RANDOM=1 DAS_ACTORS_CACHE="$(CACHE)" \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/web/test_openapi_fuzz.py tests/web/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

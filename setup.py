@@ -32,7 +32,9 @@ setup(
         "test": ["pytest>=8", "pytest-timeout>=2.3", "webtest>=3.0", "hypothesis>=6.100",
                  "prometheus-client>=0.20", "openapi-spec-validator>=0.7",
                  "playwright>=1.40",  # the Python package only; the browser is Debian's chromium
-                 "pytest-httpserver>=1.0", "import-linter>=2.1", *AMQP, *DASK, *ANALYTICS],
+                 "pytest-httpserver>=1.0", "import-linter>=2.1",
+                 "schemathesis>=4.3,<5",  # the OpenAPI-driven fuzzer (tests/web/test_openapi_fuzz.py, make fuzz)
+                 *AMQP, *DASK, *ANALYTICS],
         "amqp": AMQP,
         "dask": DASK,
         "analytics": ANALYTICS,

@@ -29,7 +29,11 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from actors.bounds import task_next_at
 from actors.jsonsafe import sanitize
+from actors.leftovers import become_subreaper, kill_leftovers
+from actors.logbudget import MAX_LINE_CHARS, LogBudget
+from actors.payload import bounded_result
 
 #: Log records are sent in batches of this many, or every LOG_FLUSH_S seconds.
 LOG_BATCH = 256
@@ -42,8 +46,9 @@ class _PipeSender:
     """Thread-safe sender. Log records and results are buffered and sent in order, by size,
     by time (a flusher thread, so nothing waits behind a long task) and at batch end."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, budget: LogBudget | None = None) -> None:
         self._conn = conn
+        self.budget = budget or LogBudget(0, 0)
         self._lock = threading.Lock()
         self._logs: list[tuple[str, float, int, str, str]] = []
         self._results: list[tuple[str, dict[str, Any]]] = []
@@ -57,8 +62,11 @@ class _PipeSender:
             self._conn.send(message)
 
     def log(self, record: tuple[float, int, str, str]) -> None:
+        message = self.budget.admit(self.run_id, record[3])
+        if message is None:
+            return  # over the run's log budget: counted, not sent
         with self._lock:
-            self._logs.append((self.run_id, *record))
+            self._logs.append((self.run_id, record[0], record[1], record[2], message))
             if len(self._logs) >= LOG_BATCH:
                 self._send_pending_locked()
 
@@ -169,7 +177,7 @@ class _StreamToLog:
 
     def write(self, text: str) -> int:
         lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
+        self._partial = lines.pop()[: MAX_LINE_CHARS + 64]  # an endless line is cut, not held whole
         for line in lines:
             self._sender.log((time.time(), self._level, self._name, line))
         return len(text)
@@ -200,13 +208,16 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
     """Entry point of a worker subprocess (spawn target). Returns when told to stop or on EOF."""
     os.setpgrp()
     _die_with_parent()
+    become_subreaper()  # what a task leaves running stays our child (actors.leftovers)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     memory_mb = int(config.get("memory_mb") or 0)
     if memory_mb > 0:
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    config = dict(config)  # a live option change updates it (("config", {...}) between batches)
     global _SENDER  # noqa: PLW0603 - one sender per worker subprocess
-    sender = _SENDER = _PipeSender(conn)
+    sender = _SENDER = _PipeSender(conn, LogBudget(int(config.get("log_max_lines") or 0),
+                                                   int(config.get("log_max_bytes") or 0)))
     root = logging.getLogger()
     root.handlers[:] = [_PipeHandler(sender)]
     root.setLevel(logging.DEBUG if config.get("verbose") else logging.INFO)
@@ -227,10 +238,26 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
             return
         if message[0] == "runs":
             _run_batch(message[1], sender, registry, config)
+        elif message[0] == "config":
+            config.update(message[1])
+            sender.budget.set_limits(int(config.get("log_max_lines") or 0), int(config.get("log_max_bytes") or 0))
 
 
 #: A batch's results are sent when this many are pending (or by the flusher, or at batch end).
 RESULT_BATCH = 128
+
+
+def _bound_run(payload: dict[str, Any], sender: _PipeSender, config: Mapping[str, Any]) -> None:
+    """After a run: cap its result, count its dropped log lines, kill what it left running."""
+    notes = payload.setdefault("notes", [])
+    payload["logs_dropped"] = sender.budget.end_run(sender.run_id)
+    if "result" in payload:
+        payload["result"] = bounded_result(payload["result"], int(config.get("result_max_bytes") or 0), notes)
+    if not config.get("keep_task_processes"):
+        killed = kill_leftovers()
+        if killed:
+            notes.append(f"processes: killed {len(killed)} process(es) the task left running (pids "
+                         f"{', '.join(map(str, killed[:20]))}); set keep_task_processes to keep them")
 
 
 # -- shared services (actors.services plugins), built once per worker process -------------
@@ -261,6 +288,7 @@ def _run_batch(wires: list[dict[str, Any]], sender: _PipeSender, registry: Any, 
         payload = execute(wire, registry, max_children=max_children, services=worker_services(config))
         sys.stdout.flush()
         sys.stderr.flush()
+        _bound_run(payload, sender, config)
         exit_after = bool(payload.get("exit_after"))
         sender.result(sender.run_id, payload, now=exit_after or position == len(wires) - 1)
         if exit_after:
@@ -296,7 +324,12 @@ def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,
     payload["finished_at"] = time.time()
     payload["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if "outcome" not in payload:
-        payload.update(interpret(value, registry, max_children=max_children))
+        try:
+            payload.update(interpret(value, registry, max_children=max_children))
+        except BaseException as exc:  # noqa: BLE001 - a value that breaks reading it fails the run, not the worker
+            payload.update(outcome="failed", error=f"the task's return value could not be read: "
+                           f"{type(exc).__name__}: {str(exc)[:300]}", traceback=traceback.format_exc(), result={},
+                           notes=[])
     return payload
 
 
@@ -326,12 +359,11 @@ def interpret(value: Any, registry: Any, *, max_children: int) -> dict[str, Any]
     if value.get("resubmit", True) is False:
         out["resubmit"] = False
     key = "next_at" if "next_at" in value else "next"  # next_at; next is DAS's name, kept as an alias
-    nxt = value.get(key)
-    if nxt is not None:
-        if isinstance(nxt, int | float) and not isinstance(nxt, bool):
-            out["next_at"] = float(nxt)
-        else:
-            notes.append(f"{key}: {nxt!r} is not an epoch number; ignored")
+    next_at, refused = task_next_at(value.get(key), time.time(), key=key)
+    if next_at is not None:
+        out["next_at"] = next_at
+    if refused:
+        notes.append(refused)
     children, errors = validate_children(value.get("new_tasks"), registry, max_children=max_children)
     out["children"], out["child_errors"] = children, errors
     stored = sanitize(dict(value), notes)

@@ -83,7 +83,8 @@ def _o(group: str, name: str, default: Any, help_: str, **extra: Any) -> None:
 _o("Scheduling", "max_retries", 1, "retries of a failed run before it is given up", minimum=0, live=True)
 _o("Scheduling", "retry_delay", 60.0, "base delay of the exponential retry backoff, s", minimum=0, live=True)
 _o("Scheduling", "retry_max_delay", 3600.0, "longest retry delay, s", minimum=0, live=True)
-_o("Scheduling", "retry_jitter", 0.2, "random fraction (0..1) applied to retry delays", live=True)
+_o("Scheduling", "retry_jitter", 0.2, "random fraction (0..1) applied to retry delays", minimum=0, maximum=1.0,
+   live=True)
 _o("Scheduling", "minimum_interval", 60.0, "smallest job interval, s (anti-DoS floor)", minimum=0, live=True)
 _o("Scheduling", "no_start_offset", False, "start jobs at once, not at a random offset in their interval")
 _o("Scheduling", "max_children_per_run", 100, "most child jobs one run may spawn", minimum=0, live=True)
@@ -91,9 +92,10 @@ _o("Scheduling", "misfire", "coalesce", "what happens to slots that fell due whi
    "stalled, paused): coalesce = the newest runs once, all = each runs (up to max_catchup), skip = none; the "
    "others are recorded missed (per job: misfire=)", choices=("coalesce", "all", "skip"), live=True)
 _o("Scheduling", "misfire_grace", "", "seconds after its due time within which a missed slot still runs "
-   "(empty = min(period, 1 h); 'unlimited'; per job: misfire_grace=)", live=True)
+   "(empty = min(period, 1 h); 'unlimited'; per job: misfire_grace=)", live=True,
+   pattern=r"^(|unlimited|[0-9]{1,9}(\.[0-9]{1,6})?)$")
 _o("Scheduling", "max_catchup", 100, "most missed slots the 'all' misfire policy runs after one stop (per job: "
-   "max_catchup=; at most 10000)", minimum=1, live=True)
+   "max_catchup=; at most 10000)", minimum=1, maximum=10000, live=True)
 _o("Scheduling", "ledger_retention", 30 * 86400.0, "seconds the run ledger keeps a slot's entry (each job's "
    "newest are kept always); a backfill cannot reach further back", minimum=3600)
 _o("Scheduling", "finished_retention", 86400.0, "seconds finished jobs are kept before being pruned",
@@ -109,7 +111,7 @@ _o("Workers", "restart_max", 5, "restart intensity: at most N restarts of an act
 _o("Workers", "restart_window", 60.0, "...within W seconds, else give up", minimum=0)
 _o("Workers", "restart_min_backoff", 0.5, "first delay before restarting an actor, s", minimum=0)
 _o("Workers", "restart_max_backoff", 30.0, "longest delay before restarting an actor, s", minimum=0)
-_o("Workers", "restart_jitter", 0.2, "random fraction (0..1) applied to restart delays")
+_o("Workers", "restart_jitter", 0.2, "random fraction (0..1) applied to restart delays", minimum=0, maximum=1.0)
 _o("Workers", "restart_reset_after", 30.0, "seconds up before the restart backoff resets", minimum=0)
 _o("Store", "db_uri", "sqlite:///./das-actors.db", "store URI (sqlite:///path or mongodb://...)")
 _o("Store", "db_name", "analytics_results", "database name")
@@ -175,6 +177,17 @@ _o("Actions", "act_retry_max_delay", 3600.0, "longest delay between two attempts
 _o("Actions", "act_max_payload_bytes", 262144, "largest action body, bytes", minimum=1024, size=True,
    metavar="BYTES")
 _o("Actions", "act_concurrency", 4, "actions delivered at once", minimum=1)
+# -- issue 11: what a task may use up, and when the server calls itself unhealthy ----------
+_o("Workers", "result_max_bytes", 1048576, "largest stored result of one run, bytes of JSON (0 = no cap); a bigger "
+   "one is stored as a bounded preview and the run's notes say so", minimum=0, size=True, metavar="BYTES", live=True)
+_o("Workers", "log_max_lines", 50000, "most log lines stored per run (0 = no cap); beyond it one line says how "
+   "many were dropped", minimum=0, live=True)
+_o("Workers", "log_max_bytes", 4194304, "most characters of log stored per run (0 = no cap)", minimum=0, size=True,
+   metavar="BYTES", live=True)
+_o("Workers", "keep_task_processes", False, "let processes a task started live on after its run (by default the "
+   "worker kills what is left of its process group after every run)", live=True)
+_o("Scheduling", "health_stall_after", 60.0, "seconds the scheduler may go without a heartbeat, or a due run may "
+   "wait while a worker is idle, before /healthz answers 503", minimum=0.1, live=True)
 _o("Logging", "verbose", False, "log debug messages", short="v", live=True)
 _o("Logging", "log_format", "json", "format of log lines on stdout", choices=("json", "console"))
 _o("Logging", "log_file", "", "also write JSON log lines to this file (empty = none)")
@@ -378,7 +391,7 @@ def flags_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
 
 def describe_options() -> list[dict[str, Any]]:
     """Every option as a JSON-safe dict (for the web options panel and documentation)."""
-    fields = ("name", "default", "help", "group", "live", "minimum", "flag")
+    fields = ("name", "default", "help", "group", "live", "minimum", "maximum", "flag", "pattern")
     return [
         {**{f: getattr(o, f) for f in fields}, "type": o.type.__name__,
          "choices": None if o.choices is None else list(o.choices)}

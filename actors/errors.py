@@ -31,6 +31,7 @@ that attribute alone (`http_status`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -75,8 +76,8 @@ class UnknownTaskClassError(InvalidJobError):
 class ReportParamError(InvalidValueError):
     """A report parameter is malformed or refused (the web answers 400 naming ``field``)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", field=field)
+    def __init__(self, field: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(f"{field}: {message}", field=field, status=status)
 
 
 class BadRequestError(InvalidValueError):
@@ -169,16 +170,26 @@ class CtlUsageError(CtlError):
     """A bad ``ctl`` command line (the message says what to type)."""
 
 
+#: An object address in a repr (``<object at 0x7f...>``): never shown to a client.
+_ADDRESS = re.compile(r"\s+at\s+0x[0-9a-fA-F]+")
+
+
+def public_message(text: str) -> str:
+    """*text* without object addresses (``<function f at 0x7f...>`` becomes ``<function f>``)."""
+    return _ADDRESS.sub("", text)
+
+
 def http_status(exc: BaseException) -> tuple[int, str, str | None]:
     """``(status, message, field)`` for any exception a request handler lets out.
 
-    Our own errors answer with their ``status``; anything else is a 500 whose message names
-    only the exception type (never its text: it may leak internals such as addresses).
+    Our own errors answer with their ``status`` (their message without object addresses);
+    anything else is a 500 whose message names only the exception type (never its text: it
+    may leak internals such as addresses).
     """
     if isinstance(exc, DasActorsError):
         status = int(exc.status)
         field = getattr(exc, "field", None)
         if status >= 500 and status != 503:
-            return status, f"{type(exc).__name__}: {exc}", field
-        return status, str(exc), field
+            return status, public_message(f"{type(exc).__name__}: {exc}"), field
+        return status, public_message(str(exc)), field
     return 500, f"internal error ({type(exc).__name__}); see the server log", None

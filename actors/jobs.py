@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from actors.bounds import HORIZON_S, MAX_EPOCH, MIN_INTERVAL_S, in_range, short_repr
+from actors.bounds import MAX_COUNT as BOUND_COUNT
 from actors.errors import InvalidJobError, InvalidValueError
 from actors.jsonsafe import find_unsafe
 from actors.misfire import MisfirePolicy
@@ -46,6 +48,7 @@ class JobState(enum.StrEnum):
     PAUSED = "paused"  # kept, not dispatched until resumed
     ABANDONED = "abandoned"  # failed with its retry budget spent; last error kept
     FINISHED = "finished"  # resubmit off, max_runs / only_before / only_once reached
+    QUARANTINED = "quarantined"  # set aside: applying its rule or outcome raised; kept with the error
 
 
 ACTIVE_STATES = frozenset({JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING, JobState.PAUSED})
@@ -88,35 +91,35 @@ class Origin(enum.StrEnum):
 
 
 #: Longest interval or timeout, s (about 31 years): the scheduler waits with `threading`
-#: timeouts, which overflow a few centuries out (`actors.timeish.HORIZON_S` is the same).
-MAX_SECONDS = 1e9
+#: timeouts, which overflow a few centuries out (`actors.bounds.HORIZON_S`).
+MAX_SECONDS = HORIZON_S
 #: Largest count (max_runs, retries): fits every store's integers.
-MAX_COUNT = 2**31 - 1
+MAX_COUNT = BOUND_COUNT
 
 
 def _number(name: str, value: Any, *, allow_none: bool, positive: bool, minimum: float = 0.0,
             maximum: float = float("inf")) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidJobError(f"{name} must be a finite number, got {value!r}", field=name, value=value)
-    if positive and value <= 0:
-        raise InvalidJobError(f"{name} must be > 0, got {value!r}", field=name, value=value)
-    if value < minimum:
-        raise InvalidJobError(f"{name} must be >= {minimum:g}, got {value!r}", field=name, value=value)
-    if value > maximum:
-        raise InvalidJobError(f"{name}: at most {maximum:g} seconds (about 31 years), got {value!r}", field=name,
-                              value=value)
+    shown = short_repr(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or (isinstance(value, float)
+                                                                      and not math.isfinite(value)):
+        raise InvalidJobError(f"{name} must be a finite number, got {shown}", field=name, value=shown)
+    if (positive and value <= 0) or not in_range(value, minimum, maximum):
+        low = f"> {minimum:g}" if positive and minimum <= 0 else f">= {minimum:g}"
+        raise InvalidJobError(f"{name} must be {low} and <= {maximum:g} seconds, got {shown}", field=name,
+                              value=shown)
 
 
 def _int(name: str, value: Any, *, minimum: int) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidJobError(f"{name} must be an integer >= {minimum} or None, got {value!r}", field=name,
-                              value=value)
+        raise InvalidJobError(f"{name} must be an integer >= {minimum} or None, got {short_repr(value)}", field=name,
+                              value=short_repr(value))
     if value > MAX_COUNT:
-        raise InvalidJobError(f"{name}: at most {MAX_COUNT}, got {value!r}", field=name, value=value)
+        raise InvalidJobError(f"{name} must be an integer within [{minimum}, {MAX_COUNT}], got {short_repr(value)}",
+                              field=name, value=short_repr(value))
 
 
 def _resources(value: Any) -> None:
@@ -190,12 +193,16 @@ class JobSpec:
             raise InvalidJobError(
                 f"classname must be a non-empty string, got {self.classname!r}", field="classname"
             )
-        _number("interval", self.interval_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
+        for name in ("name", "classname"):
+            if find_unsafe(getattr(self, name)) is not None:
+                raise InvalidJobError(f"{name} must be valid Unicode text (no lone surrogates)", field=name)
+        _number("interval", self.interval_s, allow_none=True, positive=True, minimum=MIN_INTERVAL_S,
+                maximum=MAX_SECONDS)
         schedule = schedule_from_fields(interval=self.interval_s, cron=self.cron, tz=self.tz, jitter=self.jitter_s)
         if not isinstance(self.only_once, bool):
             raise InvalidJobError(f"only_once must be true or false, got {self.only_once!r}", field="only_once")
         _int("max_runs", self.max_runs, minimum=1)
-        _number("only_before", self.only_before, allow_none=True, positive=False)
+        _number("only_before", self.only_before, allow_none=True, positive=False, maximum=MAX_EPOCH)
         _number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
         _int("retries", self.max_retries, minimum=0)
         misfire = MisfirePolicy.from_fields(self.misfire_fields())  # validates; the default is the server's

@@ -10,6 +10,11 @@ retried with exponential backoff, one warning is logged per outage (not per docu
 and only when the buffer passes its bound (``journal_buffer``) are the oldest documents
 dropped, counted in ``dropped``.
 
+Every `STORE_CHECK_S` it asks the store whether its file is still the one opened
+(`actors.store.sqlite_file`): a deleted SQLite file is recreated from what the open
+connection still sees, then the scheduler saves every job record again; a file that cannot be
+recovered is reported (``store_problem``, and ``/healthz`` says 503).
+
 Task log lines are also echoed to stdout as JSON (logger ``das_actors.task``) so that a
 log shipper sees them without reading the store.
 
@@ -40,7 +45,7 @@ from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
 from actors.ledger import Finished, LedgerStore, outcome_updates
 from actors.logs import emit_json_lines
-from actors.messages import ChildFailed, Flush, GetStatus, PruneLedger, Records, SaveJobs
+from actors.messages import ChildFailed, Flush, GetStatus, Housekeep, PruneLedger, Records, SaveJobs, SaveNow
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.slots import slot_id
 from actors.store.base import Store
@@ -49,6 +54,8 @@ log = structlog.get_logger("das_actors.journal")
 
 #: Write when this many documents are buffered, without waiting for the interval.
 BATCH_SIZE = 5000
+#: Seconds between two checks that the store's file is still the one opened.
+STORE_CHECK_S = 1.0
 #: Backoff between write attempts while the store is down.
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 10.0
@@ -83,6 +90,13 @@ class Journal(pykka.ThreadingActor):
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
+        self._checker: TimerHandle | None = None
+        self.store_problem: str | None = None
+        self.store_recoveries = 0
+
+    def on_start(self) -> None:
+        """Actor thread: start checking that the store's file is still there (`STORE_CHECK_S`)."""
+        self._checker = tell_later(self.actor_ref, STORE_CHECK_S, Housekeep())
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
         """Actor thread, after an unhandled exception: tell the supervisor (which restarts us)."""
@@ -92,6 +106,8 @@ class Journal(pykka.ThreadingActor):
         """Actor thread: last flush before the store is closed."""
         if self._timer is not None:
             self._timer.cancel()
+        if self._checker is not None:
+            self._checker.cancel()
         self._flush()
         if self._echo_thread is not None:
             self._echo_thread.close()
@@ -120,13 +136,39 @@ class Journal(pykka.ThreadingActor):
             self._prune_ledger(message.before)
         elif isinstance(message, GetStatus):
             return self.stats()
+        elif isinstance(message, Housekeep):
+            self._check_store()
+            self._checker = tell_later(self.actor_ref, STORE_CHECK_S, Housekeep())
         return None
+
+    def _check_store(self) -> None:
+        """The store's own check (the SQLite file still the one opened); a deleted file is
+        recreated from what the open connection still sees, then every job record is saved
+        again (the scheduler's memory wins over anything the copy missed)."""
+        check = getattr(self._store, "problem", None)
+        problem = check() if check is not None else None
+        if problem is None:
+            self.store_problem = None
+            return
+        try:
+            how = self._store.recover()  # type: ignore[attr-defined]  # only stores with problem() have it
+        except Exception as exc:  # noqa: BLE001 - not recoverable now: reported by health, retried next tick
+            if self.store_problem is None:
+                log.error("store.file_lost", problem=problem, recovery=f"{type(exc).__name__}: {exc}")
+            self.store_problem = problem
+            return
+        self.store_recoveries += 1
+        self.store_problem = None
+        log.warning("store.file_recreated", problem=problem, how=how)
+        self._dir.tell_scheduler(SaveNow(all_jobs=True))
+        self._arm(self._config.flush_interval_s)
 
     def stats(self) -> dict[str, Any]:
         """Counts for the panel and metrics: written, buffered, dropped, failed writes, outage."""
         return {"written": self.written, "buffered": len(self._docs), "dropped": self.dropped,
                 "failed_writes": self.failed_writes, "pending_jobs": len(self._jobs),
-                "outage_since": self._outage_since}
+                "outage_since": self._outage_since, "store_problem": self.store_problem,
+                "store_recoveries": self.store_recoveries}
 
     # ------------------------------------------------------------------ internals
     def _bound(self) -> None:

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from actors.bounds import json_int
+
 JsonValue = Any  # a value built only from dict[str, ...], list, str, int, float, bool, None
 
 #: Deepest nesting kept as structure; anything below is stringified (guards recursion).
@@ -22,10 +24,14 @@ def find_unsafe(value: Any, path: str = "") -> str | None:
     """Return the path of the first value that is not plain JSON, or None if all is JSON.
 
     Used to reject job arguments up front ("kwargs['when'] is a datetime, not JSON").
-    Floats must be finite; mapping keys must be strings.
+    Floats must be finite, integers 64-bit (`actors.bounds.json_int`); mapping keys must be strings.
     """
-    if value is None or isinstance(value, bool | str | int):
+    if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, str):
+        return None if utf8_ok(value) else (path or "value")
+    if isinstance(value, int):
+        return None if json_int(value) else (path or "value")
     if isinstance(value, float):
         return None if math.isfinite(value) else (path or "value")
     if isinstance(value, list | tuple):
@@ -38,6 +44,8 @@ def find_unsafe(value: Any, path: str = "") -> str | None:
         for key, item in value.items():
             if not isinstance(key, str):
                 return f"{path}[{key!r}] (key is {type(key).__name__}, not str)"
+            if not utf8_ok(key):
+                return f"{path}[{key!r}] (key is not valid Unicode)"
             bad = find_unsafe(item, f"{path}[{key!r}]")
             if bad is not None:
                 return bad
@@ -51,8 +59,18 @@ def sanitize(value: Any, notes: list[str], path: str = "result", depth: int = 0)
     Keys are made storable in MongoDB as well as SQLite: ``$`` at the start and ``.``
     anywhere are replaced by ``_``. Tuples and sets become lists (sets sorted by repr).
     """
-    if value is None or isinstance(value, bool | str | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        if utf8_ok(value):
+            return value
+        notes.append(f"{path}: text with lone surrogates (not valid Unicode), stored with them escaped")
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, int):
+        if json_int(value):
+            return value
+        notes.append(f"{path}: integer of {value.bit_length()} bits is beyond 64 bits, stored as a string")
+        return _big_int_text(value)
     if isinstance(value, float):
         if math.isfinite(value):
             return value
@@ -71,6 +89,8 @@ def sanitize(value: Any, notes: list[str], path: str = "result", depth: int = 0)
         out: dict[str, JsonValue] = {}
         for key, item in value.items():
             safe_key = key if isinstance(key, str) else str(key)
+            if not utf8_ok(safe_key):
+                safe_key = safe_key.encode("utf-8", "backslashreplace").decode("utf-8")
             if safe_key.startswith("$") or "." in safe_key:
                 safe_key = safe_key.replace(".", "_").replace("$", "_", 1) if safe_key else "_"
             if safe_key != key:
@@ -81,6 +101,25 @@ def sanitize(value: Any, notes: list[str], path: str = "result", depth: int = 0)
         return out
     notes.append(f"{path}: {type(value).__name__} is not JSON, stored as its string form")
     return _safe_repr(value)
+
+
+def utf8_ok(text: str) -> bool:
+    """*text* can be stored as UTF-8 (no lone surrogates, which JSON escapes can carry)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _big_int_text(value: int) -> str:
+    """A huge int as text (str() refuses past 4300 digits: then its size only)."""
+    try:
+        return str(value)
+    except ValueError:
+        return f"<integer of {value.bit_length()} bits>"
 
 
 def _safe_repr(value: Any) -> str:

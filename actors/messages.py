@@ -168,7 +168,10 @@ class GetMetrics:
 
 @dataclass(frozen=True, slots=True)
 class SaveNow:
-    """Send every changed job record to the journal now (tests, shutdown)."""
+    """Send every changed job record to the journal now (tests, shutdown); ``all_jobs``: every
+    job record, changed or not (the store lost its file and was recreated)."""
+
+    all_jobs: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +240,14 @@ class RunJob:
     """Run these on your process now, in order (a batch of one when the load is light)."""
 
     runs: Sequence[Run]
+
+
+@dataclass(frozen=True, slots=True)
+class Configure:
+    """A live option changed: these `actors.worker.WorkerConfig` fields take new values (the
+    worker passes them on to its subprocess; new runs use them)."""
+
+    changes: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

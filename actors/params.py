@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from actors.bounds import HORIZON_S, MAX_COUNT, MAX_SIZE
 from actors.errors import ConfigError, InvalidValueError
 from actors.jsonsafe import find_unsafe
 
@@ -213,7 +214,10 @@ class Param:
             return text.lower() in _TRUE
         try:
             if kind == "int":
-                return int(text, 10)
+                value = integral_text(text)
+                if value is None:
+                    raise ValueError(text)
+                return value
             if kind == "float":
                 return float(text)
             if kind == "size":
@@ -244,6 +248,20 @@ class Param:
 
             return json.dumps(value)
         return str(value)
+
+
+def integral_text(text: str) -> int | None:
+    """*text* as an integer: ``42``, or a number with no fraction (``42.0``, ``4.2e1``: JSON and the
+    clients that write it make no difference); None when it is not one."""
+    try:
+        return int(text.strip(), 10)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) and number.is_integer() else None
 
 
 def parse_duration(text: str, field: str) -> float:
@@ -322,9 +340,15 @@ class Option:
     choices: tuple[Any, ...] | None = None
     live: bool = False
     minimum: float | None = None
+    #: Upper bound; None means the one for its kind (`actors.bounds`: sizes MAX_SIZE, counts
+    #: MAX_COUNT, seconds HORIZON_S), so that no option can hold a number the runtime overflows on.
+    maximum: float | None = None
     short: str | None = None
     metavar: str | None = None
     size: bool = False
+    #: A text option's accepted forms as a regular expression, for documents (the OpenAPI schema of
+    #: ``PUT /options/<name>``); the option's own check stays the authority.
+    pattern: str | None = None
     #: The validation rules, as the one parameter type (`actors.params.Param`) declares them.
     param: Param = field(init=False, repr=False, compare=False)
 
@@ -334,9 +358,11 @@ class Option:
         if self.type not in _OPTION_TYPES:
             raise ValueError(f"option {self.name!r}: type must be int, float, str or bool, not {self.type!r}")
         kind = "size" if self.size else self.type.__name__
+        if self.maximum is None and self.type in (int, float):
+            object.__setattr__(self, "maximum", {"size": MAX_SIZE, "int": MAX_COUNT}.get(kind, HORIZON_S))
         try:
             param = Param(self.name, kind, default=REQUIRED, help=self.help, choices=self.choices, minimum=self.minimum,
-                          kind="option")
+                          maximum=self.maximum, kind="option")
         except InvalidValueError as exc:
             raise ValueError(str(exc)) from None
         object.__setattr__(self, "param", param)
@@ -352,4 +378,5 @@ class Option:
 
 
 
-__all__ = ["PARAM_TYPES", "REQUIRED", "Option", "Param", "check_all", "parse_all", "parse_duration", "parse_size"]
+__all__ = ["PARAM_TYPES", "REQUIRED", "Option", "Param", "check_all", "integral_text", "parse_all", "parse_duration",
+           "parse_size"]

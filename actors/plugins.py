@@ -212,7 +212,7 @@ class PluginIndex:
             obj: Any = importlib.import_module(module_name)
             for part in qualname.split("."):
                 obj = getattr(obj, part)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is a clear "unknown" (re-raised)
+        except BaseException as exc:  # noqa: BLE001 - any import failure (SystemExit too) is a clear "unknown"
             raise self.unknown(self.unknown_message(
                 name, f"cannot import {name[:120]!r} ({type(exc).__name__}: {str(exc)[:200]})")) from None
         if not (inspect.isclass(obj) and self.kind.accepts(obj) and module_allowed(obj.__module__, allowed)):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from actors.bounds import MAX_EPOCH, in_range, stored_count, stored_epoch
 from actors.jobs import (
     ACTIVE_STATES,
     NEW_SLOT_TRIGGERS,
@@ -89,7 +90,7 @@ class Recovery:
             self._resume_from_record(job, running, now)
         elif job.state in (JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING):
             job.state = JobState.SCHEDULED
-            due = float(record.get("due_at") or now)
+            due = stored_epoch(record, "due_at") or now
             if job.next_trigger in NEW_SLOT_TRIGGERS and due <= now and job.slot is not None:
                 self._apply_step(job, next_step(job, self.limits, now,
                                                 last=overdue_last(job, head.last_slot if head else None)),
@@ -97,7 +98,7 @@ class Recovery:
             else:
                 self._schedule(job, due, job.next_trigger)
         else:
-            job.due_at = record.get("due_at")
+            job.due_at = stored_epoch(record, "due_at")
         if job.backfill and job.state is JobState.SCHEDULED and job.running is None:
             self._queue_extra(job)  # a backfill that was under way goes on (the caller queues the job)
         manual = record.get("manual")
@@ -111,20 +112,22 @@ class Recovery:
             "timeout", "retries", "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch",
             "resources", "only_before_text") if k in record}
         spec = JobSpec.from_dict(fields)
-        job = Job(spec=spec, state=JobState(record.get("state", "scheduled")),
-                  created_at=float(record.get("created_at") or now))
+        job = Job(spec=spec, state=JobState(record.get("state", "scheduled")), created_at=now)
+        self._jobs[job.job_id] = job  # known from here: a field failing below sets it aside
+        job.created_at = stored_epoch(record, "created_at") or now
         for name in ("run_count", "attempt", "retries_used", "runs_total", "failures_total"):
-            setattr(job, name, int(record.get(name) or 0))
+            setattr(job, name, stored_count(record, name))
         for name in ("last_started_at", "last_finished_at", "planned_to", "due_at"):
-            setattr(job, name, record.get(name))
-        job.slot = record.get("slot", record.get("slot_due_at"))  # slot_due_at: records before the ledger
+            setattr(job, name, stored_epoch(record, name))
+        # slot_due_at: records before the ledger
+        job.slot = stored_epoch(record, "slot") if "slot" in record else stored_epoch(record, "slot_due_at")
         if spec.interval_s is not None:
-            anchor = record.get("anchor")
-            job.anchor = anchor if anchor is not None else (job.slot if job.slot is not None else record.get("due_at"))
+            anchor = stored_epoch(record, "anchor")
+            job.anchor = anchor if anchor is not None else (job.slot if job.slot is not None else job.due_at)
             if job.slot is None:
                 job.slot = job.anchor
-        job.catchup = [float(s) for s in record.get("catchup") or ()]
-        job.backfill = [float(s) for s in record.get("backfill") or ()]
+        job.catchup = [float(s) for s in record.get("catchup") or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
+        job.backfill = [float(s) for s in record.get("backfill") or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
         job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
         job.note = str(record.get("note") or "")
         job.paused = bool(record.get("paused", False))
@@ -146,9 +149,9 @@ class Recovery:
     def _resume_from_record(self: _Core, job: Job, running: Mapping[str, Any], now: float) -> None:
         """A run the record shows in flight (and the ledger does not contradict): resume it now."""
         trigger = Trigger(running.get("trigger") or "schedule")
-        run = self._make_run(job, index=int(running.get("index", job.run_count)),
-                             attempt=int(running.get("attempt", 0)), due_at=float(running.get("due_at") or now),
-                             trigger=trigger, slot=running.get("slot"))
+        run = self._make_run(job, index=stored_count(running, "index") if "index" in running else job.run_count,
+                             attempt=stored_count(running, "attempt"), due_at=stored_epoch(running, "due_at") or now,
+                             trigger=trigger, slot=stored_epoch(running, "slot"))
         self._interrupted.append((job, run))
         job.state = JobState.SCHEDULED
         if trigger in (Trigger.MANUAL, Trigger.BACKFILL):  # an operator's extra run: recorded, not repeated

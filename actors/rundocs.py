@@ -42,7 +42,10 @@ def log_docs(records: Iterable[Any], runs: Mapping[str, Run]) -> list[dict[str, 
     for run_id, t, level, logger, msg in records:
         run = runs.get(run_id)
         if run is None:
-            job_id, index, attempt = run_id.rsplit(":", 2)
+            parts = str(run_id).rsplit(":", 2)
+            if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+                continue  # not a run id this server made: dropped
+            job_id, index, attempt = parts
             docs.append({"type": "reslog", "time": t, "run_id": run_id, "job_id": job_id, "index": int(index),
                          "attempt": int(attempt), "level": level, "logger": logger, "msg": msg})
             continue

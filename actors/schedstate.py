@@ -8,6 +8,7 @@ Scheduler's thread touches it.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -44,6 +45,11 @@ class SchedulerState:
     one_offs: deque[Run] = field(default_factory=deque)
     #: Run ids of one-off runs not finished yet (waiting or running): a refused one goes back in line.
     one_off_ids: set[str] = field(default_factory=set)
+    #: `time.monotonic()` when the actor last handled a message (its own timer ticks twice a
+    #: second): the facade reads it without asking, so a stuck actor is seen (`/healthz`).
+    heartbeat_at: float = field(default_factory=time.monotonic)
+    #: Stored job records that could not even be rebuilt: job id -> why (kept in the store, shown).
+    unrestorable: dict[str, str] = field(default_factory=dict)
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

@@ -70,6 +70,7 @@ from actors.messages import (
 )
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.schedstate import SchedulerState, new_state
+from actors.setaside import lateness, set_aside, unrestorable
 from actors.slotkeeper import SlotKeeper
 from actors.streammessages import StreamArrived
 from actors.streamtrigger import jobs_to_start
@@ -145,6 +146,7 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
     def on_receive(self, message: Any) -> Any:
         """Actor thread: events from workers and the clock, commands and questions from the facade
         and the System, each handled by its type (see `HANDLERS`)."""
+        self._s.heartbeat_at = time.monotonic()
         handler = HANDLERS.get(type(message))
         if handler is None:
             log.error("scheduler.unknown_message", message=repr(message)[:200])
@@ -216,7 +218,11 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         now, tt = self._clock(), self._s.timetable
         for record in message.records:
             job_id = str(record.get("job_id"))
-            job = tt.restore(record, now, message.heads.get(job_id))
+            try:
+                job = tt.restore(record, now, message.heads.get(job_id))
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the restore of the others
+                unrestorable(self._s, record, exc)
+                continue
             if job.state is JobState.WAITING and job.backfill:
                 self._s.waiting.append(job_id)
             if record.get("running") or record.get("state") != str(job.state) or job_id in message.heads \
@@ -288,9 +294,12 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         s = self._s
         return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
                 "running": len(s.running), "draining": s.draining, "ledger_down_since": s.ledger_down_since,
-                "one_offs_waiting": len(s.one_offs), **s.stats}
+                "one_offs_waiting": len(s.one_offs), "late_s": lateness(self._s, self._clock()),
+                "unrestorable": dict(s.unrestorable), **s.stats}
 
-    def _save_now(self, _message: SaveNow) -> bool:
+    def _save_now(self, message: SaveNow) -> bool:
+        if message.all_jobs:
+            self._s.dirty.update(job.job_id for job in self._s.timetable.jobs())
         self._save()
         return True
 
@@ -327,26 +336,7 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
             self._changed(due)
         self._dispatch_one_offs()
         while s.idle and s.waiting:
-            size = min(MAX_BATCH, -(-len(s.waiting) // len(s.idle)))
-            batch: list[Run] = []
-            while s.waiting and len(batch) < size:
-                job_id = s.waiting[0]
-                job = tt.get(job_id)
-                if job is None:
-                    s.waiting.popleft()
-                    continue
-                if batch and not (self._fast(batch[0].classname) and self._fast(job.spec.classname)):
-                    break
-                s.waiting.popleft()
-                run = tt.start(job_id, now)
-                self._changed(job)
-                if run is not None and job.spec.on_stream is not None:
-                    s.stream_counts.pop(job_id, None)  # its count of new messages starts again
-                if run is None:
-                    if job.state is JobState.FINISHED:
-                        log.info("job.finished", job=job.spec.name, job_id=job_id, reason=job.note)
-                    continue
-                batch.append(run)
+            batch = self._take_batch(min(MAX_BATCH, -(-len(s.waiting) // len(s.idle))), now)
             if not batch:
                 continue
             claimed = self._slots.claim(batch, now)
@@ -368,6 +358,35 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
             self._waker.wake_at(tt.next_wake())
         self._slots.record_schedule_docs(self._clock())
 
+    def _take_batch(self, size: int, now: float) -> list[Run]:
+        """Up to *size* runs from the head of the waiting line for one worker: started in the
+        timetable, several only when all are of classes known to be fast."""
+        s, tt = self._s, self._s.timetable
+        batch: list[Run] = []
+        while s.waiting and len(batch) < size:
+            job_id = s.waiting[0]
+            job = tt.get(job_id)
+            if job is None:
+                s.waiting.popleft()
+                continue
+            if batch and not (self._fast(batch[0].classname) and self._fast(job.spec.classname)):
+                break
+            s.waiting.popleft()
+            try:
+                run = tt.start(job_id, now)
+            except Exception as exc:  # noqa: BLE001 - a poison job is set aside, the others go on
+                self._set_aside(job_id, exc, "starting its run")
+                continue
+            self._changed(job)
+            if run is not None and job.spec.on_stream is not None:
+                s.stream_counts.pop(job_id, None)  # its count of new messages starts again
+            if run is None:
+                if job.state is JobState.FINISHED:
+                    log.info("job.finished", job=job.spec.name, job_id=job_id, reason=job.note)
+                continue
+            batch.append(run)
+        return batch
+
     def _on_finished(self, slot: int, finished: Any, worker_free: bool) -> None:
         s, now = self._s, self._clock()
         if worker_free and slot not in s.down:
@@ -376,28 +395,42 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         for run, report in finished:
             s.running.pop(run.run_id, None)
             s.one_off_ids.discard(run.run_id)
-            lateness = report.started_at - run.due_at if report.outcome is not Outcome.INTERRUPTED else None
+            late = report.started_at - run.due_at if report.outcome is not Outcome.INTERRUPTED else None
             duration = report.finished_at - report.started_at
-            s.metrics.observe(str(report.outcome), duration, lateness)
+            s.metrics.observe(str(report.outcome), duration, late)
             if report.outcome is Outcome.SUCCESS or report.outcome is Outcome.FAILED:
                 previous = s.class_duration_s.get(run.classname)
                 s.class_duration_s[run.classname] = duration if previous is None else 0.8 * previous + 0.2 * duration
             if run.job_id not in tt:
                 continue
-            decision = tt.finish(run.job_id, report, now)
-            s.stats["finished"] += 1
-            s.stats["coalesced"] += decision.coalesced
-            self._log_decision(run, report, decision)
-            for child in decision.children:
-                child_job = tt.add(child, now)
-                self._changed(child_job)
-                log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
-                         due_at=child_job.due_at)
-            if (done := tt.get(run.job_id)) is not None:
-                self._changed(done)
-                if done.state is JobState.WAITING and done.backfill:
-                    s.waiting.append(done.job_id)  # its next backfill slot
+            try:
+                self._apply_outcome(run, report, now)
+            except Exception as exc:  # noqa: BLE001 - a poison job is set aside, the others go on
+                self._set_aside(run.job_id, exc, f"applying the outcome of {run.describe()}")
         self._dispatch()
+
+    def _apply_outcome(self, run: Run, report: RunReport, now: float) -> None:
+        s, tt = self._s, self._s.timetable
+        decision = tt.finish(run.job_id, report, now)
+        s.stats["finished"] += 1
+        s.stats["coalesced"] += decision.coalesced
+        self._log_decision(run, report, decision)
+        for child in decision.children:
+            try:
+                child_job = tt.add(child, now)
+            except Exception as exc:  # noqa: BLE001 - a child that cannot be scheduled is set aside alone
+                self._set_aside(child.job_id, exc, f"adding it as a child of {run.describe()}")
+                continue
+            self._changed(child_job)
+            log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
+                     due_at=child_job.due_at)
+        if (done := tt.get(run.job_id)) is not None:
+            self._changed(done)
+            if done.state is JobState.WAITING and done.backfill:
+                s.waiting.append(done.job_id)  # its next backfill slot
+
+    def _set_aside(self, job_id: str, exc: BaseException, doing: str) -> None:
+        set_aside(self._s, job_id, exc, doing)  # see actors.setaside: the others go on
 
     def _fast(self, classname: str) -> bool:
         mean = self._s.class_duration_s.get(classname)

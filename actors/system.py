@@ -40,6 +40,7 @@ from actors.journal import Journal, JournalConfig
 from actors.ledger import Finished, LedgerHead, LedgerStore, SlotState
 from actors.messages import (
     AddJobs,
+    Configure,
     Drain,
     Flush,
     GetStatus,
@@ -48,6 +49,7 @@ from actors.messages import (
     RestoreJobs,
     SaveJobs,
     SaveNow,
+    SetLimits,
     Stopping,
 )
 from actors.plugins import packages_option
@@ -106,6 +108,22 @@ def restart_policy_from(settings: Settings) -> RestartPolicy:
                          random_factor=settings.restart_jitter, reset_after_s=settings.restart_reset_after)
 
 
+def worker_config_from(settings: Settings) -> WorkerConfig:
+    """What every worker process is started with, from the options."""
+    return WorkerConfig(memory_mb=settings.worker_memory_mb, max_runs_per_process=settings.worker_max_runs,
+                        restart=restart_policy_from(settings), verbose=settings.verbose,
+                        max_children=settings.max_children_per_run,
+                        task_packages=packages_option(settings.task_packages),
+                        service_options=service_options(settings), result_max_bytes=settings.result_max_bytes,
+                        log_max_lines=settings.log_max_lines, log_max_bytes=settings.log_max_bytes,
+                        keep_task_processes=settings.keep_task_processes)
+
+
+#: The `WorkerConfig` fields a live option may change on running workers.
+LIVE_WORKER_FIELDS = ("max_children", "verbose", "result_max_bytes", "log_max_lines", "log_max_bytes",
+                      "keep_task_processes")
+
+
 class System:
     """The running server; see the module docstring. Use as a context manager in tests."""
 
@@ -135,12 +153,7 @@ class System:
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
         self.compute: DaskCompute | None = None  # the Dask cluster, when the compute option names one
-        self.worker_config = WorkerConfig(memory_mb=settings.worker_memory_mb,
-                                          max_runs_per_process=settings.worker_max_runs,
-                                          restart=restart_policy_from(settings), verbose=settings.verbose,
-                                          max_children=settings.max_children_per_run,
-                                          task_packages=packages_option(settings.task_packages),
-                                          service_options=service_options(settings))
+        self.worker_config = worker_config_from(settings)
 
     # ------------------------------------------------------------------ start
     def start(self) -> System:
@@ -280,6 +293,22 @@ class System:
         return {**record, "running": None, "state": "scheduled" if record.get("state") == "running"
                 else record.get("state")}
 
+    # ------------------------------------------------------------------ live options
+    def apply_options(self, settings: Settings) -> None:
+        """A live option changed: the scheduler's rules and every worker (its actor, its process,
+        and the processes started later) take the new values."""
+        self.settings = settings
+        self.limits = limits_from(settings)
+        self.ask(SetLimits(self.limits, settings.finished_retention))
+        self.worker_config = worker_config_from(settings)
+        changes = {name: getattr(self.worker_config, name) for name in LIVE_WORKER_FIELDS}
+        for ref in self.directory.workers:
+            if ref is not None:
+                try:
+                    ref.tell(Configure(changes))
+                except pykka.ActorDeadError:
+                    pass  # its successor is built from self.worker_config
+
     # ------------------------------------------------------------------ asking
     def ask(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """Send a command (an `actors.messages` dataclass) to the scheduler and wait, with a
@@ -318,6 +347,18 @@ class System:
             except (pykka.Timeout, pykka.ActorDeadError):
                 out.append({"slot": slot, "status": "unresponsive"})
         return out
+
+    def supervisor_status(self, timeout: float = ASK_TIMEOUT_S) -> dict[str, Any]:
+        """The Supervisor's view: actors left down, recent restarts per actor."""
+        ref = self._supervisor
+        if ref is None:
+            raise ActorUnavailableError("the supervisor is not running")
+        try:
+            return dict(ref.ask(GetStatus(), timeout=timeout))  # type: ignore[arg-type]
+        except pykka.Timeout as exc:
+            raise ActorUnavailableError(f"the supervisor did not answer within {timeout:g}s") from exc
+        except pykka.ActorDeadError as exc:
+            raise ActorUnavailableError("the supervisor is dead") from exc
 
     def journal_stats(self, timeout: float = ASK_TIMEOUT_S) -> dict[str, Any]:
         """The Journal's counters (written, buffered, dropped ...)."""

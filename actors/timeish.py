@@ -29,6 +29,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from actors.bounds import MAX_EPOCH, in_range, short_repr
+
 __all__ = ["HORIZON_S", "describe_formats", "parse_timeish", "parse_when", "parse_when_in_zone"]
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([utcgmz]*)")
@@ -121,7 +123,7 @@ def parse_when(value: object, *, now: float, field: str = "when", allow_past: bo
     """
     from actors.errors import InvalidValueError
 
-    shown = repr(value)[:60]
+    shown = short_repr(value, 60)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidValueError(f"{field}: expected a time (text or epoch seconds), got {shown}", field=field,
                                 value=shown)
@@ -130,10 +132,13 @@ def parse_when(value: object, *, now: float, field: str = "when", allow_past: bo
             epoch = parse_timeish(value, now=now)
         except ValueError as exc:
             raise InvalidValueError(f"{field}: {exc}", field=field, value=shown) from None
-    else:
+    elif in_range(value, -MAX_EPOCH, MAX_EPOCH):
         epoch = float(value)
+    else:
+        epoch = math.nan  # NaN, an infinity, or an int no float holds (10**400)
     if not math.isfinite(epoch):
-        raise InvalidValueError(f"{field}: expected a finite time, got {shown}", field=field, value=shown)
+        raise InvalidValueError(f"{field}: expected a finite time within +-{MAX_EPOCH:g} epoch seconds, got {shown}",
+                                field=field, value=shown)
     if not allow_past and epoch < now - PAST_TOLERANCE_S:
         raise InvalidValueError(f"{field}: {shown} is in the past; a job cannot be scheduled into the past",
                                 field=field, value=shown)

@@ -26,6 +26,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from actors.bounds import MAX_EPOCH, in_range, short_repr
 from actors.errors import InvalidJobError
 from actors.extraruns import ExtraRuns
 from actors.jobs import (
@@ -120,13 +121,20 @@ class Timetable(Recovery, ExtraRuns):
             return existing
         job = Job(spec=spec, state=JobState.SCHEDULED, created_at=now)
         self._jobs[spec.job_id] = job
-        slot = first_slot(job, self.limits, now, first_due_at, self._rng)
-        if slot is None:
-            self._finish_job(job, "the cron expression has no further fire time")
-            return job
-        job.slot = slot
-        due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
-        self._schedule(job, self._floor(job, due) if spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
+        try:
+            slot = first_slot(job, self.limits, now, first_due_at, self._rng)
+            if slot is None:
+                self._finish_job(job, "the cron expression has no further fire time")
+                return job
+            job.slot = slot
+            due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
+            self._schedule(job, self._floor(job, due) if spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
+        except InvalidJobError:  # a due time out of range: nothing added (a finished namesake stays)
+            if existing is None:
+                del self._jobs[spec.job_id]
+            else:
+                self._jobs[spec.job_id] = existing
+            raise
         if head is not None:
             job.run_count = max(job.run_count, head.max_index or 0)
             if head.newest is not None and not head.newest.finished:
@@ -243,13 +251,18 @@ class Timetable(Recovery, ExtraRuns):
             job.state = JobState.WAITING
 
     def finish(self, job_id: str, report: RunReport, now: float) -> Decision:
-        """Apply a run's outcome: reschedule, retry, abandon or finish; build children."""
+        """Apply a run's outcome: reschedule, retry, abandon or finish; build children.
+
+        A job set aside while its run was in flight stays set aside (the outcome is noted only).
+        """
         job = self._jobs[job_id]
         mark = len(self._missed)
         run = job.running
         job.running = None
         job.last_finished_at = now
         job.last_outcome = str(report.outcome)
+        if job.state is JobState.QUARANTINED:
+            return Decision(job_id, job.state, None, job.note)
         children, child_errors = self._children(job, report, now)
         if run is not None and run.trigger in (Trigger.MANUAL, Trigger.BACKFILL):
             note = self._finish_extra(job, run, report)
@@ -320,11 +333,11 @@ class Timetable(Recovery, ExtraRuns):
         """Move the next run to *when*, floored by ``minimum_interval``; returns the due time."""
         job = self._require(job_id)
         if job.state not in (JobState.SCHEDULED, JobState.WAITING, JobState.PAUSED, JobState.ABANDONED,
-                             JobState.FINISHED):
+                             JobState.FINISHED, JobState.QUARANTINED):
             raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is {job.state}; reschedule it after its run",
                                   field="job_id")
         due = self._floor(job, when)
-        if job.state in (JobState.ABANDONED, JobState.FINISHED):
+        if job.state in (JobState.ABANDONED, JobState.FINISHED, JobState.QUARANTINED):
             job.retries_used = 0
         trigger = job.next_trigger if job.state in (JobState.SCHEDULED, JobState.WAITING) else Trigger.SCHEDULE
         if trigger in NEW_SLOT_TRIGGERS or job.state is JobState.PAUSED:
@@ -335,6 +348,23 @@ class Timetable(Recovery, ExtraRuns):
             self._schedule(job, due, trigger)
         job.note = "rescheduled by an operator"
         return due
+
+    def set_aside(self, job_id: str, error: str) -> Job | None:
+        """Take a job whose rule or outcome raised out of the schedule, keeping it and the error
+        (state ``quarantined``): one poison job must not stop the others. The operator may look
+        at it, reschedule it, run it now or remove it. None when there is no such job."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        job.state = JobState.QUARANTINED
+        job.due_at = None
+        job.running = None
+        job.manual = False
+        job.state_before_manual = None
+        job.last_error = error
+        job.note = f"set aside: {error}"
+        job.version += 1
+        return job
 
     def remove(self, job_id: str) -> Job:
         """Forget a job. A running job's run finishes and is not rescheduled."""
@@ -359,6 +389,9 @@ class Timetable(Recovery, ExtraRuns):
         return job
 
     def _schedule(self, job: Job, due: float, trigger: Trigger) -> None:
+        if not in_range(due, -MAX_EPOCH, MAX_EPOCH):  # the heap and the waker rely on it
+            raise InvalidJobError(f"due time {short_repr(due)} of job {job.spec.name!r} ({job.job_id}) is not a finite "
+                                  f"epoch within +-{MAX_EPOCH:g}", field="due_at", value=short_repr(due))
         job.due_at = due
         job.next_trigger = trigger
         job.state = JobState.SCHEDULED
@@ -492,3 +525,4 @@ class Timetable(Recovery, ExtraRuns):
             except (InvalidJobError, TypeError, ValueError) as exc:
                 errors.append(f"new_tasks[{position}]: {exc}")
         return specs, errors
+

@@ -20,6 +20,8 @@ slots keep working. A process is also replaced (not counted as a crash) after
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import multiprocessing
 import os
 import random
@@ -37,6 +39,7 @@ import structlog
 
 from actors.child import EXIT_AFTER_MEMORY_ERROR, child_main
 from actors.jobs import Outcome, Run, RunReport
+from actors.logbudget import LogBudget
 from actors.messages import (
     CancelRun,
     ChildExited,
@@ -44,6 +47,7 @@ from actors.messages import (
     ChildLogs,
     ChildReady,
     ChildResults,
+    Configure,
     Deadline,
     Drain,
     GetStatus,
@@ -56,6 +60,7 @@ from actors.messages import (
     WorkerDown,
     WorkerReady,
 )
+from actors.payload import read_payload
 from actors.policy import RestartPolicy, RestartTracker
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.rundocs import log_docs, result_doc
@@ -82,6 +87,20 @@ class WorkerConfig:
     task_packages: tuple[str, ...] = ()
     #: The option values each worker process builds its services from (`actors.services`).
     service_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Largest stored result of one run, bytes of JSON (0 = no cap; ``result_max_bytes``).
+    result_max_bytes: int = 1024 * 1024
+    #: Log lines and characters one run may store (0 = no cap; ``log_max_lines``, ``log_max_bytes``).
+    log_max_lines: int = 50_000
+    log_max_bytes: int = 4 * 1024 * 1024
+    #: Let processes a task leaves behind live on after a successful run (``keep_task_processes``).
+    keep_task_processes: bool = False
+
+    def child_config(self) -> dict[str, Any]:
+        """What the worker subprocess is told (at start, and again when a live option changes)."""
+        return {"memory_mb": self.memory_mb, "verbose": self.verbose, "max_children": self.max_children,
+                "task_packages": list(self.task_packages), "service_options": dict(self.service_options),
+                "result_max_bytes": self.result_max_bytes, "log_max_lines": self.log_max_lines,
+                "log_max_bytes": self.log_max_bytes, "keep_task_processes": self.keep_task_processes}
 
 
 def signal_name(exitcode: int | None) -> str:
@@ -116,6 +135,8 @@ class Worker(pykka.ThreadingActor):
         self._runs_in_process = 0
         self._timers: list[TimerHandle] = []
         self._tracker = RestartTracker(config.restart)
+        self._logs = LogBudget(config.log_max_lines, config.log_max_bytes)
+        self._config_changed = False  # a live option changed since the subprocess was told
         self._stopping = False
         self.status = "starting"
 
@@ -166,6 +187,8 @@ class Worker(pykka.ThreadingActor):
             return False
         elif isinstance(message, GetStatus):
             return self.describe()
+        elif isinstance(message, Configure):
+            self._configure(message.changes)
         elif isinstance(message, Drain):  # shutdown, step 1: take no new runs, let the current ones finish
             self._stopping = True
             return bool(self._batch)
@@ -191,9 +214,8 @@ class Worker(pykka.ThreadingActor):
         self._gen += 1
         gen = self._gen
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        config = {"memory_mb": self._config.memory_mb, "verbose": self._config.verbose,
-                  "max_children": self._config.max_children, "task_packages": list(self._config.task_packages),
-                  "service_options": dict(self._config.service_options)}
+        config = self._config.child_config()
+        self._config_changed = False
         process = self._ctx.Process(target=child_main, args=(child_conn, config), name=f"das-worker-{self.slot}",
                                     daemon=True)
         process.start()
@@ -222,13 +244,32 @@ class Worker(pykka.ThreadingActor):
         self._process = None
 
     def _kill_group(self, sig: int) -> None:
-        if self._pid and self._process is not None and self._process.exitcode is None:
-            try:
-                os.killpg(self._pid, sig)
-            except ProcessLookupError:
-                pass
-            except PermissionError:  # not (yet) a group leader: kill the process itself
+        """Signal the subprocess's whole process group, whether or not its leader still lives:
+        what a task started (a grandchild ignoring SIGTERM) must not outlive the run."""
+        if not self._pid or self._process is None:
+            return
+        try:
+            os.killpg(self._pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # not (yet) a group leader: kill the process itself
+            if self._process.exitcode is None:
                 os.kill(self._pid, sig)
+
+    def _configure(self, changes: Mapping[str, Any]) -> None:
+        """A live option changed: new runs (and new processes) use the new values. The subprocess
+        is told with its next batch (`_send_config`): while it runs a task it reads nothing, and a
+        pipe that fills up must never block this actor (its timeouts would stop firing)."""
+        known = {name: value for name, value in changes.items() if name in WorkerConfig.__dataclass_fields__}
+        self._config = dataclasses.replace(self._config, **known)
+        self._logs.set_limits(self._config.log_max_lines, self._config.log_max_bytes)
+        self._config_changed = True
+
+    def _send_config(self) -> None:
+        """Tell an idle subprocess (it waits on the pipe for its next batch) the changed options."""
+        if self._config_changed and self._conn is not None:
+            self._config_changed = False
+            self._conn.send(("config", self._config.child_config()))
 
     def _on_ready(self, pid: int) -> None:
         self._ready = True
@@ -246,6 +287,7 @@ class Worker(pykka.ThreadingActor):
         self._run_started, self._kill_reason = time.time(), ""
         self.status = "busy"
         try:
+            self._send_config()
             self._conn.send(("runs", [run.to_wire() for run in runs]))
         except (OSError, ValueError):
             return  # the reader thread reports the dead process; _on_exit records the runs
@@ -268,17 +310,18 @@ class Worker(pykka.ThreadingActor):
                 continue
             run = self._batch.popleft()
             self._runs_in_process += 1
-            report = RunReport(
-                outcome=Outcome(payload.get("outcome", "failed")),
-                started_at=float(payload.get("started_at", self._run_started)),
-                finished_at=float(payload.get("finished_at", time.time())), error=payload.get("error"),
-                next_at=payload.get("next_at"), resubmit=payload.get("resubmit", True),
-                children=tuple(payload.get("children") or ()),
-            )
-            docs.append(self._result_doc(run, report, payload))
+            read = read_payload(payload, started_default=self._run_started, now=time.time(),
+                                max_result_bytes=self._config.result_max_bytes)
+            report = read.report
+            lines, chars = self._logs.end_run(run.run_id)
+            dropped = self._logs.note(lines + read.logs_dropped[0], chars + read.logs_dropped[1])
+            docs.extend(self._dropped_line(run, dropped))
+            docs.append(self._result_doc(run, report, {
+                "traceback": read.traceback, "result": read.result, "rss_kb": read.rss_kb,
+                "notes": [*read.notes, *([dropped] if dropped else [])], "child_errors": read.child_errors}))
             finished.append((run, report))
             self._run_started = report.finished_at
-            exit_after = exit_after or bool(payload.get("exit_after"))
+            exit_after = exit_after or read.exit_after
         if docs:
             self._dir.tell_journal(Records(docs))
         if self._batch:
@@ -287,6 +330,7 @@ class Worker(pykka.ThreadingActor):
                 self._dir.tell_scheduler(RunsFinished(self.slot, finished, worker_free=False))
             return
         self._cancel_timers()
+        self._logs.retain(())  # the batch is done: no run of this process logs any more
         recycle = exit_after or (
             self._config.max_runs_per_process and self._runs_in_process >= self._config.max_runs_per_process)
         if recycle:
@@ -329,6 +373,8 @@ class Worker(pykka.ThreadingActor):
         self._cancel_timers()
         self._ready = False
         reason = self._kill_reason
+        if reason in ("timeout", "cancel", "shutdown"):
+            self._kill_group(signal.SIGKILL)  # the leader is gone: what it left of the run goes too
         run = self._batch.popleft() if self._batch and reason != "recycle" else None
         if self._batch:  # never started: back to the scheduler, no penalty
             self._dir.tell_scheduler(RunRefused(self.slot, tuple(self._batch), "its worker process went away"))
@@ -341,7 +387,9 @@ class Worker(pykka.ThreadingActor):
                 "shutdown": (Outcome.INTERRUPTED, f"interrupted by the server shutting down ({described})"),
             }.get(reason, (Outcome.CRASHED, f"worker exited on {described} during {run.describe()}"))
             report = RunReport(outcome=outcome, started_at=self._run_started, finished_at=time.time(), error=error)
-            self._dir.tell_journal(Records((self._result_doc(run, report, {}),)))
+            dropped = self._logs.note(*self._logs.end_run(run.run_id))
+            self._dir.tell_journal(Records((self._result_doc(run, report, {"notes": [dropped] if dropped else []}),
+                                            *self._dropped_line(run, dropped))))
             self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=False))
         if self._stopping or reason == "shutdown":
             self.status = "stopped"
@@ -380,8 +428,23 @@ class Worker(pykka.ThreadingActor):
     def _result_doc(self, run: Run, report: RunReport, payload: Any) -> dict[str, Any]:
         return result_doc(run, report, payload, worker=self.slot, pid=self._pid)
 
+    def _dropped_line(self, run: Run, note: str | None) -> list[dict[str, Any]]:
+        """The one log line that says how many lines of *run* were dropped (none when none were)."""
+        if not note:
+            return []
+        return [{"type": "reslog", "time": time.time(), "job_id": run.job_id, "name": run.name,
+                 "classname": run.classname, "index": run.index, "attempt": run.attempt, "level": logging.WARNING,
+                 "logger": "das_actors.worker", "msg": note}]
+
     def _forward_logs(self, records: Any) -> None:
-        self._dir.tell_journal(Records(log_docs(records, {run.run_id: run for run in self._batch})))
+        admitted = []
+        for run_id, t, level, logger, text in records:
+            msg = self._logs.admit(run_id, text if isinstance(text, str) else str(text))
+            if msg is not None:
+                admitted.append((run_id, t, level, logger, msg))
+        docs = log_docs(admitted, {run.run_id: run for run in self._batch})
+        if docs:
+            self._dir.tell_journal(Records(docs))
 
     # ------------------------------------------------------------------ timers
     def _arm(self, delay_s: float, message: Deadline) -> None:

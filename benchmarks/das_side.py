@@ -44,6 +44,7 @@ def settings(workdir: Path, name: str, **overrides: Any) -> Any:
         "no_start_offset": True, "max_retries": 0, "db_size": STORE_CAP_BYTES, "shutdown_grace": 5.0,
         "web": False,  # the panel is measured through its app, never on a fixed port
         "task_packages": "benchmarks",  # the benchmark task classes (benchmarks.tasks)
+        "log_max_lines": 0, "log_max_bytes": 0,  # the journal benchmark logs 200,000 lines from one run
     }
     values.update(overrides)
     return Settings(values)

@@ -48,7 +48,7 @@ class JobReport(Report):
         job = ctx.job(job_id)
         page = ctx.find(Query(type="result", job_id=job_id, since=now - period, until=now, limit=MAX_RUNS))
         if job is None and not page.items and ctx.find(Query(type="result", job_id=job_id, limit=1)).total == 0:
-            raise ReportParamError("job_id", f"no job with id {job_id[:40]!r} and no stored runs of one")
+            raise ReportParamError("job_id", f"no job with id {job_id[:40]!r} and no stored runs of one", status=404)
         runs = sorted(page.items, key=lambda d: (d.get("time") or 0.0, d.get("seq") or 0))
         newest = runs[-1] if runs else None
         about = _about(job, newest, job_id)

@@ -57,9 +57,17 @@ class TaskInfo:
         """The declared options as JSON-safe dicts (fresh copies)."""
         return [param.describe() for param in self.params]
 
+    @property
+    def free_options(self) -> bool:
+        """Whether arguments beyond the declared options are accepted: a class that declares none
+        takes anything (as DAS did); one that declares some takes only those, unless it says
+        ``task_free_options = True``."""
+        return not self.params or bool(getattr(self.cls, "task_free_options", False))
+
     def describe(self) -> dict[str, Any]:
         """A JSON-safe summary for the panel and the API."""
-        return {"classname": self.classname, "title": self.title, "info": self.info, "options": self.options}
+        return {"classname": self.classname, "title": self.title, "info": self.info, "options": self.options,
+                "free_options": self.free_options}
 
 
 class TaskRegistry:
@@ -155,9 +163,8 @@ class TaskRegistry:
                 (``field`` is the option name).
         """
         info = self.info(classname)
-        free = not info.params or bool(getattr(info.cls, "task_free_options", False))
         try:
-            return check_all(info.params, kwargs, allow_extra=free)
+            return check_all(info.params, kwargs, allow_extra=info.free_options)
         except InvalidValueError as exc:
             raise InvalidJobError(f"task class {classname!r}: {exc}", field=exc.field, value=exc.value) from None
 

@@ -10,7 +10,6 @@ is shown once when generated, and on the target's own page to a logged-in user.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -29,10 +28,9 @@ from web.state import WebState
 def action_query(query: Mapping[str, str], *, default_limit: int = 100) -> ActionQuery:
     """The Actions filter from a query string (400 naming a bad field)."""
     limit, offset = params.page_bounds(query, default_limit=default_limit)
-    last = params.number(query, "last", minimum=0.0, maximum=10 * 365 * 86400.0)
     return ActionQuery(state=params.choice(query, "state", STATES), run_id=params.text(query, "run_id"),
                        job_id=params.text(query, "job_id"), target=params.text(query, "target"),
-                       since=None if last is None else time.time() - last, limit=limit, offset=offset)
+                       since=params.since(query), limit=limit, offset=offset)
 
 
 def target_from_form(form: Mapping[str, str]) -> dict[str, Any]:

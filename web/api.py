@@ -18,7 +18,7 @@ from web import params
 from web.api_interact import register_interact_api
 from web.data_api import register_data_api
 from web.errors import JsonErrors
-from web.openapi import openapi_document
+from web.openapi import Catalog, openapi_document
 from web.requests import query_params as _query
 from web.requests import route
 from web.security import Guard
@@ -137,7 +137,7 @@ def _run_routes(app: bottle.Bottle, state: WebState) -> None:
     @route(app, "GET", "/runs/<job_id>/<index>")
     def get_run(job_id: str, index: str) -> dict[str, Any]:
         attempt = params.integer(_query(), "attempt", minimum=0)
-        return {"run": facade.run(job_id, _index(index), attempt)}
+        return {"run": facade.run(job_id, params.run_index(index), attempt)}
 
     @route(app, "GET", "/running")
     def running() -> dict[str, Any]:
@@ -190,4 +190,6 @@ def _server_routes(app: bottle.Bottle, facade: Any) -> None:
 
     @route(app, "GET", "/openapi.json")
     def openapi() -> dict[str, Any]:
-        return openapi_document(bottle.request.script_name)
+        catalog = Catalog(tasks=facade.tasks(), reports=[info.describe() for info in facade.reports().infos()],
+                          options=facade.options())
+        return openapi_document(bottle.request.script_name, catalog)

@@ -12,10 +12,14 @@ here too, from the facade's settings, so `web.server.WebServer` takes the app al
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import bottle
+import structlog
 
 from actors.config import Settings
 from actors.errors import ConfigError
@@ -35,6 +39,8 @@ from web.security import Guard, Security
 from web.state import WebState
 from web.tails import Tails
 from web.token_source import resolve_token
+
+log = structlog.get_logger("das_actors.web")
 
 #: Added to every response that does not set them itself.
 SECURITY_HEADERS = (
@@ -56,7 +62,10 @@ class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
         self.limits = limits or FrontLimits()
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        """Bottle's WSGI entry, with `SECURITY_HEADERS` added."""
+        """Bottle's WSGI entry, with `SECURITY_HEADERS` added, and the last net: whatever escapes
+        Bottle (it lets ``SystemExit``, ``KeyboardInterrupt`` and ``MemoryError`` through) is a
+        500 here, and an exception while a streamed body is produced ends that body, never the
+        server's thread. Only the server's own shutdown passes (`is_server_shutdown`)."""
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
@@ -65,7 +74,13 @@ class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
-        return super().wsgi(environ, start)  # type: ignore[no-any-return]
+        try:
+            body: Iterable[bytes] = super().wsgi(environ, start)
+        except BaseException as exc:
+            if is_server_shutdown(exc):
+                raise
+            return crashed_response(environ, start, exc)
+        return guarded_body(body, environ)
 
     def default_error_handler(self, res: bottle.HTTPError) -> str:
         """404 / 405 / 500 raised by Bottle itself: JSON under ``api/``, an HTML page elsewhere."""
@@ -77,6 +92,60 @@ class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
         if bottle.request.path.startswith(("/api/", "/healthz", "/metrics")):
             return json_response(error_body(status, message))
         return self.state.error_page(status, message)
+
+
+def is_server_shutdown(exc: BaseException) -> bool:
+    """A ``KeyboardInterrupt`` in the main thread (Ctrl-C while serving there) ends the server;
+    in a request thread, ``SystemExit`` and ``KeyboardInterrupt`` come from the code a request ran."""
+    return isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread()
+
+
+def crashed_response(environ: dict[str, Any], start: Callable[..., Any], exc: BaseException) -> list[bytes]:
+    """The 500 of a request whose exception escaped Bottle: JSON under the API, a plain page
+    elsewhere; the exception type only (the traceback goes to the log)."""
+    path = str(environ.get("PATH_INFO") or "")
+    log.error("web.request_crashed", path=path[:200], method=environ.get("REQUEST_METHOD"),
+              error=type(exc).__name__, exc_info=exc)
+    message = f"internal error ({type(exc).__name__}); see the server log"
+    if path.startswith(("/api/", "/healthz", "/metrics")):
+        body = json.dumps(error_body(500, message)).encode()
+        kind = "application/json"
+    else:
+        body = f"<!doctype html><title>500</title><h1>500</h1><p>{message}</p>".encode()
+        kind = "text/html; charset=utf-8"
+    start("500 Internal Server Error", [("Content-Type", kind), ("Content-Length", str(len(body)))],
+          sys.exc_info())
+    return [body]
+
+
+def guarded_body(body: Iterable[bytes], environ: dict[str, Any]) -> Iterable[bytes]:
+    """*body*, but an exception while it is produced (a live tail's generator) ends it and is
+    logged, instead of reaching the server's thread."""
+    if isinstance(body, list):
+        return body  # already produced: nothing can raise any more
+    return _GuardedBody(body, str(environ.get("PATH_INFO") or ""))
+
+
+class _GuardedBody:
+    """An iterable response body that cannot raise into the server (see `guarded_body`)."""
+
+    def __init__(self, body: Iterable[bytes], path: str) -> None:
+        self._body, self._path = body, path
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._body
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            if is_server_shutdown(exc):
+                raise
+            log.error("web.body_failed", path=self._path[:200], error=type(exc).__name__, exc_info=exc)
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
 
 
 def ops_app(state: WebState) -> bottle.Bottle:

@@ -4,6 +4,11 @@ Why a module of its own: every route module installs one of these two Bottle plu
 the status of an answer comes from the exception alone (`actors.errors.http_status`), so a
 handler never formats an error by hand. A 5xx other than 503 is logged with its traceback;
 the answer never carries internals (object addresses, stack frames).
+
+No exception of any kind escapes a handler: ``SystemExit``, ``KeyboardInterrupt`` and
+``MemoryError`` raised by a handler or a plugin it calls (a report, a module it imports) are
+500s like any other, since in a request thread they can only come from the code it runs;
+only the server's own shutdown stops the server (`web.app.WebApp.wsgi` is the last net).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ class JsonErrors:
                 result = callback(*args, **kwargs)
             except bottle.HTTPResponse:
                 raise
-            except Exception as exc:
+            except BaseException as exc:
                 status, message, field_name = http_status(exc)
                 if status >= 500 and status != 503:
                     log.exception("web.request_failed", path=bottle.request.path, method=bottle.request.method)
@@ -81,7 +86,7 @@ class HtmlErrors:
                 return callback(*args, **kwargs)
             except bottle.HTTPResponse:
                 raise
-            except Exception as exc:
+            except BaseException as exc:
                 status, message, field_name = http_status(exc)
                 if status >= 500 and status != 503:
                     log.exception("web.page_failed", path=bottle.request.path, method=bottle.request.method)

@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from actors.bounds import MAX_COUNT
+from actors.targets import MAX_AMQP_NAME, MAX_URL
+from actors.targets import NAME as TARGET_NAME
+from web.openapi_schemas import PAGE, TEXT
+
 Helper = Callable[..., dict[str, Any]]
 
 
@@ -22,8 +27,8 @@ def interact_paths(op: Helper, q: Helper, p: Helper, ref: Helper, wrapped: Helpe
                                                     "declared options (a script's task_options); a 400 names "
                                                     "params.<name>"}}}
     name = p("name", "Script name")
-    page = [q("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size"),
-            q("offset", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip")]
+    page = PAGE
+    version = {"type": "integer", "minimum": 1, "maximum": MAX_COUNT}
 
     def trigger(summary: str, params: list[dict[str, Any]]) -> dict[str, Any]:
         operation = op(summary, "202", ref("Triggered"), params=[*params, key], body=trigger_body,
@@ -43,15 +48,15 @@ def interact_paths(op: Helper, q: Helper, p: Helper, ref: Helper, wrapped: Helpe
         "/runs/{job_id}/{index}/status": {"get": op(
             "Where a run is: waiting, running, or its outcome and result", "200", wrapped("status", ref("RunStatus")),
             params=[p("job_id", "Job id (a one-off run's own id)"),
-                    p("index", "Run number (1-based)", {"type": "integer"})],
+                    p("index", "Run number (1-based)", {"type": "integer", "minimum": 0, "maximum": MAX_COUNT})],
             errors=("400", "404", "503"), tag="triggers")},
         "/scripts": {"get": op("Scripts by name", "200", {"type": "object", "properties": {
             "scripts": {"type": "array", "items": ref("Script")}, "total": {"type": "integer"},
-            "more": {"type": "boolean"}}}, params=[q("tag", {"type": "string"}, "Only scripts with this tag"), *page],
+            "more": {"type": "boolean"}}}, params=[q("tag", TEXT, "Only scripts with this tag"), *page],
             errors=("400", "404"), tag="scripts")},
         "/scripts/{name}": {
             "get": op("A script: its metadata, one version's source, its declared options and job", "200",
-                      {"type": "object"}, params=[name, q("version", {"type": "integer", "minimum": 1},
+                      {"type": "object"}, params=[name, q("version", version,
                                                           "Version (default: the newest)")],
                       errors=("400", "404"), tag="scripts"),
             "put": op("Save a new version (201 for the first); base_version guards against overwriting", "200",
@@ -70,8 +75,8 @@ def interact_paths(op: Helper, q: Helper, p: Helper, ref: Helper, wrapped: Helpe
                                                {"type": "object"}, params=[name, *page], errors=("400", "404"),
                                                tag="scripts")},
         "/scripts/{name}/diff": {"get": op("Unified diff of two versions", "200", {"type": "object"},
-                                           params=[name, q("from", {"type": "integer", "minimum": 1}, "Old version"),
-                                                   q("to", {"type": "integer", "minimum": 1}, "New version")],
+                                           params=[name, q("from", version, "Old version") | {"required": True},
+                                                   q("to", version, "New version") | {"required": True}],
                                            errors=("400", "404"), tag="scripts")},
         "/scripts/{name}/schedule": {"post": op(
             "Run the newest version every interval seconds (replaces an older schedule)", "201",
@@ -83,9 +88,9 @@ def interact_paths(op: Helper, q: Helper, p: Helper, ref: Helper, wrapped: Helpe
             "actions": {"type": "array", "items": ref("Action")}, "total": {"type": "integer"},
             "more": {"type": "boolean"}}}, params=[
             q("state", {"type": "string", "enum": ["pending", "delivering", "delivered", "failed"]}, "Only this state"),
-            q("run_id", {"type": "string"}, "Queued by this run"), q("job_id", {"type": "string"}, "Of this job"),
-            q("target", {"type": "string"}, "To this target"),
-            q("last", {"type": "number", "minimum": 0}, "Queued in the last N seconds"), *page],
+            q("run_id", TEXT, "Queued by this run"), q("job_id", TEXT, "Of this job"),
+            q("target", TEXT, "To this target"),
+            q("last", {"type": "number", "minimum": 0, "maximum": 1e12}, "Queued in the last N seconds"), *page],
             errors=("400", "404"), tag="actions")},
         "/actions/{action_id}": {"get": op("One action with its attempts", "200", wrapped("action", ref("Action")),
                                            params=[p("action_id", "msg_...")], errors=("404",), tag="actions")},
@@ -97,20 +102,28 @@ def interact_paths(op: Helper, q: Helper, p: Helper, ref: Helper, wrapped: Helpe
             "get": op("Action targets (secrets masked)", "200",
                       wrapped("targets", {"type": "array", "items": ref("Target")}), errors=("404",), tag="actions"),
             "post": op("Add a target (secret 'generate' makes one, answered once)", "201",
-                       wrapped("target", ref("Target")), body=ref("NewTarget"), errors=("400", "403", "409"),
+                       wrapped("target", ref("Target")), body=ref("NewTarget"), errors=("400", "403", "404", "409"),
                        tag="actions"),
         },
         "/targets/{name}": {
             "get": op("One target", "200", wrapped("target", ref("Target")), params=[p("name", "Target name")],
                       errors=("404",), tag="actions"),
             "put": op("Change a target of the panel", "200", wrapped("target", ref("Target")),
-                      params=[p("name", "Target name")], body=ref("NewTarget"), errors=("400", "403", "404", "409"),
+                      params=[p("name", "Target name")], body=ref("TargetChange"), errors=("400", "403", "404", "409"),
                       tag="actions"),
             "delete": op("Remove a target of the panel", "200", wrapped("target", ref("Target")),
                          params=[p("name", "Target name")], errors=("403", "404", "409"), tag="actions"),
         },
     }
 
+
+_TARGET_FIELDS: dict[str, Any] = {
+    "url": {"type": "string", "maxLength": MAX_URL, "pattern": "^(https?|amqps?)://[^\\s]+$",
+            "description": "http(s):// for a webhook, amqp(s):// for a publish"},
+    "secret": {"type": "string", "description": "whsec_..., 'generate', or '' for unsigned (webhooks only)"},
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "webhooks only"},
+    "exchange": {"type": "string", "maxLength": MAX_AMQP_NAME, "description": "amqp only"},
+    "routing_key": {"type": "string", "maxLength": MAX_AMQP_NAME, "description": "amqp only"}}
 
 INTERACT_SCHEMAS: dict[str, Any] = {
     "Triggered": {"type": "object", "required": ["run_id", "status_url"], "properties": {
@@ -138,8 +151,8 @@ INTERACT_SCHEMAS: dict[str, Any] = {
         "headers": {"type": "object"}, "origin": {"type": "string", "enum": ["config", "api"]},
         "generated_secret": {"type": "string", "description": "only in the answer that made it"}}},
     "NewTarget": {"type": "object", "required": ["name", "url"], "additionalProperties": False, "properties": {
-        "name": {"type": "string"}, "url": {"type": "string"},
-        "secret": {"type": "string", "description": "whsec_..., 'generate', or '' for unsigned"},
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-        "exchange": {"type": "string"}, "routing_key": {"type": "string"}}},
+        "name": {"type": "string", "pattern": f"^{TARGET_NAME.pattern}$"}, **_TARGET_FIELDS}},
+    "TargetChange": {"type": "object", "required": ["url"], "additionalProperties": False,
+                     "description": "The target's fields (its name is the URL's; a body may repeat it)",
+                     "properties": _TARGET_FIELDS},
 }

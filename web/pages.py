@@ -14,7 +14,6 @@ from typing import Any
 
 import bottle
 
-from actors.errors import BadRequestError
 from actors.jobs import JobState
 from actors.store import Query
 from web import params
@@ -32,13 +31,6 @@ from web.state import WebState
 
 #: Outcomes counted as failures on the overview.
 FAILURES = ("failed", "crashed", "timeout")
-
-
-def _index(raw: str) -> int:
-    try:
-        return int(raw, 10)
-    except ValueError:
-        raise BadRequestError(f"index: expected an integer, got {raw[:40]!r}", field="index") from None
 
 
 def _loggers(items: list[dict[str, Any]], prefix: str | None) -> list[str]:
@@ -100,7 +92,7 @@ def pages_app(state: WebState) -> bottle.Bottle:
     @route(app, "GET", "/runs/<job_id>/<index>")
     def run(job_id: str, index: str) -> str:
         attempt = params.integer(query_params(), "attempt", minimum=0)
-        number = _index(index)
+        number = params.run_index(index)
         doc = facade.run(job_id, number, attempt)
         attempts = sorted({d.get("attempt", 0) for d in facade.runs(
             Query(type="result", job_id=job_id, index=number, limit=100)).items})

@@ -16,8 +16,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from actors.bounds import MAX_COUNT
 from actors.errors import BadRequestError, InvalidValueError
 from actors.jobs import JobState, Outcome
+from actors.params import integral_text
 from actors.store import Query
 from actors.tags import check_tag
 
@@ -55,19 +57,29 @@ def text(params: Mapping[str, str], name: str, *, default: str | None = None) ->
 
 
 def integer(params: Mapping[str, str], name: str, *, default: int | None = None, minimum: int = 0,
-            maximum: int | None = None) -> int | None:
-    """An integer parameter in ``[minimum, maximum]``; empty means *default*."""
+            maximum: int = MAX_COUNT) -> int | None:
+    """An integer parameter in ``[minimum, maximum]`` (by default a count, `actors.bounds.MAX_COUNT`);
+    empty means *default*."""
     raw = params.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip(), 10)
-    except ValueError:
-        raise BadRequestError(f"{name}: expected an integer, got {raw[:40]!r}", field=name, value=raw[:40]) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and <= {maximum}" if maximum is not None else ""
-        raise BadRequestError(f"{name}: must be >= {minimum}{upper}, got {value}", field=name, value=value)
+    return bounded_int(raw, name, minimum=minimum, maximum=maximum)
+
+
+def bounded_int(raw: str, name: str, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
+    """Text *raw* as an integer in ``[minimum, maximum]`` (400 naming *name* otherwise)."""
+    value = integral_text(raw) if len(raw) <= 40 else None
+    if value is None:
+        raise BadRequestError(f"{name}: expected an integer, got {raw[:40]!r}", field=name, value=raw[:40])
+    if not minimum <= value <= maximum:
+        raise BadRequestError(f"{name}: must be >= {minimum} and <= {maximum}, got {raw[:40]}", field=name,
+                              value=raw[:40])
     return value
+
+
+def run_index(raw: str) -> int:
+    """The ``<index>`` of a run's URL: 0 .. `actors.bounds.MAX_COUNT` (400 naming ``index``)."""
+    return bounded_int(raw, "index")
 
 
 def number(params: Mapping[str, str], name: str, *, default: float | None = None, minimum: float = 0.0,
@@ -168,10 +180,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _finite_float(text_value: str) -> float:
+#: Integral JSON numbers written with a fraction or an exponent (``5.0``, ``5e3``) up to this are
+#: read as integers: JSON has one number type, and the schemas' ``integer`` includes them.
+_EXACT_INT = 2**53
+
+
+def _finite_float(text_value: str) -> float | int:
     value = float(text_value)
     if not math.isfinite(value):
         raise ValueError(f"number {text_value} is out of range")
+    if value.is_integer() and abs(value) <= _EXACT_INT:
+        return int(value)
     return value
 
 

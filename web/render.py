@@ -35,6 +35,9 @@ NAV = (("", "Overview"), ("schedule", "Schedule"), ("running", "Running"), ("res
        ("data", "Data"), ("scripts", "Scripts"), ("actions", "Actions"), ("logs", "Logs"), ("control", "Control"),
        ("reports", "Reports"), ("help", "Help"))
 
+#: Most characters of one JSON document a page shows (the rest is said, not shown).
+PAGE_JSON_CHARS = 200_000
+
 
 @dataclass
 class PageContext:
@@ -141,9 +144,13 @@ class Formatters:
         return logging.getLevelName(number) if isinstance(number, int) else ""
 
     @staticmethod
-    def pretty(value: Any) -> str:
-        """Indented JSON (the Run page's result document)."""
-        return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    def pretty(value: Any, limit: int = PAGE_JSON_CHARS) -> str:
+        """Indented JSON (the Run page's result document), cut at *limit* characters: a page
+        never carries more than that of one document (the API has it whole)."""
+        text = json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+        if len(text) <= limit:
+            return text
+        return f"{text[:limit]}\n\u2026 [{len(text) - limit} more characters: GET the run from the API for all of it]"
 
     @staticmethod
     def compact(value: Any, limit: int = 200) -> str:

@@ -129,7 +129,7 @@ def register_reports(root: bottle.Bottle, state: WebState, registry: ReportRegis
             field = exc.field
             body = render_report(info, page, "report_error.mako", data=None,
                                  values=_values_text(info, raw, None), error=(str(exc), field))
-            bottle.response.status = 400
+            bottle.response.status = exc.status  # 400, or 404 when the parameter names nothing there
             return body
         return render_report(info, page, template, data=data, values=_values_text(info, raw, values), error=None)
 

@@ -60,8 +60,8 @@ def _types(query: Mapping[str, str]) -> tuple[str, ...]:
 
 def _after(query: Mapping[str, str], last_event_id: str | None, state: WebState) -> int:
     after = params.integer(query, "after", minimum=0, maximum=2**62)
-    if after is None and last_event_id and last_event_id.strip().isdigit():
-        after = int(last_event_id.strip())
+    if after is None and last_event_id and last_event_id.strip().isdigit() and len(last_event_id.strip()) <= 18:
+        after = int(last_event_id.strip())  # at most 18 digits: below 2**62, as "after" is
     return state.facade.last_seq() if after is None else after
 
 

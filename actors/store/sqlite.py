@@ -28,6 +28,7 @@ import orjson
 
 from actors.errors import StoreError, StoreUnavailableError
 from actors.store.base import Page, Query, check_fields
+from actors.store.sqlite_file import Identity, backup_to_temp, file_identity, file_problem, install
 from actors.store.sqlite_ledger import SCHEMA as LEDGER_SCHEMA
 from actors.store.sqlite_ledger import SQLiteLedger
 
@@ -96,6 +97,7 @@ class SQLiteStore(SQLiteLedger):
         self._is_open = False
         # (docs, bytes, evicted): replaced as a whole so readers never see a torn update.
         self._totals = (0, 0, 0)
+        self._identity: Identity | None = None  # (st_dev, st_ino) of the file opened
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r}, size_bytes={self.size_bytes}, max_docs={self.max_docs})"
@@ -171,6 +173,32 @@ class SQLiteStore(SQLiteLedger):
                 except BaseException:
                     self._close_all()
                     raise
+                self._identity = file_identity(self.path)
+
+    # -- the file under faults (actors.store.sqlite_file) --------------------------------
+
+    def problem(self) -> str | None:
+        """What is wrong with the file at the path (deleted or replaced while open), else None."""
+        return file_problem(self.path, self._identity) if self._is_open else None
+
+    def recover(self) -> str:
+        """The file was deleted while open: copy what the open connection still sees (every job
+        record and document) into a new file at the path, and use it from now on.
+
+        Raises:
+            StoreError: nothing to recover from (not deleted, or replaced by another file), or
+                the copy failed (the old file is still used; try again later).
+        """
+        with self._write_lock:
+            problem = self.problem()
+            if problem is None or file_identity(self.path) is not None:
+                raise StoreError(f"sqlite store {self.path}: nothing to recover: {problem or 'the file is fine'}")
+            temp = backup_to_temp(self.path, self._conn())
+            docs, size, evicted = self._totals
+            self._close_all()
+            install(temp, self.path)
+            self.open()
+            return f"recreated {self.path} from the deleted file ({docs} documents, {size} bytes, {evicted} evicted)"
 
     def _create(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
         for statement in (*_SCHEMA, *LEDGER_SCHEMA):

@@ -67,6 +67,8 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "scripts", "script_max_bytes", "script_output_max_bytes",  # issue 14: scripts and actions
         "act_allow_any_url", "act_allow_private", "act_timeout", "act_max_attempts", "act_retry_delay",
         "act_retry_max_delay", "act_max_payload_bytes", "act_concurrency",
+        "result_max_bytes", "log_max_lines", "log_max_bytes", "keep_task_processes",  # issue 11: resources
+        "health_stall_after",  # issue 11: /healthz tells the truth
     }
 
 
@@ -123,8 +125,8 @@ def test_describe_options_is_json_safe_and_complete() -> None:
     assert set(by_name) == set(OPTIONS)
     assert by_name["log_format"] == {
         "name": "log_format", "type": "str", "default": "json", "help": OPTIONS["log_format"].help,
-        "group": "Logging", "live": False, "choices": ["json", "console"], "minimum": None,
-        "flag": "--log-format",
+        "group": "Logging", "live": False, "choices": ["json", "console"], "minimum": None, "maximum": None,
+        "flag": "--log-format", "pattern": None,
     }
 
 
@@ -322,9 +324,9 @@ def test_replace_validates_and_records_runtime_source() -> None:
                                     "option 'retry_delay' (60.0, from default)"),
         ({"restart_min_backoff": 40.0}, "option 'restart_max_backoff' (30.0, from default) must be >= "
                                         "option 'restart_min_backoff' (40.0, from runtime)"),
-        ({"retry_jitter": 1.5}, "option 'retry_jitter' must be between 0 and 1, got 1.5"),
-        ({"retry_jitter": -0.1}, "option 'retry_jitter' must be between 0 and 1, got -0.1"),
-        ({"restart_jitter": 2.0}, "option 'restart_jitter' must be between 0 and 1, got 2.0"),
+        ({"retry_jitter": 1.5}, "option 'retry_jitter' must be <= 1, got 1.5"),
+        ({"retry_jitter": -0.1}, "option 'retry_jitter' must be >= 0, got -0.1"),
+        ({"restart_jitter": 2.0}, "option 'restart_jitter' must be <= 1, got 2.0"),
         ({"web_base": "analytics"}, "option 'web_base' must start with '/', got 'analytics'"),
         ({"web_port": 70000}, "option 'web_port' must be <= 65535, got 70000"),
     ],
@@ -649,7 +651,7 @@ def test_task_returns_the_spec(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        ("Task('a', 'm.C', 0)", "Task 'a': interval must be > 0, got 0"),
+        ("Task('a', 'm.C', 0)", "Task 'a': interval must be >= 0.001 and <= 1e+09 seconds, got 0"),
         ("Task('a', 'm.C', 'hourly')", "Task 'a': interval must be a finite number, got 'hourly'"),
         ("Task('', 'm.C', 10)", "Task '': name must be a non-empty string, got ''"),
         ("Task('a', 'm.C', 10, max_runs=0)", "Task 'a': max_runs must be an integer >= 1 or None, got 0"),
@@ -695,7 +697,8 @@ def test_task_error_inside_helper_function_names_line_in_file(tmp_path: Path) ->
 
         make("x")
     """)
-    with pytest.raises(ConfigError, match=f"^{re.escape(path)}:2: Task 'x': interval must be > 0"):
+    expected = f"{path}:2: Task 'x': interval must be >= 0.001 and <= 1e+09 seconds"
+    with pytest.raises(ConfigError, match=f"^{re.escape(expected)}"):
         load_config([path], {})
 
 

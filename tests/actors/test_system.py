@@ -16,6 +16,7 @@ import pytest
 from actors.config import Settings
 from actors.jobs import JobSpec, JobState, Origin
 from actors.messages import AddJob, GetJob, GetStatus, ListJobs
+from actors.server import Server
 from actors.store import Query
 from actors.system import System
 
@@ -57,12 +58,12 @@ def start(tmp_path):
         system.shutdown(grace_s=0.5)
 
 
-def results(system: System, **filters) -> list[dict]:
+def results(system: System | Server, **filters) -> list[dict]:
     system.flush()
     return system.store.find(Query(type="result", limit=1000, **filters)).items
 
 
-def wait_results(system: System, timeout: float = 20.0, count: int = 1, **filters) -> list[dict]:
+def wait_results(system: System | Server, timeout: float = 20.0, count: int = 1, **filters) -> list[dict]:
     found: list[dict] = []
 
     def enough() -> bool:

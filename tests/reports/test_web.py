@@ -95,7 +95,6 @@ def test_scheduler_and_job_figures_match_the_runs(app, ran):
     ("scheduler", {"window": "7m"}, "window", "must be one of '10m', '1h', '6h', '24h'"),
     ("scheduler", {"windw": "1h"}, "windw", "unknown parameter"),
     ("job", {}, "job_id", "required"),
-    ("job", {"job_id": "0123456789abcdef"}, "job_id", "no job with id"),
     ("job", {"job_id": "x", "period": "soon"}, "period", "duration"),
     ("test", {"period": "30"}, "period", "must be >= 60"),
     ("workers", {"period": "99d"}, "period", "must be <="),
@@ -107,6 +106,15 @@ def test_bad_parameters_are_a_400_naming_the_field(app, ran, path, query, field,
     assert page.forms["report-form"] is not None  # the form is still there to correct it
     body = app.get(f"{API}/reports/{path}", query, status=400).json["error"]
     assert body["status"] == 400 and body["field"] == field and words in body["message"]
+
+
+def test_a_parameter_naming_nothing_is_a_404_naming_the_field(app, ran):
+    page = app.get("/reports/job", {"job_id": "0123456789abcdef"}, status=404)
+    error = page.html.find(id="report-error")
+    assert error["data-field"] == "job_id" and "no job with id" in error.text
+    assert page.forms["report-form"] is not None
+    body = app.get(f"{API}/reports/job", {"job_id": "0123456789abcdef"}, status=404).json["error"]
+    assert body["status"] == 404 and body["field"] == "job_id"
 
 
 def test_unknown_reports_are_404_and_dotted_paths_resolve(app, ran):

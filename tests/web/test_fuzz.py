@@ -9,6 +9,7 @@ jobs that do get created run at most once during the test.
 from __future__ import annotations
 
 import json
+import os
 import string
 from urllib.parse import quote
 
@@ -21,7 +22,8 @@ from tests.web.conftest import API, client, make_facade, start_system
 pytestmark = pytest.mark.system
 
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-                max_examples=150, derandomize=True, database=None)
+                max_examples=max(150, int(os.environ.get("DAS_FUZZ_EXAMPLES", "0"))),
+                derandomize=not os.environ.get("DAS_FUZZ_RANDOM"), database=None)
 
 scalars = (st.none() | st.booleans() | st.integers(min_value=-(10**20), max_value=10**20)
            | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30))

@@ -32,7 +32,12 @@ def test_openapi_document_is_valid_and_describes_every_route(app):
     validate(doc)
     assert doc["servers"] == [{"url": "/analytics/api/v1"}]
     described = {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
-    assert described == api_routes(app)
+    routes = api_routes(app)
+    assert routes <= described  # every route, templated as the app has it ...
+    for method, path in described - routes:  # ... and the catalog's concrete instances of one of them
+        assert any(m == method and re.fullmatch(re.sub(r"{\w+}", "[^/]+", template), path)
+                   for m, template in routes), (method, path)
+    assert {"/options/max_retries", "/reports/scheduler"} <= set(doc["paths"])
     for path, item in doc["paths"].items():
         names = set(re.findall(r"{(\w+)}", path))
         for operation in item.values():

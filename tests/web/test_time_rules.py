@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import jsonschema  # type: ignore[import-untyped]  # no stubs; a test-only validation
+import jsonschema  # a test-only validation
 import pytest
 
 from tests.web.conftest import API, T, unique, wait_for
