@@ -133,14 +133,16 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- 2. steady load
 def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """N ``interval`` jobs (1 s) for D s, first runs spread over `spread_s` (1 s); APScheduler defaults
-    otherwise (``misfire_grace_time`` 1 s, ``coalesce`` on, ``max_instances`` 1). The job returns its
-    own start time; lateness = that minus ``scheduled_run_time``."""
+    """N ``interval`` jobs (1 s) for D s, first runs spread over `spread_s` (1 s; 0 = a herd); APScheduler
+    defaults otherwise (``misfire_grace_time`` 1 s, ``coalesce`` on, ``max_instances`` 1). The job returns
+    its own start time; lateness = that minus ``scheduled_run_time``; each job's first `warmup_runs` (2)
+    runs excluded, as on the das-actors side."""
     from benchmarks.aps_jobs import stamp
 
     n, duration = int(params["jobs"]), float(params["seconds"])
     interval = 1.0
     spread = float(params.get("spread_s", interval))  # job i first due at t_start + i * spread / n
+    warmup = int(params.get("warmup_runs", 2))
     events = Events()
     scheduler = start(events)
     try:
@@ -153,7 +155,7 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
             first = datetime.fromtimestamp(t_start + i * spread / n, UTC)
             scheduler.add_job(stamp, "interval", seconds=interval, start_date=first, args=[i], id=f"steady-{i}")
         add_s = time.perf_counter() - t0
-        window0, window1 = _window(t_start, time.time(), duration, interval)
+        window0, window1 = _window(t_start, time.time(), duration, interval, warmup)
         sleep_until(window0)
         cpu = CpuMeter()
         sleep_until(window1)
@@ -176,10 +178,10 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     expected = round(n * duration / interval)
     stats = summarize(lateness_ms)
     return {
-        "jobs": n, "seconds": duration, "interval_s": interval, "spread_s": spread,
+        "jobs": n, "seconds": duration, "interval_s": interval, "spread_s": spread, "warmup_runs": warmup,
         "add_s": round(add_s, 4),
         "window": [window0, window1],
-        "window_shift_s": round(window0 - t_start, 3),
+        "window_shift_s": round(window0 - t_start - warmup * interval, 3),
         "expected_runs": expected,
         "runs": len(runs),
         "missed": expected - len(runs),
@@ -194,11 +196,13 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     }
 
 
-def _window(t_start: float, t_ready: float, duration: float, interval: float) -> tuple[float, float]:
+def _window(t_start: float, t_ready: float, duration: float, interval: float, warmup: int = 0) -> tuple[float, float]:
+    """As `benchmarks.das_side._window`: each job's first *warmup* runs are left out."""
     shift = 0.0
     if t_ready + 0.5 > t_start:
         shift = math.ceil((t_ready + 0.5 - t_start) / interval) * interval
-    return t_start + shift, t_start + shift + duration
+    begin = t_start + shift + warmup * interval
+    return begin, begin + duration
 
 
 # ----------------------------------------------------------------------------- 4. scale

@@ -96,10 +96,29 @@ def read_results(store: Any, keep: Callable[[dict[str, Any]], bool], batch: int 
 
 
 # ----------------------------------------------------------------------------- 1. burst
-def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """N one-shot Echo jobs due now; completed runs per second, first submission to last completion."""
+def run_burst(system: Any, n: int, prefix: str, poll_s: float = 0.002, timeout_s: float = 240.0) -> dict[str, Any]:
+    """N one-shot Echo jobs due now in a started *system*: completed runs per second, first submission
+    (building the specs included) to the last completion seen by the scheduler."""
     from actors.jobs import JobSpec, Origin
     from actors.messages import AddJobs, GetStatus
+
+    base = finished(system)
+    t0 = time.perf_counter()
+    specs = [JobSpec(name=f"{prefix}-{i}", classname="Echo", interval_s=3600.0, kwargs={"value": i},
+                     only_once=True, origin=Origin.API) for i in range(n)]
+    system.ask(AddJobs(specs), timeout=300)
+    t_submitted = time.perf_counter()
+    done = wait_for(lambda: finished(system) >= base + n, timeout_s, poll_s)
+    t_done = time.perf_counter()
+    if not done:
+        raise RuntimeError(f"only {finished(system) - base} of {n} runs finished in time: {system.ask(GetStatus())}")
+    return {"n": n, "t0": t0, "submit_s": round(t_submitted - t0, 4), "elapsed_s": round(t_done - t0, 4),
+            "runs_per_s": n / (t_done - t0)}
+
+
+def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """N one-shot Echo jobs due now; completed runs per second, first submission to last completion."""
+    from actors.messages import GetStatus
     from actors.store import Query
 
     n = int(params["n"])
@@ -107,21 +126,12 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     system = start_system(workdir, "burst")
     try:
         warm_up(system)
-        base = finished(system)
         stored_base = system.store.find(Query(type="result", limit=0)).total
         cpu = CpuMeter()
-        t0 = time.perf_counter()
         wall0 = time.time()
-        specs = [JobSpec(name=f"burst-{i}", classname="Echo", interval_s=3600.0, kwargs={"value": i},
-                         only_once=True, origin=Origin.API) for i in range(n)]
-        system.ask(AddJobs(specs), timeout=300)
-        t_submitted = time.perf_counter()
-        done = wait_for(lambda: finished(system) >= base + n, float(params.get("timeout_s", 240)), poll_s)
-        t_done = time.perf_counter()
+        measured = run_burst(system, n, "burst", poll_s, float(params.get("timeout_s", 240)))
         cpu_figures = cpu.read()
-        if not done:
-            raise RuntimeError(f"only {finished(system) - base} of {n} runs finished in time: "
-                               f"{system.ask(GetStatus())}")
+        t0 = measured.pop("t0")
         stored = wait_for(lambda: system.store.find(Query(type="result", limit=0)).total >= stored_base + n, 120,
                           poll_s)
         t_stored = time.perf_counter()
@@ -131,13 +141,9 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
         for d in docs:
             outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
         last_finish = max((d["finished_at"] for d in docs), default=None)
-        elapsed = t_done - t0
         return {
-            "n": n,
+            **measured,
             "submit_mode": "AddJobs (one message)",
-            "submit_s": round(t_submitted - t0, 4),
-            "elapsed_s": round(elapsed, 4),
-            "runs_per_s": n / elapsed,
             "stored_elapsed_s": round(t_stored - t0, 4) if stored else None,
             "stored_runs_per_s": n / (t_stored - t0) if stored else None,
             "runs_per_s_by_last_finish": n / (last_finish - wall0) if last_finish else None,
@@ -151,26 +157,40 @@ def burst(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
         system.shutdown(grace_s=2.0)
 
 
-# ----------------------------------------------------------------------------- 2. steady load
+# ----------------------------------------------------------------------------- 2. steady load: spread and herd
 def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """N Echo jobs every 1 s for D s, first runs spread uniformly over `spread_s` (1 s); lateness."""
+    """N Echo jobs every 1 s for D s, first runs spread uniformly over `spread_s` (1 s; 0 = a herd, all
+    due at the same instant); lateness, each job's first `warmup_runs` runs (2) excluded.
+
+    With `floor_burst` > 0, a burst of that many one-shot runs is measured first in the same system:
+    the herd's floor is jobs / that rate (the time the system needs to run N runs at all)."""
     from actors.jobs import JobSpec, Origin
-    from actors.messages import AddJob, GetMetrics, GetStatus
+    from actors.messages import AddJob, AddJobs, GetMetrics, GetStatus
     from actors.store.sqlite import SQLiteStore
 
     n, duration = int(params["jobs"]), float(params["seconds"])
     interval = 1.0
     spread = float(params.get("spread_s", interval))  # job i first due at t_start + i * spread / n
+    warmup = int(params.get("warmup_runs", 2))
     system = start_system(workdir, "steady")
     try:
         warm_up(system)
+        floor: dict[str, Any] = {}
+        if int(params.get("floor_burst", 0)) > 0:
+            measured = run_burst(system, int(params["floor_burst"]), "floor")
+            floor = {"floor_burst_n": measured["n"], "floor_burst_runs_per_s": measured["runs_per_s"],
+                     "floor_ms": 1000.0 * n / measured["runs_per_s"]}
         t_start = time.time() + 2.0 + n * 0.0005
         t0 = time.perf_counter()
-        for i in range(n):
-            system.ask(AddJob(JobSpec(name=f"steady-{i}", classname="Echo", interval_s=interval,
-                                      kwargs={"value": i}, origin=Origin.API), t_start + i * spread / n))
+        specs = [JobSpec(name=f"steady-{i}", classname="Echo", interval_s=interval, kwargs={"value": i},
+                         origin=Origin.API) for i in range(n)]
+        if spread == 0:
+            system.ask(AddJobs(specs, first_due_at=t_start), timeout=120)
+        else:
+            for i, spec in enumerate(specs):
+                system.ask(AddJob(spec, t_start + i * spread / n))
         add_s = time.perf_counter() - t0
-        window0, window1 = _window(t_start, time.time(), duration, interval)
+        window0, window1 = _window(t_start, time.time(), duration, interval, warmup)
         sleep_until(window0)
         cpu = CpuMeter()
         sleep_until(window1)
@@ -189,6 +209,15 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
                             and d.get("attempt") == 0 and window0 - eps <= d["due_at"] < window1 - eps)
     finally:
         store.close()
+    return {**floor, **lateness_figures(docs, n, duration, interval, spread, warmup, t_start, window0, window1),
+            "add_s": round(add_s, 4), "coalesced_total": status.get("coalesced"), "cpu": cpu_figures,
+            "status": status, "journal": journal,
+            "metrics_runs": metrics.get("runs") if isinstance(metrics, dict) else None}
+
+
+def lateness_figures(docs: list[dict[str, Any]], n: int, duration: float, interval: float, spread: float,
+                     warmup: int, t_start: float, window0: float, window1: float) -> dict[str, Any]:
+    """Lateness (started_at - due_at) of the successful runs among the result *docs* of the window."""
     runs: dict[tuple[str, int], dict[str, Any]] = {}
     for d in docs:
         runs[(d["job_id"], d["index"])] = d
@@ -197,32 +226,28 @@ def steady(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     expected = round(n * duration / interval)
     stats = summarize(lateness_ms)
     return {
-        "jobs": n, "seconds": duration, "interval_s": interval, "spread_s": spread,
-        "add_s": round(add_s, 4),
+        "jobs": n, "seconds": duration, "interval_s": interval, "spread_s": spread, "warmup_runs": warmup,
         "window": [window0, window1],
-        "window_shift_s": round(window0 - t_start, 3),
+        "window_shift_s": round(window0 - t_start - warmup * interval, 3),
         "expected_runs": expected,
         "runs": len(ok),
         "not_success": len(runs) - len(ok),
         "missed": expected - len(ok),
         "lateness_ms": stats,
         "p50_ms": stats["p50"], "p99_ms": stats["p99"], "max_ms": stats["max"],
-        "coalesced_total": status.get("coalesced"),
-        "cpu": cpu_figures,
-        "status": status,
-        "journal": journal,
-        "metrics_runs": metrics.get("runs") if isinstance(metrics, dict) else None,
         "samples_ms": lateness_ms,
     }
 
 
-def _window(t_start: float, t_ready: float, duration: float, interval: float) -> tuple[float, float]:
-    """The measurement window: from the first slot on, unless adding the jobs overran it (then whole
-    intervals later, so that every job still has exactly duration/interval slots in it)."""
+def _window(t_start: float, t_ready: float, duration: float, interval: float, warmup: int = 0) -> tuple[float, float]:
+    """The measurement window: from the first slot after each job's *warmup* runs on, unless adding the
+    jobs overran the first slot (then whole intervals later, so that every job still has exactly
+    duration/interval slots in it)."""
     shift = 0.0
     if t_ready + 0.5 > t_start:
         shift = math.ceil((t_ready + 0.5 - t_start) / interval) * interval
-    return t_start + shift, t_start + shift + duration
+    begin = t_start + shift + warmup * interval
+    return begin, begin + duration
 
 
 # ----------------------------------------------------------------------------- 3. journal
