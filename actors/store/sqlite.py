@@ -8,18 +8,19 @@ bytes (and the optional document count) fit. The running totals live in memory, 
 single writer process per file is assumed. Bodies are compact JSON; the fields queries
 filter on are copied into indexed columns, and ancestor ids go to a side table so that
 ``Query.parent`` is an index lookup. Each thread gets its own connection (WAL mode lets
-readers run beside the one writer); writes are serialized by a lock.
+readers run beside the one writer); writes are serialized by a lock. Task log lines that
+arrive in batches (`actors.store.runlines`) go to a table of their own, one row per batch
+(`actors.store.sqlite_runlines`); reads merge it with ``docs`` by seq, so the seq counter
+(``docs``' AUTOINCREMENT sequence) counts both.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import sqlite3
 import threading
 from bisect import bisect_left
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import accumulate
 from typing import Any
@@ -27,10 +28,12 @@ from typing import Any
 import orjson
 
 from actors.errors import StoreError, StoreUnavailableError
-from actors.store.base import Page, Query, check_fields
+from actors.store import sqlite_runlines as runlines
+from actors.store.runlines import expand, is_batch
 from actors.store.sqlite_file import Identity, backup_to_temp, file_identity, file_problem, install
 from actors.store.sqlite_ledger import SCHEMA as LEDGER_SCHEMA
 from actors.store.sqlite_ledger import SQLiteLedger
+from actors.store.sqlite_reads import SQLiteReads, decode
 
 Doc = dict[str, Any]
 
@@ -67,12 +70,26 @@ _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
 _EVICT_CHUNK = 8192
 
 
+def _unpacked(docs: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """*docs* with every batch of lines that carries ancestry or tags expanded into its lines
+    (`actors.store.sqlite_runlines` keeps neither: such lines are stored one by one)."""
+    if not any(doc.get("lines") is not None and is_batch(doc) and ("parent" in doc or "tags" in doc) for doc in docs):
+        return docs
+    out: list[Mapping[str, Any]] = []
+    for doc in docs:
+        if doc.get("lines") is not None and is_batch(doc) and ("parent" in doc or "tags" in doc):
+            out.extend(expand(doc))
+        else:
+            out.append(doc)
+    return out
+
+
 def _dumps(value: object) -> bytes:
     """Compact UTF-8 JSON of a stored document: orjson (about 8x the stdlib's speed)."""
     return orjson.dumps(value)
 
 
-class SQLiteStore(SQLiteLedger):
+class SQLiteStore(SQLiteReads, SQLiteLedger):
     """`Store` on a SQLite file at *path*, capped at *size_bytes* of JSON bodies (and the run
     ledger, `actors.store.sqlite_ledger`, in a table beside the job records).
 
@@ -201,12 +218,19 @@ class SQLiteStore(SQLiteLedger):
             return f"recreated {self.path} from the deleted file ({docs} documents, {size} bytes, {evicted} evicted)"
 
     def _create(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
-        for statement in (*_SCHEMA, *LEDGER_SCHEMA):
+        for statement in (*_SCHEMA, *runlines.SCHEMA, *LEDGER_SCHEMA):
             conn.execute(statement)
-        docs, size = conn.execute(_COUNT).fetchone()
+        docs, size = self._count(conn)
         row = conn.execute("SELECT value FROM meta WHERE key = 'evicted'").fetchone()
         # Reopened with a smaller capacity: shrink now rather than at the next insert.
         return self._evict(conn, docs, size, row[0] if row else 0)
+
+    @staticmethod
+    def _count(conn: sqlite3.Connection) -> tuple[int, int]:
+        """(documents, bytes) stored: the rows of ``docs`` and the lines of ``runlines``."""
+        docs, size = conn.execute(_COUNT).fetchone()
+        lines, packed = conn.execute(runlines.TOTALS).fetchone()
+        return docs + lines, size + packed
 
     def _close_all(self) -> None:
         self._is_open = False
@@ -229,27 +253,46 @@ class SQLiteStore(SQLiteLedger):
         with self._write_lock, self._errors("insert"), self._transaction() as conn:
             row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'docs'").fetchone()
             seq = row[0] if row else 0
-            rows, logs, parents, size = self._rows(docs, seq)
+            rows, logs, parents, packed, size, last = self._rows(docs, seq)
             if logs:
                 conn.executemany(_INSERT_LOG, logs)
             if rows:
                 conn.executemany(_INSERT_DOC, rows)
             if parents:
                 conn.executemany(_INSERT_PARENT, parents)
+            if packed:
+                conn.executemany(runlines.INSERT, packed)
+                # The counter is docs' AUTOINCREMENT sequence: it must pass the packed lines' seqs too.
+                current = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'docs'").fetchone()
+                if current is None:
+                    conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('docs', ?)", (last,))
+                elif current[0] < last:
+                    conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'docs'", (last,))
             count, total, evicted = self._totals
-            totals = self._evict(conn, count + len(docs), total + size, evicted)
+            totals = self._evict(conn, count + last - seq, total + size, evicted)
         self._totals = totals  # only once committed
-        return len(docs)
+        return last - seq
 
     @staticmethod
-    def _rows(
-        docs: Sequence[Mapping[str, Any]], seq: int
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[int, str]], int]:
+    def _rows(docs: Sequence[Mapping[str, Any]], seq: int) -> tuple[
+            list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[int, str]], list[tuple[Any, ...]], int, int]:
+        """The rows of *docs* (documents, system log lines, ancestors, packed task log lines), their
+        body bytes and the last seq used; seqs go on from *seq*."""
         rows: list[tuple[Any, ...]] = []
         logs: list[tuple[Any, ...]] = []
         parents: list[tuple[int, str]] = []
+        packed: list[tuple[Any, ...]] = []
         size = 0
-        for position, given in enumerate(docs):
+        for position, given in enumerate(_unpacked(docs)):
+            if given.get("lines") is not None and is_batch(given):
+                try:
+                    batch_rows, batch_size, seq = runlines.rows_of(given, seq)
+                except (TypeError, ValueError, RecursionError) as exc:
+                    raise StoreError(f"document #{position} (a batch of task log lines) is not JSON-safe: "
+                                     f"{exc}") from exc
+                packed.extend(batch_rows)
+                size += batch_size
+                continue
             seq += 1
             # A plain-dict copy minus any caller-supplied ``seq`` (the store assigns it).
             doc = given if type(given) is dict and "seq" not in given else {
@@ -280,38 +323,40 @@ class SQLiteStore(SQLiteLedger):
                 if isinstance(ancestors, str):
                     ancestors = (ancestors,)
                 parents.extend((seq, ancestor) for ancestor in ancestors if isinstance(ancestor, str))
-        return rows, logs, parents, size
+        return rows, logs, parents, packed, size, seq
 
     def _evict(self, conn: sqlite3.Connection, count: int, size: int, evicted: int) -> tuple[int, int, int]:
-        """Delete the oldest documents until both limits hold; return the new totals."""
+        """Delete the oldest documents (rows of ``docs`` and ``runlines``, in seq order) until both
+        limits hold; return the new totals. A packed row goes whole (its lines are the oldest)."""
         need_docs = count - self.max_docs if self.max_docs else 0
         need_bytes = size - self.size_bytes
         if need_docs <= 0 and need_bytes <= 0:
             return count, size, evicted
+        oldest = ("SELECT seq, size, 1 AS n FROM docs WHERE seq > ?1 UNION ALL "
+                  "SELECT seq, size, n FROM runlines WHERE seq > ?1 ORDER BY seq LIMIT ?2")
         removed = freed = cutoff = 0
         while removed < need_docs or freed < need_bytes:
             # Skip whole chunks with an aggregate computed inside SQLite ...
-            n, chunk_bytes, last = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(size), 0), MAX(seq) FROM "
-                "(SELECT seq, size FROM docs WHERE seq > ? ORDER BY seq LIMIT ?)",
+            rows, n, chunk_bytes, last = conn.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(SUM(size), 0), MAX(seq) FROM ({oldest})",  # noqa: S608
                 (cutoff, _EVICT_CHUNK),
             ).fetchone()
-            if n == 0:  # the in-memory totals overstated the table: everything goes
+            if rows == 0:  # the in-memory totals overstated the tables: everything goes
                 break
             if removed + n < need_docs or freed + chunk_bytes < need_bytes:
                 removed, freed, cutoff = removed + n, freed + chunk_bytes, last
                 continue
             # ... and find the exact cutoff only inside the chunk that crosses the limits.
-            chunk = conn.execute(
-                "SELECT seq, size FROM docs WHERE seq > ? ORDER BY seq LIMIT ?", (cutoff, n)
-            ).fetchall()
-            running = list(accumulate((row[1] for row in chunk), initial=freed))
-            take = max(need_docs - removed, bisect_left(running, need_bytes), 1)
-            removed, freed, cutoff = removed + take, running[take], chunk[take - 1][0]
+            chunk = conn.execute(oldest, (cutoff, rows)).fetchall()
+            sizes = list(accumulate((row[1] for row in chunk), initial=freed))
+            counts = list(accumulate((row[2] for row in chunk), initial=removed))
+            take = max(bisect_left(counts, need_docs), bisect_left(sizes, need_bytes), 1)
+            removed, freed, cutoff = counts[take], sizes[take], chunk[take - 1][0]
         conn.execute("DELETE FROM docs WHERE seq <= ?", (cutoff,))
+        conn.execute("DELETE FROM runlines WHERE seq <= ?", (cutoff,))
         conn.execute("DELETE FROM doc_parents WHERE seq <= ?", (cutoff,))
         if removed >= count or freed >= size:  # defensive: recount rather than go negative
-            count, size = conn.execute(_COUNT).fetchone()
+            count, size = self._count(conn)
         else:
             count, size = count - removed, size - freed
         evicted += removed
@@ -321,118 +366,6 @@ class SQLiteStore(SQLiteLedger):
             (evicted,),
         )
         return count, size, evicted
-
-    @staticmethod
-    def _where(query: Query) -> tuple[list[str], list[Any]]:
-        """The SQL conditions (ANDed) and their arguments for *query*'s filters."""
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (("type", query.type), ("job_id", query.job_id), ("idx", query.index),
-                              ("outcome", query.outcome), ("classname", query.classname),
-                              ("name", query.name)):  # fmt: skip
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if query.parent is not None:
-            where.append("seq IN (SELECT seq FROM doc_parents WHERE ancestor = ?)")
-            args.append(query.parent)
-        if query.since is not None:
-            where.append("time >= ?")
-            args.append(query.since)
-        if query.until is not None:
-            where.append("time <= ?")
-            args.append(query.until)
-        if query.logger_prefix is not None:
-            # Same set as ``logger = p OR logger LIKE 'p.%'``, but case-sensitive (SQLite's
-            # LIKE is not) and with no wildcards to escape: under binary collation the
-            # names starting with "p." are exactly those in ["p.", "p/"), as '/' follows '.'.
-            prefix = query.logger_prefix
-            where.append("(logger = ? OR (logger >= ? AND logger < ?))")
-            args += [prefix, prefix + ".", prefix + "/"]
-        if query.min_level is not None:
-            where.append("level >= ?")
-            args.append(query.min_level)
-        if query.tag is not None:  # no index: results carry tags only when their job has some
-            where.append("EXISTS (SELECT 1 FROM json_each(body, '$.tags') WHERE json_each.value = ?)")
-            args.append(query.tag)
-        return where, args
-
-    def find(self, query: Query) -> Page:
-        if query.limit < 0 or query.offset < 0:
-            raise ValueError(f"query limit and offset must be >= 0, got {query.limit} and {query.offset}")
-        where, args = self._where(query)
-        clause = " WHERE " + " AND ".join(where) if where else ""
-        with self._errors("find"), self._transaction("BEGIN") as conn:  # one snapshot for both
-            (total,) = conn.execute(f"SELECT COUNT(*) FROM docs{clause}", args).fetchone()  # noqa: S608
-            rows = conn.execute(
-                f"SELECT seq, body FROM docs{clause} ORDER BY seq DESC LIMIT ? OFFSET ?",  # noqa: S608
-                [*args, query.limit, query.offset],
-            ).fetchall()
-        items = self._decode(rows)
-        return Page(items=items, total=total, more=query.offset + len(items) < total)
-
-    def iter_rows(self, query: Query, fields: Sequence[str], batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-        """See `Store.iter_rows`. Keyset paging on ``(time, seq)`` through the ``(type, time)``
-        index when the query has a time bound (each batch starts its index range at the last
-        time read), else on ``seq``; the fields come from one multi-path ``json_extract`` per
-        row (SQLite parses the body in C, Python decodes a short JSON array)."""
-        names = check_fields(fields, batch)
-        # "type" first: always two paths or more, so that json_extract returns an array.
-        paths = ", ".join(f"'$.{name}'" for name in ("type", *names))
-        by_time = query.since is not None or query.until is not None
-        keyset, order = ("(time > ? OR seq > ?)", "time, seq") if by_time else ("seq > ?", "seq")
-        last_time, last_seq = query.since, 0
-        loads = orjson.loads
-        while True:
-            where, args = self._where(dataclasses.replace(query, since=last_time))
-            if by_time and last_seq:  # past the last row read: a later time, or the same time and a later seq
-                where.append(keyset)
-                args += [last_time, last_seq]
-            elif not by_time:
-                where.append(keyset)
-                args.append(last_seq)
-            sql = (f"SELECT seq, time, json_extract(body, {paths}) FROM docs WHERE "  # noqa: S608
-                   f"{' AND '.join(where) or '1'} ORDER BY {order} LIMIT ?")
-            with self._errors("iter_rows"):
-                rows = self._conn().execute(sql, [*args, batch]).fetchall()
-            for seq, when, extracted in rows:
-                yield (seq, when, *loads(extracted))
-            if len(rows) < batch:
-                return
-            last_seq = rows[-1][0]
-            if by_time:
-                last_time = rows[-1][1]
-
-    def _decode(self, rows: list[tuple[Any, str]], seq_key: str | None = "seq") -> list[Doc]:
-        """Parse stored bodies; the first column (``seq`` or ``job_id``) names a corrupt one."""
-        items: list[Doc] = []
-        for key, body in rows:
-            try:
-                item: Doc = json.loads(body)
-            except ValueError as exc:
-                raise StoreError(f"sqlite store {self.path}: record {key!r} is corrupt: {exc}") from exc
-            if seq_key:
-                item[seq_key] = key
-            items.append(item)
-        return items
-
-    def read_after(self, seq: int, types: Collection[str] | None = None, limit: int = 1000) -> list[Doc]:
-        sql = "SELECT seq, body FROM docs WHERE seq > ?"
-        args: list[Any] = [seq]
-        if types is not None:
-            types = (types,) if isinstance(types, str) else types
-            if not types:
-                return []
-            sql += f" AND type IN ({', '.join('?' * len(types))})"
-            args += list(types)
-        with self._errors("read_after"):
-            rows = self._conn().execute(f"{sql} ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
-        return self._decode(rows)
-
-    def last_seq(self) -> int:
-        with self._errors("last_seq"):
-            (seq,) = self._conn().execute("SELECT COALESCE(MAX(seq), 0) FROM docs").fetchone()
-        return int(seq)
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -458,7 +391,7 @@ class SQLiteStore(SQLiteLedger):
     def load_jobs(self) -> list[Doc]:
         with self._errors("load_jobs"):
             rows = self._conn().execute("SELECT job_id, body FROM jobs ORDER BY rowid").fetchall()
-        return self._decode(rows, seq_key=None)
+        return decode(self.path, rows, seq_key=None)
 
     def iter_jobs(self, batch: int = 5000) -> Iterator[Doc]:
         """Every job record, *batch* rows per query (keyset paging: memory stays one batch)."""
@@ -471,7 +404,7 @@ class SQLiteStore(SQLiteLedger):
             if not rows:
                 return
             after = rows[-1][0]
-            yield from self._decode([(job_id, body) for _, job_id, body in rows], seq_key=None)
+            yield from decode(self.path, [(job_id, body) for _, job_id, body in rows], seq_key=None)
 
     def stats(self) -> Doc:
         docs, size, evicted = self._totals
