@@ -366,8 +366,16 @@ TIME_FIELDS = ("cron", "tz", "jitter", "misfire", "misfire_grace", "max_catchup"
 
 
 def make_job_id(spec: JobSpec) -> str:
-    """A 16-hex-digit id hashed from the definition: same definition, same id, always."""
-    digest = hashlib.sha256(canonical_json(spec.definition())).hexdigest()
+    """A 16-hex-digit id hashed from the definition: same definition, same id, always.
+
+    A child job is its parent's child of that name and class: its id is hashed from those
+    (ancestry, name, class) only, so a parent that spawns it again *extends* it (arguments and
+    limits updated, history kept: `actors.timetable.Timetable.add`) instead of leaving one more
+    job behind at every run.
+    """
+    identity = spec.definition() if spec.origin is not Origin.CHILD else {
+        "child_of": list(spec.parent), "name": spec.name, "classname": spec.classname}
+    digest = hashlib.sha256(canonical_json(identity)).hexdigest()
     return digest[:16]
 
 

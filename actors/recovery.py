@@ -115,7 +115,7 @@ class Recovery:
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")), created_at=now)
         self._jobs[job.job_id] = job  # known from here: a field failing below sets it aside
         job.created_at = stored_epoch(record, "created_at") or now
-        for name in ("run_count", "attempt", "retries_used", "runs_total", "failures_total"):
+        for name in ("run_count", "runs_before", "attempt", "retries_used", "runs_total", "failures_total"):
             setattr(job, name, stored_count(record, name))
         for name in ("last_started_at", "last_finished_at", "planned_to", "due_at"):
             setattr(job, name, stored_epoch(record, name))

@@ -223,6 +223,11 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the restore of the others
                 unrestorable(self._s, record, exc)
                 continue
+            if job.job_id != job_id:  # stored under an older id scheme (a child before issue 16): moved
+                self._s.deleted.add(job_id)
+                self._changed(job)
+                log.info("job.id_migrated", job=job.spec.name, old_job_id=job_id, job_id=job.job_id)
+                job_id = job.job_id
             if job.state is JobState.WAITING and job.backfill:
                 self._s.waiting.append(job_id)
             if record.get("running") or record.get("state") != str(job.state) or job_id in message.heads \
@@ -416,14 +421,15 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         s.stats["coalesced"] += decision.coalesced
         self._log_decision(run, report, decision)
         for child in decision.children:
+            known = child.job_id in tt
             try:
                 child_job = tt.add(child, now)
             except Exception as exc:  # noqa: BLE001 - a child that cannot be scheduled is set aside alone
                 self._set_aside(child.job_id, exc, f"adding it as a child of {run.describe()}")
                 continue
             self._changed(child_job)
-            log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
-                     due_at=child_job.due_at)
+            log.info("job.child_extended" if known else "job.child_added", job=child.name, job_id=child.job_id,
+                     parent=run.job_id, due_at=child_job.due_at, state=str(child_job.state))
         if (done := tt.get(run.job_id)) is not None:
             self._changed(done)
             if done.state is JobState.WAITING and done.backfill:

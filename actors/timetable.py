@@ -117,6 +117,8 @@ class Timetable(Recovery, ExtraRuns):
         crash): its run count stands, and a run it shows in flight is resumed.
         """
         existing = self._jobs.get(spec.job_id)
+        if existing is not None and spec.origin is Origin.CHILD:
+            return self._extend(existing, spec, now)
         if existing is not None and existing.state in ACTIVE_STATES:
             return existing
         job = Job(spec=spec, state=JobState.SCHEDULED, created_at=now)
@@ -139,6 +141,27 @@ class Timetable(Recovery, ExtraRuns):
             job.run_count = max(job.run_count, head.max_index or 0)
             if head.newest is not None and not head.newest.finished:
                 self._adopt(job, head.newest, now)
+        return job
+
+    def _extend(self, job: Job, spec: JobSpec, now: float) -> Job:
+        """A parent spawned a child it already has (same name and class): the child takes the new
+        definition (arguments, schedule, limits) and keeps its history (run numbers, counters).
+        An active child keeps its next due time; a finished, abandoned or quarantined one runs
+        again, its first slot as for a new child, its run limits counted from now."""
+        job.spec, job.schedule_cache = spec, None
+        if job.state in ACTIVE_STATES:
+            job.note = "extended by its parent: the next run takes the new definition"
+            return job
+        job.runs_before, job.retries_used, job.attempt = job.run_count, 0, 0
+        job.catchup, job.backfill, job.deferred = [], [], ((), ())
+        slot = first_slot(job, self.limits, now, None, self._rng)
+        if slot is None:
+            self._finish_job(job, "the cron expression has no further fire time")
+            return job
+        job.slot = slot
+        due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
+        self._schedule(job, self._floor(job, due), Trigger.SCHEDULE)
+        job.note = "extended by its parent: runs again (history kept)"
         return job
 
     def take_records(self) -> tuple[list[tuple[Job, tuple[float, ...], tuple[SlotSpan, ...]]], list[tuple[Job, Run]]]:
@@ -413,7 +436,7 @@ class Timetable(Recovery, ExtraRuns):
     def _limit_reached(self, job: Job, when: float, *, new_slot: bool) -> str:
         spec = job.spec
         limit = spec.run_limit
-        if new_slot and limit is not None and job.run_count >= limit:
+        if new_slot and limit is not None and job.run_count - job.runs_before >= limit:
             return "only_once: it ran once" if spec.only_once else f"max_runs reached ({limit} runs)"
         if spec.only_before is not None and when > spec.only_before:
             return f"only_before passed ({spec.only_before:.3f})"

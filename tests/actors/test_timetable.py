@@ -337,6 +337,42 @@ def test_children_are_built_even_when_the_parent_failed():
     assert len(decision.children) == 1
 
 
+def test_a_parent_that_spawns_a_child_it_has_extends_it_instead_of_adding_another():
+    tt = make(start_offset=False)
+    parent = tt.add(spec("p"), now=0)
+    first = {"name": "c", "classname": "Test", "interval": 30, "kwargs": {"key": "a"}}
+    _, decision = run_once(tt, parent.job_id, 0, ok(0, 1, children=(first,)))
+    child = tt.add(decision.children[0], now=1)
+    run_once(tt, child.job_id, child.due_at, ok(child.due_at, child.due_at + 1))
+    assert child.run_count == 1
+    again = {**first, "kwargs": {"key": "b"}, "max_runs": 5}
+    _, decision = run_once(tt, parent.job_id, 100, ok(100, 101, children=(again,)))
+    extended = tt.add(decision.children[0], now=101)
+    assert extended is child and extended.job_id == child.job_id  # the same job, not one more
+    assert dict(extended.spec.kwargs) == {"key": "b"} and extended.spec.max_runs == 5
+    assert extended.run_count == 1 and "extended" in extended.note  # history kept
+    assert len([j for j in tt.jobs() if j.spec.origin is Origin.CHILD]) == 1
+    other = {**first, "name": "d"}  # another name is another child
+    _, decision = run_once(tt, parent.job_id, 200, ok(200, 201, children=(other,)))
+    assert tt.add(decision.children[0], now=201).job_id != child.job_id
+
+
+def test_an_extended_finished_child_runs_again_counting_its_limit_from_the_extension():
+    tt = make(start_offset=False)
+    parent = tt.add(spec("p"), now=0)
+    once = {"name": "c", "classname": "Test", "interval": 30, "only_once": True}
+    _, decision = run_once(tt, parent.job_id, 0, ok(0, 1, children=(once,)))
+    child = tt.add(decision.children[0], now=1)
+    run, _ = run_once(tt, child.job_id, child.due_at, ok(child.due_at, child.due_at + 1))
+    assert child.state is JobState.FINISHED and run.index == 1
+    _, decision = run_once(tt, parent.job_id, 100, ok(100, 101, children=(once,)))
+    assert tt.add(decision.children[0], now=101) is child
+    assert child.state is JobState.SCHEDULED and child.due_at == 131
+    run, _ = run_once(tt, child.job_id, 131, ok(131, 132))
+    assert run.index == 2  # run numbers go on: its earlier results stay addressable
+    assert child.state is JobState.FINISHED and child.to_record()["runs_before"] == 1
+
+
 # ------------------------------------------------------------------ operator actions
 def test_reschedule_is_floored_by_minimum_interval():
     tt = make(minimum=60, start_offset=False)
