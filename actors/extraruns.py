@@ -87,5 +87,7 @@ class ExtraRuns:
         else:
             self._after_manual(job)
             note = f"{run.trigger} run {report.outcome}; schedule unchanged"
+        if report.outcome in _FAILURES:  # a run outside the schedule: its caller decides (docs/scheduling.md)
+            note = f"{note}; not retried (a run outside the schedule: run it again if needed)"
         job.note = note
         return note

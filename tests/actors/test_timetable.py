@@ -483,6 +483,21 @@ def test_run_now_runs_at_once_without_shifting_the_schedule():
     assert tt.finish(job.job_id, ok(100, 101), 101).due_at == 200  # anchored as before
 
 
+@pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT])
+def test_a_failed_run_now_is_not_retried_and_says_so_while_the_schedule_keeps_its_retries(outcome):
+    tt = make(start_offset=False, retries=2)
+    job = tt.add(spec(interval=100), now=0)
+    run_once(tt, job.job_id, 0, ok(0, 1))
+    tt.run_now(job.job_id)
+    tt.start(job.job_id, 30)
+    decision = tt.finish(job.job_id, fail(30, 31, outcome=outcome), 31)
+    assert "not retried" in decision.note and job.retries_used == 0
+    assert decision.state is JobState.SCHEDULED and decision.due_at == 100 and tt.due(99) == []
+    tt.start(job.job_id, 100)  # the scheduled slot fails: it is retried
+    retry = tt.finish(job.job_id, fail(100, 101, outcome=outcome), 101)
+    assert job.retries_used == 1 and retry.due_at is not None and retry.due_at < 200
+
+
 def test_run_now_of_an_abandoned_job_leaves_it_abandoned_and_a_running_job_is_refused():
     tt = make(start_offset=False, retries=0)
     job = tt.add(spec(), now=0)
