@@ -124,13 +124,8 @@ class Timetable(Recovery, ExtraRuns):
         job = Job(spec=spec, state=JobState.SCHEDULED, created_at=now)
         self._jobs[spec.job_id] = job
         try:
-            slot = first_slot(job, self.limits, now, first_due_at, self._rng)
-            if slot is None:
-                self._finish_job(job, "the cron expression has no further fire time")
+            if not self._place_first(job, now, first_due_at):
                 return job
-            job.slot = slot
-            due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
-            self._schedule(job, self._floor(job, due) if spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
         except InvalidJobError:  # a due time out of range: nothing added (a finished namesake stays)
             if existing is None:
                 del self._jobs[spec.job_id]
@@ -154,15 +149,21 @@ class Timetable(Recovery, ExtraRuns):
             return job
         job.runs_before, job.retries_used, job.attempt = job.run_count, 0, 0
         job.catchup, job.backfill, job.deferred = [], [], ((), ())
-        slot = first_slot(job, self.limits, now, None, self._rng)
+        if self._place_first(job, now, None):
+            job.note = "extended by its parent: runs again (history kept)"
+        return job
+
+    def _place_first(self, job: Job, now: float, first_due_at: float | None) -> bool:
+        """Schedule *job*'s first slot (`actors.timerules.first_slot`; a child's floored by
+        ``minimum_interval``); False when a cron expression has no further fire time (finished)."""
+        slot = first_slot(job, self.limits, now, first_due_at, self._rng)
         if slot is None:
             self._finish_job(job, "the cron expression has no further fire time")
-            return job
+            return False
         job.slot = slot
         due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
-        self._schedule(job, self._floor(job, due), Trigger.SCHEDULE)
-        job.note = "extended by its parent: runs again (history kept)"
-        return job
+        self._schedule(job, self._floor(job, due) if job.spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
+        return True
 
     def take_records(self) -> tuple[list[tuple[Job, tuple[float, ...], tuple[SlotSpan, ...]]], list[tuple[Job, Run]]]:
         """What the caller must record since the last call: missed slots and interrupted runs."""
