@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.taskbase import TaskBase
+
 
 def write_marker(path: str, text: str) -> None:
     """Write *text* to *path* atomically (a temp file renamed), so a test that sees the file sees
@@ -20,13 +22,8 @@ def write_marker(path: str, text: str) -> None:
     temp.write_text(text)
     os.replace(temp, path)
 
-class _Base:
-    def __init__(self, **kwargs: Any) -> None:
-        self.kw = kwargs
-        self.logger = kwargs["logger"]
-        self.attempt = kwargs.get("attempt", 0)
-        self.index = kwargs.get("index", 1)
-        self.due_at = kwargs.get("due_at", 0.0)
+
+_Base = TaskBase
 
 
 class Ok(_Base):
