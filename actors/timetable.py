@@ -20,11 +20,9 @@ one `Timetable` and is its only caller.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from actors.bounds import MAX_EPOCH, in_range, short_repr
 from actors.errors import InvalidJobError
@@ -43,19 +41,21 @@ from actors.jobs import (
 from actors.jobstate import Decision, Job, Limits
 from actors.ledger import LedgerHead
 from actors.misfire import SlotSpan
+from actors.operatoractions import OperatorActions
 from actors.policy import Random
 from actors.recovery import Recovery
 from actors.slots import slot_key
-from actors.timerules import Step, effective_schedule, first_slot, next_step, overdue_last, period_of, retry_policy
+from actors.timerules import Step, effective_schedule, first_slot, next_step, period_of, retry_policy
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
 
 __all__ = ["FAILURES", "Decision", "Job", "Limits", "Timetable"]
 
 
-class Timetable(Recovery, ExtraRuns):
+class Timetable(Recovery, ExtraRuns, OperatorActions):
     """Every job and its due time; `due` pops what is ready, `finish` applies outcomes. Restores
-    checked against the run ledger are `actors.recovery`'s, backfill runs `actors.extraruns`'s."""
+    checked against the run ledger are `actors.recovery`'s, run now and backfill runs
+    `actors.extraruns`'s, the operator's verbs `actors.operatoractions`'s."""
 
     def __init__(self, limits: Limits, rng: Random) -> None:
         self.limits = limits
@@ -216,58 +216,6 @@ class Timetable(Recovery, ExtraRuns):
         job.runs_total += 1
         job.version += 1
 
-    def _start_manual(self, job: Job, now: float) -> Run | None:
-        job.manual = False
-        params, job.manual_params = job.manual_params, None
-        reason = self._limit_reached(job, now, new_slot=True)
-        if reason:
-            job.note = f"run now refused: {reason}"
-            self._after_manual(job)
-            return None
-        job.run_count += 1
-        run = self._make_run(job, index=job.run_count, attempt=0, due_at=now, trigger=Trigger.MANUAL, slot=None)
-        if params:  # a triggered run: its parameters over the job's arguments, for this run only
-            run = dataclasses.replace(run, kwargs={**run.kwargs, **params}, params=params)
-        self._mark_started(job, run, now)
-        return run
-
-    def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job:
-        """Queue one manual run at once without touching the schedule (due time, anchor, retries).
-
-        The caller puts the job at the head of the waiting line. Allowed for scheduled,
-        waiting, paused, abandoned and finished jobs; a running job is refused. *params*
-        (already validated) are merged over the job's arguments for that run only; a job
-        whose manual run with other arguments is still waiting refuses another.
-        """
-        job = self._require(job_id)
-        if job.running is not None or job.state is JobState.RUNNING:
-            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is running; it cannot run twice at once",
-                                  field="job_id")
-        if job.manual and (params or job.manual_params) and dict(params or {}) != (job.manual_params or {}):
-            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) has a run now waiting already; it cannot run "
-                                  "twice at once", field="job_id")
-        if params:
-            job.manual_params = dict(params)
-        if not job.manual:
-            job.manual = True
-            job.state_before_manual = job.state
-            job.state = JobState.WAITING
-            job.version += 1  # its heap entry is re-pushed after the manual run
-        return job
-
-    def _after_manual(self, job: Job) -> None:
-        """Put a job back where it was before its manual run."""
-        before = job.state_before_manual or JobState.SCHEDULED
-        job.state_before_manual = None
-        if job.paused or before is JobState.PAUSED:
-            job.state = JobState.PAUSED
-            job.version += 1
-        elif before in (JobState.SCHEDULED, JobState.WAITING) and job.due_at is not None:
-            self._schedule(job, job.due_at, job.next_trigger)
-        else:
-            job.state = before
-            job.version += 1
-
     def mark_waiting(self, job_id: str) -> None:
         """A due job found no free worker: it waits, in due order, for the next one."""
         job = self._jobs[job_id]
@@ -325,85 +273,6 @@ class Timetable(Recovery, ExtraRuns):
         missed, spans = self._missed_since(mark, job)
         return Decision(job_id, job.state, job.due_at, note, tuple(children), tuple(child_errors), coalesced,
                         missed, spans)
-
-    # ---------------------------------------------------------------- operator actions
-    def pause(self, job_id: str) -> Job:
-        """Stop dispatching a job; a running run finishes first, then the job stays paused."""
-        job = self._require(job_id)
-        if job.state in ACTIVE_STATES:
-            job.paused = True
-            job.note = "paused by an operator"
-            if job.running is None:
-                job.state = JobState.PAUSED
-                job.version += 1
-        return job
-
-    def resume(self, job_id: str, now: float) -> Job:
-        """Dispatch a paused job again: at its due time, or now if that has passed."""
-        job = self._require(job_id)
-        job.paused = False
-        if job.state is JobState.PAUSED:
-            if job.due_at is not None and job.due_at <= now and job.next_trigger in NEW_SLOT_TRIGGERS \
-                    and job.slot is not None:  # slots fell due while paused: the misfire policy decides
-                self._apply_step(job, next_step(job, self.limits, now, last=overdue_last(job, job.planned_to)), now,
-                                 keep=job.slot)
-            else:
-                due = job.due_at if job.due_at is not None and job.due_at > now else now
-                self._schedule(job, due, job.next_trigger)
-            job.note = "resumed by an operator"
-        return job
-
-    def reschedule(self, job_id: str, when: float, now: float) -> float:
-        """Move the next run to *when*, floored by ``minimum_interval``; returns the due time."""
-        job = self._require(job_id)
-        if job.state not in (JobState.SCHEDULED, JobState.WAITING, JobState.PAUSED, JobState.ABANDONED,
-                             JobState.FINISHED, JobState.QUARANTINED):
-            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is {job.state}; reschedule it after its run",
-                                  field="job_id")
-        due = self._floor(job, when)
-        if job.state in (JobState.ABANDONED, JobState.FINISHED, JobState.QUARANTINED):
-            job.retries_used = 0
-        trigger = job.next_trigger if job.state in (JobState.SCHEDULED, JobState.WAITING) else Trigger.SCHEDULE
-        if trigger in NEW_SLOT_TRIGGERS or job.state is JobState.PAUSED:
-            self._set_adhoc_slot(job, due)
-        if job.state is JobState.PAUSED:
-            job.due_at = due
-        else:
-            self._schedule(job, due, trigger)
-        job.note = "rescheduled by an operator"
-        return due
-
-    def set_aside(self, job_id: str, error: str) -> Job | None:
-        """Take a job whose rule or outcome raised out of the schedule, keeping it and the error
-        (state ``quarantined``): one poison job must not stop the others. The operator may look
-        at it, reschedule it, run it now or remove it. None when there is no such job."""
-        job = self._jobs.get(job_id)
-        if job is None:
-            return None
-        job.state = JobState.QUARANTINED
-        job.due_at = None
-        job.running = None
-        job.manual = False
-        job.state_before_manual = None
-        job.last_error = error
-        job.note = f"set aside: {error}"
-        job.version += 1
-        return job
-
-    def remove(self, job_id: str) -> Job:
-        """Forget a job. A running job's run finishes and is not rescheduled."""
-        job = self._require(job_id)
-        del self._jobs[job_id]
-        job.version += 1
-        return job
-
-    def prune(self, now: float, retention_s: float) -> list[str]:
-        """Drop finished jobs older than *retention_s*; abandoned jobs are kept."""
-        old = [j.job_id for j in self._jobs.values() if j.state is JobState.FINISHED
-               and (j.last_finished_at or j.created_at) + retention_s < now]
-        for job_id in old:
-            del self._jobs[job_id]
-        return old
 
     # ---------------------------------------------------------------- rules
     def _require(self, job_id: str) -> Job:
