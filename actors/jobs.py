@@ -365,6 +365,8 @@ class Run:
     tags: tuple[str, ...] = ()
     #: The job's placement (`JobSpec.resources`), for a compute cluster.
     resources: Mapping[str, float] = field(default_factory=dict)
+    #: The term of the leader that started it (`actors.lease`); 0 for a single instance.
+    term: int = 0
 
     @property
     def run_id(self) -> str:

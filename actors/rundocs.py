@@ -30,6 +30,8 @@ def result_doc(run: Run, report: RunReport, payload: Mapping[str, Any], *, worke
         doc["child_errors"] = list(payload["child_errors"])
     if run.tags:
         doc["tags"] = list(run.tags)
+    if run.term:
+        doc["term"] = run.term  # the leader's term (several instances, actors.lease)
     return doc
 
 

@@ -40,6 +40,13 @@ class SchedulerState:
     owner: str = ""  # this server life's name on its ledger claims
     ledger_retention_s: float = 30 * 86400.0
     ledger_down_since: float | None = None  # claims failing (store down): nothing is dispatched
+    # Several instances (actors.lease): a follower (or a leader that met a newer term) is in standby:
+    # it dispatches nothing and saves no job record; its timetable is a mirror of the stored records.
+    standby: bool = False
+    term: int = 0  # the leader's term, stamped on claims and runs (0: a single instance)
+    lease_deadline: float | None = None  # monotonic: no claim after it unless renewed (None: no lease)
+    lease_lapsed: bool = False  # claims are held back: the lease was not renewed in time
+    live_owners: frozenset[str] = frozenset()  # other instances alive: their runs in flight are theirs
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

@@ -45,7 +45,9 @@ from pymongo.uri_parser import parse_uri
 
 from actors.errors import ConfigError, StoreError, StoreUnavailableError
 from actors.store.base import Page, Query, check_fields
+from actors.store.mongo_lease import MongoLease
 from actors.store.mongo_ledger import MongoLedger, ensure_ledger
+from actors.store.mongo_relay import MongoRelay
 
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
@@ -64,9 +66,11 @@ _NEWEST = [("seq", DESCENDING)]
 _NO_ID = {"_id": False}
 
 
-class MongoStore(MongoLedger):
+class MongoStore(MongoLedger, MongoLease, MongoRelay):
     """`Store` (and `TailableStore`) on MongoDB at *uri*, capped at *size_bytes*; see the module.
-    The run ledger (`actors.store.mongo_ledger`) lives in two normal collections beside it."""
+    The run ledger (`actors.store.mongo_ledger`) lives in two normal collections beside it; the
+    leader lease with the instances' heartbeats (`actors.store.mongo_lease`) and the commands
+    followers hand to the leader (`actors.store.mongo_relay`) in three more."""
 
     kind = "mongodb"
 
