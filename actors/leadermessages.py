@@ -48,6 +48,15 @@ class MirrorJobs:
     records: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
 
+# ----------------------------------------------------------------------- other actors <- system
+@dataclass(frozen=True, slots=True)
+class RoleChanged:
+    """This instance now leads (or follows): actors that work on the leader only start (or stop)."""
+
+    leading: bool
+    term: int = 0
+
+
 # ----------------------------------------------------------------------- leadership <- scheduler, system
 @dataclass(frozen=True, slots=True)
 class Fenced:

@@ -8,9 +8,10 @@ its own thread, driven by its own timer (`LeaseTick`, every ``ttl / 3``):
 * **leader**: renew (conditional on holder and term); tell the Scheduler the new deadline of
   its claims (`LeaseRenewed`) with the other instances alive; every `relay.POLL_S` apply the
   commands followers stored (`actors.relay`). A renewal refused (another instance took the
-  lease) or a claim that met a newer term (`Fenced`) steps down at once. A renewal that fails
-  on a store error changes nothing: the Scheduler holds its claims back past the deadline
-  by itself, and the next renewal that reaches the store decides.
+  lease), one that came back after our own deadline (the lease may have lapsed meanwhile: it
+  is ended, never resurrected) or a claim that met a newer term (`Fenced`) steps down at once.
+  A renewal that fails on a store error changes nothing by itself: the Scheduler holds its
+  claims back past the deadline, and the next renewal that reaches the store decides.
 * **follower**: try to take the lease (only a lapsed one can be taken), else look again at
   the lease's end or in ``ttl / 3``; refresh the mirror of the stored job records.
 * both: write this instance's heartbeat document (the panel's Instances table, and how a
@@ -175,6 +176,13 @@ class Leadership(pykka.ThreadingActor):
 
     def _renew(self, asked: float, now: float) -> None:
         renewed = self._leases.renew_lease(self._me, self._term, self._ttl, now)
+        if renewed is not None and time.monotonic() > self._deadline:
+            # Renewed after our own deadline: the lease may have lapsed on the server meanwhile and a
+            # follower may have seen it lapsed. Never resurrect it: end it, and let a new term decide.
+            self._leases.release_lease(self._me, renewed.term)
+            self._seen = renewed
+            self._step_down(f"the lease (term {renewed.term}) was not renewed within its ttl")
+            return
         if renewed is None:
             self._seen = self._leases.read_lease()
             holder = self._seen.holder if self._seen is not None else None

@@ -144,9 +144,14 @@ class Recovery:
         job.running = None
         job.run_count = max(job.run_count, entry.index or 0)
         job.attempt = 0
-        job.slot = entry.slot
-        job.planned_to = max(entry.slot, job.planned_to if job.planned_to is not None else entry.slot)
-        self._apply_step(job, next_step(job, self.limits, now, last=job.planned_to), now)
+        queued = [slot for slot in job.catchup if slot_key(slot) > slot_key(entry.slot)]
+        if queued:  # catch-up slots planned after it have not run: the next of them now
+            job.slot, job.catchup = queued[0], queued[1:]
+            self._schedule(job, now, Trigger.CATCHUP)
+        else:
+            job.slot = entry.slot
+            job.planned_to = max(entry.slot, job.planned_to if job.planned_to is not None else entry.slot)
+            self._apply_step(job, next_step(job, self.limits, now, last=job.planned_to), now)
         job.note = f"slot {entry.slot} is running on instance {entry.owner}; {job.note}"
 
     def _job_from_record(self: _Core, record: Mapping[str, Any], now: float) -> Job:
@@ -222,7 +227,9 @@ class Recovery:
         job.slot = entry.slot
         job.run_count = max(job.run_count, entry.index or 0)
         job.attempt = entry.attempt
-        job.catchup, job.deferred = [], ((), ())
+        # The catch-up slots planned after this one have not run (it is the newest run): they stay
+        # queued, or the slots between it and planned_to would be passed over once it ends.
+        job.catchup = [slot for slot in job.catchup if slot_key(slot) > slot_key(entry.slot)]
         run = self._make_run(job, index=entry.index or job.run_count, attempt=entry.attempt, due_at=entry.slot,
                              trigger=trigger, slot=entry.slot)
         job.running, job.state = run, JobState.RUNNING

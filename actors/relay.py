@@ -37,17 +37,22 @@ from actors.messages import (
     ResumeJob,
     RunJobNow,
 )
-from actors.streammessages import StreamArrived
+from actors.streammessages import AddStream, PauseStream, RemoveStream, ResumeStream, StreamArrived
+from actors.streamspec import StreamSpec
 
 #: How often the leader looks for commands, and a waiting follower for its answer.
 POLL_S = 0.1
 #: Commands answered or withdrawn are deleted after this long.
 KEEP_S = 3600.0
 
+#: Stream commands a follower hands to the leader (its stream hub consumes).
+STREAM_COMMANDS: tuple[type, ...] = (AddStream, PauseStream, ResumeStream, RemoveStream)
 #: Commands a follower hands to the leader (everything else it answers itself, from the store).
 RELAYED: tuple[type, ...] = (AddJob, RemoveJob, PauseJob, ResumeJob, RescheduleJob, RunJobNow, BackfillJob,
-                             CancelRun, StreamArrived)
+                             CancelRun, StreamArrived, *STREAM_COMMANDS)
 _BY_JOB_ID: dict[str, type] = {"remove": RemoveJob, "pause": PauseJob, "resume": ResumeJob, "run_now": RunJobNow}
+_BY_STREAM: dict[str, type] = {"stream_pause": PauseStream, "stream_resume": ResumeStream,
+                               "stream_remove": RemoveStream}
 
 
 @runtime_checkable
@@ -86,6 +91,11 @@ def encode(command: Any) -> dict[str, Any]:
             return {"op": "cancel", "args": {"run_id": run_id}}
         case StreamArrived(stream=stream, count=count):
             return {"op": "stream_arrived", "args": {"stream": stream, "count": count}}
+        case AddStream(spec=spec, replace=replace):
+            return {"op": "stream_add", "args": {"spec": spec.to_record(), "replace": replace}}
+    for op, kind in _BY_STREAM.items():
+        if type(command) is kind:
+            return {"op": op, "args": {"name": str(getattr(command, "name", ""))}}
     for op, kind in _BY_JOB_ID.items():
         if type(command) is kind:
             return {"op": op, "args": {"job_id": str(getattr(command, "job_id", ""))}}
@@ -98,6 +108,10 @@ def decode(doc: Mapping[str, Any]) -> Any:
     op, args = str(doc.get("op")), dict(doc.get("args") or {})
     if op in _BY_JOB_ID:
         return _BY_JOB_ID[op](str(args["job_id"]))
+    if op in _BY_STREAM:
+        return _BY_STREAM[op](str(args["name"]))
+    if op == "stream_add":
+        return AddStream(StreamSpec.from_record(args["spec"]), bool(args.get("replace")))
     if op == "add":
         return AddJob(JobSpec.from_dict(args["spec"]), args.get("first_due_at"))
     if op == "reschedule":

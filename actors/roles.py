@@ -31,11 +31,11 @@ import structlog
 from actors import __version__
 from actors.config import Settings
 from actors.errors import ActorUnavailableError, NotFoundError
-from actors.leadermessages import Follow, Lead, LeaseRenewed, LeaseTick, MirrorJobs, Release, Resign
+from actors.leadermessages import Follow, Lead, LeaseRenewed, LeaseTick, MirrorJobs, Release, Resign, RoleChanged
 from actors.leadership import Leadership, RoleHooks
 from actors.lease import Lease, LeaseStore, Role, describe_instances
 from actors.messages import CancelRun, GetStatus, ListRunning
-from actors.relay import RelayStore
+from actors.relay import STREAM_COMMANDS, RelayStore
 from actors.routing import Directory
 from actors.store import Store
 from actors.store.instancelock import InstanceLock
@@ -65,6 +65,8 @@ class _System(Protocol):
     _lock: InstanceLock | None
 
     def _ask_here(self, command: Any, timeout: float = ...) -> Any: ...
+
+    def _ask_streams_here(self, command: Any, timeout: float = ...) -> Any: ...
 
     def _restore(self, live: frozenset[str] = ..., mine: frozenset[str] = ...) -> None: ...
 
@@ -144,6 +146,7 @@ class Roles:
         self.directory.term = lease.term
         self._restore(live, mine)
         self.directory.role = str(Role.LEADER)
+        self.directory.tell_streams(RoleChanged(leading=True, term=lease.term))
         log.warning("leader.ready", instance=self.instance_id, term=lease.term,
                     restore_s=round(time.monotonic() - started, 3), left_to_others=sorted(live),
                     own_runs_in_flight=len(mine))
@@ -152,6 +155,7 @@ class Roles:
         self.directory.role = str(Role.FOLLOWER)
         self.directory.term = 0
         self._ask_here(Follow(reason), timeout=ROLE_ASK_TIMEOUT_S)
+        self.directory.tell_streams(RoleChanged(leading=False))
         self._mirror()
 
     def _renewed(self: _System, deadline: float, live: frozenset[str]) -> None:
@@ -176,6 +180,8 @@ class Roles:
             return None
         if isinstance(command, CancelRun):
             return _cancel_here(self, command.run_id)
+        if isinstance(command, STREAM_COMMANDS):
+            return self._ask_streams_here(command)
         answer = self._ask_here(command)
         self.flush()
         return answer

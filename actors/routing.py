@@ -51,6 +51,11 @@ class Directory:
         """Tell the journal, if it is alive."""
         _tell(self.journal, "journal", message)
 
+    def tell_streams(self, message: Any) -> None:
+        """Tell the stream hub, if it is running."""
+        if self.streams is not None:
+            _tell(self.streams, "streams", message)
+
     def tell_leadership(self, message: Any) -> None:
         """Tell the leadership actor, if there is one (several instances on one store)."""
         if self.leadership is not None:

@@ -351,7 +351,14 @@ class System(Roles):
             raise ActorUnavailableError(f"the scheduler is dead (asked {type(command).__name__})") from exc
 
     def ask_streams(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
-        """Send a command (an `actors.streammessages` dataclass) to the stream hub and wait for its answer."""
+        """Send a command (an `actors.streammessages` dataclass) to the stream hub and wait for its answer
+        (on a follower, a change goes to the leader's hub through the store)."""
+        if self._relay is not None and not self.directory.leading and isinstance(command, RELAYED):
+            return self._relay.submit(command, timeout)
+        return self._ask_streams_here(command, timeout)
+
+    def _ask_streams_here(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
+        """`ask_streams` this instance's stream hub, whatever the role."""
         ref = self.directory.streams
         if ref is None:
             raise ActorUnavailableError("the stream hub is not running")

@@ -7,8 +7,9 @@ same `Store` protocol as the embedded SQLite store, plus a native live tail.
 * Documents go to the capped collection ``db_coll`` (created at `MongoStore.open` with
   ``size``/``max``; an existing one that is not capped, or capped differently, is refused
   unless ``convert``). Job records go to the normal collection ``<db_coll>_jobs``.
-* The store gives each document an increasing integer ``seq`` (also its ``_id``); the
-  Journal is the one writer. A batch is one unordered ``insert_many``. A batch that failed
+* The store gives each document an increasing integer ``seq`` (also its ``_id``), from blocks of
+  numbers the writer claims with a unique insert (`actors.store.mongo_seq`: several servers on
+  one database each have a Journal writing). A batch is one unordered ``insert_many``. A batch that failed
   is retried by the Journal with the same document objects: they keep their ``seq``, so
   what a lost reply had already stored comes back as duplicate keys and is counted as
   stored, never written twice.
@@ -27,6 +28,7 @@ or repeat documents, so there the tail polls a plain tailable cursor instead.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -48,6 +50,7 @@ from actors.store.base import Page, Query, check_fields
 from actors.store.mongo_lease import MongoLease
 from actors.store.mongo_ledger import MongoLedger, ensure_ledger
 from actors.store.mongo_relay import MongoRelay
+from actors.store.mongo_seq import SeqBlocks
 
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
@@ -86,7 +89,8 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
         self.db_name, self.db_coll, self.convert, self.timeout_s = db_name, db_coll, convert, timeout_s
         self._lock = threading.RLock()  # open/close and the writer's seq counter
         self._client: MongoClient[Doc] | None = None
-        self._seq = 0
+        self._seq = 0  # the newest seq stored when opened: every number handed out is above it
+        self._blocks = SeqBlocks(db_coll, f"{os.getpid()}:{id(self):x}")
         self._pending: dict[int, tuple[Mapping[str, Any], int]] = {}  # id(doc) -> (doc, seq) of a failed batch
         self._inserted = self._count_at_open = 0
         self._server: Doc = {}
@@ -234,12 +238,16 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
                 kind = given.get("type")
                 if type(kind) is not str:
                     raise StoreError(f"document #{position} of the batch has no string 'type': {kind!r}")
+            fresh = sum(1 for given in docs if (prior := self._pending.get(id(given))) is None or prior[0] is not given)
+            numbers: list[int] = []
+            if fresh:
+                with self._errors("insert"):
+                    numbers = self._blocks.take(self._db(), fresh, self._seq)
+            taken = iter(numbers)
+            for given in docs:
                 prior = self._pending.get(id(given))
-                if prior is not None and prior[0] is given:
-                    seq = prior[1]  # a retried batch keeps its seq: what was stored is not stored again
-                else:
-                    self._seq += 1
-                    seq = self._seq
+                # a retried batch keeps its seq: what was stored is not stored again
+                seq = prior[1] if prior is not None and prior[0] is given else next(taken)
                 assigned[id(given)] = (given, seq)
                 doc = {key: value for key, value in given.items() if key not in ("seq", "_id")}
                 doc["seq"] = doc["_id"] = seq

@@ -3,10 +3,14 @@
 Why a module of its own: leadership is a concept of its own (`actors.lease` says why), and
 `actors.store.mongo` is about the capped documents. `MongoLease` is mixed into `MongoStore`:
 
-* ``<db_coll>_lease``: one document, ``_id`` ``leader``. Taking it is one
-  ``find_one_and_update`` filtered on ``until < now`` with ``upsert``: when another instance
-  holds it, the filter matches nothing and the upsert collides on ``_id``
-  (``DuplicateKeyError``): lost. Renewing is filtered on holder *and* term.
+* ``<db_coll>_lease``: one document per term, ``_id`` the term. The newest is the lease. Taking
+  it, once the newest has lapsed, is *inserting* the next term's document: of several
+  followers trying at once exactly one insert succeeds (the others meet a duplicate key).
+  Renewing updates the holder's own term document (nobody else writes it) and then checks
+  that no newer term exists. Why not one document taken with ``find_one_and_update``: on
+  FerretDB 1.24 (SQLite backend) an update is a read then a write, not atomic; measured,
+  two followers both "took" the same lapsed lease under the same term. A unique insert is
+  atomic on every server.
 * ``<db_coll>_instances``: one document per server life, its heartbeat in the server's time.
 
 Time is the store server's: ``hello.localTime`` (milliseconds), read before each write that
@@ -21,7 +25,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument
+from pymongo import DESCENDING
 from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -29,7 +33,8 @@ from pymongo.errors import DuplicateKeyError
 from actors.lease import Lease
 
 Doc = dict[str, Any]
-LEASE_ID = "leader"
+#: Term documents kept (older ones are deleted now and then).
+KEEP_TERMS = 1000
 
 
 class _Base(Protocol):
@@ -44,6 +49,10 @@ class _Base(Protocol):
 
 def _leases(base: _Base) -> MongoCollection[Doc]:
     return base._db()[base.db_coll + "_lease"]
+
+
+def _newest(base: _Base) -> Doc | None:
+    return base._db()[base.db_coll + "_lease"].find_one({}, sort=[("_id", DESCENDING)])
 
 
 def _instances(base: _Base) -> MongoCollection[Doc]:
@@ -66,37 +75,44 @@ class MongoLease:
             return _epoch(self._db().client.admin.command("hello").get("localTime"))
 
     def acquire_lease(self: _Base, holder: str, ttl_s: float, now: float) -> Lease | None:
-        """See `actors.lease.LeaseStore.acquire_lease`."""
+        """See `actors.lease.LeaseStore.acquire_lease`: insert the next term's document, if the newest
+        term's lease has lapsed; a duplicate key means another instance took that term first."""
         with self._errors("acquire_lease"):
+            newest = _newest(self)
+            if newest is not None and float(newest.get("until") or 0.0) >= now:
+                return None
+            term = int(newest["_id"]) + 1 if newest is not None else 1
+            doc = {"_id": term, "term": term, "holder": holder, "until": now + ttl_s, "acquired_at": now,
+                   "renewed_at": now}
             try:
-                doc = _leases(self).find_one_and_update(
-                    {"_id": LEASE_ID, "until": {"$lt": now}},
-                    {"$set": {"holder": holder, "until": now + ttl_s, "acquired_at": now, "renewed_at": now},
-                     "$inc": {"term": 1}},
-                    upsert=True, return_document=ReturnDocument.AFTER)
+                _leases(self).insert_one(doc)
             except DuplicateKeyError:
-                return None  # held: the filter matched nothing and the upsert met the existing document
-        return None if doc is None else Lease.from_doc(doc)
+                return None
+            if term % KEEP_TERMS == 0:
+                _leases(self).delete_many({"_id": {"$lte": term - KEEP_TERMS}})
+        return Lease.from_doc(doc)
 
     def renew_lease(self: _Base, holder: str, term: int, ttl_s: float, now: float) -> Lease | None:
-        """See `actors.lease.LeaseStore.renew_lease`."""
+        """See `actors.lease.LeaseStore.renew_lease`: extend our term's document (only its holder writes
+        it), then make sure no newer term was taken."""
         with self._errors("renew_lease"):
-            doc = _leases(self).find_one_and_update(
-                {"_id": LEASE_ID, "holder": holder, "term": term},
-                {"$set": {"until": now + ttl_s, "renewed_at": now}}, return_document=ReturnDocument.AFTER)
-        return None if doc is None else Lease.from_doc(doc)
+            done = _leases(self).update_one({"_id": term, "holder": holder},
+                                            {"$set": {"until": now + ttl_s, "renewed_at": now}})
+            newest = _newest(self)
+        if done.matched_count != 1 or newest is None or int(newest["_id"]) != term:
+            return None
+        return Lease.from_doc(newest)
 
     def release_lease(self: _Base, holder: str, term: int) -> bool:
         """See `actors.lease.LeaseStore.release_lease`."""
         with self._errors("release_lease"):
-            done = _leases(self).update_one({"_id": LEASE_ID, "holder": holder, "term": term},
-                                            {"$set": {"until": 0.0}})
+            done = _leases(self).update_one({"_id": term, "holder": holder}, {"$set": {"until": 0.0}})
         return done.matched_count == 1
 
     def read_lease(self: _Base) -> Lease | None:
         """See `actors.lease.LeaseStore.read_lease`."""
         with self._errors("read_lease"):
-            doc = _leases(self).find_one({"_id": LEASE_ID})
+            doc = _newest(self)
         return None if doc is None else Lease.from_doc(doc)
 
     def beat(self: _Base, instance: Mapping[str, Any]) -> None:
