@@ -99,6 +99,7 @@ class Leadership(pykka.ThreadingActor):
         self._next_mirror = 0.0
         self._last_prune = 0.0
         self._stats = {"elected": 0, "stepped_down": 0, "commands": 0, "tick_failures": 0}
+        self._why_stepped_down: str | None = None
 
     def on_stop(self) -> None:
         """Actor thread: cancel the timers."""
@@ -222,6 +223,7 @@ class Leadership(pykka.ThreadingActor):
         self._since = time.time()
         self._next_mirror = 0.0
         self._stats["stepped_down"] += 1
+        self._why_stepped_down = reason
         if self._poll_timer is not None:
             self._poll_timer.cancel()
             self._poll_timer = None
@@ -302,7 +304,7 @@ class Leadership(pykka.ThreadingActor):
                 "lease_until": lease.until if lease else None, "lease_ttl_s": self._ttl,
                 "lease_confirmed": confirmed, "since": self._since, "others_alive": sorted(self._live),
                 "store_failing_since": self._failing_since, "resigning": self._resigning, "pid": os.getpid(),
-                **self._stats}
+                "stepped_down_because": self._why_stepped_down, **self._stats}
 
     def _release(self) -> bool:
         self._released = True

@@ -282,6 +282,10 @@ def _paths() -> dict[str, Any]:
                           **_errors("400", "503")}}},
         "/workers": {"get": _op("Worker slots", "200", _wrapped("workers", {"type": "array", "items": _ref("Worker")}),
                                 tag="system")},
+        "/instances": {"get": _op(
+            "Servers on this store: one leader, the others followers (id, host, role, term, lease end, heartbeat)",
+            "200", _wrapped("instances", {"type": "array", "items": _ref("Instance")}), errors=("503",),
+            tag="system")},
         "/options": {"get": _op("Options with value, source and whether they apply live", "200",
                                 _wrapped("options", {"type": "array", "items": _ref("Option")}), tag="system")},
         "/options/{name}": {"put": _op(
@@ -379,6 +383,13 @@ _SCHEMAS: dict[str, Any] = {
     "Worker": {"type": "object", "properties": {
         "slot": {"type": "integer"}, "status": {"type": "string"}, "pid": {"type": ["integer", "null"]},
         "run": {"type": ["object", "null"]}}},
+    "Instance": {"type": "object", "required": ["id", "role"], "properties": {
+        "id": {"type": "string"}, "host": {"type": "string"}, "pid": {"type": "integer"},
+        "role": {"type": "string", "enum": ["leader", "follower", "lost"]}, "term": {"type": ["integer", "null"]},
+        "lease_until": {"type": ["number", "null"]}, "heartbeat": {"type": ["number", "null"]},
+        "heartbeat_age_s": {"type": ["number", "null"]}, "alive": {"type": "boolean"},
+        "started_at": {"type": ["number", "null"]}, "web_url": {"type": ["string", "null"]},
+        "self": {"type": "boolean"}}},
     "Option": {"type": "object", "properties": {
         "name": {"type": "string"}, "value": {}, "default": {}, "source": {"type": "string"},
         "live": {"type": "boolean"}, "type": {"type": "string"}, "help": {"type": "string"},

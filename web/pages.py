@@ -65,7 +65,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
         recent = [d for o in FAILURES for d in facade.runs(Query(type="result", outcome=o, limit=10)).items]
         recent.sort(key=lambda d: d.get("seq", 0), reverse=True)
         return render("overview.mako", page, counts=counts, workers=facade.workers(), runs_hour=runs_hour,
-                      failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()))
+                      failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()),
+                      instances=facade.instances())
 
     @route(app, "GET", "/schedule")
     def schedule() -> str:

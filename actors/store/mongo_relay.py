@@ -2,9 +2,12 @@
 
 Why a module of its own: the relay is a concept of its own (`actors.relay` says why a store
 and not HTTP), and `actors.store.mongo` is about the capped documents. `MongoRelay` is mixed
-into `MongoStore`: one normal collection ``<db_coll>_commands``. Taking a command and
-withdrawing it are both single-document updates conditional on ``state: pending``, so a
-command is either applied by one leader or withdrawn by its follower, never both.
+into `MongoStore`: ``<db_coll>_commands`` holds the commands, ``<db_coll>_commands_decided``
+one document per command decided. Taking a command (a leader) and withdrawing it (its
+follower, tired of waiting) both *insert* the command's id there first: the unique key lets
+exactly one of them win, so a command is applied by one leader or withdrawn, never both.
+An update conditional on ``state: pending`` would not do on FerretDB 1.24, whose updates are
+a read then a write (measured: three leaders racing took one command twice).
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 Doc = dict[str, Any]
+#: Pending commands looked at per take (the oldest first).
+_LOOK_AHEAD = 20
 
 
 class _Base(Protocol):
@@ -34,6 +40,15 @@ def _commands(base: _Base) -> MongoCollection[Doc]:
     return base._db()[base.db_coll + "_commands"]
 
 
+def _decide(base: _Base, command_id: str, how: str, by: str) -> bool:
+    """Whether this caller decided the command (*how*: taken or withdrawn); False if another did."""
+    try:
+        base._db()[base.db_coll + "_commands_decided"].insert_one({"_id": command_id, "how": how, "by": by})
+    except DuplicateKeyError:
+        return False
+    return True
+
+
 class MongoRelay:
     """`actors.relay.RelayStore` on ``<db_coll>_commands`` (mixed into `MongoStore`)."""
 
@@ -45,9 +60,11 @@ class MongoRelay:
     def take_command(self: _Base, taker: str) -> dict[str, Any] | None:
         """See `actors.relay.RelayStore.take_command`."""
         with self._errors("take_command"):
-            return _commands(self).find_one_and_update(
-                {"state": "pending"}, {"$set": {"state": "taken", "taken_by": taker}},
-                sort=[("at", ASCENDING)], return_document=ReturnDocument.AFTER)
+            for doc in _commands(self).find({"state": "pending"}, sort=[("at", ASCENDING)], limit=_LOOK_AHEAD):
+                if _decide(self, str(doc["_id"]), "taken", taker):
+                    _commands(self).update_one({"_id": doc["_id"]}, {"$set": {"state": "taken", "taken_by": taker}})
+                    return {**doc, "state": "taken", "taken_by": taker}
+        return None
 
     def finish_command(self: _Base, command_id: str, *, answer: Any = None,
                        error: Mapping[str, Any] | None = None) -> None:
@@ -65,12 +82,17 @@ class MongoRelay:
     def withdraw_command(self: _Base, command_id: str) -> bool:
         """See `actors.relay.RelayStore.withdraw_command`."""
         with self._errors("withdraw_command"):
-            done = _commands(self).update_one({"_id": command_id, "state": "pending"},
-                                              {"$set": {"state": "withdrawn"}})
-        return done.matched_count == 1
+            if not _decide(self, command_id, "withdrawn", "follower"):
+                return False
+            _commands(self).update_one({"_id": command_id}, {"$set": {"state": "withdrawn"}})
+        return True
 
     def prune_commands(self: _Base, before: float) -> int:
         """See `actors.relay.RelayStore.prune_commands`."""
         with self._errors("prune_commands"):
-            return int(_commands(self).delete_many({"state": {"$in": ["done", "withdrawn"]},
-                                                    "at": {"$lt": before}}).deleted_count)
+            old = [doc["_id"] for doc in _commands(self).find({"state": {"$in": ["done", "withdrawn"]},
+                                                               "at": {"$lt": before}}, {"_id": True})]
+            if not old:
+                return 0
+            self._db()[self.db_coll + "_commands_decided"].delete_many({"_id": {"$in": old}})
+            return int(_commands(self).delete_many({"_id": {"$in": old}}).deleted_count)

@@ -96,7 +96,7 @@ class Cluster:
         running = [process for process in self.processes.values() if process.poll() is None]
         for process in running:
             process.send_signal(signal.SIGTERM)
-        codes = []
+        codes: list[int | None] = []
         for process in running:
             try:
                 codes.append(process.wait(60))
