@@ -65,7 +65,7 @@ def test_a_follower_serves_reads_relays_changes_and_takes_over_when_the_leader_s
         assert (leader.directory.role, follower.directory.role) == ("leader", "follower")
         assert leader.directory.term == 1 and follower.directory.term == 0
         # reads: the follower's schedule is the leader's, from the stored records
-        wait(lambda: page(follower).get(spec.job_id, {}).get("run_count", 0) >= 2)  # type: ignore[union-attr]
+        wait(lambda: page(follower).get(spec.job_id, {}).get("run_count", 0) >= 2)
         facade = Facade(follower)
         # writes: handed to the leader, which answers; the follower shows the change at once
         paused = facade.pause_job(spec.job_id)
@@ -97,9 +97,9 @@ def test_a_follower_serves_reads_relays_changes_and_takes_over_when_the_leader_s
         facade.resume_job(spec.job_id)
         leader.shutdown(grace_s=1.0)
         stopped = time.time()
-        wait(lambda: follower.directory.role == "leader", timeout=3 * options["lease_ttl"])  # type: ignore[union-attr]
+        wait(lambda: follower.directory.role == "leader", timeout=3 * options["lease_ttl"])
         assert follower.directory.term == 2
-        wait(lambda: follower.store.find(Query(type="result", job_id=spec.job_id, outcome="success",  # type: ignore[union-attr]
+        wait(lambda: follower.store.find(Query(type="result", job_id=spec.job_id, outcome="success",
                                                since=stopped, limit=1)).total >= 1)
         assert Facade(follower).health()[1]["leadership"]["role"] == "leader"
     finally:
@@ -124,14 +124,14 @@ def test_two_leaders_at_once_run_no_slot_twice_and_the_older_term_stands_by(opti
         assert second.directory.role == "follower"
         wait(lambda: first.store.find(Query(type="result", outcome="success", limit=0)).total >= 6)
         client[options["db_name"]]["db_lease"].update_one({"_id": 1}, {"$set": {"until": 0.0}})
-        both = wait(lambda: second.directory.role == "leader" and first.directory.role == "leader", 10, 0.002)  # type: ignore[union-attr]
+        both = wait(lambda: second.directory.role == "leader" and first.directory.role == "leader", 10, 0.002)
         assert both, "never two leaders at once"
         wait(lambda: first.directory.role == "follower", 10)
         status = first.leadership()
         assert status["stepped_down"] == 1 and second.directory.term == 2
         assert "a claim met term 2, newer than ours (1)" in status["stepped_down_because"]  # fenced, not renewed
         window_end = time.time()
-        wait(lambda: second.store.find(Query(type="result", outcome="success", since=window_end,  # type: ignore[union-attr]
+        wait(lambda: second.store.find(Query(type="result", outcome="success", since=window_end,
                                              limit=0)).total >= 6)
     finally:
         first.shutdown(grace_s=1.0)
@@ -154,5 +154,5 @@ def test_two_leaders_at_once_run_no_slot_twice_and_the_older_term_stands_by(opti
           f"successes={sum(successes.values())} doubles={len(doubles)} lost={gaps + len(unrun)}")
     assert doubles == {}
     assert gaps == 0 and unrun == []
-    assert set(terms) == {1, 2} and owners == {first.instance_id, second.instance_id}  # type: ignore[union-attr]
+    assert set(terms) == {1, 2} and owners == {first.instance_id, second.instance_id}
     assert all(entry["state"] == "done" for entry in ledger)
