@@ -7,9 +7,10 @@ same `Store` protocol as the embedded SQLite store, plus a native live tail.
 * Documents go to the capped collection ``db_coll`` (created at `MongoStore.open` with
   ``size``/``max``; an existing one that is not capped, or capped differently, is refused
   unless ``convert``). Job records go to the normal collection ``<db_coll>_jobs``.
-* The store gives each document an increasing integer ``seq`` (also its ``_id``), from blocks of
-  numbers the writer claims with a unique insert (`actors.store.mongo_seq`: several servers on
-  one database each have a Journal writing). A batch is one unordered ``insert_many``. A batch that failed
+* The store gives each document an increasing integer ``seq`` (also its ``_id``); several
+  servers on one database each have a Journal writing, so a seq another writer took is found
+  by its duplicate key and numbered again (`actors.store.mongo_seq`). A batch is one
+  unordered ``insert_many``. A batch that failed
   is retried by the Journal with the same document objects: they keep their ``seq``, so
   what a lost reply had already stored comes back as duplicate keys and is counted as
   stored, never written twice.
@@ -28,7 +29,6 @@ or repeat documents, so there the tail polls a plain tailable cursor instead.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -42,7 +42,7 @@ from pymongo import errors as mongo_errors
 from pymongo.collection import Collection as MongoCollection
 from pymongo.command_cursor import CommandCursor
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 from pymongo.uri_parser import parse_uri
 
 from actors.errors import ConfigError, StoreError, StoreUnavailableError
@@ -50,7 +50,7 @@ from actors.store.base import Page, Query, check_fields
 from actors.store.mongo_lease import MongoLease
 from actors.store.mongo_ledger import MongoLedger, ensure_ledger
 from actors.store.mongo_relay import MongoRelay
-from actors.store.mongo_seq import SeqBlocks
+from actors.store.mongo_seq import Numbering
 
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
@@ -89,8 +89,7 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
         self.db_name, self.db_coll, self.convert, self.timeout_s = db_name, db_coll, convert, timeout_s
         self._lock = threading.RLock()  # open/close and the writer's seq counter
         self._client: MongoClient[Doc] | None = None
-        self._seq = 0  # the newest seq stored when opened: every number handed out is above it
-        self._blocks = SeqBlocks(db_coll, f"{os.getpid()}:{id(self):x}")
+        self._numbering = Numbering()
         self._pending: dict[int, tuple[Mapping[str, Any], int]] = {}  # id(doc) -> (doc, seq) of a failed batch
         self._inserted = self._count_at_open = 0
         self._server: Doc = {}
@@ -148,7 +147,8 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
                     self._ensure_indexes(self._docs())
                     ensure_ledger(self._db(), self.db_coll)
                     newest = self._docs().find_one({}, projection={"seq": True}, sort=_NEWEST)
-                    self._seq = int(newest["seq"]) if newest and isinstance(newest.get("seq"), int) else 0
+                    self._numbering = Numbering(int(newest["seq"]) if newest and isinstance(newest.get("seq"), int)
+                                                else 0)
                     self._count_at_open, self._inserted, self._pending = self._coll_stats()[0], 0, {}
             except BaseException:
                 self._client = None
@@ -232,50 +232,38 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
             return 0
         with self._lock:
             coll = self._docs()
-            assigned: dict[int, tuple[Mapping[str, Any], int]] = {}
-            batch: list[Doc] = []
             for position, given in enumerate(docs):
                 kind = given.get("type")
                 if type(kind) is not str:
                     raise StoreError(f"document #{position} of the batch has no string 'type': {kind!r}")
-            fresh = sum(1 for given in docs if (prior := self._pending.get(id(given))) is None or prior[0] is not given)
-            numbers: list[int] = []
-            if fresh:
-                with self._errors("insert"):
-                    numbers = self._blocks.take(self._db(), fresh, self._seq)
-            taken = iter(numbers)
-            for given in docs:
-                prior = self._pending.get(id(given))
+            retried = {position: prior[1] for position, given in enumerate(docs)
+                       if (prior := self._pending.get(id(given))) is not None and prior[0] is given}
+            fresh = {position for position in range(len(docs)) if position not in retried}
+            with self._errors("insert"):
+                numbers = iter(self._numbering.next_seqs(coll, len(fresh)))
+            batch: list[Doc] = []
+            for position, given in enumerate(docs):
                 # a retried batch keeps its seq: what was stored is not stored again
-                seq = prior[1] if prior is not None and prior[0] is given else next(taken)
-                assigned[id(given)] = (given, seq)
+                seq = retried[position] if position in retried else next(numbers)
                 doc = {key: value for key, value in given.items() if key not in ("seq", "_id")}
                 doc["seq"] = doc["_id"] = seq
                 batch.append(doc)
-            self._pending = assigned
             try:
                 with self._errors("insert"):
-                    self._insert_many(coll, batch)
+                    self._numbering.insert(coll, batch, fresh, self._insert_many)
             except (InvalidDocument, OverflowError) as exc:
                 raise StoreError(f"mongodb store {self._where}: a document is not BSON-safe: {exc}") from exc
+            except BaseException:  # the Journal retries with the same objects: they keep these numbers
+                self._pending = {id(given): (given, batch[position]["seq"]) for position, given in enumerate(docs)}
+                raise
             self._pending = {}
             self._inserted += len(batch)
             return len(batch)
 
     @staticmethod
     def _insert_many(coll: MongoCollection[Doc], batch: list[Doc]) -> None:
-        try:
-            coll.insert_many(batch, ordered=False)
-        except BulkWriteError as exc:
-            details = exc.details
-            fatal = [e for e in details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
-            if fatal:
-                first = fatal[0]
-                raise StoreError(f"{len(fatal)} document(s) refused, first #{first.get('index')}: "
-                                 f"{first.get('errmsg')}") from exc  # fmt: skip
-            if details.get("writeConcernErrors"):
-                raise mongo_errors.WTimeoutError(f"write concern failed: {details['writeConcernErrors'][0]}") from exc
-            # Only duplicate seqs: stored by an earlier attempt whose reply was lost.
+        """One unordered insert (a test seam: a reply lost after part of the batch was stored)."""
+        coll.insert_many(batch, ordered=False)
 
     @staticmethod
     def _spec(query: Query) -> Doc:

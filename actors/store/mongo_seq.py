@@ -1,83 +1,120 @@
-"""The capped collection's ``seq`` numbers, in blocks each writer claims with a unique insert.
+"""The capped collection's ``seq`` numbers when several servers write to one database.
 
-Why a module of its own: a document's ``seq`` is also its ``_id``, and a duplicate ``_id`` is
-how `actors.store.mongo.MongoStore.insert` recognises a batch it already stored (a retry
-after a lost reply), so it is counted as stored and not written again. With one writer a
-counter in memory, started at the newest stored ``seq``, was enough. With several servers on
-one database (`actors.lease`: the leader writes results, every instance its log lines, a
-leader that stepped down the results of its last runs) two counters hand out the same
-numbers, and one writer's documents would be taken for the other's and dropped.
+Why a module of its own: a document's ``seq`` is also its ``_id``. With one writer, a counter
+in memory started at the newest stored ``seq`` was enough, and a duplicate ``_id`` on insert
+always meant "this batch was stored by an earlier attempt whose reply was lost". With several
+servers on one database (`actors.lease`: the leader writes results, every instance its log
+lines, a leader that stepped down the results of its last runs) two counters hand out the
+same numbers, and one writer's documents would be taken for stored and silently dropped.
 
 A counter document bumped with ``$inc`` is not the answer everywhere: FerretDB 1.24 (SQLite
-backend) applies ``findAndModify``/``update`` as a read then a write, not atomically (four
-threads doing 800 ``$inc`` left the counter at 192, measured). A unique insert is atomic on
-every server, so each writer claims a *block* of `BLOCK` numbers by inserting the block's
-index into ``<db_coll>_seqblocks`` (a duplicate key: another writer has it, try the next).
-A writer takes a fresh block when its block is spent or older than `MAX_BLOCK_AGE_S`, so
-numbers follow time across writers to within that age; within one writer they only grow.
-A live tail reading "after seq N" may pass over another writer's documents of that last
-second; one writer's never.
+backend) applies ``findAndModify``/``update`` as a read then a write, not atomically (measured:
+four threads doing 800 ``$inc`` left the counter at 192). The unique ``_id`` itself is atomic
+on every server, so numbers are optimistic (`Numbering`):
+
+* a first attempt numbers its documents from the writer's counter (re-synced to the newest
+  stored ``seq`` when the writer was idle for `RESYNC_AFTER_S`, so a quiet writer does not
+  write below what the others wrote since);
+* a duplicate key on a *first* attempt is another writer's document: those documents are
+  numbered again above the newest stored ``seq`` and inserted again;
+* a duplicate key on a *retried* document is its earlier attempt, stored, unless the stored
+  document is not the same (`same_document`): then it too is numbered again.
+
+With one writer nothing changes: no extra round trip, consecutive numbers. With several, the
+numbers follow the order of the writes closely; a live tail reading "after seq N" can still
+pass over a document another writer numbered in the same instant.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pymongo import DESCENDING
-from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.collection import Collection as MongoCollection
+from pymongo.errors import BulkWriteError
 
 from actors.errors import StoreError
 
 Doc = dict[str, Any]
-#: Numbers per block.
-BLOCK = 4096
-#: A block older than this is left for a fresh one (keeps the writers' numbers in time order).
-MAX_BLOCK_AGE_S = 1.0
-#: Claimed blocks kept in the collection (older ones are deleted now and then).
-KEEP_BLOCKS = 1000
-#: Most attempts to claim a block before giving up (each a duplicate key: a crowd of writers).
-MAX_ATTEMPTS = 64
+DUPLICATE_KEY = 11000
+#: A writer idle this long reads the newest stored seq before it numbers again.
+RESYNC_AFTER_S = 1.0
+#: Most rounds of numbering again before a batch is refused (each one a crowd of writers).
+MAX_ROUNDS = 20
+#: Fields compared to tell a document stored by an earlier attempt from another writer's.
+_IDENTITY = ("type", "time", "run_id", "job_id", "index", "attempt", "msg", "logger", "tag")
 
 
-class SeqBlocks:
-    """One writer's current block; `take` hands out numbers, claiming blocks as needed."""
+def same_document(stored: Mapping[str, Any], mine: Mapping[str, Any]) -> bool:
+    """Whether *stored* (found under my seq) is my document, stored by an earlier attempt."""
+    return all(stored.get(key) == mine.get(key) for key in _IDENTITY)
 
-    def __init__(self, db_coll: str, writer: str) -> None:
-        self.db_coll = db_coll
-        self.writer = writer
-        self._next = 1
-        self._end = 0  # the block is spent when _next > _end
-        self._claimed_at = 0.0
-        self._claims = 0
 
-    def take(self, db: Database[Doc], count: int, at_least: int) -> list[int]:
-        """*count* fresh numbers, all above *at_least* (the newest stored seq when the store opened)."""
-        out: list[int] = []
-        while len(out) < count:
-            if self._next > self._end or time.monotonic() - self._claimed_at > MAX_BLOCK_AGE_S:
-                self._claim(db, at_least)
-            n = min(count - len(out), self._end - self._next + 1)
-            out.extend(range(self._next, self._next + n))
-            self._next += n
-        return out
+def newest_seq(coll: MongoCollection[Doc]) -> int:
+    """The highest seq stored (0 when empty)."""
+    newest = coll.find_one({}, projection={"seq": True}, sort=[("seq", DESCENDING)])
+    return int(newest["seq"]) if newest and isinstance(newest.get("seq"), int) else 0
 
-    def _claim(self, db: Database[Doc], at_least: int) -> None:
-        blocks = db[self.db_coll + "_seqblocks"]
-        newest = blocks.find_one({}, sort=[("_id", DESCENDING)])
-        index = max(int(newest["_id"]) + 1 if newest is not None else 0, at_least // BLOCK + 1)
-        for _ in range(MAX_ATTEMPTS):
+
+def duplicates(exc: BulkWriteError) -> list[int]:
+    """Positions of the duplicate-key failures of an unordered insert; anything else is raised."""
+    details = exc.details
+    fatal = [error for error in details.get("writeErrors", []) if error.get("code") != DUPLICATE_KEY]
+    if fatal:
+        first = fatal[0]
+        raise StoreError(f"{len(fatal)} document(s) refused, first #{first.get('index')}: {first.get('errmsg')}") \
+            from exc
+    if details.get("writeConcernErrors"):
+        from pymongo import errors as mongo_errors
+
+        raise mongo_errors.WTimeoutError(f"write concern failed: {details['writeConcernErrors'][0]}") from exc
+    return sorted(int(error["index"]) for error in details.get("writeErrors", []))
+
+
+class Numbering:
+    """One writer's seq counter; `insert` stores a numbered batch (see the module docstring)."""
+
+    def __init__(self, seq: int = 0) -> None:
+        self.seq = seq
+        self._last_write = time.monotonic()
+        self.renumbered = 0  # documents numbered again (another writer had their seq)
+
+    def next_seqs(self, coll: MongoCollection[Doc], count: int) -> list[int]:
+        """*count* numbers for a first attempt."""
+        if count and time.monotonic() - self._last_write > RESYNC_AFTER_S:
+            self.seq = max(self.seq, newest_seq(coll))
+        first = self.seq + 1
+        self.seq += count
+        return list(range(first, first + count))
+
+    def insert(self, coll: MongoCollection[Doc], batch: Sequence[Doc], fresh: set[int],
+               insert_many: Callable[[MongoCollection[Doc], list[Doc]], None]) -> None:
+        """Insert *batch* (each doc's ``seq`` and ``_id`` set) with *insert_many* (unordered);
+        *fresh*: positions of first attempts. Numbers again, in place, the documents whose seq
+        another writer holds."""
+        pending = list(range(len(batch)))
+        for _ in range(MAX_ROUNDS):
             try:
-                blocks.insert_one({"_id": index, "by": self.writer, "at": time.time()})
-            except DuplicateKeyError:
-                index += 1
-                continue
-            self._next, self._end = index * BLOCK + 1, (index + 1) * BLOCK
-            self._claimed_at = time.monotonic()
-            self._claims += 1
-            if self._claims % KEEP_BLOCKS == 0:
-                blocks.delete_many({"_id": {"$lt": index - KEEP_BLOCKS}})
-            return
-        raise StoreError(f"no block of seq numbers could be claimed in {MAX_ATTEMPTS} attempts "
-                         f"({self.db_coll}_seqblocks is contended)")
+                insert_many(coll, [batch[i] for i in pending])
+                break
+            except BulkWriteError as exc:
+                failed = [pending[k] for k in duplicates(exc)]
+            retried = [i for i in failed if i not in fresh]
+            stored = {doc["_id"]: doc for doc in coll.find({"_id": {"$in": [batch[i]["_id"] for i in retried]}})} \
+                if retried else {}
+            taken = [i for i in failed if i in fresh or not same_document(stored.get(batch[i]["_id"], {}), batch[i])]
+            if not taken:
+                break
+            self.seq = max(self.seq, newest_seq(coll))
+            for i in taken:
+                self.seq += 1
+                batch[i]["seq"] = batch[i]["_id"] = self.seq
+                fresh.add(i)
+            self.renumbered += len(taken)
+            pending = taken
+        else:
+            raise StoreError(f"no free seq for {len(pending)} document(s) after {MAX_ROUNDS} rounds "
+                             "(many writers at once)")
+        self._last_write = time.monotonic()
