@@ -63,6 +63,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "data_uri", "data_db_name", "object_max_size", "object_versions", "stream_max_messages", "stream_size",
         "stream_prefetch", "stream_heartbeat", "stream_backoff_max",  # issue 13: data objects and streams
         "compute",  # issue 15: compute on Dask
+        "lease_ttl",  # issue 15: several instances, one leader
         "misfire", "misfire_grace", "max_catchup", "ledger_retention",  # issue 12: time rules
     }
 
