@@ -15,7 +15,7 @@ from actors.store.streams_sqlite import SQLiteStreamStore
 from actors.streamhub import StreamHub
 from actors.streammessages import GetStream, ListStreams
 from actors.streamspec import StreamSpec
-from tests.actors.ingest_support import FAST, POLICY, wait_for
+from tests.actors.ingest_support import FAST, POLICY, ask, wait_for
 
 
 class Idle(pykka.ThreadingActor):
@@ -42,17 +42,17 @@ def test_a_followers_hub_consumes_nothing_until_it_leads(store):
     spec = StreamSpec("s1", "amqp://guest:guest@127.0.0.1:1/%2F", "q1")
     hub = StreamHub.start(store, FAST, directory, POLICY, config_streams=[spec], make_consumer=make)
     try:
-        assert hub.ask(GetStream("s1"), timeout=10)["status"]["state"] == "standby" and consumers == []
+        assert ask(hub, GetStream("s1"))["status"]["state"] == "standby" and consumers == []
         store.save_stream({**StreamSpec("s2", "amqp://guest:guest@127.0.0.1:1/%2F", "q2").to_record(),
                            "paused": False, "created_at": 1.0, "updated_at": 1.0})  # the leader added one
-        assert [s["name"] for s in hub.ask(ListStreams(), timeout=10)] == ["s1", "s2"]
+        assert [s["name"] for s in ask(hub, ListStreams())] == ["s1", "s2"]
         directory.role = "leader"
         hub.tell(RoleChanged(leading=True, term=2))
         wait_for("two consumers", lambda: len(consumers) == 2, 10)
         directory.role = "follower"
         hub.tell(RoleChanged(leading=False))
         wait_for("consumers stopped", lambda: not any(ref.is_alive() for ref in consumers), 10)
-        assert hub.ask(GetStream("s2"), timeout=10)["status"]["state"] == "standby"
+        assert ask(hub, GetStream("s2"))["status"]["state"] == "standby"
     finally:
         hub.stop(block=True, timeout=10)
         for ref in consumers:
