@@ -66,6 +66,14 @@ class Fenced:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseLost:
+    """The `LeaseKeeper` lost the lease of *term* (another instance took it, or it could not be renewed in time)."""
+
+    term: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Forward:
     """A follower's scheduler got an event only the leader can act on (`StreamArrived`): store it for the leader."""
 

@@ -5,13 +5,11 @@ leads), something must renew the lease on time whatever the Scheduler is busy wi
 when it lapsed elsewhere, and switch this instance's role. One `Leadership` per System, on
 its own thread, driven by its own timer (`LeaseTick`, every ``ttl / 3``):
 
-* **leader**: renew (conditional on holder and term); tell the Scheduler the new deadline of
-  its claims (`LeaseRenewed`) with the other instances alive; every `relay.POLL_S` apply the
-  commands followers stored (`actors.relay`). A renewal refused (another instance took the
-  lease), one that came back after our own deadline (the lease may have lapsed meanwhile: it
-  is ended, never resurrected) or a claim that met a newer term (`Fenced`) steps down at once.
-  A renewal that fails on a store error changes nothing by itself: the Scheduler holds its
-  claims back past the deadline, and the next renewal that reaches the store decides.
+* **leader**: the lease is renewed by a `LeaseKeeper` on a thread of its own (so a long
+  restore or a slow command never costs the lease); the tick tells the Scheduler who else is
+  alive (`LeaseRenewed`), and every `relay.POLL_S` the commands followers stored are applied
+  (`actors.relay`). The lease lost (`LeaseLost`: another instance took it, or a renewal came
+  back after our own deadline) or a claim that met a newer term (`Fenced`) steps down at once.
 * **follower**: try to take the lease (only a lapsed one can be taken), else look again at
   the lease's end or in ``ttl / 3``; refresh the mirror of the stored job records.
 * both: write this instance's heartbeat document (the panel's Instances table, and how a
@@ -34,7 +32,7 @@ import pykka
 import structlog
 
 from actors.errors import DasActorsError
-from actors.leadermessages import Fenced, Forward, LeaseTick, RelayPoll, Release, Resign
+from actors.leadermessages import Fenced, Forward, LeaseLost, LeaseTick, RelayPoll, Release, Resign
 from actors.lease import (
     Lease,
     LeaseStore,
@@ -44,6 +42,7 @@ from actors.lease import (
     local_deadline,
     renew_every,
 )
+from actors.leasekeeper import LeaseKeeper
 from actors.messages import GetStatus
 from actors.relay import KEEP_S as RELAY_KEEP_S
 from actors.relay import POLL_S, RelayClient, RelayStore, decode, error_fields
@@ -86,9 +85,8 @@ class Leadership(pykka.ThreadingActor):
         self._hooks = hooks
         self._dir = directory
         self.role = Role.FOLLOWER
-        self._lease: Lease | None = None  # ours, while leading
+        self._keeper: LeaseKeeper | None = None  # renews our lease, while leading
         self._seen: Lease | None = None  # the lease as last read
-        self._deadline = 0.0
         self._since = time.time()
         self._live: frozenset[str] = frozenset()
         self._tick_timer: TimerHandle | None = None
@@ -116,6 +114,10 @@ class Leadership(pykka.ThreadingActor):
             if self.role is Role.LEADER:
                 self._step_down(f"a claim met term {message.term}, newer than ours ({self._term})")
             return None
+        if isinstance(message, LeaseLost):
+            if self.role is Role.LEADER and message.term == self._term:
+                self._step_down(message.reason)
+            return None
         if isinstance(message, Forward):
             return self._forward(message.message)
         if isinstance(message, GetStatus):
@@ -132,8 +134,17 @@ class Leadership(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ the tick
     @property
+    def _lease(self) -> Lease | None:
+        return self._keeper.lease if self._keeper is not None else None
+
+    @property
+    def _deadline(self) -> float:
+        return self._keeper.deadline if self._keeper is not None else 0.0
+
+    @property
     def _term(self) -> int:
-        return self._lease.term if self._lease is not None else 0
+        lease = self._lease
+        return lease.term if lease is not None else 0
 
     def _tick(self) -> dict[str, Any]:
         if self._released:
@@ -143,9 +154,7 @@ class Leadership(pykka.ThreadingActor):
         try:
             asked = time.monotonic()
             now = self._leases.server_time()
-            if self.role is Role.LEADER:
-                self._renew(asked, now)
-            elif not self._resigning:
+            if self.role is not Role.LEADER and not self._resigning:
                 taken = self._leases.acquire_lease(self._me, self._ttl, now)
                 if taken is not None:
                     self._take(taken, asked, now)
@@ -175,28 +184,14 @@ class Leadership(pykka.ThreadingActor):
             self._tick_timer = tell_later(self.actor_ref, wait, LeaseTick())
         return self.status()
 
-    def _renew(self, asked: float, now: float) -> None:
-        renewed = self._leases.renew_lease(self._me, self._term, self._ttl, now)
-        if renewed is not None and time.monotonic() > self._deadline:
-            # Renewed after our own deadline: the lease may have lapsed on the server meanwhile and a
-            # follower may have seen it lapsed. Never resurrect it: end it, and let a new term decide.
-            self._leases.release_lease(self._me, renewed.term)
-            self._seen = renewed
-            self._step_down(f"the lease (term {renewed.term}) was not renewed within its ttl")
-            return
-        if renewed is None:
-            self._seen = self._leases.read_lease()
-            holder = self._seen.holder if self._seen is not None else None
-            self._step_down(f"the lease is held by {holder or 'nobody'} (term "
-                            f"{self._seen.term if self._seen else '?'}); ours was term {self._term}")
-            return
-        self._lease = self._seen = renewed
-        self._deadline = local_deadline(asked, self._ttl)
-
     def _take(self, lease: Lease, asked: float, now: float) -> None:
-        """The lease is ours: beat as leader, learn who else is alive, let the System restore."""
-        self._lease = self._seen = lease
-        self._deadline = local_deadline(asked, self._ttl)
+        """The lease is ours: keep it renewed, beat as leader, learn who else is alive, let the System
+        restore."""
+        self._seen = lease
+        ref = self.actor_ref
+        self._keeper = LeaseKeeper(self._leases, self._me, lease, self._ttl, local_deadline(asked, self._ttl),
+                                   renewed=lambda deadline: self._hooks.renewed(deadline, self._live),
+                                   lost=lambda reason: ref.tell(LeaseLost(lease.term, reason))).start()
         self.role = Role.LEADER
         self._since = time.time()
         self._stats["elected"] += 1
@@ -219,7 +214,9 @@ class Leadership(pykka.ThreadingActor):
     def _step_down(self, reason: str) -> None:
         term = self._term
         self.role = Role.FOLLOWER
-        self._lease = None
+        if self._keeper is not None:
+            self._keeper.stop()
+            self._keeper = None
         self._since = time.time()
         self._next_mirror = 0.0
         self._stats["stepped_down"] += 1
@@ -310,10 +307,13 @@ class Leadership(pykka.ThreadingActor):
         self._released = True
         self._cancel_timers()
         released = False
+        keeper, self._keeper = self._keeper, None
         try:
-            if self.role is Role.LEADER and self._lease is not None:
-                released = self._leases.release_lease(self._me, self._lease.term)
-                log.info("leader.released", term=self._lease.term, released=released)
+            if keeper is not None:
+                keeper.stop()
+            if self.role is Role.LEADER and keeper is not None:
+                released = self._leases.release_lease(self._me, keeper.lease.term)
+                log.info("leader.released", term=keeper.lease.term, released=released)
             self._leases.forget_instances([self._me])
         except DasActorsError as exc:
             log.warning("leadership.release_failed", error=str(exc),

@@ -141,11 +141,10 @@ def test_sigkill_of_the_leader_again_and_again_loses_no_slot_and_runs_none_twice
     first_runs: list[float] = []
     began = time.monotonic()
     while time.monotonic() - began < DURATION_S:
+        time.sleep(rng.uniform(*LEADS_S))  # let the leader lead (and catch up) a while
         found = poll(cluster.leader, 10)
         assert found is not None, "no live leader"
         process, lease = found
-        time.sleep(rng.uniform(*LEADS_S))  # let it lead (and catch up) a while
-        lease = cluster.lease() or lease
         process.send_signal(signal.SIGKILL)
         killed_at = time.time()
         process.wait(10)
