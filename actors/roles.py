@@ -142,6 +142,9 @@ class Roles:
     # ------------------------------------------------------------------ hooks (Leadership's thread)
     def _promote(self: _System, lease: Lease, deadline: float, live: frozenset[str]) -> None:
         started = time.monotonic()
+        resync_seq = getattr(self.store, "resync_seq", None)
+        if callable(resync_seq):  # another server wrote while this one followed (actors.store.mongo_seq)
+            resync_seq()
         mine = frozenset(self._ask_here(Lead(lease.term, deadline, live), timeout=ROLE_ASK_TIMEOUT_S))
         self.directory.term = lease.term
         self._restore(live, mine)

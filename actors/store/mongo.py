@@ -260,6 +260,12 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
             self._inserted += len(batch)
             return len(batch)
 
+    def resync_seq(self) -> None:
+        """Number new documents above the newest stored one (a follower that becomes the leader:
+        another server wrote meanwhile; `actors.store.mongo_seq`)."""
+        with self._lock, self._errors("resync_seq"):
+            self._numbering.resync(self._docs())
+
     @staticmethod
     def _insert_many(coll: MongoCollection[Doc], batch: list[Doc]) -> None:
         """One unordered insert (a test seam: a reply lost after part of the batch was stored)."""

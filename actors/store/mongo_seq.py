@@ -12,9 +12,12 @@ backend) applies ``findAndModify``/``update`` as a read then a write, not atomic
 four threads doing 800 ``$inc`` left the counter at 192). The unique ``_id`` itself is atomic
 on every server, so numbers are optimistic (`Numbering`):
 
-* a first attempt numbers its documents from the writer's counter (re-synced to the newest
-  stored ``seq`` when the writer was idle for `RESYNC_AFTER_S`, so a quiet writer does not
-  write below what the others wrote since);
+* a first attempt numbers its documents from the writer's counter, re-synced to the newest
+  stored ``seq`` when the writer was idle for `RESYNC_AFTER_S` and when a follower becomes the
+  leader (`MongoStore.resync_seq`), so a writer that was quiet while another wrote does not
+  number below the others (below the capped window, no duplicate key would tell). Reading the
+  newest seq is a scan of the collection on FerretDB 1.24 (its SQLite backend uses no index
+  for it), hence not before every batch;
 * a duplicate key on a *first* attempt is another writer's document: those documents are
   numbered again above the newest stored ``seq`` and inserted again;
 * a duplicate key on a *retried* document is its earlier attempt, stored, unless the stored
@@ -40,7 +43,7 @@ from actors.errors import StoreError
 Doc = dict[str, Any]
 DUPLICATE_KEY = 11000
 #: A writer idle this long reads the newest stored seq before it numbers again.
-RESYNC_AFTER_S = 1.0
+RESYNC_AFTER_S = 300.0
 #: Most rounds of numbering again before a batch is refused (each one a crowd of writers).
 MAX_ROUNDS = 20
 #: Fields compared to tell a document stored by an earlier attempt from another writer's.
@@ -80,6 +83,10 @@ class Numbering:
         self.seq = seq
         self._last_write = time.monotonic()
         self.renumbered = 0  # documents numbered again (another writer had their seq)
+
+    def resync(self, coll: MongoCollection[Doc]) -> None:
+        """Number above the newest stored seq from now on."""
+        self.seq = max(self.seq, newest_seq(coll))
 
     def next_seqs(self, coll: MongoCollection[Doc], count: int) -> list[int]:
         """*count* numbers for a first attempt."""

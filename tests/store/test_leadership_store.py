@@ -180,3 +180,14 @@ def test_two_writers_on_one_capped_collection_never_share_a_seq(mongo):
         mine = [doc["seq"] for doc in sorted(found, key=lambda d: int(d["tag"].rsplit("-", 1)[1]))
                 if doc["tag"].startswith(f"{tag}-{n}-")]
         assert mine == sorted(mine)
+
+
+def test_a_writer_whose_numbers_were_taken_meanwhile_stores_its_documents_above_them(mongo):
+    quiet, busy = store_of(mongo), store_of(mongo)  # both opened on an empty collection
+    assert busy.insert([{"type": "log", "tag": f"busy-{n}", "time": 1.0} for n in range(10)]) == 10
+    assert quiet.insert([{"type": "log", "tag": "quiet", "time": 2.0}]) == 1  # its seq 1 was taken: numbered again
+    found = {doc["tag"]: doc["seq"] for doc in busy.find(Query(type="log", limit=100)).items}
+    assert found["quiet"] == 11 and sorted(found.values()) == list(range(1, 12))
+    quiet.resync_seq()
+    assert quiet.insert([{"type": "log", "tag": "again", "time": 3.0}]) == 1
+    assert busy.find(Query(type="log", limit=1)).items[0]["tag"] == "again"
