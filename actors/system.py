@@ -480,8 +480,10 @@ class System(Roles):
 
     # ------------------------------------------------------------------ system logs
     def _log_to_journal(self, event: dict[str, Any]) -> None:
-        """Logging sink: store system log lines as ``log`` documents (task echoes excluded)."""
-        if str(event.get("logger", "")).startswith("das_actors.task"):
+        """Logging sink: store system log lines as ``log`` documents (task echoes excluded). A follower
+        stores none (they are on its stderr and ``log_file``): the leader is the one writer of the
+        capped collection, whose seq numbers are then never contended (`actors.store.mongo_seq`)."""
+        if str(event.get("logger", "")).startswith("das_actors.task") or not self.directory.leading:
             return
         ref = self.directory.journal
         if ref is not None:
