@@ -351,6 +351,8 @@ class Run:
     resources: Mapping[str, float] = field(default_factory=dict)
     #: Arguments given to this run only (a triggered run), already merged into ``kwargs``.
     params: Mapping[str, Any] | None = None
+    #: The term of the leader that started it (`actors.lease`); 0 for a single instance.
+    term: int = 0
 
     @property
     def run_id(self) -> str:

@@ -60,6 +60,8 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
     def __init__(self, limits: Limits, rng: Random) -> None:
         self.limits = limits
         self._rng = rng
+        #: The leader's term stamped on every run made (`actors.lease`; 0 for a single instance).
+        self.term = 0
         self._jobs: dict[str, Job] = {}
         self._heap: list[tuple[float, int, str, int]] = []
         self._seq = itertools.count()
@@ -206,7 +208,7 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
         return Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs, index=index,
                    attempt=attempt, due_at=due_at, interval_s=period_of(job, self.limits, slot), parent=spec.parent,
                    timeout_s=timeout, trigger=trigger, slot=slot, tags=spec.tags,
-                   resources=spec.resources)
+                   resources=spec.resources, term=self.term)
 
     @staticmethod
     def _mark_started(job: Job, run: Run, now: float) -> None:

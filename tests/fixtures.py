@@ -121,7 +121,8 @@ class Chatty(_Base):
 
 class Tally(_Base):
     """Appends ``job_id index attempt slot`` to the file *path*, one atomic line per execution: a
-    count of real executions that does not depend on the store (the crash tests count doubles)."""
+    count of real executions that does not depend on the store (the crash tests count doubles).
+    With *busy_s*, it then works that long (so a kill can meet it in flight)."""
 
     def __call__(self) -> dict[str, Any]:
         line = f"{self.kw['job_id']} {self.index} {self.attempt} {self.due_at!r}\n".encode()
@@ -130,4 +131,6 @@ class Tally(_Base):
             os.write(fd, line)
         finally:
             os.close(fd)
+        if self.kw.get("busy_s"):
+            time.sleep(float(self.kw["busy_s"]))
         return {"tallied": True}

@@ -241,6 +241,11 @@ def _system_paths(catalog: Catalog) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/workers": {"get": _op("listWorkers", "Worker slots", "200",
                                 _wrapped("workers", {"type": "array", "items": ref("Worker")}), tag="system")},
+        "/instances": {"get": _op(
+            "listInstances",
+            "Servers on this store: one leader, the others followers (id, host, role, term, lease end, heartbeat)",
+            "200", _wrapped("instances", {"type": "array", "items": ref("Instance")}), errors=("503",),
+            tag="system")},
         "/options": {"get": _op("listOptions", "Options with value, source and whether they apply live", "200",
                                 _wrapped("options", {"type": "array", "items": ref("Option")}), tag="system")},
         "/options/{name}": {"put": _op(

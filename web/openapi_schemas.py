@@ -288,6 +288,13 @@ COMPONENTS: dict[str, Any] = {
     "Worker": {"type": "object", "properties": {
         "slot": {"type": "integer"}, "status": {"type": "string"}, "pid": {"type": ["integer", "null"]},
         "run": {"type": ["object", "null"]}}},
+    "Instance": {"type": "object", "required": ["id", "role"], "properties": {
+        "id": {"type": "string"}, "host": {"type": "string"}, "pid": {"type": "integer"},
+        "role": {"type": "string", "enum": ["leader", "follower", "lost"]}, "term": {"type": ["integer", "null"]},
+        "lease_until": {"type": ["number", "null"]}, "heartbeat": {"type": ["number", "null"]},
+        "heartbeat_age_s": {"type": ["number", "null"]}, "alive": {"type": "boolean"},
+        "started_at": {"type": ["number", "null"]}, "web_url": {"type": ["string", "null"]},
+        "self": {"type": "boolean"}}},
     "Option": {"type": "object", "properties": {
         "name": {"type": "string"}, "value": {}, "default": {}, "source": {"type": "string"},
         "live": {"type": "boolean"}, "type": {"type": "string"}, "help": {"type": "string"},
@@ -322,6 +329,21 @@ PAGE = [{"name": "limit", "in": "query", "required": False, "description": "Page
         {"name": "offset", "in": "query", "required": False, "description": "Documents to skip (newest first)",
          "schema": {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0}}]
 
-__all__ = ["COMPONENTS", "JSON_VALUE", "OUTCOMES", "PAGE", "STATES", "TEXT", "PAST_TEXT", "WHEN_TEXT", "component_name",
-           "job_fields", "new_job_schemas", "option_value_schema", "ref", "report_parameters", "value_schema",
-           "when_schema"]
+__all__ = [
+    "COMPONENTS",
+    "JSON_VALUE",
+    "OUTCOMES",
+    "PAGE",
+    "PAST_TEXT",
+    "STATES",
+    "TEXT",
+    "WHEN_TEXT",
+    "component_name",
+    "job_fields",
+    "new_job_schemas",
+    "option_value_schema",
+    "ref",
+    "report_parameters",
+    "value_schema",
+    "when_schema",
+]
