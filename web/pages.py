@@ -61,7 +61,7 @@ def pages_app(state: WebState) -> bottle.Bottle:
         recent.sort(key=lambda d: d.get("seq", 0), reverse=True)
         return render("overview.mako", page, counts=counts, workers=facade.workers(), runs_hour=runs_hour,
                       failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()),
-                      tiles=facade.tiles(hour_ago))
+                      tiles=facade.tiles(hour_ago), instances=facade.instances())
 
     @route(app, "GET", "/schedule")
     def schedule() -> str:

@@ -110,7 +110,7 @@ class SQLiteReads:
             elif query.limit == 0 or query.offset >= total + lines:
                 items = []
             else:
-                items = _merged_page(self.path, conn, query, clause, args, total)
+                items = _merged_page(self.path, conn, query, clause, args, docs_total=total)
         total += lines
         return Page(items=items, total=total, more=query.offset + len(items) < total)
 
@@ -180,7 +180,7 @@ def _seq(doc: Doc) -> int:
     return int(doc["seq"])
 
 
-def _merged_page(path: str, conn: sqlite3.Connection, query: Query, clause: str, args: list[Any],
+def _merged_page(path: str, conn: sqlite3.Connection, query: Query, clause: str, args: list[Any], *,
                  docs_total: int) -> list[Doc]:
     """One page (newest first) over the documents of ``docs`` and the lines of ``runlines``."""
     want = query.offset + query.limit
@@ -188,8 +188,8 @@ def _merged_page(path: str, conn: sqlite3.Connection, query: Query, clause: str,
     if docs_total:
         doc_seqs = [seq for (seq,) in conn.execute(
             f"SELECT seq FROM docs{clause} ORDER BY seq DESC LIMIT ?", [*args, want])]  # noqa: S608
-    merged = heapq.merge(((seq, None) for seq in doc_seqs), ((ref[0], ref) for ref in runlines.newest_refs(conn, query)),
-                         key=lambda pair: pair[0], reverse=True)
+    line_refs = ((ref[0], ref) for ref in runlines.newest_refs(conn, query))
+    merged = heapq.merge(((seq, None) for seq in doc_seqs), line_refs, key=lambda pair: pair[0], reverse=True)
     picked = list(islice(merged, query.offset, want))
     refs = [ref for _, ref in picked if ref is not None]
     lines = runlines.fetch(conn, refs) if refs else {}
