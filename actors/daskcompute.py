@@ -12,7 +12,7 @@ cluster's own events (a worker leaving), and one collector of finished tasks.
   advertise ``SLOT``.
 * Results: an `distributed.as_completed` with results gathers finished tasks on the
   client's event loop; a collector thread tells each owner a `DaskRunDone`.
-* Logs go straight to the journal as ``reslog`` documents (`actors.rundocs.log_docs`), as
+* Logs go straight to the journal as ``reslog`` line batches (`actors.rundocs.line_batches`), as
   they arrive, for the runs this server submitted (other servers may share the cluster);
   ``started`` notices go to the owner (`DaskRunStarted`).
 * A worker that leaves the cluster is reported to the owners of runs that started there
@@ -41,7 +41,7 @@ from actors.errors import ComputeError
 from actors.jobs import Run
 from actors.messages import Records
 from actors.routing import Directory
-from actors.rundocs import log_docs
+from actors.rundocs import line_batches
 
 log = structlog.get_logger("das_actors.dask")
 
@@ -331,7 +331,7 @@ class DaskCompute:
                 item.worker = str(msg.get("worker"))
             run = item.run if item is not None else self._recent.get(run_id)
         if msg.get("kind") == "logs" and run is not None:
-            self._dir.tell_journal(Records(log_docs(msg.get("records") or (), {run_id: run})))
+            self._dir.tell_journal(Records(line_batches(msg.get("records") or (), {run_id: run})))
         elif msg.get("kind") == "started" and item is not None:
             _tell(item.owner, DaskRunStarted(run_id, str(msg.get("worker")), msg.get("pid"),
                                              float(msg.get("started_at") or time.time())))

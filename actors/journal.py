@@ -15,6 +15,10 @@ Every `STORE_CHECK_S` it asks the store whether its file is still the one opened
 connection still sees, then the scheduler saves every job record again; a file that cannot be
 recovered is reported (``store_problem``, and ``/healthz`` says 503).
 
+Task log lines arrive as line batches (`actors.store.runlines`: one document holding many
+consecutive lines of a run) and go to the store as they are; every count here (the buffer, its
+bound, the batch size, ``written``, ``dropped``) is in lines, whatever the documents carrying them.
+
 Task log lines are also echoed to stdout as JSON (logger ``das_actors.task``) so that a
 log shipper sees them without reading the store.
 
@@ -49,6 +53,7 @@ from actors.messages import ChildFailed, Flush, GetStatus, Housekeep, PruneLedge
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.slots import slot_id
 from actors.store.base import Store
+from actors.store.runlines import expand, is_batch, weight
 
 log = structlog.get_logger("das_actors.journal")
 
@@ -79,6 +84,7 @@ class Journal(pykka.ThreadingActor):
         self._config = config
         self._dir = directory
         self._docs: deque[Mapping[str, Any]] = deque()
+        self._buffered = 0  # lines in _docs (a line batch weighs its lines, any other document 1)
         self._jobs: dict[str, Mapping[str, Any] | None] = {}  # job_id -> record, None = delete
         self._timer: TimerHandle | None = None
         self._retry_s = 0.0
@@ -116,10 +122,11 @@ class Journal(pykka.ThreadingActor):
         """Actor thread: buffer, flush on size or on the timer, answer stats and flush requests."""
         if isinstance(message, Records):
             self._docs.extend(message.docs)
+            self._buffered += sum(map(weight, message.docs))
             if self._config.echo_task_logs:
                 self._echo(message.docs)
             self._bound()
-            if len(self._docs) >= BATCH_SIZE and self._outage_since is None:
+            if self._buffered >= BATCH_SIZE and self._outage_since is None:
                 self._flush()
             else:
                 self._arm(self._config.flush_interval_s)
@@ -165,17 +172,28 @@ class Journal(pykka.ThreadingActor):
 
     def stats(self) -> dict[str, Any]:
         """Counts for the panel and metrics: written, buffered, dropped, failed writes, outage."""
-        return {"written": self.written, "buffered": len(self._docs), "dropped": self.dropped,
+        return {"written": self.written, "buffered": self._buffered, "dropped": self.dropped,
                 "failed_writes": self.failed_writes, "pending_jobs": len(self._jobs),
                 "outage_since": self._outage_since, "store_problem": self.store_problem,
                 "store_recoveries": self.store_recoveries}
 
     # ------------------------------------------------------------------ internals
     def _bound(self) -> None:
-        excess = len(self._docs) - self._config.buffer_limit
+        """Drop the oldest lines past ``journal_buffer`` (a batch cut at its front if need be)."""
+        excess = self._buffered - self._config.buffer_limit
         if excess > 0:
-            for _ in range(excess):
-                self._docs.popleft()
+            left = excess
+            while left > 0 and self._docs:
+                first = self._docs[0]
+                size = weight(first)
+                if size <= left:
+                    self._docs.popleft()
+                    left -= size
+                else:  # keep the newest lines of the oldest batch
+                    self._docs[0] = {**first, "lines": list(first["lines"])[left:]}
+                    left = 0
+            excess -= left
+            self._buffered -= excess
             self.dropped += excess
             log.error("journal.dropped", count=excess, total_dropped=self.dropped,
                       reason=f"buffer over journal_buffer={self._config.buffer_limit} while the store is down")
@@ -198,22 +216,21 @@ class Journal(pykka.ThreadingActor):
                 self._jobs = {}
             self._write_outcomes()
             while self._docs:
-                batch = [self._docs.popleft() for _ in range(min(BATCH_SIZE, len(self._docs)))]
+                batch = self._take_batch()
                 try:
                     batch = self._missed_to_ledger(batch)
                 except BaseException:
-                    self._docs.extendleft(reversed(batch))
+                    self._put_back(batch)
                     raise
                 try:
-                    self._store.insert(batch)
-                    self.written += len(batch)
+                    self.written += self._store.insert(batch)
                 except StoreUnavailableError:
-                    self._docs.extendleft(reversed(batch))
+                    self._put_back(batch)
                     raise
                 except StoreError as exc:  # not an outage: some document cannot be stored as it is
                     self._insert_one_by_one(batch, exc)
                 except BaseException:
-                    self._docs.extendleft(reversed(batch))
+                    self._put_back(batch)
                     raise
                 self._in_ledger.difference_update(id(doc) for doc in batch)
                 if self._ledger is not None:
@@ -234,6 +251,23 @@ class Journal(pykka.ThreadingActor):
             self._outage_since = None
         self._retry_s = 0.0
         return self.stats()
+
+    def _take_batch(self) -> list[Mapping[str, Any]]:
+        """The oldest buffered documents, about `BATCH_SIZE` lines of them (one document at least)."""
+        batch: list[Mapping[str, Any]] = []
+        lines = 0
+        docs = self._docs
+        while docs and lines < BATCH_SIZE:
+            doc = docs.popleft()
+            batch.append(doc)
+            lines += weight(doc)
+        self._buffered -= lines
+        return batch
+
+    def _put_back(self, batch: list[Mapping[str, Any]]) -> None:
+        """Return *batch* to the front of the buffer (the insert failed: retried later, same objects)."""
+        self._docs.extendleft(reversed(batch))
+        self._buffered += sum(map(weight, batch))
 
     def _missed_to_ledger(self, batch: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """Record the missed slots of *batch* in the ledger (once per document, even when the insert
@@ -273,8 +307,7 @@ class Journal(pykka.ThreadingActor):
         """
         for doc in batch:
             try:
-                self._store.insert([doc])
-                self.written += 1
+                self.written += self._store.insert([doc])
                 continue
             except StoreUnavailableError:
                 raise
@@ -284,10 +317,9 @@ class Journal(pykka.ThreadingActor):
                 stand_in = {**stand_in, "type": str(doc.get("type", "log")), "notes": [
                     *(stand_in.get("notes") or []), f"stored stringified: the store refused it ({exc})", *notes]}
                 try:
-                    self._store.insert([stand_in])
-                    self.written += 1
+                    self.written += self._store.insert([stand_in])
                 except StoreError:
-                    self.dropped += 1
+                    self.dropped += weight(doc)
                     log.error("journal.unstorable", type=doc.get("type"), job_id=doc.get("job_id"), error=str(exc))
         log.warning("journal.batch_repaired", size=len(batch), error=str(error))
 
@@ -324,7 +356,8 @@ class _EchoThread:
         self._thread.join(timeout_s)
 
     def _loop(self) -> None:
-        while (docs := self._queue.get()) is not None:
+        while (given := self._queue.get()) is not None:
+            docs = [line for doc in given for line in (expand(doc) if is_batch(doc) else (doc,))]
             try:
                 emit_json_lines([
                     {"time": doc.get("time") or time.time(), "level": doc.get("level", logging.INFO),

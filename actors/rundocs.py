@@ -2,7 +2,10 @@
 
 Why a module: the local worker (`actors.worker`) and the Dask worker (`actors.daskworker`)
 record runs the same way, field for field, whichever kind of process ran them; one builder
-keeps the stored shape (docs/stored-documents.md) from drifting between the two.
+keeps the stored shape (docs/stored-documents.md) from drifting between the two. Task log
+lines leave here as *line batches* (`line_batches`, shape in `actors.store.runlines`): one
+document per stretch of consecutive lines of one run, not one per line, so the journal and the
+store pay per batch what they used to pay per line.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from actors.jobs import Run, RunReport
+from actors.store.runlines import LINES
 
 
 def result_doc(run: Run, report: RunReport, payload: Mapping[str, Any], *, worker: int,
@@ -37,21 +41,38 @@ def result_doc(run: Run, report: RunReport, payload: Mapping[str, Any], *, worke
     return doc
 
 
-def log_docs(records: Iterable[Any], runs: Mapping[str, Run]) -> list[dict[str, Any]]:
-    """``reslog`` documents of log records ``(run_id, time, level, logger, message)``; a run no
-    longer in *runs* (its result arrived first) gets its identity rebuilt from the run id."""
-    docs = []
+def _head(run_id: Any, runs: Mapping[str, Run]) -> dict[str, Any] | None:
+    """The fields every log line of *run_id* carries; a run no longer in *runs* (its result
+    arrived first) gets its identity rebuilt from the run id; None for a run id this server
+    did not make."""
+    run = runs.get(run_id)
+    if run is not None:
+        return {"type": "reslog", "run_id": run_id, "job_id": run.job_id, "name": run.name,
+                "classname": run.classname, "index": run.index, "attempt": run.attempt}
+    parts = str(run_id).rsplit(":", 2)
+    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    job_id, index, attempt = parts
+    return {"type": "reslog", "run_id": run_id, "job_id": job_id, "index": int(index), "attempt": int(attempt)}
+
+
+def line_batches(records: Iterable[Any], runs: Mapping[str, Run]) -> list[dict[str, Any]]:
+    """Line batches of log records ``(run_id, time, level, logger, message)``: one ``reslog``
+    document with a ``lines`` list per stretch of consecutive records of one run, in order (the
+    lines are those records, in order; records of a run id this server did not make are dropped)."""
+    docs: list[dict[str, Any]] = []
+    current: Any = object()
+    lines: list[list[Any]] | None = None
     for run_id, t, level, logger, msg in records:
-        run = runs.get(run_id)
-        if run is None:
-            parts = str(run_id).rsplit(":", 2)
-            if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
-                continue  # not a run id this server made: dropped
-            job_id, index, attempt = parts
-            docs.append({"type": "reslog", "time": t, "run_id": run_id, "job_id": job_id, "index": int(index),
-                         "attempt": int(attempt), "level": level, "logger": logger, "msg": msg})
-            continue
-        docs.append({"type": "reslog", "time": t, "run_id": run_id, "job_id": run.job_id, "name": run.name,
-                     "classname": run.classname, "index": run.index, "attempt": run.attempt,
-                     "level": level, "logger": logger, "msg": msg})
+        if run_id != current:
+            current = run_id
+            head = _head(run_id, runs)
+            if head is None:
+                lines = None
+            else:
+                lines = []
+                head[LINES] = lines
+                docs.append(head)
+        if lines is not None:
+            lines.append([t, level, logger, msg])
     return docs

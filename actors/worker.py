@@ -63,7 +63,7 @@ from actors.messages import (
 from actors.payload import read_payload
 from actors.policy import RestartPolicy, RestartTracker
 from actors.routing import Directory, TimerHandle, tell_later
-from actors.rundocs import log_docs, result_doc
+from actors.rundocs import line_batches, result_doc
 
 log = structlog.get_logger("das_actors.worker")
 
@@ -442,7 +442,7 @@ class Worker(pykka.ThreadingActor):
             msg = self._logs.admit(run_id, text if isinstance(text, str) else str(text))
             if msg is not None:
                 admitted.append((run_id, t, level, logger, msg))
-        docs = log_docs(admitted, {run.run_id: run for run in self._batch})
+        docs = line_batches(admitted, {run.run_id: run for run in self._batch})
         if docs:
             self._dir.tell_journal(Records(docs))
 

@@ -51,6 +51,7 @@ from actors.store.mongo_lease import MongoLease
 from actors.store.mongo_ledger import MongoLedger, ensure_ledger
 from actors.store.mongo_relay import MongoRelay
 from actors.store.mongo_seq import Numbering
+from actors.store.runlines import expand, is_batch
 
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
@@ -90,7 +91,7 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
         self._lock = threading.RLock()  # open/close and the writer's seq counter
         self._client: MongoClient[Doc] | None = None
         self._numbering = Numbering()
-        self._pending: dict[int, tuple[Mapping[str, Any], int]] = {}  # id(doc) -> (doc, seq) of a failed batch
+        self._pending: dict[int, tuple[Mapping[str, Any], list[int]]] = {}  # id(doc) -> (doc, seqs) of a failed batch
         self._inserted = self._count_at_open = 0
         self._server: Doc = {}
         try:
@@ -228,23 +229,31 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
     # -- documents ------------------------------------------------------------------------
 
     def insert(self, docs: Sequence[Mapping[str, Any]]) -> int:
+        """See `Store.insert`. A line batch (`actors.store.runlines`) is stored as its lines, one
+        document each with consecutive seqs: the capped collection, its indexes and every reader
+        stay as they were. Returns the documents stored (lines, for a batch)."""
         if not docs:
             return 0
         with self._lock:
             coll = self._docs()
+            items: list[tuple[int, Mapping[str, Any]]] = []  # (position of the given document, document)
             for position, given in enumerate(docs):
                 kind = given.get("type")
                 if type(kind) is not str:
                     raise StoreError(f"document #{position} of the batch has no string 'type': {kind!r}")
-            retried = {position: prior[1] for position, given in enumerate(docs)
+                if is_batch(given):
+                    items.extend((position, line) for line in expand(given))
+                else:
+                    items.append((position, given))
+            retried = {position: list(prior[1]) for position, given in enumerate(docs)
                        if (prior := self._pending.get(id(given))) is not None and prior[0] is given}
-            fresh = {position for position in range(len(docs)) if position not in retried}
+            fresh = {i for i, (position, _) in enumerate(items) if position not in retried}
             with self._errors("insert"):
                 numbers = iter(self._numbering.next_seqs(coll, len(fresh)))
             batch: list[Doc] = []
-            for position, given in enumerate(docs):
-                # a retried batch keeps its seq: what was stored is not stored again
-                seq = retried[position] if position in retried else next(numbers)
+            for position, given in items:
+                # a retried batch keeps its seqs: what was stored is not stored again
+                seq = retried[position].pop(0) if position in retried else next(numbers)
                 doc = {key: value for key, value in given.items() if key not in ("seq", "_id")}
                 doc["seq"] = doc["_id"] = seq
                 batch.append(doc)
@@ -254,7 +263,11 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
             except (InvalidDocument, OverflowError) as exc:
                 raise StoreError(f"mongodb store {self._where}: a document is not BSON-safe: {exc}") from exc
             except BaseException:  # the Journal retries with the same objects: they keep these numbers
-                self._pending = {id(given): (given, batch[position]["seq"]) for position, given in enumerate(docs)}
+                seqs: dict[int, list[int]] = {}
+                for (position, _), doc in zip(items, batch, strict=True):
+                    seqs.setdefault(position, []).append(doc["seq"])
+                self._pending = {id(given): (given, seqs[position]) for position, given in enumerate(docs)
+                                 if position in seqs}
                 raise
             self._pending = {}
             self._inserted += len(batch)

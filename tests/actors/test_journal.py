@@ -71,3 +71,22 @@ def test_task_lines_are_echoed_to_stdout_as_json_lines(store, journal):
     assert line["event"] == "hello <b>" and line["logger"] == "das_actors.task" and line["level"] == "info"
     assert line["timestamp"] == "2026-11-23T02:13:20.250000Z"
     assert (line["job"], line["index"], line["attempt"], line["task_logger"]) == ("job", 3, 1, "task.job")
+
+
+def test_line_batches_are_counted_in_lines_and_echoed_line_by_line(store, journal):
+    out = io.StringIO()
+    logs.configure_logging(level="INFO", stream=out)
+    lines = [[1795400000.0 + i, 20, "task.job", f"batched {i}"] for i in range(3000)]
+    for start in range(0, 3000, 1000):
+        journal.tell(Records(({"type": "reslog", "run_id": "j:4:0", "job_id": "j", "name": "job", "index": 4,
+                               "attempt": 0, "lines": lines[start:start + 1000]},)))
+    stats = journal.ask(Flush(), timeout=30)
+    assert stats["written"] == 3000 and stats["buffered"] == 0
+    page = store.find(Query(type="reslog", job_id="j", index=4, limit=2))
+    assert page.total == 3000 and [item["msg"] for item in page.items] == ["batched 2999", "batched 2998"]
+    deadline = time.monotonic() + 10
+    while "batched 2999" not in out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    echoed = [json.loads(line) for line in out.getvalue().splitlines() if "batched" in line]
+    assert [line["event"] for line in echoed] == [f"batched {i}" for i in range(3000)]
+    assert {(line["job"], line["index"], line["task_logger"]) for line in echoed} == {("job", 4, "task.job")}
