@@ -356,13 +356,35 @@ class _EchoThread:
         self._thread.join(timeout_s)
 
     def _loop(self) -> None:
-        while (given := self._queue.get()) is not None:
-            docs = [line for doc in given for line in (expand(doc) if is_batch(doc) else (doc,))]
+        while (docs := self._queue.get()) is not None:
             try:
-                emit_json_lines([
-                    {"time": doc.get("time") or time.time(), "level": doc.get("level", logging.INFO),
-                     "logger": "das_actors.task", "event": doc.get("msg", ""), "job": doc.get("name"),
-                     "job_id": doc.get("job_id"), "index": doc.get("index"), "attempt": doc.get("attempt"),
-                     "task_logger": doc.get("logger")} for doc in docs])
+                emit_json_lines(_echo_events(docs))
             except Exception as exc:  # noqa: BLE001 - stdout trouble must not stop the journal
                 log.warning("journal.echo_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _echo_event(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {"time": doc.get("time") or time.time(), "level": doc.get("level", logging.INFO),
+            "logger": "das_actors.task", "event": doc.get("msg", ""), "job": doc.get("name"),
+            "job_id": doc.get("job_id"), "index": doc.get("index"), "attempt": doc.get("attempt"),
+            "task_logger": doc.get("logger")}
+
+
+def _echo_events(docs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The stdout events of task log lines, a line batch read line by line without building each
+    line's stored document (the echo of 200,000 lines a second is the journal's largest cost)."""
+    events: list[dict[str, Any]] = []
+    for doc in docs:
+        if not is_batch(doc):
+            events.append(_echo_event(doc))
+            continue
+        name, job_id, index, attempt = doc.get("name"), doc.get("job_id"), doc.get("index"), doc.get("attempt")
+        for line in doc["lines"]:
+            if type(line) is not list or len(line) != 4:
+                events.extend(_echo_event(one) for one in expand({**doc, "lines": [line]}))
+                continue
+            t, level, logger, msg = line
+            events.append({"time": t or time.time(), "level": level if type(level) is int else logging.INFO,
+                           "logger": "das_actors.task", "event": msg, "job": name, "job_id": job_id,
+                           "index": index, "attempt": attempt, "task_logger": logger})
+    return events

@@ -12,8 +12,9 @@ Pure and thread-safe (the subprocess logs from any thread of the task).
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 #: Longest log line kept, characters (the rest of a longer line is cut, and says so).
 MAX_LINE_CHARS = 16_384
@@ -63,6 +64,30 @@ class LogBudget:
             spent.lines += 1
             spent.chars += len(line)
             return line
+
+    def admit_records(self, records: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """`admit` for many records ``(run_id, time, level, logger, message)`` under one lock:
+        those kept (messages cut if too long, a non-str one as its ``str``), in order."""
+        kept: list[tuple[Any, ...]] = []
+        max_lines, max_chars = self.max_lines, self.max_chars
+        with self._lock:
+            runs = self._runs
+            run_id: Any = None
+            spent = _Spent()
+            for record in records:
+                if record[0] != run_id:
+                    run_id = record[0]
+                    spent = runs.get(run_id) or runs.setdefault(run_id, _Spent())
+                message = record[4] if isinstance(record[4], str) else str(record[4])
+                line = message if len(message) <= MAX_LINE_CHARS else cut_line(message)
+                if (max_lines and spent.lines >= max_lines) or (max_chars and spent.chars + len(line) > max_chars):
+                    spent.dropped_lines += 1
+                    spent.dropped_chars += len(message)
+                    continue
+                spent.lines += 1
+                spent.chars += len(line)
+                kept.append(record if line is record[4] else (*record[:4], line))
+        return kept
 
     def end_run(self, run_id: str) -> tuple[int, int]:
         """Forget *run_id*; ``(lines, characters)`` dropped from it."""

@@ -437,11 +437,7 @@ class Worker(pykka.ThreadingActor):
                  "logger": "das_actors.worker", "msg": note}]
 
     def _forward_logs(self, records: Any) -> None:
-        admitted = []
-        for run_id, t, level, logger, text in records:
-            msg = self._logs.admit(run_id, text if isinstance(text, str) else str(text))
-            if msg is not None:
-                admitted.append((run_id, t, level, logger, msg))
+        admitted = self._logs.admit_records(records)
         docs = line_batches(admitted, {run.run_id: run for run in self._batch})
         if docs:
             self._dir.tell_journal(Records(docs))

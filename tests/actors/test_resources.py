@@ -60,6 +60,20 @@ def test_the_log_budget_counts_what_it_drops_and_cuts_long_lines():
     assert budget.running() == 0
 
 
+
+def test_the_log_budget_admits_records_in_bulk_like_one_by_one():
+    """`LogBudget.admit_records` (the worker's path) keeps, cuts and counts exactly as `admit`."""
+    budget = LogBudget(max_lines=0, max_chars=40)
+    records = [("a", 1.0, 20, "t", "a" * 15), ("b", 2.0, 20, "t", 12345), ("a", 3.0, 20, "t", "a" * 15),
+               ("a", 4.0, 20, "t", "a" * 15), ("b", 5.0, 20, "t", "z" * (MAX_LINE_CHARS + 3))]
+    kept = budget.admit_records(records)
+    assert kept[:3] == [records[0], ("b", 2.0, 20, "t", "12345"), records[2]]
+    assert len(kept) == 3, "a's third line and b's long line are over the 40 characters"
+    assert budget.end_run("a") == (1, 15) and budget.end_run("b") == (1, MAX_LINE_CHARS + 3)
+    budget.set_limits(0, 0)
+    long = budget.admit_records([("c", 1.0, 20, "t", "z" * (MAX_LINE_CHARS + 3))])
+    assert long[0][4].endswith("[3 characters cut]") and budget.running() == 1
+
 # ----------------------------------------------------------------------------- the running server
 @pytest.mark.system
 def test_a_big_result_is_capped_and_the_pages_stay_small(tmp_path):
