@@ -153,6 +153,25 @@ def test_a_batch_with_ancestry_is_found_by_parent(store):
     assert msgs(page.items) == ["p-2", "p-1", "p-0"] and page.total == 3
 
 
+def test_seqs_go_on_after_a_batch_across_a_restart(backend):
+    store = backend.make()
+    store.insert([log("first"), batch("b", 4)])
+    store.close()
+    again = backend.make()
+    assert again.last_seq() == 5 and again.stats()["docs"] == 5
+    again.insert([log("after"), batch("c", 2)])
+    assert [(msg, doc["seq"]) for msg, doc in zip(msgs(again.read_after(0)), again.read_after(0), strict=True)] == [
+        ("first", 1), ("b-0", 2), ("b-1", 3), ("b-2", 4), ("b-3", 5), ("after", 6), ("c-0", 7), ("c-1", 8)]
+
+
+def test_an_odd_line_is_kept_whole_as_its_message(store):
+    odd = {**HEAD, "lines": [[1.0, 20, "task.sum", "fine"], "not a line", [2.0, "WARN", None, {"k": 1}]]}
+    assert store.insert([odd]) == 3
+    docs = store.read_after(0)
+    assert [(d["time"], d["level"], d["logger"], d["msg"]) for d in docs] == [
+        (1.0, 20, "task.sum", "fine"), (None, None, None, "not a line"), (2.0, "WARN", None, {"k": 1})]
+    assert store.find(Query(job_id="j1", limit=0)).total == 3
+
 def _kept(store: Store) -> list[dict[str, Any]]:
     return store.read_after(0, limit=100_000)
 
