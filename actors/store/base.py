@@ -92,7 +92,9 @@ class Store(Protocol):
     def insert(self, docs: Sequence[Mapping[str, Any]]) -> int:
         """Append documents in one batch, evicting the oldest past capacity.
 
-        Returns the number stored. Raises `StoreUnavailableError` when the store cannot
+        A line batch (`actors.store.runlines`: a ``reslog`` with ``lines``) is stored as its
+        lines, one document each to every reader, with consecutive seqs. Returns the number of
+        documents stored (a batch counts its lines). Raises `StoreUnavailableError` when the store cannot
         be reached (the caller keeps the batch and retries).
         """
 
