@@ -26,7 +26,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from reports.chartframe import KINDS, OUTCOME_COLOURS, PALETTE, fmt, nice_ticks, num, time_ticks
+from reports.chartframe import KINDS, OUTCOME_COLOURS, PALETTE, fmt, fmt_in, nice_ticks, num, time_ticks
 from reports.charts_radial import baobab, pie
 from reports.charts_xy import bars, line, timeline
 
@@ -137,7 +137,7 @@ def baobab_spec(title: str, nested: Mapping[str, Any], *, unit: str = "", centra
 
     data = node("root", nested)
     return {"kind": "baobab", "title": title, "unit": unit, "levels": list(levels),
-            "central_label": central_label or f"{fmt(data['value'])} {unit}".strip(), "external": False,
+            "central_label": central_label or fmt_in(data["value"], unit), "external": False,
             "data": data}
 
 
