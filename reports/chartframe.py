@@ -29,7 +29,7 @@ OUTCOME_COLOURS = {"success": "#59a14f", "failed": "#e15759", "crashed": "#b07aa
                    "interrupted": "#9c755f", "cancelled": "#bab0ac"}
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 INK, MUTED, GRID = "#1d2430", "#5b6472", "#e3e7ed"
-KINDS = ("line", "bars", "histogram", "pie", "baobab", "timeline")
+KINDS = ("line", "bars", "histogram", "pie", "baobab", "timeline", "gantt")
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MARGIN = {"left": 78, "right": 24, "top": 44, "bottom": 58}

@@ -46,11 +46,14 @@ SPECS = {
                                          unit="s", levels=["class", "job"]),
     "timeline": lambda: charts.timeline_spec(f"Outcomes {EVIL}", [("success", [NOW - 50, NOW - 20]),
                                                                   (EVIL, [NOW - 10])], x_min=NOW - 60, x_max=NOW),
+    "gantt": lambda: charts.gantt_spec(f"Runs {EVIL}", [
+        {"label": f"job {EVIL}", "bars": [{"start": NOW - 50, "end": NOW - 40, "outcome": "success",
+                                           "title": f"run {EVIL}"}]}], x_min=NOW - 60, x_max=NOW),
 }
 #: (axis labels expected) per kind: charts with axes name them, with units (a time unit is on each tick).
 AXES = {"line": ("time (UTC", "duration"), "bars": ("finish time (UTC", "runs per minute (runs/min)"),
         "categories": ("signal", "crashes"), "histogram": ("lateness", "runs"),
-        "timeline": ("time (UTC", "outcome")}
+        "timeline": ("time (UTC", "outcome"), "gantt": ("time (UTC", "job")}
 
 
 @pytest.mark.parametrize("kind", sorted(SPECS))
@@ -86,6 +89,7 @@ def test_empty_data_draws_the_frame_and_says_so(kind):
         "pie": charts.pie_spec("Empty", []),
         "baobab": charts.baobab_spec("Empty", {}),
         "timeline": charts.timeline_spec("Empty", [("success", [])], x_min=NOW - 60, x_max=NOW),
+        "gantt": charts.gantt_spec("Empty", [], x_min=NOW - 60, x_max=NOW),
     }[kind]
     empty["empty"] = "nothing <here>"
     root = parse(charts.render(empty, "chart-empty"))
