@@ -239,10 +239,11 @@ class Facade(DataDoor):
     def options(self) -> list[dict[str, Any]]:
         """Every option: current value, default, source, whether it applies live."""
         settings = self.system.settings
+        secret = ("web_token", "web_read_token")  # shown as set or not, never the value (a reader sees this)
         return [{**o, "value": settings.get(o["name"]), "source": settings.source(o["name"])}
-                for o in options_registry.describe_options() if o["name"] != "web_token"] + [
-            {**o, "value": "***" if settings.get("web_token") else "", "source": settings.source("web_token")}
-            for o in options_registry.describe_options() if o["name"] == "web_token"]
+                for o in options_registry.describe_options() if o["name"] not in secret] + [
+            {**o, "value": "***" if settings.get(o["name"]) else "", "source": settings.source(o["name"])}
+            for o in options_registry.describe_options() if o["name"] in secret]
 
     def set_option(self, name: str, value: Any) -> dict[str, Any]:
         """Change a live option now (text is parsed as on the command line). Others need a restart."""

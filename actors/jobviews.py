@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from actors.errors import ConflictError, NotFoundError
-from actors.jobs import JobState
+from actors.jobs import JobState, in_state
 from actors.jobstate import Job, Limits
 from actors.schedule import CronSchedule
 from actors.timerules import effective_schedule, floor_notes, misfire_policy
@@ -81,13 +81,14 @@ def detail_view(job: Job, limits: Limits, now: float) -> dict[str, Any]:
 def jobs_page(timetable: Timetable, now: float, offset: int, limit: int, *, due_within_s: float | None = None,
               state: str | None = None, tag: str | None = None) -> dict[str, Any]:
     """``{"jobs", "total", "more"}``: one page of jobs sorted by due time (no due time last), by name;
-    only jobs due within *due_within_s*, in *state*, carrying *tag* when given."""
+    only jobs due within *due_within_s*, in *state* (a state or a group: ``active``, ``ended``),
+    carrying *tag* when given."""
     horizon = None if due_within_s is None else now + due_within_s
     far = float("inf")
     keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
             for job in timetable.jobs()
             if (horizon is None or (job.due_at is not None and job.due_at <= horizon))
-            and (state is None or job.state == state)
+            and (state is None or in_state(job.state, state))
             and (tag is None or tag in job.spec.tags)]
     first = heapq.nsmallest(offset + limit, keys)[offset:]
     items = [view(job) for _, _, job_id in first if (job := timetable.get(job_id)) is not None]

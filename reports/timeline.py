@@ -117,7 +117,8 @@ def runs_timeline(results: Iterable[Mapping[str, Any]], running: Iterable[Mappin
     shown, left_out = active[:max_lanes], active[max_lanes:]
     omitted_runs = unread + sum(len(bars[job_id]) for job_id in left_out)
     names = [bars[job_id][0].name for job_id in shown]
-    lanes = []
+    lanes: list[dict[str, Any]] = []
+    first_start = min((b.start for job_id in shown for b in bars[job_id]), default=None)
     for job_id in sorted(shown, key=lambda j: (bars[j][0].name, j)):
         chosen = sorted(bars[job_id], key=lambda b: b.start, reverse=True)
         omitted_runs += max(0, len(chosen) - max_bars_per_lane)
@@ -132,10 +133,9 @@ def runs_timeline(results: Iterable[Mapping[str, Any]], running: Iterable[Mappin
     if omitted_runs:
         parts.append(f"{_plural(omitted_runs, 'run')} of the window not drawn (the newest are, at most "
                      f"{max_bars_per_lane} per job)")
-    starts = [bar["start"] for lane in lanes for bar in lane["bars"]]
     x_min = since
-    if starts and min(starts) > since:  # a young server or job: the axis spans its runs, not an empty hour
-        x_min = max(since, min(min(starts) - 0.05 * (now - min(starts)), now - MIN_SPAN_S))
+    if first_start is not None and first_start > since:  # a young server or job: span its runs, not an empty hour
+        x_min = max(since, min(first_start - 0.05 * (now - first_start), now - MIN_SPAN_S))
     spec = charts.gantt_spec(title, lanes, x_min=x_min, x_max=now, now=now, omitted_note="; ".join(parts))
     spec["omitted"].update(lanes=len(left_out), bars=omitted_runs)
     spec["empty"] = "no runs in this window"

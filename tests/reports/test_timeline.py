@@ -98,7 +98,8 @@ def test_the_chart_is_bounded_and_says_what_it_left_out():
 
 
 def test_two_jobs_with_one_name_get_two_lanes_told_apart():
-    spec = timeline([result("aaaaaa11", 1, NOW - 60, 1, name="same"), result("bbbbbb22", 1, NOW - 50, 1, name="same")])
+    spec = timeline([result("aaaaaa11", 1, NOW - 60, 1, name="same"),
+                     result("bbbbbb22", 1, NOW - 50, 1, name="same")])
     assert sorted(lane["label"] for lane in spec["lanes"]) == ["same (aaaaaa)", "same (bbbbbb)"]
 
 
@@ -109,7 +110,8 @@ def test_empty_window_says_so():
 
 def test_only_links_on_this_server_are_kept():
     assert safe_href("/analytics/runs/a/1?attempt=0") and safe_href("runs/a/1")
-    for bad in ("javascript:alert(1)", "//evil.example/x", "https://evil.example/", "/\\evil", "", None, 'x" onload="y'):
+    for bad in ("javascript:alert(1)", "//evil.example/x", "https://evil.example/", "/\\evil", "", None,
+                'x" onload="y'):
         assert safe_href(bad) is None, bad
     spec = charts.gantt_spec("G", [{"label": "<b>", "href": "javascript:alert(1)",
                                     "bars": [{"start": NOW - 10, "end": NOW, "outcome": "success",
