@@ -28,6 +28,8 @@ from actors.services import check_services, service_plugins
 from actors.uri import dask_address, same_sqlite_file
 
 _METAVAR: dict[type, str] = {int: "N", float: "NUM", str: "TEXT"}
+#: The shortest lease a leader can renew on time (every third of it, a store round trip or four each).
+MIN_LEASE_TTL_S = 0.3
 _AT_LEAST = (("retry_max_delay", "retry_delay"), ("restart_max_backoff", "restart_min_backoff"),
              ("act_retry_max_delay", "act_retry_delay"))
 
@@ -122,6 +124,9 @@ _o("Store", "db_max_docs", 0, "capped number of documents (0 = no limit)", minim
 _o("Store", "db_convert", False, "convert an existing collection that is not capped (or capped at another size) "
    "instead of refusing to start (MongoDB)")
 _o("Store", "db_timeout", 2.0, "MongoDB server selection and connect timeout, s (operations get 5x)", minimum=0.1)
+_o("Store", "lease_ttl", 10.0, "several servers on one MongoDB store: seconds the leader's lease lasts (renewed every "
+   "third of it; a follower takes over within about that long after the leader dies; 0 = no lease, this server "
+   "assumes it is alone; see docs/scaling-out.md)", minimum=0)
 _o("Store", "journal_buffer", 100000, "most documents buffered while the store is down", minimum=1000)
 _o("Store", "journal_flush_interval", 0.05, "seconds between journal flushes", minimum=0.001)
 _o("Plugins", "task_packages", "", "comma-separated module prefixes whose task classes may be named by dotted "
@@ -257,6 +262,8 @@ class Settings:
         except InvalidValueError as exc:
             name = exc.field if exc.field in ("misfire_grace", "max_catchup") else "misfire_grace"
             raise self._error(name, f"is not valid ({exc})") from None
+        if 0 < self.lease_ttl < MIN_LEASE_TTL_S:
+            raise self._error("lease_ttl", f"must be 0 (no lease) or at least {MIN_LEASE_TTL_S:g} s")
         if not self.web_base.startswith("/"):
             raise self._error("web_base", "must start with '/'")
         if self.web_port > 65535:

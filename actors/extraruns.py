@@ -1,4 +1,5 @@
-"""Runs an operator adds beside the schedule: backfill slots (and the end of any extra run).
+"""Runs an operator adds beside the schedule: run now (and triggers), backfill slots, and the end
+of any extra run.
 
 Why a module of its own: a backfill runs past slots one at a time through the waiting
 line, as its own runs (trigger ``backfill``, ``due_at`` = the slot), while the job's
@@ -9,9 +10,11 @@ mixes these methods into `Timetable`. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
+from actors.errors import InvalidJobError
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
 from actors.jobstate import Job
 from actors.slots import slot_key
@@ -38,9 +41,64 @@ class _Core(Protocol):
 
     def _require(self, job_id: str) -> Job: ...
 
+    def _schedule(self, job: Job, due: float, trigger: Trigger) -> None: ...
+
 
 class ExtraRuns:
-    """Mixed into `actors.timetable.Timetable`: backfill slots, and the end of a manual or backfill run."""
+    """Mixed into `actors.timetable.Timetable`: manual runs (run now, triggers), backfill slots, and
+    the end of either."""
+
+    def _start_manual(self: _Core, job: Job, now: float) -> Run | None:
+        job.manual = False
+        params, job.manual_params = job.manual_params, None
+        reason = self._limit_reached(job, now, new_slot=True)
+        if reason:
+            job.note = f"run now refused: {reason}"
+            self._after_manual(job)
+            return None
+        job.run_count += 1
+        run = self._make_run(job, index=job.run_count, attempt=0, due_at=now, trigger=Trigger.MANUAL, slot=None)
+        if params:  # a triggered run: its parameters over the job's arguments, for this run only
+            run = dataclasses.replace(run, kwargs={**run.kwargs, **params}, params=params)
+        self._mark_started(job, run, now)
+        return run
+
+    def run_now(self: _Core, job_id: str, params: Mapping[str, Any] | None = None) -> Job:
+        """Queue one manual run at once without touching the schedule (due time, anchor, retries).
+
+        The caller puts the job at the head of the waiting line. Allowed for scheduled,
+        waiting, paused, abandoned and finished jobs; a running job is refused. *params*
+        (already validated) are merged over the job's arguments for that run only; a job
+        whose manual run with other arguments is still waiting refuses another.
+        """
+        job = self._require(job_id)
+        if job.running is not None or job.state is JobState.RUNNING:
+            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is running; it cannot run twice at once",
+                                  field="job_id")
+        if job.manual and (params or job.manual_params) and dict(params or {}) != (job.manual_params or {}):
+            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) has a run now waiting already; it cannot run "
+                                  "twice at once", field="job_id")
+        if params:
+            job.manual_params = dict(params)
+        if not job.manual:
+            job.manual = True
+            job.state_before_manual = job.state
+            job.state = JobState.WAITING
+            job.version += 1  # its heap entry is re-pushed after the manual run
+        return job
+
+    def _after_manual(self: _Core, job: Job) -> None:
+        """Put a job back where it was before its manual run."""
+        before = job.state_before_manual or JobState.SCHEDULED
+        job.state_before_manual = None
+        if job.paused or before is JobState.PAUSED:
+            job.state = JobState.PAUSED
+            job.version += 1
+        elif before in (JobState.SCHEDULED, JobState.WAITING) and job.due_at is not None:
+            self._schedule(job, job.due_at, job.next_trigger)
+        else:
+            job.state = before
+            job.version += 1
 
     def _start_backfill(self: _Core, job: Job, now: float) -> Run | None:
         """The oldest slot an operator asked to backfill, as a run of its own (the schedule untouched)."""
@@ -87,5 +145,7 @@ class ExtraRuns:
         else:
             self._after_manual(job)
             note = f"{run.trigger} run {report.outcome}; schedule unchanged"
+        if report.outcome in _FAILURES:  # a run outside the schedule: its caller decides (docs/scheduling.md)
+            note = f"{note}; not retried (a run outside the schedule: run it again if needed)"
         job.note = note
         return note

@@ -193,7 +193,9 @@ class Facade(DataDoor):
         return out
 
     def cancel(self, run_id: str) -> dict[str, Any]:
-        """Kill a run in progress (recorded ``cancelled``)."""
+        """Kill a run in progress (recorded ``cancelled``; on a follower the leader does it)."""
+        if not self.system.directory.leading:
+            return dict(self.system.ask(CancelRun(run_id)))
         for run in self.system.ask(ListRunning()):
             if run["run_id"] == run_id:
                 if not self.system.directory.tell_worker(run["slot"], CancelRun(run_id)):
@@ -231,6 +233,11 @@ class Facade(DataDoor):
     def workers(self) -> list[dict[str, Any]]:
         """Each worker slot: status (idle, busy, restarting, degraded ...), pid, current run."""
         return self.system.workers()
+
+    def instances(self) -> list[dict[str, Any]]:
+        """Every server on this store (several instances, one leader): id, host, pid, role, term, lease
+        end, last heartbeat and its age, alive, ``self`` for this one. A server alone lists itself."""
+        return self.system.instances()
 
     def tasks(self) -> list[dict[str, Any]]:
         """The task registry with each class's options."""
@@ -325,6 +332,10 @@ class Facade(DataDoor):
         """Counters and histograms for ``/metrics`` and the overview page."""
         data: dict[str, Any] = dict(self.system.ask(GetMetrics()))
         data["workers"] = self.workers()
+        try:
+            data["leadership"] = self.system.leadership()
+        except DasActorsError:
+            data["leadership"] = {}
         try:
             data["journal"] = self.system.journal_stats(timeout=2.0)
         except Exception:  # noqa: BLE001 - metrics must render even while the journal restarts

@@ -12,6 +12,7 @@ be gone. Each check here names what is wrong, so the 503 says why:
 * no due run has waited longer than ``health_stall_after`` while a worker slot was idle;
 * no worker slot is degraded and no actor was left down by the Supervisor;
 * the run ledger takes claims (else no run starts);
+* the leadership answers (a follower is healthy: it serves reads and relays changes);
 * the journal answers and the store is not in an outage; the store's own check passes (the
   SQLite file is still the one opened, `actors.store.sqlite.SQLiteStore.problem`).
 
@@ -41,6 +42,7 @@ def check_health(system: System, started_at: float) -> tuple[bool, dict[str, Any
     _supervisor(system, problems, details)
     _journal(system, problems, details)
     _store(system, problems, details)
+    _leadership(system, problems, details)
     details["problems"] = problems
     return not problems, details
 
@@ -108,6 +110,13 @@ def _store(system: System, problems: list[str], details: dict[str, Any]) -> None
             problem = f"{type(exc).__name__}: {exc}"
         if problem:
             problems.append(f"store: {problem}")
+
+
+def _leadership(system: System, problems: list[str], details: dict[str, Any]) -> None:
+    try:
+        details["leadership"] = system.leadership()  # a follower is healthy: it serves reads and relays
+    except DasActorsError as exc:
+        problems.append(f"leadership: {exc}")
 
 
 __all__ = ["ASK_S", "check_health"]

@@ -1,4 +1,5 @@
-"""Value objects of the scheduler: job definitions, job states, runs and outcomes.
+"""Value objects of the scheduler: job definitions, runs and their reports (the kinds of states,
+outcomes, triggers and origins are `actors.jobkinds`', re-exported here).
 
 A *job* is a definition (`JobSpec`: a task class, a schedule (an interval or a cron
 expression in a time zone, see `actors.schedule`), arguments, limits) that
@@ -15,7 +16,6 @@ Imported by the worker subprocess too: keep it free of runtime (actor) imports.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import math
 from collections.abc import Mapping
@@ -28,6 +28,17 @@ import orjson
 from actors.bounds import HORIZON_S, MAX_EPOCH, MIN_INTERVAL_S, in_range, short_repr
 from actors.bounds import MAX_COUNT as BOUND_COUNT
 from actors.errors import InvalidJobError, InvalidValueError
+from actors.jobkinds import (
+    ACTIVE_STATES,
+    ENDED_STATES,
+    NEW_SLOT_TRIGGERS,
+    STATE_GROUPS,
+    JobState,
+    Origin,
+    Outcome,
+    Trigger,
+    in_state,
+)
 from actors.jsonsafe import find_unsafe
 from actors.misfire import MisfirePolicy
 from actors.schedule import Schedule, schedule_from_fields
@@ -37,67 +48,6 @@ from actors.tags import check_name, check_tags
 RESERVED_KWARGS = frozenset(
     {"logger", "name", "index", "interval", "attempt", "job_id", "parent", "due_at", "services"}
 )
-
-
-class JobState(enum.StrEnum):
-    """Where a job is in its life. ``abandoned`` and ``finished`` are kept and shown."""
-
-    SCHEDULED = "scheduled"  # has a due time in the future
-    WAITING = "waiting"  # due, but every worker is busy
-    RUNNING = "running"  # a run is in a worker now
-    PAUSED = "paused"  # kept, not dispatched until resumed
-    ABANDONED = "abandoned"  # failed with its retry budget spent; last error kept
-    FINISHED = "finished"  # resubmit off, max_runs / only_before / only_once reached
-    QUARANTINED = "quarantined"  # set aside: applying its rule or outcome raised; kept with the error
-
-
-ACTIVE_STATES = frozenset({JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING, JobState.PAUSED})
-#: States of jobs that no longer run by themselves (kept to be looked at, rescheduled or removed).
-ENDED_STATES = frozenset({JobState.FINISHED, JobState.ABANDONED, JobState.QUARANTINED})
-#: Names a job list may be filtered by besides one state (the Schedule page's tabs, ``GET jobs?state=``).
-STATE_GROUPS = {"active": ACTIVE_STATES, "ended": ENDED_STATES}
-
-
-def in_state(state: str, wanted: str) -> bool:
-    """True when a job in *state* matches the filter *wanted*: a state name or a `STATE_GROUPS` name."""
-    group = STATE_GROUPS.get(wanted)
-    return state == wanted if group is None else state in group
-
-
-class Outcome(enum.StrEnum):
-    """How one run ended."""
-
-    SUCCESS = "success"
-    FAILED = "failed"  # the task raised, or returned success: False
-    CRASHED = "crashed"  # the worker process died (signal, exit code, EOF on the pipe)
-    TIMEOUT = "timeout"  # we killed it after its timeout
-    INTERRUPTED = "interrupted"  # the server stopped (or died) while it ran
-    CANCELLED = "cancelled"  # an operator cancelled it
-    MISSED = "missed"  # its slot fell due while nothing could run it (misfire policy); it never ran
-
-
-class Trigger(enum.StrEnum):
-    """Why a run was started."""
-
-    SCHEDULE = "schedule"
-    RETRY = "retry"
-    MANUAL = "manual"
-    RESUME = "resume"  # re-run of a run interrupted by a server stop
-    ONE_OFF = "one-off"  # a run without a job in the timetable (a script's Run now, a script triggered)
-    CATCHUP = "catchup"  # a slot that fell due while the job could not run, run late (misfire policy)
-    BACKFILL = "backfill"  # a past slot run on an operator's request (``ctl backfill``)
-
-
-#: Triggers that start a new slot (attempt 0), as opposed to another attempt of the same slot.
-NEW_SLOT_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.CATCHUP})
-
-
-class Origin(enum.StrEnum):
-    """Where a job definition came from."""
-
-    CONFIG = "config"
-    API = "api"
-    CHILD = "child"
 
 
 #: Longest interval or timeout, s (about 31 years): the scheduler waits with `threading`
@@ -376,8 +326,16 @@ TIME_FIELDS = ("cron", "tz", "jitter", "misfire", "misfire_grace", "max_catchup"
 
 
 def make_job_id(spec: JobSpec) -> str:
-    """A 16-hex-digit id hashed from the definition: same definition, same id, always."""
-    digest = hashlib.sha256(canonical_json(spec.definition())).hexdigest()
+    """A 16-hex-digit id hashed from the definition: same definition, same id, always.
+
+    A child job is its parent's child of that name and class: its id is hashed from those
+    (ancestry, name, class) only, so a parent that spawns it again *extends* it (arguments and
+    limits updated, history kept: `actors.timetable.Timetable.add`) instead of leaving one more
+    job behind at every run.
+    """
+    identity = spec.definition() if spec.origin is not Origin.CHILD else {
+        "child_of": list(spec.parent), "name": spec.name, "classname": spec.classname}
+    digest = hashlib.sha256(canonical_json(identity)).hexdigest()
     return digest[:16]
 
 
@@ -403,6 +361,8 @@ class Run:
     resources: Mapping[str, float] = field(default_factory=dict)
     #: Arguments given to this run only (a triggered run), already merged into ``kwargs``.
     params: Mapping[str, Any] | None = None
+    #: The term of the leader that started it (`actors.lease`); 0 for a single instance.
+    term: int = 0
 
     @property
     def run_id(self) -> str:
@@ -440,3 +400,25 @@ class RunReport:
     next_at: float | None = None
     resubmit: bool = True
     children: tuple[Mapping[str, Any], ...] = ()
+
+
+__all__ = [
+    "ACTIVE_STATES",
+    "ENDED_STATES",
+    "MAX_COUNT",
+    "MAX_SECONDS",
+    "NEW_SLOT_TRIGGERS",
+    "RESERVED_KWARGS",
+    "STATE_GROUPS",
+    "TIME_FIELDS",
+    "JobSpec",
+    "JobState",
+    "Origin",
+    "Outcome",
+    "Run",
+    "RunReport",
+    "Trigger",
+    "canonical_json",
+    "in_state",
+    "make_job_id",
+]

@@ -26,6 +26,7 @@ class Job:
     due_at: float | None = None
     next_trigger: Trigger = Trigger.SCHEDULE
     run_count: int = 0  # scheduled slots started: the index of the latest run
+    runs_before: int = 0  # run_count when a parent last extended this child: run limits count from here
     attempt: int = 0  # attempt number of the next run of the current slot
     retries_used: int = 0
     slot: float | None = None  # the slot of the current (or next) scheduled run: its ledger identity
@@ -59,7 +60,7 @@ class Job:
         return {
             **self.spec.to_dict(),
             "state": str(self.state), "created_at": self.created_at, "due_at": self.due_at,
-            "next_trigger": str(self.next_trigger), "run_count": self.run_count,
+            "next_trigger": str(self.next_trigger), "run_count": self.run_count, "runs_before": self.runs_before,
             "attempt": self.attempt, "retries_used": self.retries_used,
             "slot": self.slot, "anchor": self.anchor, "planned_to": self.planned_to,
             "catchup": list(self.catchup), "backfill": list(self.backfill), "last_started_at": self.last_started_at,

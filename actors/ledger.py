@@ -16,7 +16,10 @@ hands the run to a worker, and that claim is the commit point. What the ledger a
 * the misfire planner (`actors.misfire`) starts from the newest slot of a job in the
   ledger (`LedgerHead.last_slot`), never from memory; missed slots get entries too
   (state ``missed``; a counted span has one entry at its last slot, with ``count``);
-* a backfill claims only slots with no entry or a ``missed`` one.
+* a backfill claims only slots with no entry or a ``missed`` one;
+* with several instances on one store (`actors.lease`), every entry carries the leader's
+  ``term`` (a fencing token): a claim never takes over an entry of a newer term, so a
+  leader that lost its lease cannot upgrade what its successor claimed.
 
 Entries live in a normal table/collection beside the job records, never in the capped
 collection (eviction would lose the newest slot). `LedgerStore` is what a store offers;
@@ -63,6 +66,7 @@ class LedgerEntry:
     owner: str = ""
     at: float = 0.0
     count: int = 1
+    term: int = 0  # the leader's term when claimed (0: a single instance, no lease)
 
     @property
     def slot_id(self) -> str:
@@ -83,7 +87,7 @@ class LedgerEntry:
         """The stored fields (every backend uses these names)."""
         return {"job_id": self.job_id, "slot": self.slot, "state": self.state, "attempt": self.attempt,
                 "idx": self.index, "trigger": self.trigger, "outcome": self.outcome, "owner": self.owner,
-                "at": self.at, "count": self.count}
+                "at": self.at, "count": self.count, "term": self.term}
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> LedgerEntry:
@@ -93,7 +97,7 @@ class LedgerEntry:
                    index=None if fields.get("idx") is None else int(fields["idx"]),
                    trigger=str(fields.get("trigger") or Trigger.SCHEDULE), outcome=fields.get("outcome"),
                    owner=str(fields.get("owner") or ""), at=float(fields.get("at") or 0.0),
-                   count=int(fields.get("count") or 1))
+                   count=int(fields.get("count") or 1), term=int(fields.get("term") or 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,7 @@ class Claim:
     trigger: str
     owner: str
     at: float
+    term: int = 0  # the leader's term (`actors.lease`); 0 for a single instance
 
     @property
     def slot_id(self) -> str:
@@ -116,7 +121,7 @@ class Claim:
     def entry(self) -> LedgerEntry:
         """The entry this claim writes."""
         return LedgerEntry(job_id=self.job_id, slot=self.slot, state=SlotState.CLAIMED, attempt=self.attempt,
-                           index=self.index, trigger=self.trigger, owner=self.owner, at=self.at)
+                           index=self.index, trigger=self.trigger, owner=self.owner, at=self.at, term=self.term)
 
 
 def claim_allowed(existing: LedgerEntry, claim: Claim) -> bool:
@@ -126,11 +131,14 @@ def claim_allowed(existing: LedgerEntry, claim: Claim) -> bool:
       reply) is allowed;
     * a backfill may take a slot recorded ``missed``;
     * a retry or resume may take a later attempt of a slot whose outcome is not final;
-    * anything else is refused: the slot was started already (or recorded missed).
+    * anything else is refused: the slot was started already (or recorded missed);
+    * and never an entry of a newer term than the claim's (a newer leader's).
     """
     if existing.owner == claim.owner and existing.index == claim.index and existing.attempt == claim.attempt \
             and existing.state == SlotState.CLAIMED:
         return True
+    if claim.term < existing.term:
+        return False
     if existing.state == SlotState.MISSED:
         return claim.trigger == Trigger.BACKFILL
     return (claim.trigger in NEXT_ATTEMPT_TRIGGERS and claim.attempt > existing.attempt

@@ -60,6 +60,8 @@ class RestoreJobs:
 
     records: Sequence[Mapping[str, Any]]
     heads: Mapping[str, LedgerHead] = field(default_factory=dict)
+    #: Slot ids of runs in flight on another live instance (several instances): left to it, not resumed.
+    elsewhere: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,15 @@ behind what really happened; the run ledger (`actors.ledger`) cannot. Reconcilin
 while the server was down) is a concept apart from the day-to-day rules of
 `actors.timetable`, which mixes these methods into `Timetable`. The same reconciliation
 answers a refused claim (`Recovery.claim_refused`): the ledger showed a slot started
-elsewhere. Pure: no I/O, no clock.
+elsewhere. With several instances (`actors.lease`), a slot whose run is in flight on another
+instance that is alive is *elsewhere*: it is left to that instance (never resumed here) and the
+job goes on from the next slot. A follower keeps a *mirror* of the stored records (`mirror`) to
+answer reads, rebuilt without any of these rules. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 from actors.bounds import MAX_EPOCH, in_range, stored_count, stored_epoch
@@ -38,6 +41,8 @@ class _Core(Protocol):
     limits: Limits
     _jobs: dict[str, Job]
     _interrupted: list[tuple[Job, Run]]
+    _missed: list[Any]
+    _heap: list[tuple[float, int, str, int]]
 
     def finish(self, job_id: str, report: RunReport, now: float) -> Decision: ...
 
@@ -60,11 +65,14 @@ class _Core(Protocol):
 
     def _resume_from_record(self, job: Job, running: Mapping[str, Any], now: float) -> None: ...
 
+    def run_elsewhere(self, job: Job, entry: LedgerEntry, now: float) -> None: ...
+
 
 class Recovery:
     """Mixed into `actors.timetable.Timetable`: restore a job record, adopt the ledger's word."""
 
-    def restore(self: _Core, record: Mapping[str, Any], now: float, head: LedgerHead | None = None) -> Job:
+    def restore(self: _Core, record: Mapping[str, Any], now: float, head: LedgerHead | None = None, *,
+                elsewhere: Collection[str] = ()) -> Job:
         """Rebuild a job from `Job.to_record` output after a restart, checked against *head*,
         the run ledger's word on the job (`actors.ledger`), which wins where the record lags:
 
@@ -75,7 +83,9 @@ class Recovery:
         * else a pending slot that fell due while the server was down is planned by the
           misfire policy from the ledger's newest slot (catch-up runs and ``missed`` slots).
 
-        Interrupted runs and missed slots to record are taken with `take_records`.
+        Interrupted runs and missed slots to record are taken with `take_records`. A newest
+        ledger entry whose slot id is in *elsewhere* is a run in flight on another live
+        instance: the job goes on after it (`run_elsewhere`).
         """
         job = self._job_from_record(record, now)
         self._jobs[job.job_id] = job
@@ -83,7 +93,13 @@ class Recovery:
         if head is not None:
             job.run_count = max(job.run_count, head.max_index or 0)
         newest = head.newest if head is not None else None
-        if newest is not None and job.state in ACTIVE_STATES and Recovery._ledger_is_ahead(job, newest, running):
+        if newest is not None and newest.slot_id in elsewhere and job.state in ACTIVE_STATES:
+            job.state = JobState.SCHEDULED
+            self.run_elsewhere(job, newest, now)
+            if job.paused:
+                job.state = JobState.PAUSED
+                job.version += 1
+        elif newest is not None and job.state in ACTIVE_STATES and Recovery._ledger_is_ahead(job, newest, running):
             job.state = JobState.SCHEDULED
             self._adopt(job, newest, now)
         elif running:
@@ -106,6 +122,44 @@ class Recovery:
             self.run_now(job.job_id, manual.get("params") or None)  # a run now (a trigger) was waiting
         return job
 
+    def mirror(self: _Core, record: Mapping[str, Any], now: float) -> Job:
+        """A follower's copy of a stored job record, as it is: no ledger check, no resume, no
+        misfire plan, never due (a follower dispatches nothing); a run in flight is shown."""
+        job = self._job_from_record(record, now)
+        running = record.get("running")
+        if running:
+            job.running = self._make_run(job, index=int(running.get("index", job.run_count)),
+                                         attempt=int(running.get("attempt", 0)),
+                                         due_at=float(running.get("due_at") or now),
+                                         trigger=Trigger(running.get("trigger") or "schedule"),
+                                         slot=running.get("slot"))
+        self._jobs[job.job_id] = job
+        return job
+
+    def reset(self: _Core) -> None:
+        """Forget every job (a follower's mirror is rebuilt, a new leader restores from the store)."""
+        self._jobs.clear()
+        self._heap.clear()
+        self._missed.clear()
+        self._interrupted.clear()
+
+    def run_elsewhere(self: _Core, job: Job, entry: LedgerEntry, now: float) -> None:
+        """*entry*'s run is in flight on another live instance, which records its outcome: take its
+        slot as run (never resumed here) and go on from the slot after it (the misfire policy plans
+        what fell due since)."""
+        job.running = None
+        job.run_count = max(job.run_count, entry.index or 0)
+        job.attempt = 0
+        queued = [slot for slot in job.catchup if slot_key(slot) > slot_key(entry.slot)]
+        if queued:  # catch-up slots planned after it have not run: the next of them now
+            job.slot, job.catchup = queued[0], queued[1:]
+            self._schedule(job, now, Trigger.CATCHUP)
+        else:
+            job.slot = entry.slot
+            job.planned_to = max(entry.slot, job.planned_to if job.planned_to is not None else entry.slot)
+            self._apply_step(job, next_step(job, self.limits, now, last=job.planned_to), now)
+        job.note = f"slot {entry.slot} is running on instance {entry.owner}; {job.note}"
+
     def _job_from_record(self: _Core, record: Mapping[str, Any], now: float) -> Job:
         fields = {k: record[k] for k in (
             "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
@@ -115,7 +169,7 @@ class Recovery:
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")), created_at=now)
         self._jobs[job.job_id] = job  # known from here: a field failing below sets it aside
         job.created_at = stored_epoch(record, "created_at") or now
-        for name in ("run_count", "attempt", "retries_used", "runs_total", "failures_total"):
+        for name in ("run_count", "runs_before", "attempt", "retries_used", "runs_total", "failures_total"):
             setattr(job, name, stored_count(record, name))
         for name in ("last_started_at", "last_finished_at", "planned_to", "due_at"):
             setattr(job, name, stored_epoch(record, name))
@@ -181,7 +235,9 @@ class Recovery:
         job.slot = entry.slot
         job.run_count = max(job.run_count, entry.index or 0)
         job.attempt = entry.attempt
-        job.catchup, job.deferred = [], ((), ())
+        # The catch-up slots planned after this one have not run (it is the newest run): they stay
+        # queued, or the slots between it and planned_to would be passed over once it ends.
+        job.catchup = [slot for slot in job.catchup if slot_key(slot) > slot_key(entry.slot)]
         run = self._make_run(job, index=entry.index or job.run_count, attempt=entry.attempt, due_at=entry.slot,
                              trigger=trigger, slot=entry.slot)
         job.running, job.state = run, JobState.RUNNING
@@ -198,12 +254,14 @@ class Recovery:
                                           error="the server stopped or died while this run was in flight"), now)
         job.note = "interrupted by a server stop; resumed"
 
-    def claim_refused(self: _Core, job_id: str, run: Run, entry: LedgerEntry, now: float) -> None:
+    def claim_refused(self: _Core, job_id: str, run: Run, entry: LedgerEntry, now: float, *,
+                      elsewhere: bool = False) -> None:
         """The run ledger refused *run*'s slot (*entry* stands in the way): the run never started.
 
         A backfill slot is skipped. A scheduled slot that was recorded missed is passed over;
         one that was run (by an earlier life of the server, or another instance) is taken as
-        the job's latest run (`_adopt`): its stored outcome applies, or it is resumed.
+        the job's latest run (`_adopt`): its stored outcome applies, or it is resumed; unless
+        *elsewhere*: its run is in flight on another live instance (`run_elsewhere`).
         """
         job = self._jobs.get(job_id)
         if job is None or job.running is not run:
@@ -222,6 +280,9 @@ class Recovery:
         if run.trigger in NEW_SLOT_TRIGGERS:
             job.run_count -= 1
         job.state = JobState.SCHEDULED
+        if entry.ran and elsewhere and not entry.finished:
+            self.run_elsewhere(job, entry, now)
+            return
         if entry.ran:
             self._adopt(job, entry, now)
             return

@@ -31,6 +31,17 @@ class Directory:
     journal: pykka.ActorRef[Any] | None = None
     workers: list[pykka.ActorRef[Any] | None] = field(default_factory=list)
     streams: pykka.ActorRef[Any] | None = None
+    #: Several instances (`actors.lease`): the `Leadership` actor, this instance's role (``leader`` or
+    #: ``follower``; a single instance is its own leader) and the leader's term (0 for a single
+    #: instance). Actors that must act on the leader only (dispatchers) read ``role`` when they act.
+    leadership: pykka.ActorRef[Any] | None = None
+    role: str = "leader"
+    term: int = 0
+
+    @property
+    def leading(self) -> bool:
+        """Whether this instance leads (always, for a single instance)."""
+        return self.role == "leader"
 
     def tell_scheduler(self, message: Any) -> None:
         """Tell the scheduler, if it is alive."""
@@ -39,6 +50,16 @@ class Directory:
     def tell_journal(self, message: Any) -> None:
         """Tell the journal, if it is alive."""
         _tell(self.journal, "journal", message)
+
+    def tell_streams(self, message: Any) -> None:
+        """Tell the stream hub, if it is running."""
+        if self.streams is not None:
+            _tell(self.streams, "streams", message)
+
+    def tell_leadership(self, message: Any) -> None:
+        """Tell the leadership actor, if there is one (several instances on one store)."""
+        if self.leadership is not None:
+            _tell(self.leadership, "leadership", message)
 
     def tell_supervisor(self, message: Any) -> None:
         """Tell the supervisor, if it is alive."""

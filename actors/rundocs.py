@@ -32,6 +32,8 @@ def result_doc(run: Run, report: RunReport, payload: Mapping[str, Any], *, worke
         doc["tags"] = list(run.tags)
     if run.params:
         doc["params"] = dict(run.params)
+    if run.term:
+        doc["term"] = run.term  # the leader's term (several instances, actors.lease)
     return doc
 
 

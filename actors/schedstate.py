@@ -50,6 +50,13 @@ class SchedulerState:
     heartbeat_at: float = field(default_factory=time.monotonic)
     #: Stored job records that could not even be rebuilt: job id -> why (kept in the store, shown).
     unrestorable: dict[str, str] = field(default_factory=dict)
+    # Several instances (actors.lease): a follower (or a leader that met a newer term) is in standby:
+    # it dispatches nothing and saves no job record; its timetable is a mirror of the stored records.
+    standby: bool = False
+    term: int = 0  # the leader's term, stamped on claims and runs (0: a single instance)
+    lease_deadline: float | None = None  # monotonic: no claim after it unless renewed (None: no lease)
+    lease_lapsed: bool = False  # claims are held back: the lease was not renewed in time
+    live_owners: frozenset[str] = frozenset()  # other instances alive: their runs in flight are theirs
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

@@ -14,7 +14,10 @@ The rules are in `actors.timetable` (pure); this actor adds time and concurrency
   changed job records are sent to the Journal in batches (``SaveJobs``); slots the misfire
   policy records ``missed`` and runs found interrupted at a restore become result
   documents (`actors.resultdocs`);
-* on shutdown it drains: no new dispatches, then a final save of every job.
+* on shutdown it drains: no new dispatches, then a final save of every job;
+* with several instances on one store (`actors.lease`), a follower's scheduler stands by
+  (`actors.standby`): it dispatches and saves nothing, and its timetable mirrors the stored
+  records for the panel and the API.
 
 Operator commands (`AddJob`, `RemoveJob`, `PauseJob`, `RunJobNow` ...) arrive as typed asks
 through `actors.facade`; each returns a JSON-safe answer, or raises (`NotFoundError` for an
@@ -35,6 +38,7 @@ import structlog
 from actors.adhocruns import AdHocRuns
 from actors.jobs import NEW_SLOT_TRIGGERS, JobState, Outcome, Run, RunReport, Trigger
 from actors.jobviews import count_states, detail_view, family, jobs_page, resolve, view
+from actors.leadermessages import Follow, Lead, LeaseRenewed, MirrorJobs
 from actors.messages import (
     AddJob,
     AddJobs,
@@ -72,6 +76,7 @@ from actors.routing import Directory, TimerHandle, tell_later
 from actors.schedstate import SchedulerState, new_state
 from actors.setaside import lateness, set_aside, unrestorable
 from actors.slotkeeper import SlotKeeper
+from actors.standby import Standby
 from actors.streammessages import StreamArrived
 from actors.streamtrigger import jobs_to_start
 from actors.timetable import Decision, Job
@@ -101,7 +106,7 @@ MAX_BATCH = 256
 FAST_CLASS_S = 0.005
 
 
-class Scheduler(pykka.ThreadingActor, AdHocRuns):
+class Scheduler(Standby, pykka.ThreadingActor, AdHocRuns):
     """The one place where jobs are dispatched; see the module docstring."""
 
     def __init__(self, state: SchedulerState, directory: Directory, clock: Callable[[], float] = time.time) -> None:
@@ -176,6 +181,8 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         s.down[message.slot] = "degraded: " + message.reason if message.degraded else message.reason
 
     def _on_stream_arrived(self, message: StreamArrived) -> None:
+        if self._forward_stream(message):
+            return
         now, tt = self._clock(), self._s.timetable
         for job in jobs_to_start(tt, self._s.stream_counts, message.stream, message.count):
             tt.reschedule(job.job_id, now, now)
@@ -191,6 +198,9 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
 
     def _on_housekeep(self, _message: Housekeep) -> None:
         self._saver = None
+        if self._s.standby:  # a follower saves and prunes nothing: the leader does
+            self._arm_saver()
+            return
         self._save()
         self._prune()
         self._slots.prune(self._clock())
@@ -219,10 +229,15 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         for record in message.records:
             job_id = str(record.get("job_id"))
             try:
-                job = tt.restore(record, now, message.heads.get(job_id))
+                job = tt.restore(record, now, message.heads.get(job_id), elsewhere=message.elsewhere)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the restore of the others
                 unrestorable(self._s, record, exc)
                 continue
+            if job.job_id != job_id:  # stored under an older id scheme (a child before issue 16): moved
+                self._s.deleted.add(job_id)
+                self._changed(job)
+                log.info("job.id_migrated", job=job.spec.name, old_job_id=job_id, job_id=job.job_id)
+                job_id = job.job_id
             if job.state is JobState.WAITING and job.backfill:
                 self._s.waiting.append(job_id)
             if record.get("running") or record.get("state") != str(job.state) or job_id in message.heads \
@@ -287,15 +302,16 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
 
     def _list_running(self, _message: ListRunning) -> list[dict[str, Any]]:
         # "slot" is the worker slot here (as before the run ledger); the run's schedule slot is "due_slot".
-        return [{**run.to_wire(), "slot": slot, "due_slot": run.slot, "run_id": run_id}
+        here = [{**run.to_wire(), "slot": slot, "due_slot": run.slot, "run_id": run_id}
                 for run_id, (slot, run) in self._s.running.items()]
+        return here + self._standby_running() if self._s.standby else here
 
     def _status(self, _message: GetStatus) -> dict[str, Any]:
         s = self._s
         return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
                 "running": len(s.running), "draining": s.draining, "ledger_down_since": s.ledger_down_since,
                 "one_offs_waiting": len(s.one_offs), "late_s": lateness(self._s, self._clock()),
-                "unrestorable": dict(s.unrestorable), **s.stats}
+                "unrestorable": dict(s.unrestorable), "standby": s.standby, "term": s.term, **s.stats}
 
     def _save_now(self, message: SaveNow) -> bool:
         if message.all_jobs:
@@ -326,7 +342,7 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
     def _dispatch(self) -> None:
         s = self._s
         self._slots.record_schedule_docs(self._clock())
-        if s.draining:
+        if s.draining or s.standby:
             return
         now = self._clock()
         tt = s.timetable
@@ -401,7 +417,7 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
             if report.outcome is Outcome.SUCCESS or report.outcome is Outcome.FAILED:
                 previous = s.class_duration_s.get(run.classname)
                 s.class_duration_s[run.classname] = duration if previous is None else 0.8 * previous + 0.2 * duration
-            if run.job_id not in tt:
+            if run.job_id not in tt or run.term != s.term:  # removed, or started under another term
                 continue
             try:
                 self._apply_outcome(run, report, now)
@@ -416,14 +432,15 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
         s.stats["coalesced"] += decision.coalesced
         self._log_decision(run, report, decision)
         for child in decision.children:
+            known = child.job_id in tt
             try:
                 child_job = tt.add(child, now)
             except Exception as exc:  # noqa: BLE001 - a child that cannot be scheduled is set aside alone
                 self._set_aside(child.job_id, exc, f"adding it as a child of {run.describe()}")
                 continue
             self._changed(child_job)
-            log.info("job.child_added", job=child.name, job_id=child.job_id, parent=run.job_id,
-                     due_at=child_job.due_at)
+            log.info("job.child_extended" if known else "job.child_added", job=child.name, job_id=child.job_id,
+                     parent=run.job_id, due_at=child_job.due_at, state=str(child_job.state))
         if (done := tt.get(run.job_id)) is not None:
             self._changed(done)
             if done.state is JobState.WAITING and done.backfill:
@@ -483,6 +500,10 @@ class Scheduler(pykka.ThreadingActor, AdHocRuns):
 
     def _save(self) -> None:
         s = self._s
+        if s.standby:  # a follower's timetable is a mirror: the leader saves job records
+            s.dirty.clear()
+            s.deleted.clear()
+            return
         if not s.dirty and not s.deleted:
             return
         self._last_save = time.monotonic()
@@ -547,6 +568,8 @@ HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
     ListRunning: Scheduler._list_running, GetStatus: Scheduler._status, SaveNow: Scheduler._save_now,
     GetMetrics: Scheduler._metrics, SetLimits: Scheduler._set_limits, StreamArrived: Scheduler._on_stream_arrived,
     TriggerRun: Scheduler._trigger, RunOneOff: Scheduler._run_one_off, GetRunState: Scheduler._run_state,
+    Lead: Scheduler._lead, Follow: Scheduler._follow, LeaseRenewed: Scheduler._lease_renewed,
+    MirrorJobs: Scheduler._mirror,
 }
 
 

@@ -93,6 +93,7 @@ class Server:
                 raise ConfigError(f"--web-port: cannot serve the web interface on {s.web_host}:{s.web_port}: "
                                   f"{exc}") from exc
             self.web = web
+            self.system.web_url = web.url  # shown in the Instances table (several instances on one store)
         try:
             self.records.open()
             self.outbox.open()

@@ -6,7 +6,10 @@ dispatches is a concept of its own (`actors.ledger` says why the ledger exists):
 * `SlotKeeper.claim` claims every run's slot before the run goes to a worker (the commit
   point); a refused claim is handed to the timetable (`Timetable.claim_refused`), and while
   the ledger cannot be written nothing starts (the runs go back to the head of the waiting
-  line and a `Tick` is retried with backoff);
+  line and a `Tick` is retried with backoff). With several instances (`actors.lease`) claims
+  carry the leader's term and stop at its lease's local deadline; a claim refused by an entry
+  of a newer term puts this instance in standby at once (`Fenced`); one refused by a run in
+  flight on another live instance leaves that run to it;
 * `SlotKeeper.record_schedule_docs` turns what the timetable decided without a worker (slots
   missed by the misfire policy, runs found interrupted at a restore) into result documents
   for the Journal, which records them in the ledger too, and counts missed slots in metrics;
@@ -30,7 +33,8 @@ import structlog
 from actors.errors import InvalidValueError, StoreError
 from actors.jobs import NEW_SLOT_TRIGGERS, JobState, Run
 from actors.jobstate import Job
-from actors.ledger import Claim, LedgerStore
+from actors.leadermessages import Fenced
+from actors.ledger import Claim, LedgerEntry, LedgerStore, SlotState
 from actors.messages import PruneLedger, Records
 from actors.resultdocs import interrupted_doc, missed_docs
 from actors.routing import Directory
@@ -60,10 +64,20 @@ class SlotKeeper:
 
     def claim(self, batch: list[Run], now: float) -> list[Run] | None:
         """Claim the slots of *batch*; return the runs to dispatch, or None when the ledger is
-        unavailable (the batch is back at the head of the waiting line, a retry armed)."""
+        unavailable (the batch is back at the head of the waiting line, a retry armed) or the
+        leader's lease is not confirmed (the batch is back too; `LeaseRenewed` dispatches again)."""
         s = self._s
         ledger = s.ledger
-        claims = [Claim(run.job_id, run.slot, run.index, run.attempt, str(run.trigger), s.owner, now)
+        if s.lease_deadline is not None and time.monotonic() >= s.lease_deadline:
+            for run in reversed(batch):
+                self._requeue(run, "the leader's lease is not confirmed")
+            if not s.lease_lapsed:
+                s.lease_lapsed = True
+                log.warning("lease.unconfirmed", term=s.term,
+                            note="the lease was not renewed in time: nothing starts until it is (or another "
+                                 "instance takes over)")
+            return None
+        claims = [Claim(run.job_id, run.slot, run.index, run.attempt, str(run.trigger), s.owner, now, s.term)
                   for run in batch if run.slot is not None]
         if ledger is None or not claims:
             return batch
@@ -80,6 +94,9 @@ class SlotKeeper:
         if not refused:
             return batch
         kept: list[Run] = []
+        newer = max((entry.term for entry in refused.values()), default=0)
+        if newer > s.term:
+            return self._fenced(batch, refused, newer)
         for run in batch:
             entry = refused.get(slot_id(run.job_id, run.slot)) if run.slot is not None else None
             if entry is None:
@@ -89,13 +106,34 @@ class SlotKeeper:
             log.warning("run.claim_refused", job=run.name, job_id=run.job_id, slot=run.slot, index=run.index,
                         attempt=run.attempt, trigger=str(run.trigger), ledger_state=str(entry.state),
                         ledger_outcome=entry.outcome, note="the run ledger shows this slot already started")
-            s.timetable.claim_refused(run.job_id, run, entry, now)
+            s.timetable.claim_refused(run.job_id, run, entry, now, elsewhere=self._elsewhere(entry))
             job = s.timetable.get(run.job_id)
             if job is not None:
                 self._changed(job)
                 if job.state is JobState.WAITING:
                     s.waiting.append(job.job_id)
         return kept
+
+    def _elsewhere(self, entry: LedgerEntry) -> bool:
+        """Is *entry* a run in flight on another instance that is alive (it will record the outcome)?"""
+        return (entry.state == SlotState.CLAIMED and entry.outcome is None and entry.owner != self._s.owner
+                and entry.owner in self._s.live_owners)
+
+    def _fenced(self, batch: list[Run], refused: dict[str, LedgerEntry], term: int) -> list[Run]:
+        """A claim met a newer term: another instance leads. The runs whose claims won are ours (in
+        the ledger under our name: the new leader leaves them to us) and start; the refused ones are
+        dropped; this instance stands by (nothing more is dispatched) and tells Leadership."""
+        s = self._s
+        lost = {run.run_id for run in batch if run.slot is not None and slot_id(run.job_id, run.slot) in refused}
+        won = [run for run in batch if run.run_id not in lost]
+        for run in reversed(batch):
+            if run.run_id in lost:
+                self._requeue(run, "another instance leads (a newer term in the run ledger)")
+        s.standby = True
+        log.warning("lease.fenced", term=s.term, newer_term=term, refused=len(refused),
+                    note="the run ledger holds claims of a newer term: this instance stops dispatching")
+        self._dir.tell_leadership(Fenced(term))
+        return won
 
     def _unavailable(self, exc: Exception) -> None:
         s = self._s

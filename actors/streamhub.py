@@ -12,6 +12,11 @@ a restart of the hub or of the server consumes the same streams. Config streams
 (``Stream(...)`` in a config file) are saved at start, the file winning over what was stored
 (except the paused flag); one no longer in the files is kept, with a warning, until an operator
 removes it (its messages are data). A broker that is down is a stream status, never a failure here.
+
+Several instances on one store (`actors.lease`): only the leader consumes (each message is
+stored by one writer, and the leader's scheduler runs the jobs waiting for it); a follower's
+hub reads the definitions from the store when asked and shows them ``standby``; `RoleChanged`
+starts or stops the consumers when the role changes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import structlog
 
 from actors.errors import ConflictError, NotFoundError
 from actors.ingest import IngestConfig, StreamConsumer, idle_status
+from actors.leadermessages import RoleChanged
 from actors.messages import ChildFailed, GetStatus, Housekeep
 from actors.policy import RestartPolicy, RestartTracker
 from actors.routing import Directory, TimerHandle, tell_later
@@ -76,15 +82,7 @@ class StreamHub(pykka.ThreadingActor):
     # ------------------------------------------------------------------ lifecycle
     def on_start(self) -> None:
         """Actor thread: load the stored streams, save the config streams, start consumers."""
-        for record in self._store.load_streams():
-            try:
-                spec = StreamSpec.from_record({k: v for k, v in record.items() if k in ("name", "uri", "queue",
-                                                                                         "tags", "origin")})
-            except Exception as exc:  # noqa: BLE001 - one bad stored record must not stop the others
-                log.error("stream.unreadable", record=str(record.get("name")), error=str(exc))
-                continue
-            self._specs[spec.name] = spec
-            self._records[spec.name] = dict(record)
+        self._load()
         for spec in self._config_streams:
             paused = bool(self._records.get(spec.name, {}).get("paused", False))
             self._save(spec, paused=paused)
@@ -95,12 +93,38 @@ class StreamHub(pykka.ThreadingActor):
             log.warning("streams.not_in_config", streams=gone,
                         note="config streams no longer in the config files are still consumed; remove them with "
                              "'das-actors ctl streams rm NAME' or pause them")
+        self._start_all()
+        self._arm()
+
+    def _load(self) -> None:
+        """The stream definitions as stored (a follower re-reads them when asked: the leader changes them)."""
+        self._specs, self._records = {}, {}
+        for record in self._store.load_streams():
+            try:
+                spec = StreamSpec.from_record({k: v for k, v in record.items() if k in ("name", "uri", "queue",
+                                                                                         "tags", "origin")})
+            except Exception as exc:  # noqa: BLE001 - one bad stored record must not stop the others
+                log.error("stream.unreadable", record=str(record.get("name")), error=str(exc))
+                continue
+            self._specs[spec.name] = spec
+            self._records[spec.name] = dict(record)
+
+    def _start_all(self) -> None:
         for name, record in sorted(self._records.items()):
             if record.get("paused"):
                 self._status[name] = self._idle("paused")
-            else:
+            elif name not in self._consumers:
                 self._start_consumer(name)
-        self._arm()
+
+    def _on_role(self, message: RoleChanged) -> None:
+        """The leader consumes every stream not paused (as stored now); a follower consumes none."""
+        if message.leading:
+            self._load()
+            self._start_all()
+            return
+        for name in list(self._consumers):
+            self._stop_consumer(name)
+        self._status = {name: self._idle("standby") for name in self._specs}
 
     def on_stop(self) -> None:
         """Actor thread: stop every consumer (their unacked messages go back to the broker)."""
@@ -127,10 +151,14 @@ class StreamHub(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ commands
     def _list(self, message: ListStreams) -> list[dict[str, Any]]:
+        if not self._dir.leading:
+            self._load()
         return [self._view(name) for name in sorted(self._specs)
                 if message.tag is None or message.tag in self._specs[name].tags]
 
     def _get(self, message: GetStream) -> dict[str, Any]:
+        if not self._dir.leading:
+            self._load()
         self._require(message.name)
         return self._view(message.name)
 
@@ -236,6 +264,9 @@ class StreamHub(pykka.ThreadingActor):
         self._specs[spec.name], self._records[spec.name] = spec, record
 
     def _start_consumer(self, name: str) -> None:
+        if not self._dir.leading:  # several instances: the leader consumes
+            self._status[name] = self._idle("standby")
+            return
         self._generation += 1
         spec = self._specs[name]
         tracker = self._trackers.setdefault(name, RestartTracker(self._policy))
@@ -271,7 +302,7 @@ _HANDLERS: dict[type, Callable[[StreamHub, Any], Any]] = {
     ListStreams: StreamHub._list, GetStream: StreamHub._get, AddStream: StreamHub._add,
     PauseStream: StreamHub._pause, ResumeStream: StreamHub._resume, RemoveStream: StreamHub._remove,
     GetStatus: StreamHub._status_of_all, ConsumerStatus: StreamHub._on_status, ConsumerFailed: StreamHub._on_failed,
-    RestartConsumer: StreamHub._on_restart, Housekeep: StreamHub._on_housekeep,
+    RestartConsumer: StreamHub._on_restart, Housekeep: StreamHub._on_housekeep, RoleChanged: StreamHub._on_role,
 }
 
 __all__ = ["IngestConfig", "StreamHub", "StreamOrigin"]

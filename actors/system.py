@@ -13,6 +13,14 @@ start     open the store and the data stores (objects, stream messages) -> start
 shutdown  streams stop consuming -> no new runs -> running ones get ``shutdown_grace``
           seconds -> then they are killed and recorded ``interrupted`` -> every job saved ->
           actors stopped in reverse order -> the journal flushed -> the stores closed.
+
+Several instances on one MongoDB store (`actors.lease`, option ``lease_ttl``): the scheduler
+starts standing by and a `Leadership` actor decides the role at start and on every tick
+after. Taking the lease runs the restore above (so a new leader records the dead leader's
+runs in flight ``interrupted`` and resumes them, and plans the missed slots by the misfire
+policy); losing it stands the scheduler by. A follower answers reads from a mirror of the
+stored job records and hands job changes to the leader through the store (`actors.relay`);
+`System.ask` does that by itself. On SQLite one server holds the store (`InstanceLock`).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from actors.errors import ActorUnavailableError
 from actors.ingest import IngestConfig
 from actors.jobs import JobSpec, Origin
 from actors.journal import Journal, JournalConfig
+from actors.lease import LeaseStore, Role
 from actors.ledger import Finished, LedgerHead, LedgerStore, SlotState
 from actors.messages import (
     AddJobs,
@@ -54,11 +63,14 @@ from actors.messages import (
 )
 from actors.plugins import packages_option
 from actors.policy import RestartPolicy, RetryPolicy
+from actors.relay import RELAYED, RelayClient, RelayStore
+from actors.roles import Roles
 from actors.routing import Directory
 from actors.scheduler import Scheduler, SchedulerState
 from actors.services import service_option_names
 from actors.store import Query, Store, open_store
 from actors.store.data import data_uri_for, open_object_store, open_stream_store
+from actors.store.instancelock import InstanceLock
 from actors.streamhub import StreamHub
 from actors.streamspec import StreamSpec
 from actors.supervisor import Builders, Supervisor
@@ -124,8 +136,9 @@ LIVE_WORKER_FIELDS = ("max_children", "verbose", "result_max_bytes", "log_max_li
                       "keep_task_processes")
 
 
-class System:
-    """The running server; see the module docstring. Use as a context manager in tests."""
+class System(Roles):
+    """The running server; see the module docstring. Use as a context manager in tests.
+    Several instances on one store: see `actors.roles` (mixed in)."""
 
     def __init__(self, settings: Settings, jobs: Sequence[JobSpec] = (), *, store: Store | None = None,
                  clock: Callable[[], float] = time.time, rng: Callable[[], float] = random.random,
@@ -145,11 +158,24 @@ class System:
         self.clock = clock
         self.directory = Directory()
         self.limits = limits_from(settings)
+        #: This server life's name: its ledger claims' owner and its instance document's id.
+        self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.started_at = time.time()
+        self.web_url: str | None = None  # set by the Server once bound (shown in the Instances table)
         self.state = SchedulerState(timetable=Timetable(self.limits, rng), workers=settings.workers,
                                     finished_retention_s=settings.finished_retention,
                                     ledger=self.store if isinstance(self.store, LedgerStore) else None,
-                                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
-                                    ledger_retention_s=settings.ledger_retention)
+                                    owner=self.instance_id, ledger_retention_s=settings.ledger_retention)
+        #: Several instances: the lease store (None: this server is alone and leads), the relay to the leader.
+        self.leases: LeaseStore | None = (self.store if settings.lease_ttl > 0 and isinstance(self.store, LeaseStore)
+                                          else None)
+        self._relay = (RelayClient(self.store, self.instance_id)
+                       if self.leases is not None and isinstance(self.store, RelayStore) else None)
+        self._leadership: pykka.ActorRef[Any] | None = None
+        self._lock: InstanceLock | None = None
+        if self.leases is not None:
+            self.state.standby = True  # until the lease is taken
+            self.directory.role = str(Role.FOLLOWER)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._sink: Callable[[dict[str, Any]], None] | None = None
         self.compute: DaskCompute | None = None  # the Dask cluster, when the compute option names one
@@ -157,13 +183,20 @@ class System:
 
     # ------------------------------------------------------------------ start
     def start(self) -> System:
-        """Open the stores, start the actors, restore and add jobs. Returns self."""
-        self.store.open()
+        """Open the stores, start the actors, restore and add jobs (as the leader). Returns self."""
+        self._lock_sqlite()
+        try:
+            self.store.open()
+        except BaseException:
+            self._unlock()
+            raise
         try:
             self.objects.open()
             self.stream_store.open()
         except BaseException:
             self._close_stores()
+            self.store.close()
+            self._unlock()
             raise
         d, s = self.directory, self.settings
         journal_config = JournalConfig(buffer_limit=s.journal_buffer, flush_interval_s=s.journal_flush_interval)
@@ -180,7 +213,10 @@ class System:
             self._supervisor.ask(GetStatus(), timeout=ASK_TIMEOUT_S)  # answered only after on_start started children
             self._sink = self._log_to_journal
             logs.add_sink(self._sink)
-            self._restore()
+            if self.leases is None:
+                self._restore()
+            else:
+                self._start_leadership()
         except BaseException:
             # Whatever failed (an import, a store), never leave actor threads running
             # behind a caller that will not shut them down: they would keep the process alive.
@@ -188,9 +224,10 @@ class System:
                 self.shutdown(grace_s=0.0)
             else:
                 self._close_stores()
+                self._unlock()
             raise
         log.info("server.started", workers=s.workers, store=self.store.kind, jobs=len(self.state.timetable),
-                 db_uri=redact(s.db_uri), compute=s.compute)
+                 db_uri=redact(s.db_uri), compute=s.compute, instance=self.instance_id, role=self.directory.role)
         return self
 
     def _worker_builder(self) -> Callable[[int], pykka.ActorRef[Any]]:
@@ -202,15 +239,22 @@ class System:
             compute = self.compute = DaskCompute(address, self.directory).open()
         except BaseException:
             self.store.close()
+            self._unlock()
             raise
         return lambda slot: DaskWorker.start(slot, self.worker_config, self.directory, compute)
 
-    def _restore(self) -> None:
+    def _restore(self, live: frozenset[str] = frozenset(), mine: frozenset[str] = frozenset()) -> None:
         """Stream the stored jobs into the scheduler (a chunk at a time: a 100k-job restart never
         holds every record at once) with the run ledger's heads (read in one query), retire config
         jobs no longer configured, add the configured ones that are new (a lost record's job
-        still meets its ledger heads)."""
+        still meets its ledger heads). A new leader passes the other instances alive (*live*) and
+        the slot ids of its own runs still in flight from an earlier term (*mine*): those runs
+        are left to finish where they run, not resumed."""
         heads: Mapping[str, LedgerHead] = self._settled_heads()
+        elsewhere = frozenset(
+            entry.slot_id for head in heads.values() if (entry := head.newest) is not None
+            and entry.state == SlotState.CLAIMED and entry.outcome is None
+            and (entry.owner in live or entry.slot_id in mine))
         current = {spec.job_id for spec in self.config_jobs}
         known: set[str] = set()
         retired: list[tuple[str, str]] = []
@@ -219,8 +263,8 @@ class System:
 
         def send(records: list[dict[str, Any]]) -> None:
             ids = (str(record.get("job_id")) for record in records)
-            self.ask(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads}),
-                     timeout=ASK_TIMEOUT_S)
+            self._ask_here(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads},
+                                       elsewhere), timeout=ASK_TIMEOUT_S)
 
         for stored in self.store.iter_jobs(RESTORE_CHUNK):
             record = self._settled_record(stored)
@@ -246,8 +290,9 @@ class System:
                      note="config jobs no longer in the config files")
         new = [spec for spec in self.config_jobs if spec.job_id not in known]
         if new:
-            self.ask(AddJobs(new, heads={spec.job_id: heads[spec.job_id] for spec in new if spec.job_id in heads}),
-                     timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
+            self._ask_here(AddJobs(new, heads={spec.job_id: heads[spec.job_id] for spec in new
+                                               if spec.job_id in heads}),
+                           timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
 
     def _settled_heads(self) -> dict[str, LedgerHead]:
         """The run ledger's heads, with the outcome of each run the ledger shows in flight taken from
@@ -312,7 +357,17 @@ class System:
     # ------------------------------------------------------------------ asking
     def ask(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """Send a command (an `actors.messages` dataclass) to the scheduler and wait, with a
-        timeout, for its answer (what the scheduler raises is raised here)."""
+        timeout, for its answer (what the scheduler raises is raised here). On a follower, a
+        job change (`actors.relay.RELAYED`) goes to the leader through the store instead, and the
+        answer is the leader's."""
+        if self._relay is not None and not self.directory.leading and isinstance(command, RELAYED):
+            answer = self._relay.submit(command, timeout)
+            self._mirror()  # the leader stored the change before answering: show it here at once
+            return answer
+        return self._ask_here(command, timeout)
+
+    def _ask_here(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
+        """`ask` this instance's scheduler, whatever the role."""
         ref = self.directory.scheduler
         if ref is None:
             raise ActorUnavailableError("the scheduler is not running")
@@ -325,7 +380,14 @@ class System:
             raise ActorUnavailableError(f"the scheduler is dead (asked {type(command).__name__})") from exc
 
     def ask_streams(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
-        """Send a command (an `actors.streammessages` dataclass) to the stream hub and wait for its answer."""
+        """Send a command (an `actors.streammessages` dataclass) to the stream hub and wait for its answer
+        (on a follower, a change goes to the leader's hub through the store)."""
+        if self._relay is not None and not self.directory.leading and isinstance(command, RELAYED):
+            return self._relay.submit(command, timeout)
+        return self._ask_streams_here(command, timeout)
+
+    def _ask_streams_here(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
+        """`ask_streams` this instance's stream hub, whatever the role."""
         ref = self.directory.streams
         if ref is None:
             raise ActorUnavailableError("the stream hub is not running")
@@ -388,6 +450,7 @@ class System:
         """Drain, interrupt what outlives the grace, save, stop in reverse order, close."""
         grace = self.settings.shutdown_grace if grace_s is None else grace_s
         d = self.directory
+        self._resign()  # several instances: take no lease now; a leader keeps renewing while it drains
         if self._supervisor is not None and self._supervisor.is_alive():
             self._supervisor.tell(Stopping())
         if d.streams is not None:  # first: nothing new arrives while the rest drains
@@ -428,6 +491,7 @@ class System:
                 stats = {}
             d.journal.stop(block=True, timeout=ASK_TIMEOUT_S)
             log.info("journal.closed", **{k: v for k, v in stats.items() if k != "outage_since"})
+        self._release()  # end the lease: a follower takes over at its next look
         if self._supervisor is not None:
             self._supervisor.stop(block=True, timeout=ASK_TIMEOUT_S)
         if self.compute is not None:
@@ -457,8 +521,10 @@ class System:
 
     # ------------------------------------------------------------------ system logs
     def _log_to_journal(self, event: dict[str, Any]) -> None:
-        """Logging sink: store system log lines as ``log`` documents (task echoes excluded)."""
-        if str(event.get("logger", "")).startswith("das_actors.task"):
+        """Logging sink: store system log lines as ``log`` documents (task echoes excluded). A follower
+        stores none (they are on its stderr and ``log_file``): the leader is the one writer of the
+        capped collection, whose seq numbers are then never contended (`actors.store.mongo_seq`)."""
+        if str(event.get("logger", "")).startswith("das_actors.task") or not self.directory.leading:
             return
         ref = self.directory.journal
         if ref is not None:

@@ -20,11 +20,9 @@ one `Timetable` and is its only caller.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from actors.bounds import MAX_EPOCH, in_range, short_repr
 from actors.errors import InvalidJobError
@@ -43,23 +41,27 @@ from actors.jobs import (
 from actors.jobstate import Decision, Job, Limits
 from actors.ledger import LedgerHead
 from actors.misfire import SlotSpan
+from actors.operatoractions import OperatorActions
 from actors.policy import Random
 from actors.recovery import Recovery
 from actors.slots import slot_key
-from actors.timerules import Step, effective_schedule, first_slot, next_step, overdue_last, period_of, retry_policy
+from actors.timerules import Step, effective_schedule, first_slot, next_step, period_of, retry_policy
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
 
 __all__ = ["FAILURES", "Decision", "Job", "Limits", "Timetable"]
 
 
-class Timetable(Recovery, ExtraRuns):
+class Timetable(Recovery, ExtraRuns, OperatorActions):
     """Every job and its due time; `due` pops what is ready, `finish` applies outcomes. Restores
-    checked against the run ledger are `actors.recovery`'s, backfill runs `actors.extraruns`'s."""
+    checked against the run ledger are `actors.recovery`'s, run now and backfill runs
+    `actors.extraruns`'s, the operator's verbs `actors.operatoractions`'s."""
 
     def __init__(self, limits: Limits, rng: Random) -> None:
         self.limits = limits
         self._rng = rng
+        #: The leader's term stamped on every run made (`actors.lease`; 0 for a single instance).
+        self.term = 0
         self._jobs: dict[str, Job] = {}
         self._heap: list[tuple[float, int, str, int]] = []
         self._seq = itertools.count()
@@ -117,18 +119,15 @@ class Timetable(Recovery, ExtraRuns):
         crash): its run count stands, and a run it shows in flight is resumed.
         """
         existing = self._jobs.get(spec.job_id)
+        if existing is not None and spec.origin is Origin.CHILD:
+            return self._extend(existing, spec, now)
         if existing is not None and existing.state in ACTIVE_STATES:
             return existing
         job = Job(spec=spec, state=JobState.SCHEDULED, created_at=now)
         self._jobs[spec.job_id] = job
         try:
-            slot = first_slot(job, self.limits, now, first_due_at, self._rng)
-            if slot is None:
-                self._finish_job(job, "the cron expression has no further fire time")
+            if not self._place_first(job, now, first_due_at):
                 return job
-            job.slot = slot
-            due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
-            self._schedule(job, self._floor(job, due) if spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
         except InvalidJobError:  # a due time out of range: nothing added (a finished namesake stays)
             if existing is None:
                 del self._jobs[spec.job_id]
@@ -140,6 +139,33 @@ class Timetable(Recovery, ExtraRuns):
             if head.newest is not None and not head.newest.finished:
                 self._adopt(job, head.newest, now)
         return job
+
+    def _extend(self, job: Job, spec: JobSpec, now: float) -> Job:
+        """A parent spawned a child it already has (same name and class): the child takes the new
+        definition (arguments, schedule, limits) and keeps its history (run numbers, counters).
+        An active child keeps its next due time; a finished, abandoned or quarantined one runs
+        again, its first slot as for a new child, its run limits counted from now."""
+        job.spec, job.schedule_cache = spec, None
+        if job.state in ACTIVE_STATES:
+            job.note = "extended by its parent: the next run takes the new definition"
+            return job
+        job.runs_before, job.retries_used, job.attempt = job.run_count, 0, 0
+        job.catchup, job.backfill, job.deferred = [], [], ((), ())
+        if self._place_first(job, now, None):
+            job.note = "extended by its parent: runs again (history kept)"
+        return job
+
+    def _place_first(self, job: Job, now: float, first_due_at: float | None) -> bool:
+        """Schedule *job*'s first slot (`actors.timerules.first_slot`; a child's floored by
+        ``minimum_interval``); False when a cron expression has no further fire time (finished)."""
+        slot = first_slot(job, self.limits, now, first_due_at, self._rng)
+        if slot is None:
+            self._finish_job(job, "the cron expression has no further fire time")
+            return False
+        job.slot = slot
+        due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
+        self._schedule(job, self._floor(job, due) if job.spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
+        return True
 
     def take_records(self) -> tuple[list[tuple[Job, tuple[float, ...], tuple[SlotSpan, ...]]], list[tuple[Job, Run]]]:
         """What the caller must record since the last call: missed slots and interrupted runs."""
@@ -182,7 +208,7 @@ class Timetable(Recovery, ExtraRuns):
         return Run(job_id=job.job_id, name=spec.name, classname=spec.classname, kwargs=spec.kwargs, index=index,
                    attempt=attempt, due_at=due_at, interval_s=period_of(job, self.limits, slot), parent=spec.parent,
                    timeout_s=timeout, trigger=trigger, slot=slot, tags=spec.tags,
-                   resources=spec.resources)
+                   resources=spec.resources, term=self.term)
 
     @staticmethod
     def _mark_started(job: Job, run: Run, now: float) -> None:
@@ -191,58 +217,6 @@ class Timetable(Recovery, ExtraRuns):
         job.last_started_at = now
         job.runs_total += 1
         job.version += 1
-
-    def _start_manual(self, job: Job, now: float) -> Run | None:
-        job.manual = False
-        params, job.manual_params = job.manual_params, None
-        reason = self._limit_reached(job, now, new_slot=True)
-        if reason:
-            job.note = f"run now refused: {reason}"
-            self._after_manual(job)
-            return None
-        job.run_count += 1
-        run = self._make_run(job, index=job.run_count, attempt=0, due_at=now, trigger=Trigger.MANUAL, slot=None)
-        if params:  # a triggered run: its parameters over the job's arguments, for this run only
-            run = dataclasses.replace(run, kwargs={**run.kwargs, **params}, params=params)
-        self._mark_started(job, run, now)
-        return run
-
-    def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job:
-        """Queue one manual run at once without touching the schedule (due time, anchor, retries).
-
-        The caller puts the job at the head of the waiting line. Allowed for scheduled,
-        waiting, paused, abandoned and finished jobs; a running job is refused. *params*
-        (already validated) are merged over the job's arguments for that run only; a job
-        whose manual run with other arguments is still waiting refuses another.
-        """
-        job = self._require(job_id)
-        if job.running is not None or job.state is JobState.RUNNING:
-            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is running; it cannot run twice at once",
-                                  field="job_id")
-        if job.manual and (params or job.manual_params) and dict(params or {}) != (job.manual_params or {}):
-            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) has a run now waiting already; it cannot run "
-                                  "twice at once", field="job_id")
-        if params:
-            job.manual_params = dict(params)
-        if not job.manual:
-            job.manual = True
-            job.state_before_manual = job.state
-            job.state = JobState.WAITING
-            job.version += 1  # its heap entry is re-pushed after the manual run
-        return job
-
-    def _after_manual(self, job: Job) -> None:
-        """Put a job back where it was before its manual run."""
-        before = job.state_before_manual or JobState.SCHEDULED
-        job.state_before_manual = None
-        if job.paused or before is JobState.PAUSED:
-            job.state = JobState.PAUSED
-            job.version += 1
-        elif before in (JobState.SCHEDULED, JobState.WAITING) and job.due_at is not None:
-            self._schedule(job, job.due_at, job.next_trigger)
-        else:
-            job.state = before
-            job.version += 1
 
     def mark_waiting(self, job_id: str) -> None:
         """A due job found no free worker: it waits, in due order, for the next one."""
@@ -302,85 +276,6 @@ class Timetable(Recovery, ExtraRuns):
         return Decision(job_id, job.state, job.due_at, note, tuple(children), tuple(child_errors), coalesced,
                         missed, spans)
 
-    # ---------------------------------------------------------------- operator actions
-    def pause(self, job_id: str) -> Job:
-        """Stop dispatching a job; a running run finishes first, then the job stays paused."""
-        job = self._require(job_id)
-        if job.state in ACTIVE_STATES:
-            job.paused = True
-            job.note = "paused by an operator"
-            if job.running is None:
-                job.state = JobState.PAUSED
-                job.version += 1
-        return job
-
-    def resume(self, job_id: str, now: float) -> Job:
-        """Dispatch a paused job again: at its due time, or now if that has passed."""
-        job = self._require(job_id)
-        job.paused = False
-        if job.state is JobState.PAUSED:
-            if job.due_at is not None and job.due_at <= now and job.next_trigger in NEW_SLOT_TRIGGERS \
-                    and job.slot is not None:  # slots fell due while paused: the misfire policy decides
-                self._apply_step(job, next_step(job, self.limits, now, last=overdue_last(job, job.planned_to)), now,
-                                 keep=job.slot)
-            else:
-                due = job.due_at if job.due_at is not None and job.due_at > now else now
-                self._schedule(job, due, job.next_trigger)
-            job.note = "resumed by an operator"
-        return job
-
-    def reschedule(self, job_id: str, when: float, now: float) -> float:
-        """Move the next run to *when*, floored by ``minimum_interval``; returns the due time."""
-        job = self._require(job_id)
-        if job.state not in (JobState.SCHEDULED, JobState.WAITING, JobState.PAUSED, JobState.ABANDONED,
-                             JobState.FINISHED, JobState.QUARANTINED):
-            raise InvalidJobError(f"job {job.spec.name!r} ({job_id}) is {job.state}; reschedule it after its run",
-                                  field="job_id")
-        due = self._floor(job, when)
-        if job.state in (JobState.ABANDONED, JobState.FINISHED, JobState.QUARANTINED):
-            job.retries_used = 0
-        trigger = job.next_trigger if job.state in (JobState.SCHEDULED, JobState.WAITING) else Trigger.SCHEDULE
-        if trigger in NEW_SLOT_TRIGGERS or job.state is JobState.PAUSED:
-            self._set_adhoc_slot(job, due)
-        if job.state is JobState.PAUSED:
-            job.due_at = due
-        else:
-            self._schedule(job, due, trigger)
-        job.note = "rescheduled by an operator"
-        return due
-
-    def set_aside(self, job_id: str, error: str) -> Job | None:
-        """Take a job whose rule or outcome raised out of the schedule, keeping it and the error
-        (state ``quarantined``): one poison job must not stop the others. The operator may look
-        at it, reschedule it, run it now or remove it. None when there is no such job."""
-        job = self._jobs.get(job_id)
-        if job is None:
-            return None
-        job.state = JobState.QUARANTINED
-        job.due_at = None
-        job.running = None
-        job.manual = False
-        job.state_before_manual = None
-        job.last_error = error
-        job.note = f"set aside: {error}"
-        job.version += 1
-        return job
-
-    def remove(self, job_id: str) -> Job:
-        """Forget a job. A running job's run finishes and is not rescheduled."""
-        job = self._require(job_id)
-        del self._jobs[job_id]
-        job.version += 1
-        return job
-
-    def prune(self, now: float, retention_s: float) -> list[str]:
-        """Drop finished jobs older than *retention_s*; abandoned jobs are kept."""
-        old = [j.job_id for j in self._jobs.values() if j.state is JobState.FINISHED
-               and (j.last_finished_at or j.created_at) + retention_s < now]
-        for job_id in old:
-            del self._jobs[job_id]
-        return old
-
     # ---------------------------------------------------------------- rules
     def _require(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
@@ -413,7 +308,7 @@ class Timetable(Recovery, ExtraRuns):
     def _limit_reached(self, job: Job, when: float, *, new_slot: bool) -> str:
         spec = job.spec
         limit = spec.run_limit
-        if new_slot and limit is not None and job.run_count >= limit:
+        if new_slot and limit is not None and job.run_count - job.runs_before >= limit:
             return "only_once: it ran once" if spec.only_once else f"max_runs reached ({limit} runs)"
         if spec.only_before is not None and when > spec.only_before:
             return f"only_before passed ({spec.only_before:.3f})"

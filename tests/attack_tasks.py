@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.taskbase import TaskBase
+
 #: What `BadNext` returns as ``next_at`` (or DAS's ``next``), by kind.
 BAD_NEXT = {
     "nan": lambda: float("nan"),
@@ -25,12 +27,7 @@ BAD_NEXT = {
 }
 
 
-class _Base:
-    def __init__(self, **kwargs: Any) -> None:
-        self.kw = kwargs
-        self.logger = kwargs["logger"]
-        self.index = kwargs.get("index", 1)
-        self.attempt = kwargs.get("attempt", 0)
+_Base = TaskBase
 
 
 class BadNext(_Base):

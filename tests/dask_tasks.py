@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.taskbase import TaskBase
+
 #: Longest a task waits for a file the test creates.
 WAIT_S = 60.0
 
@@ -24,11 +26,7 @@ def _wait_for(path: Path) -> bool:
     return True
 
 
-class _Base:
-    def __init__(self, **kwargs: Any) -> None:
-        self.kw = kwargs
-        self.logger = kwargs["logger"]
-        self.attempt = kwargs.get("attempt", 0)
+_Base = TaskBase
 
 
 class LogThenWait(_Base):

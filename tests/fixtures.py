@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.taskbase import TaskBase
+
 
 def write_marker(path: str, text: str) -> None:
     """Write *text* to *path* atomically (a temp file renamed), so a test that sees the file sees
@@ -20,13 +22,8 @@ def write_marker(path: str, text: str) -> None:
     temp.write_text(text)
     os.replace(temp, path)
 
-class _Base:
-    def __init__(self, **kwargs: Any) -> None:
-        self.kw = kwargs
-        self.logger = kwargs["logger"]
-        self.attempt = kwargs.get("attempt", 0)
-        self.index = kwargs.get("index", 1)
-        self.due_at = kwargs.get("due_at", 0.0)
+
+_Base = TaskBase
 
 
 class Ok(_Base):
@@ -124,7 +121,8 @@ class Chatty(_Base):
 
 class Tally(_Base):
     """Appends ``job_id index attempt slot`` to the file *path*, one atomic line per execution: a
-    count of real executions that does not depend on the store (the crash tests count doubles)."""
+    count of real executions that does not depend on the store (the crash tests count doubles).
+    With *busy_s*, it then works that long (so a kill can meet it in flight)."""
 
     def __call__(self) -> dict[str, Any]:
         line = f"{self.kw['job_id']} {self.index} {self.attempt} {self.due_at!r}\n".encode()
@@ -133,4 +131,6 @@ class Tally(_Base):
             os.write(fd, line)
         finally:
             os.close(fd)
+        if self.kw.get("busy_s"):
+            time.sleep(float(self.kw["busy_s"]))
         return {"tallied": True}

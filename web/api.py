@@ -167,6 +167,10 @@ def _server_routes(app: bottle.Bottle, facade: Any) -> None:
     def workers() -> dict[str, Any]:
         return {"workers": facade.workers()}
 
+    @route(app, "GET", "/instances")
+    def instances() -> dict[str, Any]:
+        return {"instances": facade.instances()}
+
     @route(app, "GET", "/options")
     def options() -> dict[str, Any]:
         return {"options": facade.options()}

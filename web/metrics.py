@@ -1,9 +1,9 @@
 """``/metrics``: the facade's counters as Prometheus text exposition (format 0.0.4).
 
 Families: runs by outcome, run duration and lateness histograms, waiting and running
-runs, jobs by state, workers by status, the journal's buffer and counters, and the
-scheduler's own counters. Every known label value is always present (0 when unseen), so
-a series never disappears from a dashboard.
+runs, jobs by state, workers by status, the journal's buffer and counters, this
+instance's role and the leader's term, and the scheduler's own counters. Every known label
+value is always present (0 when unseen), so a series never disappears from a dashboard.
 """
 
 from __future__ import annotations
@@ -93,7 +93,13 @@ def prometheus_text(data: Mapping[str, Any]) -> str:
     out.single("das_journal_written_total", "counter", "Documents written to the store.", journal.get("written", 0))
     out.single("das_journal_failed_writes_total", "counter", "Store writes that failed (and were retried).",
                journal.get("failed_writes", 0))
-    skip = {"runs", "waiting", "running", "jobs_by_state", "workers", "journal"}
+    leadership: Mapping[str, Any] = data.get("leadership") or {}
+    role = str(leadership.get("role") or "leader")
+    out.labelled("das_instance_role", "gauge", "This instance's role (several instances on one store: one leader).",
+                 "role", {"leader": int(role == "leader"), "follower": int(role == "follower")})
+    out.single("das_leader_term", "gauge", "The leader's term this instance knows (0: alone on its store).",
+               leadership.get("term") or 0)
+    skip = {"runs", "waiting", "running", "jobs_by_state", "workers", "journal", "leadership"}
     for key, value in sorted(data.items()):
         if key in skip or isinstance(value, bool) or not isinstance(value, int | float):
             continue

@@ -168,7 +168,7 @@ def _job_paths(now: float) -> dict[str, Any]:
                 "job": ref("Job")}},
             params=[_JOB_ID], errors=("400", "404", "409", "503"), write=True,
             body={"type": "object", "required": ["from", "to"], "additionalProperties": False,
-                  "properties": {"from": ref("When"), "to": ref("When")}})},
+                  "properties": {"from": ref("PastWhen"), "to": ref("PastWhen")}})},
         "/jobs/{job_id}/reschedule": {"post": _op(
             "rescheduleJob", "Move a job's next run", "200", job, params=[_JOB_ID], errors=("400", "404", "409", "503"),
             body={"type": "object", "required": ["when"], "additionalProperties": False,
@@ -244,6 +244,11 @@ def _system_paths(catalog: Catalog) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/workers": {"get": _op("listWorkers", "Worker slots", "200",
                                 _wrapped("workers", {"type": "array", "items": ref("Worker")}), tag="system")},
+        "/instances": {"get": _op(
+            "listInstances",
+            "Servers on this store: one leader, the others followers (id, host, role, term, lease end, heartbeat)",
+            "200", _wrapped("instances", {"type": "array", "items": ref("Instance")}), errors=("503",),
+            tag="system")},
         "/options": {"get": _op("listOptions", "Options with value, source and whether they apply live", "200",
                                 _wrapped("options", {"type": "array", "items": ref("Option")}), tag="system")},
         "/options/{name}": {"put": _op(
@@ -344,7 +349,8 @@ def openapi_document(base: str = "/analytics/", catalog: Catalog | None = None,
         "servers": [{"url": base.rstrip("/") + "/api/v1"}],
         "paths": _all_paths(catalog, now),
         "components": {"schemas": {**COMPONENTS, **DATA_SCHEMAS, **INTERACT_SCHEMAS,
-                                   **new_job_schemas(catalog.tasks, now)},
+                                   **new_job_schemas(catalog.tasks, now),
+                                   "FutureWhen": when_schema(now, allow_past=False)},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{}, {"bearer": []}],
     }

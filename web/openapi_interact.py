@@ -83,7 +83,7 @@ def interact_paths(op: Helper, q: Helper, p: Helper, ref: Helper, wrapped: Helpe
             wrapped("job", ref("Job")), params=[name], errors=("400", "403", "404", "503"), tag="scripts",
             body={"type": "object", "required": ["interval"], "additionalProperties": False,
                   "properties": {"interval": {"type": "number", "exclusiveMinimum": 0}, "args": {"type": "object"},
-                                 "when": ref("When")}})},
+                                 "when": ref("FutureWhen")}})},
         "/actions": {"get": op("Actions newest first", "200", {"type": "object", "properties": {
             "actions": {"type": "array", "items": ref("Action")}, "total": {"type": "integer"},
             "more": {"type": "boolean"}}}, params=[

@@ -33,6 +33,9 @@ STATES = [str(s) for s in JobState]
 WHEN_TEXT = (r"^(\+[0-9]{1,4}(\.[0-9]{1,3})?[smhd]?"
              r"|([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?(z|utc|gmt|Z|UTC|GMT)?"
              r"|20[34][0-9]-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)$")
+#: ISO text that is always in the past (1970-2019, UTC), for the ranges that must lie behind now.
+PAST_TEXT = (r"^(19[7-9][0-9]|20[01][0-9])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+             r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$")
 #: The largest magnitude of a number the schemas allow where the server sets no bound: a number
 #: without a fraction is an integer to JSON, and the store keeps integers of 64 bits.
 NUMBER_CAP = 2**63 - 1
@@ -240,8 +243,10 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
 
 COMPONENTS: dict[str, Any] = {
     "Error": ERROR,
-    "When": {"description": "TIMEISH text (HH:MM[:SS][gmt], +N[smhd], epoch, ISO-8601) or epoch seconds",
-             "oneOf": [{"type": "string", "maxLength": 100}, {"type": "number"}]},
+    "PastWhen": {"description": "A time in the past: an ISO-8601 datetime (UTC, 1970-2019; the server also takes "
+                                "an offset, or none to mean the job's zone) or epoch seconds",
+                 "oneOf": [{"type": "string", "pattern": PAST_TEXT}, {"type": "number", "minimum": 0,
+                                                                        "maximum": 1_577_836_800}]},
     "Job": {"type": "object", "required": ["job_id", "name", "classname", "interval", "state"], "properties": {
         "job_id": {"type": "string"}, "name": {"type": "string"}, "classname": {"type": "string"},
         "interval": {"type": ["number", "null"]}, "cron": {"type": ["string", "null"]},
@@ -283,6 +288,13 @@ COMPONENTS: dict[str, Any] = {
     "Worker": {"type": "object", "properties": {
         "slot": {"type": "integer"}, "status": {"type": "string"}, "pid": {"type": ["integer", "null"]},
         "run": {"type": ["object", "null"]}}},
+    "Instance": {"type": "object", "required": ["id", "role"], "properties": {
+        "id": {"type": "string"}, "host": {"type": "string"}, "pid": {"type": "integer"},
+        "role": {"type": "string", "enum": ["leader", "follower", "lost"]}, "term": {"type": ["integer", "null"]},
+        "lease_until": {"type": ["number", "null"]}, "heartbeat": {"type": ["number", "null"]},
+        "heartbeat_age_s": {"type": ["number", "null"]}, "alive": {"type": "boolean"},
+        "started_at": {"type": ["number", "null"]}, "web_url": {"type": ["string", "null"]},
+        "self": {"type": "boolean"}}},
     "Option": {"type": "object", "properties": {
         "name": {"type": "string"}, "value": {}, "default": {}, "source": {"type": "string"},
         "live": {"type": "boolean"}, "type": {"type": "string"}, "help": {"type": "string"},
@@ -317,6 +329,21 @@ PAGE = [{"name": "limit", "in": "query", "required": False, "description": "Page
         {"name": "offset", "in": "query", "required": False, "description": "Documents to skip (newest first)",
          "schema": {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0}}]
 
-__all__ = ["COMPONENTS", "JSON_VALUE", "OUTCOMES", "PAGE", "STATES", "TEXT", "WHEN_TEXT", "component_name",
-           "job_fields", "new_job_schemas", "option_value_schema", "ref", "report_parameters", "value_schema",
-           "when_schema"]
+__all__ = [
+    "COMPONENTS",
+    "JSON_VALUE",
+    "OUTCOMES",
+    "PAGE",
+    "PAST_TEXT",
+    "STATES",
+    "TEXT",
+    "WHEN_TEXT",
+    "component_name",
+    "job_fields",
+    "new_job_schemas",
+    "option_value_schema",
+    "ref",
+    "report_parameters",
+    "value_schema",
+    "when_schema",
+]

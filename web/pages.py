@@ -63,7 +63,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
         recent.sort(key=lambda d: d.get("seq", 0), reverse=True)
         return render("overview.mako", page, counts=counts, workers=facade.workers(), runs_hour=runs_hour,
                       failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()),
-                      tiles=facade.tiles(hour_ago), timeline=timeline_svg(facade, page))
+                      tiles=facade.tiles(hour_ago), timeline=timeline_svg(facade, page),
+                      instances=facade.instances())
 
     @route(app, "GET", "/running")
     def running() -> str:

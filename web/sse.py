@@ -88,21 +88,8 @@ def tail_response(state: WebState, query: Mapping[str, str], last_event_id: str 
     types = _types(query)
     keep = document_filter(query)
     after = _after(query, last_event_id, state)
-    limit = params.integer(query, "limit", minimum=1, maximum=100000)
-    timeout = params.number(query, "timeout", minimum=0.0, maximum=86400.0)
-    try:
-        stop = state.tails.open()
-    except RefusedError:
-        bottle.response.set_header("Retry-After", str(FULL_RETRY_AFTER_S))
-        raise
-    gone = bottle.request.environ.get("waitress.client_disconnected")
-    response = bottle.response
-    response.content_type = "text/event-stream; charset=utf-8"
-    response.set_header("Cache-Control", "no-cache, no-store")
-    response.set_header("X-Accel-Buffering", "no")
-    deadline = None if timeout is None else time.monotonic() + timeout
-    return _stream(state, stop, after, lambda halt: state.facade.tail(after, types, halt), keep=keep, limit=limit,
-                   deadline=deadline, client_gone=gone if callable(gone) else _never)
+    return _stream(state, after, lambda halt: state.facade.tail(after, types, halt), keep=keep,
+                   **_open_stream(state, query))
 
 
 def stream_tail_response(state: WebState, name: str, query: Mapping[str, str],
@@ -115,6 +102,14 @@ def stream_tail_response(state: WebState, name: str, query: Mapping[str, str],
     if after is None:
         after = state.facade.stream_last_seq(name)
     state.facade.stream(name, last=0)  # 404 for an unknown stream, before the stream starts
+    start = after
+    return _stream(state, start, lambda halt: state.facade.stream_tail(name, start, halt), keep=_always,
+                   **_open_stream(state, query))
+
+
+def _open_stream(state: WebState, query: Mapping[str, str]) -> dict[str, Any]:
+    """What every event stream needs: ``limit`` and ``timeout`` read, a tail slot taken (503 with
+    Retry-After when none is free), the event-stream headers set, the client's hang-up seen."""
     limit = params.integer(query, "limit", minimum=1, maximum=100000)
     timeout = params.number(query, "timeout", minimum=0.0, maximum=86400.0)
     try:
@@ -127,10 +122,8 @@ def stream_tail_response(state: WebState, name: str, query: Mapping[str, str],
     response.content_type = "text/event-stream; charset=utf-8"
     response.set_header("Cache-Control", "no-cache, no-store")
     response.set_header("X-Accel-Buffering", "no")
-    deadline = None if timeout is None else time.monotonic() + timeout
-    start = after
-    return _stream(state, stop, start, lambda halt: state.facade.stream_tail(name, start, halt), keep=_always,
-                   limit=limit, deadline=deadline, client_gone=gone if callable(gone) else _never)
+    return {"stop": stop, "limit": limit, "deadline": None if timeout is None else time.monotonic() + timeout,
+            "client_gone": gone if callable(gone) else _never}
 
 
 def _always(_doc: Mapping[str, Any]) -> bool:
@@ -170,10 +163,9 @@ def _pump(stop: threading.Event, source: Callable[[threading.Event], Iterator[di
         _offer(q, _END)
 
 
-def _stream(state: WebState, stop: threading.Event, after: int,
-            source: Callable[[threading.Event], Iterator[dict[str, Any]]], *,
-            keep: Callable[[Mapping[str, Any]], bool], limit: int | None, deadline: float | None,
-            client_gone: Callable[[], bool]) -> Iterator[str]:
+def _stream(state: WebState, after: int, source: Callable[[threading.Event], Iterator[dict[str, Any]]], *,
+            stop: threading.Event, keep: Callable[[Mapping[str, Any]], bool], limit: int | None,
+            deadline: float | None, client_gone: Callable[[], bool]) -> Iterator[str]:
     q: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_SIZE)
     sent = 0
     try:

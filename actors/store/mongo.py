@@ -7,8 +7,10 @@ same `Store` protocol as the embedded SQLite store, plus a native live tail.
 * Documents go to the capped collection ``db_coll`` (created at `MongoStore.open` with
   ``size``/``max``; an existing one that is not capped, or capped differently, is refused
   unless ``convert``). Job records go to the normal collection ``<db_coll>_jobs``.
-* The store gives each document an increasing integer ``seq`` (also its ``_id``); the
-  Journal is the one writer. A batch is one unordered ``insert_many``. A batch that failed
+* The store gives each document an increasing integer ``seq`` (also its ``_id``); several
+  servers on one database each have a Journal writing, so a seq another writer took is found
+  by its duplicate key and numbered again (`actors.store.mongo_seq`). A batch is one
+  unordered ``insert_many``. A batch that failed
   is retried by the Journal with the same document objects: they keep their ``seq``, so
   what a lost reply had already stored comes back as duplicate keys and is counted as
   stored, never written twice.
@@ -40,12 +42,15 @@ from pymongo import errors as mongo_errors
 from pymongo.collection import Collection as MongoCollection
 from pymongo.command_cursor import CommandCursor
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 from pymongo.uri_parser import parse_uri
 
 from actors.errors import ConfigError, StoreError, StoreUnavailableError
 from actors.store.base import Page, Query, check_fields
+from actors.store.mongo_lease import MongoLease
 from actors.store.mongo_ledger import MongoLedger, ensure_ledger
+from actors.store.mongo_relay import MongoRelay
+from actors.store.mongo_seq import Numbering
 
 Doc = dict[str, Any]
 log = structlog.get_logger("das_actors.store")
@@ -64,9 +69,11 @@ _NEWEST = [("seq", DESCENDING)]
 _NO_ID = {"_id": False}
 
 
-class MongoStore(MongoLedger):
+class MongoStore(MongoLedger, MongoLease, MongoRelay):
     """`Store` (and `TailableStore`) on MongoDB at *uri*, capped at *size_bytes*; see the module.
-    The run ledger (`actors.store.mongo_ledger`) lives in two normal collections beside it."""
+    The run ledger (`actors.store.mongo_ledger`) lives in two normal collections beside it; the
+    leader lease with the instances' heartbeats (`actors.store.mongo_lease`) and the commands
+    followers hand to the leader (`actors.store.mongo_relay`) in three more."""
 
     kind = "mongodb"
 
@@ -82,7 +89,7 @@ class MongoStore(MongoLedger):
         self.db_name, self.db_coll, self.convert, self.timeout_s = db_name, db_coll, convert, timeout_s
         self._lock = threading.RLock()  # open/close and the writer's seq counter
         self._client: MongoClient[Doc] | None = None
-        self._seq = 0
+        self._numbering = Numbering()
         self._pending: dict[int, tuple[Mapping[str, Any], int]] = {}  # id(doc) -> (doc, seq) of a failed batch
         self._inserted = self._count_at_open = 0
         self._server: Doc = {}
@@ -140,7 +147,8 @@ class MongoStore(MongoLedger):
                     self._ensure_indexes(self._docs())
                     ensure_ledger(self._db(), self.db_coll)
                     newest = self._docs().find_one({}, projection={"seq": True}, sort=_NEWEST)
-                    self._seq = int(newest["seq"]) if newest and isinstance(newest.get("seq"), int) else 0
+                    self._numbering = Numbering(int(newest["seq"]) if newest and isinstance(newest.get("seq"), int)
+                                                else 0)
                     self._count_at_open, self._inserted, self._pending = self._coll_stats()[0], 0, {}
             except BaseException:
                 self._client = None
@@ -224,46 +232,44 @@ class MongoStore(MongoLedger):
             return 0
         with self._lock:
             coll = self._docs()
-            assigned: dict[int, tuple[Mapping[str, Any], int]] = {}
-            batch: list[Doc] = []
             for position, given in enumerate(docs):
                 kind = given.get("type")
                 if type(kind) is not str:
                     raise StoreError(f"document #{position} of the batch has no string 'type': {kind!r}")
-                prior = self._pending.get(id(given))
-                if prior is not None and prior[0] is given:
-                    seq = prior[1]  # a retried batch keeps its seq: what was stored is not stored again
-                else:
-                    self._seq += 1
-                    seq = self._seq
-                assigned[id(given)] = (given, seq)
+            retried = {position: prior[1] for position, given in enumerate(docs)
+                       if (prior := self._pending.get(id(given))) is not None and prior[0] is given}
+            fresh = {position for position in range(len(docs)) if position not in retried}
+            with self._errors("insert"):
+                numbers = iter(self._numbering.next_seqs(coll, len(fresh)))
+            batch: list[Doc] = []
+            for position, given in enumerate(docs):
+                # a retried batch keeps its seq: what was stored is not stored again
+                seq = retried[position] if position in retried else next(numbers)
                 doc = {key: value for key, value in given.items() if key not in ("seq", "_id")}
                 doc["seq"] = doc["_id"] = seq
                 batch.append(doc)
-            self._pending = assigned
             try:
                 with self._errors("insert"):
-                    self._insert_many(coll, batch)
+                    self._numbering.insert(coll, batch, fresh, self._insert_many)
             except (InvalidDocument, OverflowError) as exc:
                 raise StoreError(f"mongodb store {self._where}: a document is not BSON-safe: {exc}") from exc
+            except BaseException:  # the Journal retries with the same objects: they keep these numbers
+                self._pending = {id(given): (given, batch[position]["seq"]) for position, given in enumerate(docs)}
+                raise
             self._pending = {}
             self._inserted += len(batch)
             return len(batch)
 
+    def resync_seq(self) -> None:
+        """Number new documents above the newest stored one (a follower that becomes the leader:
+        another server wrote meanwhile; `actors.store.mongo_seq`)."""
+        with self._lock, self._errors("resync_seq"):
+            self._numbering.resync(self._docs())
+
     @staticmethod
     def _insert_many(coll: MongoCollection[Doc], batch: list[Doc]) -> None:
-        try:
-            coll.insert_many(batch, ordered=False)
-        except BulkWriteError as exc:
-            details = exc.details
-            fatal = [e for e in details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
-            if fatal:
-                first = fatal[0]
-                raise StoreError(f"{len(fatal)} document(s) refused, first #{first.get('index')}: "
-                                 f"{first.get('errmsg')}") from exc  # fmt: skip
-            if details.get("writeConcernErrors"):
-                raise mongo_errors.WTimeoutError(f"write concern failed: {details['writeConcernErrors'][0]}") from exc
-            # Only duplicate seqs: stored by an earlier attempt whose reply was lost.
+        """One unordered insert (a test seam: a reply lost after part of the batch was stored)."""
+        coll.insert_many(batch, ordered=False)
 
     @staticmethod
     def _spec(query: Query) -> Doc:

@@ -31,6 +31,7 @@ from actors.store.base import Page, Query, check_fields
 from actors.store.sqlite_file import Identity, backup_to_temp, file_identity, file_problem, install
 from actors.store.sqlite_ledger import SCHEMA as LEDGER_SCHEMA
 from actors.store.sqlite_ledger import SQLiteLedger
+from actors.store.sqlite_tx import transaction
 
 Doc = dict[str, Any]
 
@@ -146,15 +147,8 @@ class SQLiteStore(SQLiteLedger):
 
     @contextmanager
     def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute(begin)
-        try:
+        with transaction(self._conn(), begin) as conn:
             yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
 
     # -- lifecycle ----------------------------------------------------------------------
 

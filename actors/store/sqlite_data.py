@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from actors.errors import StoreError, StoreUnavailableError
+from actors.store.sqlite_tx import transaction
 
 #: How long a write waits for another process's write to finish, ms.
 BUSY_TIMEOUT_MS = 30_000
@@ -104,12 +105,5 @@ class SQLiteFile:
     @contextmanager
     def transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
         """A transaction on this thread's connection (committed on success, rolled back on error)."""
-        conn = self.conn()
-        conn.execute(begin)
-        try:
+        with transaction(self.conn(), begin) as conn:
             yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise

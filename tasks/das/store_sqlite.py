@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from actors.errors import ServiceError
+from actors.store.sqlite_tx import transaction
 from tasks.das.store import READ_ATTEMPTS, CacheEntry, Doc, Part, dumps, summary_doc
 
 _SCHEMA = (
@@ -91,14 +92,8 @@ class SQLiteDasStore:
             if write:
                 self._write.acquire()
             try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
+                with transaction(conn, "BEGIN IMMEDIATE" if write else "BEGIN"):
                     yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.rollback()
-                    raise
             finally:
                 if write:
                     self._write.release()

@@ -63,6 +63,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "data_uri", "data_db_name", "object_max_size", "object_versions", "stream_max_messages", "stream_size",
         "stream_prefetch", "stream_heartbeat", "stream_backoff_max",  # issue 13: data objects and streams
         "compute",  # issue 15: compute on Dask
+        "lease_ttl",  # issue 15: several instances, one leader
         "misfire", "misfire_grace", "max_catchup", "ledger_retention",  # issue 12: time rules
         "scripts", "script_max_bytes", "script_output_max_bytes",  # issue 14: scripts and actions
         "act_allow_any_url", "act_allow_private", "act_timeout", "act_max_attempts", "act_retry_delay",

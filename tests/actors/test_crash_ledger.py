@@ -14,11 +14,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+
+from tests.polling import eventually as poll
 
 pytestmark = pytest.mark.system
 
@@ -27,15 +28,6 @@ JOBS = 2000
 #: Kill when the tally file has this many executions (the burst runs on between polls).
 KILL_AT = (1, 250, 700, 1300)
 DEADLINE_S = 180.0
-
-
-def poll(predicate, timeout: float, every: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
 
 
 def lines(path: Path) -> list[str]:
@@ -72,7 +64,10 @@ def test_sigkill_during_a_burst_of_only_once_jobs_never_runs_a_job_twice(tmp_pat
     kills = 0
     for threshold in KILL_AT:
         server = start(tmp_path, config)
-        reached = poll(lambda threshold=threshold: len(lines(tally)) >= threshold, DEADLINE_S)
+        def enough(limit: int = threshold) -> bool:
+            return len(lines(tally)) >= limit
+
+        reached = poll(enough, DEADLINE_S)
         server.send_signal(signal.SIGKILL)
         server.wait(30)
         assert reached, f"the burst did not reach {threshold} executions"

@@ -21,21 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.polling import eventually as poll
+
 pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL_S = 0.3
 DOWN_INTERVALS = 10
 DEADLINE_S = 60.0
-
-
-def poll(predicate, timeout: float, every: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
 
 
 def results(db: Path) -> list[dict]:

@@ -129,6 +129,20 @@ def test_children_get_ancestry_and_malformed_ones_are_reported(start):
     assert {d["name"] for d in results(system, parent=parent_id)} == {"kid", "grandkid"}
 
 
+def test_a_parent_that_spawns_the_same_child_at_every_run_keeps_one_child_job(start):
+    kid = {"name": "kid", "classname": F + "Ok", "interval": 0.05, "only_once": True}
+    system = start([job("parent", "Spawn", interval=1.0, max_runs=3, children=[kid])])
+    parent_id = system.config_jobs[0].job_id
+    wait_results(system, count=3, job_id=parent_id)
+    # The kid runs once per parent run that found it finished (a parent run while it still waits
+    # only updates it): at least twice, as one job whose run numbers go on.
+    docs = wait_results(system, count=2, name="kid")
+    assert len({d["job_id"] for d in docs}) == 1  # one child, extended at each parent run
+    assert sorted(d["index"] for d in docs) == list(range(1, len(docs) + 1))  # its history goes on
+    kids = [j for j in system.ask(ListJobs()) if j["name"] == "kid"]
+    assert len(kids) == 1 and kids[0]["parent"] == [parent_id]
+
+
 def test_retries_exactly_max_retries_then_abandoned(start):
     system = start([job("bad", "Fail")], max_retries=2)
     bad = system.config_jobs[0].job_id

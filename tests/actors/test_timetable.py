@@ -337,6 +337,42 @@ def test_children_are_built_even_when_the_parent_failed():
     assert len(decision.children) == 1
 
 
+def test_a_parent_that_spawns_a_child_it_has_extends_it_instead_of_adding_another():
+    tt = make(start_offset=False)
+    parent = tt.add(spec("p"), now=0)
+    first = {"name": "c", "classname": "Test", "interval": 30, "kwargs": {"key": "a"}}
+    _, decision = run_once(tt, parent.job_id, 0, ok(0, 1, children=(first,)))
+    child = tt.add(decision.children[0], now=1)
+    run_once(tt, child.job_id, child.due_at, ok(child.due_at, child.due_at + 1))
+    assert child.run_count == 1
+    again = {**first, "kwargs": {"key": "b"}, "max_runs": 5}
+    _, decision = run_once(tt, parent.job_id, 100, ok(100, 101, children=(again,)))
+    extended = tt.add(decision.children[0], now=101)
+    assert extended is child and extended.job_id == child.job_id  # the same job, not one more
+    assert dict(extended.spec.kwargs) == {"key": "b"} and extended.spec.max_runs == 5
+    assert extended.run_count == 1 and "extended" in extended.note  # history kept
+    assert len([j for j in tt.jobs() if j.spec.origin is Origin.CHILD]) == 1
+    other = {**first, "name": "d"}  # another name is another child
+    _, decision = run_once(tt, parent.job_id, 200, ok(200, 201, children=(other,)))
+    assert tt.add(decision.children[0], now=201).job_id != child.job_id
+
+
+def test_an_extended_finished_child_runs_again_counting_its_limit_from_the_extension():
+    tt = make(start_offset=False)
+    parent = tt.add(spec("p"), now=0)
+    once = {"name": "c", "classname": "Test", "interval": 30, "only_once": True}
+    _, decision = run_once(tt, parent.job_id, 0, ok(0, 1, children=(once,)))
+    child = tt.add(decision.children[0], now=1)
+    run, _ = run_once(tt, child.job_id, child.due_at, ok(child.due_at, child.due_at + 1))
+    assert child.state is JobState.FINISHED and run.index == 1
+    _, decision = run_once(tt, parent.job_id, 100, ok(100, 101, children=(once,)))
+    assert tt.add(decision.children[0], now=101) is child
+    assert child.state is JobState.SCHEDULED and child.due_at == 131
+    run, _ = run_once(tt, child.job_id, 131, ok(131, 132))
+    assert run.index == 2  # run numbers go on: its earlier results stay addressable
+    assert child.state is JobState.FINISHED and child.to_record()["runs_before"] == 1
+
+
 # ------------------------------------------------------------------ operator actions
 def test_reschedule_is_floored_by_minimum_interval():
     tt = make(minimum=60, start_offset=False)
@@ -445,6 +481,21 @@ def test_run_now_runs_at_once_without_shifting_the_schedule():
     scheduled = tt.start(job.job_id, 100)
     assert (scheduled.trigger, scheduled.index, scheduled.due_at) == (Trigger.SCHEDULE, 3, 100)
     assert tt.finish(job.job_id, ok(100, 101), 101).due_at == 200  # anchored as before
+
+
+@pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT])
+def test_a_failed_run_now_is_not_retried_and_says_so_while_the_schedule_keeps_its_retries(outcome):
+    tt = make(start_offset=False, retries=2)
+    job = tt.add(spec(interval=100), now=0)
+    run_once(tt, job.job_id, 0, ok(0, 1))
+    tt.run_now(job.job_id)
+    tt.start(job.job_id, 30)
+    decision = tt.finish(job.job_id, fail(30, 31, outcome=outcome), 31)
+    assert "not retried" in decision.note and job.retries_used == 0
+    assert decision.state is JobState.SCHEDULED and decision.due_at == 100 and tt.due(99) == []
+    tt.start(job.job_id, 100)  # the scheduled slot fails: it is retried
+    retry = tt.finish(job.job_id, fail(100, 101, outcome=outcome), 101)
+    assert job.retries_used == 1 and retry.due_at is not None and retry.due_at < 200
 
 
 def test_run_now_of_an_abandoned_job_leaves_it_abandoned_and_a_running_job_is_refused():

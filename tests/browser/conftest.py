@@ -20,7 +20,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,9 @@ import pytest
 from actors.configfile import load_config
 from actors.server import Server
 from tasks.registry import TaskRegistry
+from tests.polling import wait_for
+
+poll = wait_for  # the browser tests call it poll
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, ViewportSize
@@ -61,16 +64,6 @@ def unique(prefix: str = "browser") -> str:
     return f"{prefix}-{next(_names)}-{time.monotonic_ns()}"
 
 
-def poll(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.1, what: str = "") -> Any:
-    """Call *predicate* until it returns something truthy; fail after *timeout* seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g}s: {what or predicate}")
-        time.sleep(every)
 
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> Path:

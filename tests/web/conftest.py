@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,11 @@ from actors.config import Settings
 from actors.facade import Facade
 from actors.server import Server
 from tasks.registry import TaskRegistry
+from tests import polling
 from tests.web.fake_backend import FakeBackend
 from web.app import app_for
+
+wait_for = polling.wait_for  # re-exported: the web tests import it from here
 
 T = "tests.web.tasks:"
 BASE = "/analytics"
@@ -81,16 +84,6 @@ def unique(prefix: str = "job") -> str:
     return f"{prefix}-{next(_names)}-{time.monotonic_ns()}"
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
-    """Poll *predicate* until it returns something truthy; fail after *timeout* seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="module")

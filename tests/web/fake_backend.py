@@ -88,6 +88,10 @@ class FakeBackend(DataDoor):
     def workers(self) -> list[dict[str, Any]]:
         return [{"slot": 0, "status": "idle", "pid": 4242, "run": None, "restarts": 0}]
 
+    def instances(self) -> list[dict[str, Any]]:
+        return [{"id": "fake:4242:0", "host": "fake", "pid": 4242, "role": "leader", "term": 0, "lease_until": None,
+                 "heartbeat": None, "alive": True, "alone": True}]
+
     def tasks(self) -> list[dict[str, Any]]:
         return list(self.registry.describe())
 

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.taskbase import TaskBase
+
 #: What the XSS probe puts everywhere it can: result fields, log lines, errors.
 PAYLOAD = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'
@@ -20,12 +22,8 @@ def write_marker(path: str, text: str) -> None:
     temp.write_text(text)
     os.replace(temp, path)
 
-class _Base:
-    def __init__(self, **kwargs: Any) -> None:
-        self.kw = kwargs
-        self.logger = kwargs["logger"]
-        self.index = kwargs.get("index", 1)
-        self.attempt = kwargs.get("attempt", 0)
+
+_Base = TaskBase
 
 
 class Say(_Base):

@@ -75,6 +75,23 @@
 
 <h2>Timeline</h2>
 <div class="timeline" id="timeline" data-testid="timeline" data-live>${timeline}</div>
+<h2>Instances</h2>
+<table id="instances" data-testid="instances">
+<thead><tr><th>instance</th><th>host</th><th>pid</th><th>role</th><th>term</th><th>lease until</th><th>last heartbeat</th></tr></thead>
+<tbody>
+% for inst in instances:
+<tr data-instance="${inst.get('id')}" data-role="${inst.get('role')}">
+  <td>${inst.get('id')}${' (this one)' if inst.get('self') or inst.get('alone') else ''}</td>
+  <td>${inst.get('host', '')}</td>
+  <td>${inst.get('pid', '')}</td>
+  <td><span class="badge role-${inst.get('role')}">${inst.get('role')}</span>${' (alone on its store)' if inst.get('alone') else ''}</td>
+  <td>${inst.get('term') if inst.get('term') is not None else '-'}</td>
+  <td>${f.rel(inst.get('lease_until')) if inst.get('lease_until') else '-'}</td>
+  <td>${f.rel(inst.get('heartbeat')) if inst.get('heartbeat') else '-'}</td>
+</tr>
+% endfor
+</tbody>
+</table>
 
 <h2>Last failures</h2>
 <div id="last-failures-live" data-live>
