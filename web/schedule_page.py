@@ -5,7 +5,9 @@ by themselves (scheduled, waiting, running, paused) are the default tab; jobs th
 (finished, abandoned, quarantined: kept to be looked at, rescheduled or removed) have their
 own, so a few hundred finished children do not push the live ones off the page. A tab is a
 group of states (`actors.jobs.STATE_GROUPS`) the scheduler filters by, so paging and totals
-stay real; a ``state=`` filter narrows further. Each row's actions come from
+stay real; a ``state=`` filter narrows further. Outside the "ended" tab, children that ended
+are folded under their parent (its row counts them and links to its Job page's children), so
+a pipeline that spawns children at every run keeps one line per parent. Each row's actions come from
 `web.job_menu`, drawn as a ``<details>`` menu of POST forms (no script needed).
 """
 
@@ -32,9 +34,10 @@ def register_schedule(app: bottle.Bottle, state: WebState) -> None:
         query = query_params()
         chosen = params.jobs_filter(query, default_limit=100)
         tab = params.choice(query, "tab", SCHEDULE_TABS, default="active")
+        fold = chosen["state"] is None and tab != "ended"  # ended children under their parent's row
         if chosen["state"] is None and tab != "all":  # a tab is a group of states; a chosen state wins
             chosen["state"] = tab
-        found = facade.jobs_page(**chosen)
+        found = facade.jobs_page(**chosen, fold_children=fold)
         page = state.page("schedule")
         keep = {k: query[k] for k in ("due_within", "state", "tag", "tab") if query.get(k)}
         by_state = dict(facade.metrics().get("jobs_by_state") or {})

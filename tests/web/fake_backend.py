@@ -154,7 +154,8 @@ class FakeBackend(DataDoor):
                                    tag=tag)["jobs"])
 
     def jobs_page(self, *, due_within_s: float | None = None, limit: int = 100, offset: int = 0,
-                  state: str | None = None, tag: str | None = None) -> dict[str, Any]:
+                  state: str | None = None, tag: str | None = None, fold_children: bool = False) -> dict[str, Any]:
+        del fold_children  # the fake has no children to fold
         horizon = None if due_within_s is None else time.time() + due_within_s
         with self._lock:
             chosen = sorted((dict(j) for j in self._jobs.values()

@@ -32,7 +32,11 @@ ${w.pager(total, limit, offset, more, 'schedule', keep)}
 % for job in jobs:
 <tr data-job-id="${job['job_id']}" data-testid="job-row" data-state="${job['state']}">
   <td class="due">${w.reltime(job.get('due_at'), 'due')}</td>
-  <td class="name"><a href="${c.job_url(job['job_id'])}" data-testid="job-link" title="${job['name']} (id ${job['job_id']})">${job['name']}</a> ${w.tags(job.get('tags'), 'schedule')}</td>
+  <td class="name"><a href="${c.job_url(job['job_id'])}" data-testid="job-link" title="${job['name']} (id ${job['job_id']})">${job['name']}</a> ${w.tags(job.get('tags'), 'schedule')}
+  % if job.get('ended_children'):
+  <a href="${c.job_url(job['job_id'])}#job-children-live" class="muted folded" data-testid="ended-children" title="children of this job that ended (finished, abandoned or quarantined); listed on its page and in the ended tab">+${job['ended_children']} ended</a>
+  % endif
+  </td>
   <td class="class" title="${job['classname']}">${job['classname']}</td>
   <td>${w.state(job['state'])}
   % if job.get('run_id'):
