@@ -28,7 +28,17 @@ import orjson
 from actors.bounds import HORIZON_S, MAX_EPOCH, MIN_INTERVAL_S, in_range, short_repr
 from actors.bounds import MAX_COUNT as BOUND_COUNT
 from actors.errors import InvalidJobError, InvalidValueError
-from actors.jobkinds import ACTIVE_STATES, NEW_SLOT_TRIGGERS, JobState, Origin, Outcome, Trigger
+from actors.jobkinds import (
+    ACTIVE_STATES,
+    ENDED_STATES,
+    NEW_SLOT_TRIGGERS,
+    STATE_GROUPS,
+    JobState,
+    Origin,
+    Outcome,
+    Trigger,
+    in_state,
+)
 from actors.jsonsafe import find_unsafe
 from actors.misfire import MisfirePolicy
 from actors.schedule import Schedule, schedule_from_fields
@@ -392,6 +402,23 @@ class RunReport:
     children: tuple[Mapping[str, Any], ...] = ()
 
 
-__all__ = ["ACTIVE_STATES", "MAX_COUNT", "MAX_SECONDS", "NEW_SLOT_TRIGGERS", "RESERVED_KWARGS", "TIME_FIELDS",
-           "JobSpec", "JobState", "Origin", "Outcome", "Run", "RunReport", "Trigger", "canonical_json",
-           "make_job_id"]
+__all__ = [
+    "ACTIVE_STATES",
+    "ENDED_STATES",
+    "MAX_COUNT",
+    "MAX_SECONDS",
+    "NEW_SLOT_TRIGGERS",
+    "RESERVED_KWARGS",
+    "STATE_GROUPS",
+    "TIME_FIELDS",
+    "JobSpec",
+    "JobState",
+    "Origin",
+    "Outcome",
+    "Run",
+    "RunReport",
+    "Trigger",
+    "canonical_json",
+    "in_state",
+    "make_job_id",
+]

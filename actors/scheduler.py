@@ -529,7 +529,7 @@ class Scheduler(Standby, pykka.ThreadingActor, AdHocRuns):
     def _jobs_page(self, message: GetJobsPage) -> dict[str, Any]:
         return jobs_page(self._s.timetable, self._clock(), message.offset, message.limit,
                          due_within_s=message.due_within_s,
-                         state=message.state, tag=message.tag)
+                         state=message.state, tag=message.tag, fold_children=message.fold_children)
 
     def _view(self, job: Job) -> dict[str, Any]:
         return view(job)
