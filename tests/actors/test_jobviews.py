@@ -11,7 +11,7 @@ def test_ended_children_fold_under_a_parent_still_in_the_timetable():
     tt = make(start_offset=False)
     parent = tt.add(spec("parent", interval=60), now=0)
     done = tt.add(spec("done", interval=10, origin=Origin.CHILD, parent=(parent.job_id,), only_once=True), now=0)
-    live = tt.add(spec("live", interval=10, origin=Origin.CHILD, parent=(parent.job_id,)), now=0)
+    tt.add(spec("live", interval=10, origin=Origin.CHILD, parent=(parent.job_id,)), now=0)
     orphan = tt.add(spec("orphan", interval=10, origin=Origin.CHILD, parent=("gone",), only_once=True), now=0)
     for job in (done, orphan):
         run_once(tt, job.job_id, job.due_at, ok(job.due_at, job.due_at + 1))

@@ -129,7 +129,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
+def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory,
+          request: pytest.FixtureRequest) -> Iterator[Server]:
     """A `Server` with the demo jobs serving the panel on a free port (after the browser check);
     a test module may set more options in its ``PANEL_OPTIONS``."""
     registry = TaskRegistry(importable=("tests",))

@@ -1,7 +1,8 @@
 """The panel keeps up by itself (issue 16), in a real browser: the Overview's counts and the
 Schedule's rows change without a reload, the timeline's bars open their runs, and the
 Schedule stays one line per job at 1280 px. Screenshots of the live Overview and of the
-timeline go to ``test-artifacts/browser/`` (``live-overview.png``, ``overview-timeline.png``, ``timeline.png``), and with
+timeline go to ``test-artifacts/browser/`` (``live-overview.png``, ``overview-timeline.png``,
+``timeline.png``), and with
 ``UPDATE_DOC_SCREENSHOTS=1`` to ``docs/panel-overview.png`` and ``docs/panel-timeline.png`` (the
 README's pictures).
 
