@@ -159,8 +159,8 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
     from actors.errors import DasActorsError
     from actors.jobs import JobSpec, Outcome, RunReport
     from actors.plugins import packages_option, split_dotted
+    from actors.runtimeconfig import limits_from, service_options
     from actors.services import build_services
-    from actors.system import limits_from, service_options
     from actors.timetable import Timetable
     from tasks.registry import default_registry
 

@@ -46,9 +46,10 @@ from actors.messages import (
     RunJobNow,
 )
 from actors.plugins import packages_option
+from actors.runtimeconfig import limits_from, service_options
 from actors.services import build_services
 from actors.store.base import Page, Query
-from actors.system import System, limits_from, service_options
+from actors.system import System
 from actors.timeish import parse_when, parse_when_in_zone
 from actors.timerules import floor_notes
 from reports.base import ReportContext
