@@ -86,6 +86,19 @@ ASK_TIMEOUT_S = 10.0
 DRAIN_POLL_S = 0.02
 
 
+def _ask_actor(ref: pykka.ActorRef[Any] | None, what: str, command: Any, timeout: float) -> Any:
+    """Ask *ref* (*what*, for the errors) *command*: not running, too slow or dead is an
+    `ActorUnavailableError`; what the actor raises is raised here."""
+    if ref is None:
+        raise ActorUnavailableError(f"{what} is not running")
+    try:
+        return ref.ask(command, timeout=timeout)
+    except pykka.Timeout as exc:
+        raise ActorUnavailableError(f"{what} did not answer {type(command).__name__} within {timeout:g}s") from exc
+    except pykka.ActorDeadError as exc:
+        raise ActorUnavailableError(f"{what} is dead (asked {type(command).__name__})") from exc
+
+
 class System(Roles, StoredJobs):
     """The running server; see the module docstring. Use as a context manager in tests.
     Several instances on one store: see `actors.roles` (mixed in)."""
@@ -223,16 +236,7 @@ class System(Roles, StoredJobs):
 
     def _ask_here(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """`ask` this instance's scheduler, whatever the role."""
-        ref = self.directory.scheduler
-        if ref is None:
-            raise ActorUnavailableError("the scheduler is not running")
-        try:
-            return ref.ask(command, timeout=timeout)
-        except pykka.Timeout as exc:
-            raise ActorUnavailableError(f"the scheduler did not answer {type(command).__name__} within "
-                                        f"{timeout:g}s") from exc
-        except pykka.ActorDeadError as exc:
-            raise ActorUnavailableError(f"the scheduler is dead (asked {type(command).__name__})") from exc
+        return _ask_actor(self.directory.scheduler, "the scheduler", command, timeout)
 
     def ask_streams(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """Send a command (an `actors.streammessages` dataclass) to the stream hub and wait for its answer
@@ -243,16 +247,7 @@ class System(Roles, StoredJobs):
 
     def _ask_streams_here(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """`ask_streams` this instance's stream hub, whatever the role."""
-        ref = self.directory.streams
-        if ref is None:
-            raise ActorUnavailableError("the stream hub is not running")
-        try:
-            return ref.ask(command, timeout=timeout)
-        except pykka.Timeout as exc:
-            raise ActorUnavailableError(f"the stream hub did not answer {type(command).__name__} within "
-                                        f"{timeout:g}s") from exc
-        except pykka.ActorDeadError as exc:
-            raise ActorUnavailableError(f"the stream hub is dead (asked {type(command).__name__})") from exc
+        return _ask_actor(self.directory.streams, "the stream hub", command, timeout)
 
     def workers(self, timeout: float = ASK_TIMEOUT_S) -> list[dict[str, Any]]:
         """Status of every worker slot."""
