@@ -51,6 +51,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
     from actors.plugins import packages_option
     from actors.server import Server
     from tasks.registry import TaskRegistry, default_registry
+    from web.server import EXPOSED_NOTE
 
     chosen: list[TaskRegistry] = []
 
@@ -98,6 +99,9 @@ def _cmd_start(args: argparse.Namespace) -> int:
     if system.login_url:  # as JupyterLab does: a person reads this line, not the JSON log
         sys.stderr.write(f"das-actors: scripts are on and no web token was given; log in to the panel with\n"
                          f"    {system.login_url}\n")
+    if system.web is not None and system.web.exposed_without_token:  # loud: beside the JSON warning
+        sys.stderr.write(f"das-actors: WARNING: {system.web.url} is open to the network without a token: "
+                         f"{EXPOSED_NOTE}\n")
     while not stop.wait(1.0):
         pass
     log.info("server.stopping", signal=received[0] if received else None, grace_s=settings.shutdown_grace)
@@ -155,8 +159,8 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
     from actors.errors import DasActorsError
     from actors.jobs import JobSpec, Outcome, RunReport
     from actors.plugins import packages_option, split_dotted
+    from actors.runtimeconfig import limits_from, service_options
     from actors.services import build_services
-    from actors.system import limits_from, service_options
     from actors.timetable import Timetable
     from tasks.registry import default_registry
 

@@ -145,6 +145,13 @@ _o("Web", "web_allowed_hosts", "", "more Host names the web interface answers to
    "the bound address always are, any other Host gets 421")
 _o("Web", "web_token_file", "", "file holding the web token, read at start, trailing newline stripped "
    "(keeps it out of ps; used when web_token is empty, before env DAS_ACTORS_WEB_TOKEN)")
+# -- issue 16: a read-only token beside the admin token, and the panel's live refresh -----------
+_o("Web", "web_read_token", "", "a second, read-only token: it reads every page and GET route, every change it "
+   "sends is refused (403); needs an admin token (empty = none)")
+_o("Web", "web_read_token_file", "", "file holding the read-only token, read at start, trailing newline stripped "
+   "(used when web_read_token is empty, before env DAS_ACTORS_WEB_READ_TOKEN)")
+_o("Web", "web_refresh", 5.0, "seconds between the panel's live refreshes of a page's changing parts (0 = off: "
+   "reload by hand)", minimum=0, maximum=3600.0)
 _o("Web", "web_threads", 16, "request threads of the web server (requests are read without one)", minimum=2)
 _o("Web", "web_max_tails", 8, "live tails (SSE) served at once, below web_threads (each holds a thread)",
    minimum=1)

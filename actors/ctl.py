@@ -137,25 +137,31 @@ def _log_line(doc: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------- commands
-def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    if args.args:
+def json_and_pairs(text: str | None, pairs: list[str] | None, *, json_flag: str, pair_flag: str) -> dict[str, Any]:
+    """A JSON object given as *text* (``--args``, ``--params``) updated with ``key=value`` *pairs*
+    (``--arg``, ``--param``), each value read as JSON when it parses, else as text."""
+    values: dict[str, Any] = {}
+    if text:
         try:
-            loaded = json.loads(args.args)
+            loaded = json.loads(text)
         except ValueError as exc:
-            raise CtlUsageError(f"--args is not valid JSON: {exc}") from None
+            raise CtlUsageError(f"{json_flag} is not valid JSON: {exc}") from None
         if not isinstance(loaded, dict):
-            raise CtlUsageError("--args must be a JSON object")
-        kwargs.update(loaded)
-    for item in args.arg or []:
+            raise CtlUsageError(f"{json_flag} must be a JSON object")
+        values.update(loaded)
+    for item in pairs or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise CtlUsageError(f"--arg expects key=value, got {item!r}")
+            raise CtlUsageError(f"{pair_flag} expects key=value, got {item!r}")
         try:
-            kwargs[key] = json.loads(raw)
+            values[key] = json.loads(raw)
         except ValueError:
-            kwargs[key] = raw
-    return kwargs
+            values[key] = raw
+    return values
+
+
+def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return json_and_pairs(args.args, args.arg, json_flag="--args", pair_flag="--arg")
 
 
 def _number(text: str) -> float | str:

@@ -14,32 +14,15 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from actors.ctl import Answer, Client, _cell, _when, table
-from actors.errors import CtlUsageError, ServerRefusedError
+from actors.ctl import Answer, Client, _cell, _when, json_and_pairs, table
+from actors.errors import ServerRefusedError
 
 #: Seconds between two looks at a run's status, and how long a 404 is taken for "being stored".
 POLL_S, NOT_FOUND_GRACE_S = 0.5, 5.0
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if args.params:
-        try:
-            loaded = json.loads(args.params)
-        except ValueError as exc:
-            raise CtlUsageError(f"--params is not valid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise CtlUsageError("--params must be a JSON object")
-        params.update(loaded)
-    for item in args.param or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise CtlUsageError(f"--param expects key=value, got {item!r}")
-        try:
-            params[key] = json.loads(raw)
-        except ValueError:
-            params[key] = raw
-    return params
+    return json_and_pairs(args.params, args.param, json_flag="--params", pair_flag="--param")
 
 
 def _trigger(args: argparse.Namespace, client: Client) -> Answer:

@@ -35,7 +35,7 @@ def _positive(text: str) -> int:
 _JOB_FILTERS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--due-within",), {"type": float, "metavar": "S", "help": "only jobs due within S seconds"}),
     (("--state",), {"help": "only jobs in this state (scheduled, waiting, running, paused, abandoned, finished, "
-                             "quarantined)"}),
+                             "quarantined) or group of states (active, ended)"}),
     (("--tag",), {"help": "only jobs with this tag"}),
     (("--limit",), {"type": _positive, "default": 1000}), (("--offset",), {"type": _positive})]
 

@@ -46,9 +46,10 @@ from actors.messages import (
     RunJobNow,
 )
 from actors.plugins import packages_option
+from actors.runtimeconfig import limits_from, service_options
 from actors.services import build_services
 from actors.store.base import Page, Query
-from actors.system import System, limits_from, service_options
+from actors.system import System
 from actors.timeish import parse_when, parse_when_in_zone
 from actors.timerules import floor_notes
 from reports.base import ReportContext
@@ -90,11 +91,12 @@ class Facade(DataDoor):
                                    tag=tag)["jobs"])
 
     def jobs_page(self, *, due_within_s: float | None = None, limit: int = 100, offset: int = 0,
-                  state: str | None = None, tag: str | None = None) -> dict[str, Any]:
-        """``{"jobs": [...], "total": n, "more": bool}``: one page, sorted by the scheduler (with *tag*)."""
+                  state: str | None = None, tag: str | None = None, fold_children: bool = False) -> dict[str, Any]:
+        """``{"jobs": [...], "total": n, "more": bool}``: one page, sorted by the scheduler (with *tag*);
+        *fold_children*: ended children counted on their parent's row, not listed."""
         if limit < 0 or offset < 0:
             raise InvalidJobError(f"limit and offset must be >= 0, got {limit} and {offset}", field="limit")
-        return dict(self.system.ask(GetJobsPage(offset, limit, due_within_s, state, tag)))
+        return dict(self.system.ask(GetJobsPage(offset, limit, due_within_s, state, tag, fold_children)))
 
     def job(self, job_id: str) -> dict[str, Any]:
         """One job (by id, or by a name only one job has) with its ancestors, children and recent runs."""
@@ -246,10 +248,11 @@ class Facade(DataDoor):
     def options(self) -> list[dict[str, Any]]:
         """Every option: current value, default, source, whether it applies live."""
         settings = self.system.settings
+        secret = ("web_token", "web_read_token")  # shown as set or not, never the value (a reader sees this)
         return [{**o, "value": settings.get(o["name"]), "source": settings.source(o["name"])}
-                for o in options_registry.describe_options() if o["name"] != "web_token"] + [
-            {**o, "value": "***" if settings.get("web_token") else "", "source": settings.source("web_token")}
-            for o in options_registry.describe_options() if o["name"] == "web_token"]
+                for o in options_registry.describe_options() if o["name"] not in secret] + [
+            {**o, "value": "***" if settings.get(o["name"]) else "", "source": settings.source(o["name"])}
+            for o in options_registry.describe_options() if o["name"] in secret]
 
     def set_option(self, name: str, value: Any) -> dict[str, Any]:
         """Change a live option now (text is parsed as on the command line). Others need a restart."""

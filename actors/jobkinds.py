@@ -23,6 +23,16 @@ class JobState(enum.StrEnum):
 
 
 ACTIVE_STATES = frozenset({JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING, JobState.PAUSED})
+#: States of jobs that no longer run by themselves (kept to be looked at, rescheduled or removed).
+ENDED_STATES = frozenset({JobState.FINISHED, JobState.ABANDONED, JobState.QUARANTINED})
+#: Names a job list may be filtered by besides one state (the Schedule page's tabs, ``GET jobs?state=``).
+STATE_GROUPS = {"active": ACTIVE_STATES, "ended": ENDED_STATES}
+
+
+def in_state(state: str, wanted: str) -> bool:
+    """True when a job in *state* matches the filter *wanted*: a state name or a `STATE_GROUPS` name."""
+    group = STATE_GROUPS.get(wanted)
+    return state == wanted if group is None else state in group
 
 
 class Outcome(enum.StrEnum):
@@ -61,4 +71,5 @@ class Origin(enum.StrEnum):
     CHILD = "child"
 
 
-__all__ = ["ACTIVE_STATES", "NEW_SLOT_TRIGGERS", "JobState", "Origin", "Outcome", "Trigger"]
+__all__ = ["ACTIVE_STATES", "ENDED_STATES", "NEW_SLOT_TRIGGERS", "STATE_GROUPS",
+           "JobState", "Origin", "Outcome", "Trigger", "in_state"]

@@ -1,5 +1,5 @@
-"""Value objects of the scheduler: job definitions, runs and their reports (the kinds of states,
-outcomes, triggers and origins are `actors.jobkinds`', re-exported here).
+"""Value objects of the scheduler: job definitions (the kinds of states, outcomes, triggers and
+origins are `actors.jobkinds`', a run and its report `actors.runs`', both re-exported here).
 
 A *job* is a definition (`JobSpec`: a task class, a schedule (an interval or a cron
 expression in a time zone, see `actors.schedule`), arguments, limits) that
@@ -28,9 +28,20 @@ import orjson
 from actors.bounds import HORIZON_S, MAX_EPOCH, MIN_INTERVAL_S, in_range, short_repr
 from actors.bounds import MAX_COUNT as BOUND_COUNT
 from actors.errors import InvalidJobError, InvalidValueError
-from actors.jobkinds import ACTIVE_STATES, NEW_SLOT_TRIGGERS, JobState, Origin, Outcome, Trigger
+from actors.jobkinds import (
+    ACTIVE_STATES,
+    ENDED_STATES,
+    NEW_SLOT_TRIGGERS,
+    STATE_GROUPS,
+    JobState,
+    Origin,
+    Outcome,
+    Trigger,
+    in_state,
+)
 from actors.jsonsafe import find_unsafe
 from actors.misfire import MisfirePolicy
+from actors.runs import Run, RunReport
 from actors.schedule import Schedule, schedule_from_fields
 from actors.tags import check_name, check_tags
 
@@ -329,69 +340,23 @@ def make_job_id(spec: JobSpec) -> str:
     return digest[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
-    """One execution of a job, as sent to a worker (small and picklable on purpose)."""
-
-    job_id: str
-    name: str
-    classname: str
-    kwargs: Mapping[str, Any]
-    index: int
-    attempt: int
-    due_at: float
-    interval_s: float
-    parent: tuple[str, ...]
-    timeout_s: float | None
-    trigger: Trigger = Trigger.SCHEDULE
-    #: The slot this run is for (its identity in the run ledger); None for a manual run.
-    slot: float | None = None
-    tags: tuple[str, ...] = ()
-    #: The job's placement (`JobSpec.resources`), for a compute cluster.
-    resources: Mapping[str, float] = field(default_factory=dict)
-    #: Arguments given to this run only (a triggered run), already merged into ``kwargs``.
-    params: Mapping[str, Any] | None = None
-    #: The term of the leader that started it (`actors.lease`); 0 for a single instance.
-    term: int = 0
-
-    @property
-    def run_id(self) -> str:
-        """``job_id:index:attempt``, unique per execution: the one id of a run everywhere (stored
-        documents, logs, the API, the panel, metrics)."""
-        return f"{self.job_id}:{self.index}:{self.attempt}"
-
-    def describe(self) -> str:
-        """Human identity for messages: ``run 3 (attempt 1) of job 'hotspot' (ab12...)``."""
-        attempt = f" (attempt {self.attempt})" if self.attempt else ""
-        return f"run {self.index}{attempt} of job {self.name!r} ({self.job_id})"
-
-    def to_wire(self) -> dict[str, Any]:
-        """A plain dict for the pipe to the worker subprocess."""
-        return {
-            "job_id": self.job_id, "name": self.name, "classname": self.classname,
-            "kwargs": dict(self.kwargs), "index": self.index, "attempt": self.attempt,
-            "due_at": self.due_at, "interval": self.interval_s, "parent": list(self.parent),
-            "timeout": self.timeout_s, "trigger": str(self.trigger), "slot": self.slot, "tags": list(self.tags),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RunReport:
-    """What the scheduler needs from a finished run to decide what comes next.
-
-    ``next_at``, ``resubmit`` and ``children`` come from the task's returned dict;
-    ``children`` are already-validated child definitions (dicts for `JobSpec.from_dict`).
-    """
-
-    outcome: Outcome
-    started_at: float
-    finished_at: float
-    error: str | None = None
-    next_at: float | None = None
-    resubmit: bool = True
-    children: tuple[Mapping[str, Any], ...] = ()
-
-
-__all__ = ["ACTIVE_STATES", "MAX_COUNT", "MAX_SECONDS", "NEW_SLOT_TRIGGERS", "RESERVED_KWARGS", "TIME_FIELDS",
-           "JobSpec", "JobState", "Origin", "Outcome", "Run", "RunReport", "Trigger", "canonical_json",
-           "make_job_id"]
+__all__ = [
+    "ACTIVE_STATES",
+    "ENDED_STATES",
+    "MAX_COUNT",
+    "MAX_SECONDS",
+    "NEW_SLOT_TRIGGERS",
+    "RESERVED_KWARGS",
+    "STATE_GROUPS",
+    "TIME_FIELDS",
+    "JobSpec",
+    "JobState",
+    "Origin",
+    "Outcome",
+    "Run",
+    "RunReport",
+    "Trigger",
+    "canonical_json",
+    "in_state",
+    "make_job_id",
+]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from actors.errors import ConflictError, NotFoundError
-from actors.jobs import JobState
+from actors.jobs import ENDED_STATES, JobState, in_state
 from actors.jobstate import Job, Limits
 from actors.schedule import CronSchedule
 from actors.timerules import effective_schedule, floor_notes, misfire_policy
@@ -79,19 +79,40 @@ def detail_view(job: Job, limits: Limits, now: float) -> dict[str, Any]:
 
 
 def jobs_page(timetable: Timetable, now: float, offset: int, limit: int, *, due_within_s: float | None = None,
-              state: str | None = None, tag: str | None = None) -> dict[str, Any]:
+              state: str | None = None, tag: str | None = None, fold_children: bool = False) -> dict[str, Any]:
     """``{"jobs", "total", "more"}``: one page of jobs sorted by due time (no due time last), by name;
-    only jobs due within *due_within_s*, in *state*, carrying *tag* when given."""
+    only jobs due within *due_within_s*, in *state* (a state or a group: ``active``, ``ended``),
+    carrying *tag* when given.
+
+    With *fold_children*, a child that ended (finished, abandoned, quarantined) whose parent is
+    still in the timetable is not listed; its parent's view counts it (``ended_children``), so
+    a pipeline that spawns children at every run keeps one line per parent.
+    """
     horizon = None if due_within_s is None else now + due_within_s
     far = float("inf")
+    folded = _ended_children(timetable) if fold_children else {}
+    hidden = {job_id for ids in folded.values() for job_id in ids}
     keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
             for job in timetable.jobs()
-            if (horizon is None or (job.due_at is not None and job.due_at <= horizon))
-            and (state is None or job.state == state)
+            if job.job_id not in hidden
+            and (horizon is None or (job.due_at is not None and job.due_at <= horizon))
+            and (state is None or in_state(job.state, state))
             and (tag is None or tag in job.spec.tags)]
     first = heapq.nsmallest(offset + limit, keys)[offset:]
     items = [view(job) for _, _, job_id in first if (job := timetable.get(job_id)) is not None]
+    for item in items:
+        if folded.get(item["job_id"]):
+            item["ended_children"] = len(folded[item["job_id"]])
     return {"jobs": items, "total": len(keys), "more": offset + len(items) < len(keys)}
+
+
+def _ended_children(timetable: Timetable) -> dict[str, list[str]]:
+    """Parent id -> ids of its children that ended, for parents still in *timetable*."""
+    found: dict[str, list[str]] = {}
+    for job in timetable.jobs():
+        if job.spec.parent and job.state in ENDED_STATES and timetable.get(job.spec.parent[-1]) is not None:
+            found.setdefault(job.spec.parent[-1], []).append(job.job_id)
+    return found
 
 
 def count_states(timetable: Timetable) -> dict[str, int]:

@@ -78,6 +78,9 @@ class GetJobsPage:
     due_within_s: float | None = None
     state: str | None = None
     tag: str | None = None
+    #: Ended children of a parent that is still in the timetable are counted on its row
+    #: (``ended_children``), not listed (the Schedule page's fold).
+    fold_children: bool = False
 
 
 @dataclass(frozen=True, slots=True)

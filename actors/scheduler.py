@@ -20,14 +20,14 @@ The rules are in `actors.timetable` (pure); this actor adds time and concurrency
   records for the panel and the API.
 
 Operator commands (`AddJob`, `RemoveJob`, `PauseJob`, `RunJobNow` ...) arrive as typed asks
-through `actors.facade`; each returns a JSON-safe answer, or raises (`NotFoundError` for an
-unknown job id, `InvalidJobError` when the job's state refuses it).
+through `actors.facade`; their handlers are in `actors.jobcommands` (mixed in), each returns a
+JSON-safe answer, or raises (`NotFoundError` for an unknown job id, `InvalidJobError` when the
+job's state refuses it).
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,8 +36,9 @@ import pykka
 import structlog
 
 from actors.adhocruns import AdHocRuns
+from actors.decisionlog import log_decision
+from actors.jobcommands import JobCommands
 from actors.jobs import NEW_SLOT_TRIGGERS, JobState, Outcome, Run, RunReport, Trigger
-from actors.jobviews import count_states, detail_view, family, jobs_page, resolve, view
 from actors.leadermessages import Follow, Lead, LeaseRenewed, MirrorJobs
 from actors.messages import (
     AddJob,
@@ -74,19 +75,16 @@ from actors.messages import (
 )
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.schedstate import SchedulerState, new_state
-from actors.setaside import lateness, set_aside, unrestorable
+from actors.setaside import set_aside
 from actors.slotkeeper import SlotKeeper
 from actors.standby import Standby
 from actors.streammessages import StreamArrived
 from actors.streamtrigger import jobs_to_start
-from actors.timetable import Decision, Job
+from actors.timetable import Job
 from actors.waker import Waker
 
 log = structlog.get_logger("das_actors.scheduler")
 
-
-def _debug_on() -> bool:
-    return logging.getLogger("das_actors.scheduler").isEnabledFor(logging.DEBUG)
 
 #: How often changed job records are sent to the Journal, and finished jobs pruned.
 SAVE_INTERVAL_S = 0.5
@@ -106,7 +104,7 @@ MAX_BATCH = 256
 FAST_CLASS_S = 0.005
 
 
-class Scheduler(Standby, pykka.ThreadingActor, AdHocRuns):
+class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
     """The one place where jobs are dispatched; see the module docstring."""
 
     def __init__(self, state: SchedulerState, directory: Directory, clock: Callable[[], float] = time.time) -> None:
@@ -206,90 +204,6 @@ class Scheduler(Standby, pykka.ThreadingActor, AdHocRuns):
         self._slots.prune(self._clock())
         self._arm_saver()
 
-    # -- commands (asked with a timeout through the facade and the System)
-    def _add(self, message: AddJob) -> dict[str, Any]:
-        tt = self._s.timetable
-        head = None
-        if self._s.ledger is not None and message.spec.job_id not in tt:
-            head = self._s.ledger.ledger_heads([message.spec.job_id]).get(message.spec.job_id)
-        job = tt.add(message.spec, self._clock(), first_due_at=message.first_due_at, head=head)
-        self._changed(job)
-        self._dispatch()
-        return self._view(job)
-
-    def _add_many(self, message: AddJobs) -> int:
-        now, tt = self._clock(), self._s.timetable
-        for spec in message.specs:
-            self._changed(tt.add(spec, now, first_due_at=message.first_due_at, head=message.heads.get(spec.job_id)))
-        self._dispatch()
-        return len(message.specs)
-
-    def _restore(self, message: RestoreJobs) -> int:
-        now, tt = self._clock(), self._s.timetable
-        for record in message.records:
-            job_id = str(record.get("job_id"))
-            try:
-                job = tt.restore(record, now, message.heads.get(job_id), elsewhere=message.elsewhere)
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the restore of the others
-                unrestorable(self._s, record, exc)
-                continue
-            if job.job_id != job_id:  # stored under an older id scheme (a child before issue 16): moved
-                self._s.deleted.add(job_id)
-                self._changed(job)
-                log.info("job.id_migrated", job=job.spec.name, old_job_id=job_id, job_id=job.job_id)
-                job_id = job.job_id
-            if job.state is JobState.WAITING and job.backfill:
-                self._s.waiting.append(job_id)
-            if record.get("running") or record.get("state") != str(job.state) or job_id in message.heads \
-                    or record.get("due_at") != job.due_at:
-                self._changed(job)  # restore changed it (a run resumed, slots planned); the rest is stored as it is
-            if job.manual and job_id not in self._s.waiting:
-                self._s.waiting.appendleft(job_id)  # a triggered run that was waiting
-        self._dispatch()
-        return len(tt)
-
-    def _list_jobs(self, _message: ListJobs) -> list[dict[str, Any]]:
-        return [self._view(j) for j in self._s.timetable.jobs()]
-
-    def _get_job(self, message: GetJob) -> dict[str, Any]:
-        job = resolve(self._s.timetable, message.job_id)  # an id, or a name only one job has
-        return {**detail_view(job, self._s.timetable.limits, self._clock()), **family(self._s.timetable, job)}
-
-    def _pause(self, message: PauseJob) -> dict[str, Any]:
-        job = self._require(message.job_id)
-        self._s.timetable.pause(job.job_id)
-        return self._after_operation(job)
-
-    def _resume(self, message: ResumeJob) -> dict[str, Any]:
-        job = self._require(message.job_id)
-        self._s.timetable.resume(job.job_id, self._clock())
-        return self._after_operation(job)
-
-    def _reschedule(self, message: RescheduleJob) -> dict[str, Any]:
-        job = self._require(message.job_id)
-        self._s.timetable.reschedule(job.job_id, message.due_at, self._clock())
-        return self._after_operation(job)
-
-    def _run_now(self, message: RunJobNow) -> dict[str, Any]:
-        job = self._require(message.job_id)
-        self._s.timetable.run_now(job.job_id)
-        if job.job_id not in self._s.waiting:
-            self._s.waiting.appendleft(job.job_id)
-        return self._after_operation(job)
-
-    def _backfill(self, message: BackfillJob) -> dict[str, Any]:
-        job = self._require(message.job_id)
-        answer = self._slots.backfill(job, message.start, message.end, self._clock())
-        return {"job": self._after_operation(job), **answer}
-
-    def _remove(self, message: RemoveJob) -> dict[str, Any]:
-        job = self._require(message.job_id)
-        self._s.timetable.remove(job.job_id)
-        self._s.deleted.add(job.job_id)
-        self._s.dirty.discard(job.job_id)
-        log.info("job.removed", job=job.spec.name, job_id=job.job_id, running=job.running is not None)
-        return self._view(job)
-
     def _drain(self, _message: Drain) -> list[str]:
         self._s.draining = True
         if self._s.one_offs:
@@ -300,43 +214,11 @@ class Scheduler(Standby, pykka.ThreadingActor, AdHocRuns):
             self._waker.wake_at(None)
         return [run.run_id for _, run in self._s.running.values()]
 
-    def _list_running(self, _message: ListRunning) -> list[dict[str, Any]]:
-        # "slot" is the worker slot here (as before the run ledger); the run's schedule slot is "due_slot".
-        here = [{**run.to_wire(), "slot": slot, "due_slot": run.slot, "run_id": run_id}
-                for run_id, (slot, run) in self._s.running.items()]
-        return here + self._standby_running() if self._s.standby else here
-
-    def _status(self, _message: GetStatus) -> dict[str, Any]:
-        s = self._s
-        return {"jobs": len(s.timetable), "idle": sorted(s.idle), "down": dict(s.down), "waiting": len(s.waiting),
-                "running": len(s.running), "draining": s.draining, "ledger_down_since": s.ledger_down_since,
-                "one_offs_waiting": len(s.one_offs), "late_s": lateness(self._s, self._clock()),
-                "unrestorable": dict(s.unrestorable), "standby": s.standby, "term": s.term, **s.stats}
-
     def _save_now(self, message: SaveNow) -> bool:
         if message.all_jobs:
             self._s.dirty.update(job.job_id for job in self._s.timetable.jobs())
         self._save()
         return True
-
-    def _metrics(self, _message: GetMetrics) -> dict[str, Any]:
-        s = self._s
-        return {"runs": s.metrics.snapshot(), "waiting": len(s.waiting), "running": len(s.running),
-                "jobs_by_state": count_states(s.timetable), **s.stats}
-
-    def _set_limits(self, message: SetLimits) -> bool:
-        self._s.timetable.limits = message.limits
-        self._s.finished_retention_s = message.finished_retention_s
-        self._dispatch()
-        return True
-
-    def _require(self, job_id: str) -> Job:
-        return resolve(self._s.timetable, job_id)  # an id, or a name only one job has
-
-    def _after_operation(self, job: Job) -> dict[str, Any]:
-        self._changed(job)
-        self._dispatch()
-        return self._view(job)
 
     # ------------------------------------------------------------------ dispatch
     def _dispatch(self) -> None:
@@ -430,7 +312,7 @@ class Scheduler(Standby, pykka.ThreadingActor, AdHocRuns):
         decision = tt.finish(run.job_id, report, now)
         s.stats["finished"] += 1
         s.stats["coalesced"] += decision.coalesced
-        self._log_decision(run, report, decision)
+        log_decision(run, report, decision)
         for child in decision.children:
             known = child.job_id in tt
             try:
@@ -525,34 +407,6 @@ class Scheduler(Standby, pykka.ThreadingActor, AdHocRuns):
     def _arm_saver(self) -> None:
         self._saver = tell_later(self.actor_ref, SAVE_INTERVAL_S, Housekeep())
 
-    # ------------------------------------------------------------------ views and logs
-    def _jobs_page(self, message: GetJobsPage) -> dict[str, Any]:
-        return jobs_page(self._s.timetable, self._clock(), message.offset, message.limit,
-                         due_within_s=message.due_within_s,
-                         state=message.state, tag=message.tag)
-
-    def _view(self, job: Job) -> dict[str, Any]:
-        return view(job)
-
-    def _log_decision(self, run: Run, report: RunReport, decision: Decision) -> None:
-        quiet = (report.outcome is Outcome.SUCCESS and not decision.coalesced
-                 and decision.state is not JobState.ABANDONED)
-        if quiet and not _debug_on():
-            return
-        fields = {"job": run.name, "job_id": run.job_id, "index": run.index, "attempt": run.attempt,
-                  "outcome": str(report.outcome), "duration_s": round(report.finished_at - report.started_at, 6),
-                  "state": str(decision.state), "next_due_at": decision.due_at, "note": decision.note}
-        if decision.child_errors:
-            fields["child_errors"] = list(decision.child_errors)
-        if decision.state is JobState.ABANDONED:
-            log.error("job.abandoned", error=report.error, **fields)
-        elif report.outcome is Outcome.SUCCESS:
-            if decision.coalesced:
-                log.warning("job.coalesced", skipped_slots=decision.coalesced, **fields)
-            else:
-                log.debug("run.finished", **fields)
-        else:
-            log.warning("run.failed", error=report.error, **fields)
 
 
 #: Message type -> handler: the Scheduler's whole vocabulary.

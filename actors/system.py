@@ -25,118 +25,81 @@ stored job records and hands job changes to the leader through the store (`actor
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pykka
 import structlog
 
 from actors import logs
-from actors.config import Settings, misfire_default
+from actors.config import Settings
 from actors.daskcompute import DaskCompute
 from actors.daskworker import DaskWorker
 from actors.errors import ActorUnavailableError
-from actors.ingest import IngestConfig
-from actors.jobs import JobSpec, Origin
+from actors.jobrestore import StoredJobs
+from actors.jobs import JobSpec
 from actors.journal import Journal, JournalConfig
 from actors.lease import LeaseStore, Role
-from actors.ledger import Finished, LedgerHead, LedgerStore, SlotState
+from actors.ledger import LedgerStore
 from actors.messages import (
-    AddJobs,
     Configure,
     Drain,
     Flush,
     GetStatus,
     Interrupt,
     Records,
-    RestoreJobs,
-    SaveJobs,
     SaveNow,
     SetLimits,
     Stopping,
 )
-from actors.plugins import packages_option
-from actors.policy import RestartPolicy, RetryPolicy
 from actors.relay import RELAYED, RelayClient, RelayStore
 from actors.roles import Roles
 from actors.routing import Directory
+from actors.runtimeconfig import (
+    LIVE_WORKER_FIELDS,
+    ingest_config_from,
+    limits_from,
+    restart_policy_from,
+    worker_config_from,
+)
 from actors.scheduler import Scheduler, SchedulerState
-from actors.services import service_option_names
-from actors.store import Query, Store, open_store
+from actors.store import Store, open_store
 from actors.store.data import data_uri_for, open_object_store, open_stream_store
 from actors.store.instancelock import InstanceLock
 from actors.streamhub import StreamHub
 from actors.streamspec import StreamSpec
 from actors.supervisor import Builders, Supervisor
-from actors.timetable import Limits, Timetable
+from actors.timetable import Timetable
 from actors.uri import dask_address, redact
-from actors.worker import KILL_GRACE_S, Worker, WorkerConfig
+from actors.worker import KILL_GRACE_S, Worker
 
 log = structlog.get_logger("das_actors.system")
 
 #: Default timeout of every ask to an actor.
 ASK_TIMEOUT_S = 10.0
-#: Job records restored per message at start.
-RESTORE_CHUNK = 5_000
 #: Poll period while waiting for runs to drain at shutdown.
 DRAIN_POLL_S = 0.02
 
 
-def limits_from(settings: Settings) -> Limits:
-    """The timetable's live-tunable numbers from the options."""
-    return Limits(
-        minimum_interval_s=settings.minimum_interval,
-        retry=RetryPolicy(max_retries=settings.max_retries, base_delay_s=settings.retry_delay,
-                          max_delay_s=settings.retry_max_delay, jitter=settings.retry_jitter),
-        start_offset=not settings.no_start_offset,
-        default_timeout_s=settings.task_timeout or None,
-        max_children_per_run=settings.max_children_per_run,
-        misfire=misfire_default(settings),
-    )
+def _ask_actor(ref: pykka.ActorRef[Any] | None, what: str, command: Any, timeout: float) -> Any:
+    """Ask *ref* (*what*, for the errors) *command*: not running, too slow or dead is an
+    `ActorUnavailableError`; what the actor raises is raised here."""
+    if ref is None:
+        raise ActorUnavailableError(f"{what} is not running")
+    try:
+        return ref.ask(command, timeout=timeout)
+    except pykka.Timeout as exc:
+        raise ActorUnavailableError(f"{what} did not answer {type(command).__name__} within {timeout:g}s") from exc
+    except pykka.ActorDeadError as exc:
+        raise ActorUnavailableError(f"{what} is dead (asked {type(command).__name__})") from exc
 
 
-def service_options(settings: Settings) -> dict[str, Any]:
-    """The option values the service plugins are built from (their own options and ``db_uri``)."""
-    return {name: settings.get(name) for name in (*service_option_names(), "db_uri")}
-
-
-def ingest_config_from(settings: Settings) -> IngestConfig:
-    """How stream consumers work, from the ``stream_*`` options."""
-    return IngestConfig(prefetch=settings.stream_prefetch, heartbeat_s=settings.stream_heartbeat,
-                        backoff_max_s=settings.stream_backoff_max,
-                        backoff_min_s=min(0.2, settings.stream_backoff_max))
-
-
-def restart_policy_from(settings: Settings) -> RestartPolicy:
-    """The worker/actor restart policy from the options."""
-    return RestartPolicy(max_restarts=settings.restart_max, window_s=settings.restart_window,
-                         min_backoff_s=settings.restart_min_backoff, max_backoff_s=settings.restart_max_backoff,
-                         random_factor=settings.restart_jitter, reset_after_s=settings.restart_reset_after)
-
-
-def worker_config_from(settings: Settings) -> WorkerConfig:
-    """What every worker process is started with, from the options."""
-    return WorkerConfig(memory_mb=settings.worker_memory_mb, max_runs_per_process=settings.worker_max_runs,
-                        restart=restart_policy_from(settings), verbose=settings.verbose,
-                        max_children=settings.max_children_per_run,
-                        task_packages=packages_option(settings.task_packages),
-                        service_options=service_options(settings), result_max_bytes=settings.result_max_bytes,
-                        log_max_lines=settings.log_max_lines, log_max_bytes=settings.log_max_bytes,
-                        keep_task_processes=settings.keep_task_processes)
-
-
-#: The `WorkerConfig` fields a live option may change on running workers.
-LIVE_WORKER_FIELDS = ("max_children", "verbose", "result_max_bytes", "log_max_lines", "log_max_bytes",
-                      "keep_task_processes")
-
-
-class System(Roles):
+class System(Roles, StoredJobs):
     """The running server; see the module docstring. Use as a context manager in tests.
     Several instances on one store: see `actors.roles` (mixed in)."""
 
@@ -243,101 +206,6 @@ class System(Roles):
             raise
         return lambda slot: DaskWorker.start(slot, self.worker_config, self.directory, compute)
 
-    def _restore(self, live: frozenset[str] = frozenset(), mine: frozenset[str] = frozenset()) -> None:
-        """Stream the stored jobs into the scheduler (a chunk at a time: a 100k-job restart never
-        holds every record at once) with the run ledger's heads (read in one query), retire config
-        jobs no longer configured, add the configured ones that are new (a lost record's job
-        still meets its ledger heads). A new leader passes the other instances alive (*live*) and
-        the slot ids of its own runs still in flight from an earlier term (*mine*): those runs
-        are left to finish where they run, not resumed."""
-        heads: Mapping[str, LedgerHead] = self._settled_heads()
-        elsewhere = frozenset(
-            entry.slot_id for head in heads.values() if (entry := head.newest) is not None
-            and entry.state == SlotState.CLAIMED and entry.outcome is None
-            and (entry.owner in live or entry.slot_id in mine))
-        current = {spec.job_id for spec in self.config_jobs}
-        known: set[str] = set()
-        retired: list[tuple[str, str]] = []
-        in_flight = 0
-        chunk: list[dict[str, Any]] = []
-
-        def send(records: list[dict[str, Any]]) -> None:
-            ids = (str(record.get("job_id")) for record in records)
-            self._ask_here(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads},
-                                       elsewhere), timeout=ASK_TIMEOUT_S)
-
-        for stored in self.store.iter_jobs(RESTORE_CHUNK):
-            record = self._settled_record(stored)
-            job_id = str(record.get("job_id"))
-            in_flight += bool(record.get("running"))
-            if record.get("origin") != str(Origin.CONFIG) or job_id in current:
-                chunk.append(record)
-                known.add(job_id)
-            else:
-                retired.append((job_id, str(record.get("name"))))
-            if len(chunk) >= RESTORE_CHUNK:
-                send(chunk)
-                chunk = []
-        if chunk:
-            send(chunk)
-        if in_flight:
-            log.warning("runs.in_flight", count=in_flight,
-                        note="runs in flight when the server stopped: resumed, unless the run ledger shows them "
-                             "finished")
-        if retired:
-            self.directory.tell_journal(SaveJobs((), tuple(job_id for job_id, _ in retired)))
-            log.info("jobs.retired", count=len(retired), names=sorted({name for _, name in retired}),
-                     note="config jobs no longer in the config files")
-        new = [spec for spec in self.config_jobs if spec.job_id not in known]
-        if new:
-            self._ask_here(AddJobs(new, heads={spec.job_id: heads[spec.job_id] for spec in new
-                                               if spec.job_id in heads}),
-                           timeout=max(ASK_TIMEOUT_S, len(new) / 10_000))
-
-    def _settled_heads(self) -> dict[str, LedgerHead]:
-        """The run ledger's heads, with the outcome of each run the ledger shows in flight taken from
-        its stored result when there is one (the server died between storing a result and recording
-        its outcome in the ledger: that run finished and must not be resumed)."""
-        ledger = self.state.ledger
-        if ledger is None:
-            return {}
-        heads = ledger.ledger_heads()
-        settled: list[Finished] = []
-        for job_id, head in heads.items():
-            entry = head.newest
-            if entry is None or entry.outcome is not None or entry.index is None:
-                continue
-            stored = self._stored_result(job_id, entry.index, entry.attempt)
-            if stored is not None:
-                outcome = str(stored["outcome"])
-                settled.append(Finished(entry.slot_id, entry.attempt, outcome, float(stored.get("time") or 0.0)))
-                heads[job_id] = dataclasses.replace(head, newest=dataclasses.replace(
-                    entry, state=SlotState.DONE, outcome=outcome))
-        if settled:
-            ledger.record_slots(settled, ())
-            log.info("ledger.settled", runs=len(settled),
-                     note="results stored before the server stopped, whose outcome the ledger lacked")
-        return heads
-
-    def _stored_result(self, job_id: str, index: Any, attempt: Any) -> dict[str, Any] | None:
-        """The stored final result (not ``interrupted``) of run *index* attempt *attempt*, if any."""
-        if not isinstance(index, int):
-            return None
-        found = self.store.find(Query(type="result", job_id=job_id, index=index, limit=1000)).items
-        return next((doc for doc in found if doc.get("attempt") == attempt
-                     and doc.get("outcome") not in (None, "interrupted")), None)
-
-    def _settled_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A record whose manual or backfill run in flight (no ledger entry tells about those) has a
-        stored result: that run ended, so it is neither resumed nor recorded interrupted."""
-        running = record.get("running")
-        if not running or running.get("trigger") not in ("manual", "backfill"):
-            return record
-        if self._stored_result(str(record.get("job_id")), running.get("index"), running.get("attempt")) is None:
-            return record
-        return {**record, "running": None, "state": "scheduled" if record.get("state") == "running"
-                else record.get("state")}
-
     # ------------------------------------------------------------------ live options
     def apply_options(self, settings: Settings) -> None:
         """A live option changed: the scheduler's rules and every worker (its actor, its process,
@@ -368,16 +236,7 @@ class System(Roles):
 
     def _ask_here(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """`ask` this instance's scheduler, whatever the role."""
-        ref = self.directory.scheduler
-        if ref is None:
-            raise ActorUnavailableError("the scheduler is not running")
-        try:
-            return ref.ask(command, timeout=timeout)
-        except pykka.Timeout as exc:
-            raise ActorUnavailableError(f"the scheduler did not answer {type(command).__name__} within "
-                                        f"{timeout:g}s") from exc
-        except pykka.ActorDeadError as exc:
-            raise ActorUnavailableError(f"the scheduler is dead (asked {type(command).__name__})") from exc
+        return _ask_actor(self.directory.scheduler, "the scheduler", command, timeout)
 
     def ask_streams(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """Send a command (an `actors.streammessages` dataclass) to the stream hub and wait for its answer
@@ -388,16 +247,7 @@ class System(Roles):
 
     def _ask_streams_here(self, command: Any, timeout: float = ASK_TIMEOUT_S) -> Any:
         """`ask_streams` this instance's stream hub, whatever the role."""
-        ref = self.directory.streams
-        if ref is None:
-            raise ActorUnavailableError("the stream hub is not running")
-        try:
-            return ref.ask(command, timeout=timeout)
-        except pykka.Timeout as exc:
-            raise ActorUnavailableError(f"the stream hub did not answer {type(command).__name__} within "
-                                        f"{timeout:g}s") from exc
-        except pykka.ActorDeadError as exc:
-            raise ActorUnavailableError(f"the stream hub is dead (asked {type(command).__name__})") from exc
+        return _ask_actor(self.directory.streams, "the stream hub", command, timeout)
 
     def workers(self, timeout: float = ASK_TIMEOUT_S) -> list[dict[str, Any]]:
         """Status of every worker slot."""

@@ -17,6 +17,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from reports import chartunits
+
 #: Drawing size of the x/y charts (user units; the SVG scales to its container).
 WIDTH, HEIGHT = 1000, 360
 #: Categorical colours (Tableau 10: distinguishable, print and colour-blind friendly enough).
@@ -27,7 +29,7 @@ OUTCOME_COLOURS = {"success": "#59a14f", "failed": "#e15759", "crashed": "#b07aa
                    "interrupted": "#9c755f", "cancelled": "#bab0ac"}
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 INK, MUTED, GRID = "#1d2430", "#5b6472", "#e3e7ed"
-KINDS = ("line", "bars", "histogram", "pie", "baobab", "timeline")
+KINDS = ("line", "bars", "histogram", "pie", "baobab", "timeline", "gantt")
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MARGIN = {"left": 78, "right": 24, "top": 44, "bottom": 58}
@@ -47,19 +49,13 @@ def colour(index: int, label: str | None = None) -> str:
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    """A compact number: ``1,234``, ``12.3``, ``0.0123``, ``1.2e+09``."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if magnitude >= 1e7 or magnitude < 1e-3:
-        return f"{value:.2g}"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    if magnitude >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
+    """A compact number: ``1,234``, ``12.3``, ``0.0123``, ``0.00005``, ``12M`` (`reports.chartunits`)."""
+    return chartunits.number(value, digits)
+
+
+def fmt_in(value: float | None, unit: str | None) -> str:
+    """*value* with its *unit* for tooltips and totals: ``250 ms`` for 0.25 s, ``3 runs``."""
+    return chartunits.quantity(value, unit)
 
 
 def text_width(text: str, size: float) -> float:
@@ -191,14 +187,15 @@ class Plot:
 
     def __init__(self, svg: Svg, legend: Sequence[tuple[str, str]], *, x_lo: float, x_hi: float, y_lo: float,
                  y_hi: float, x_label: str, y_label: str, x_time: bool, y_ticks: int = 5,
-                 categories: Sequence[str] | None = None) -> None:
+                 categories: Sequence[str] | None = None, y_unit: str = "", x_unit: str = "") -> None:
         self.svg = svg
+        self.y_unit, self.x_unit = y_unit, x_unit
         top = float(MARGIN["top"])
         if legend:
             top = svg.legend(legend, MARGIN["left"], 46, svg.width - MARGIN["right"]) + 8
         self.left, self.right = MARGIN["left"], svg.width - MARGIN["right"]
         self.top, self.bottom = top, svg.height - MARGIN["bottom"]
-        self.y_ticks = nice_ticks(y_lo, y_hi, y_ticks)
+        self.y_ticks = axis_ticks(y_lo, y_hi, y_ticks, y_unit)
         self.y_lo, self.y_hi = min(self.y_ticks[0], y_lo), max(self.y_ticks[-1], y_hi)
         self.x_lo, self.x_hi = x_lo, x_hi if x_hi > x_lo else x_lo + 1.0
         self.x_time = x_time
@@ -215,11 +212,11 @@ class Plot:
     def _axes(self, x_label: str, y_label: str) -> None:
         svg = self.svg
         grid = ['<g class="grid" data-role="y-axis">']
-        for tick in self.y_ticks:
+        for tick, label in zip(self.y_ticks, chartunits.tick_labels(self.y_ticks, self.y_unit), strict=True):
             y = self.y(tick)
             grid.append(f'<line x1="{self.left}" y1="{y:.1f}" x2="{self.right}" y2="{y:.1f}" stroke="{GRID}"/>'
                         f'<text x="{self.left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-                        f'fill="{MUTED}">{esc(fmt(tick))}</text>')
+                        f'fill="{MUTED}" data-role="y-tick">{esc(label)}</text>')
         grid.append("</g>")
         svg.add("".join(grid))
         if self.categories is not None:
@@ -243,12 +240,13 @@ class Plot:
             ticks, form = time_ticks(self.x_lo, self.x_hi)
             labels = [(t, utc(t, form)) for t in ticks]
         else:
-            labels = [(t, fmt(t)) for t in nice_ticks(self.x_lo, self.x_hi, 8) if self.x_lo <= t <= self.x_hi]
+            values = [t for t in axis_ticks(self.x_lo, self.x_hi, 8, self.x_unit) if self.x_lo <= t <= self.x_hi]
+            labels = list(zip(values, chartunits.tick_labels(values, self.x_unit), strict=True))
         for tick, label in labels:
             x = self.x(tick)
             axis.append(f'<line x1="{x:.1f}" y1="{self.bottom}" x2="{x:.1f}" y2="{self.bottom + 5}" '
                         f'stroke="{MUTED}"/><text x="{x:.1f}" y="{self.bottom + 18}" font-size="11" '
-                        f'text-anchor="middle" fill="{MUTED}">{esc(label)}</text>')
+                        f'text-anchor="middle" fill="{MUTED}" data-role="x-tick">{esc(label)}</text>')
         axis.append(self._frame() + "</g>")
         return "".join(axis)
 
@@ -267,13 +265,30 @@ class Plot:
         return "".join(axis)
 
 
+def axis_ticks(lo: float, hi: float, count: int, unit: str | None) -> list[float]:
+    """Round ticks over [lo, hi] in *unit*: 1-2-5 steps, or whole minutes and hours for a long
+    duration axis (`reports.chartunits.duration_ticks`)."""
+    ticks = nice_ticks(lo, hi, count)
+    if not chartunits.is_time_unit(unit):
+        return ticks
+    size = chartunits.seconds_per(str(unit))
+    in_seconds = chartunits.duration_ticks(lo * size, hi * size, count, [t * size for t in ticks])
+    return [round(t / size, 12) for t in in_seconds]
+
+
 def axis_label(axis: Mapping[str, Any] | None, default: str) -> str:
+    """The axis title: ``label (unit)``; a time unit is not repeated there, each tick carries it."""
     axis = axis or {}
     label = str(axis.get("label") or default)
     unit = axis.get("unit")
     note = axis.get("note")
-    text = f"{label} ({unit})" if unit else label
+    text = f"{label} ({unit})" if unit and not chartunits.is_time_unit(unit) else label
     return f"{text}; {note}" if note else text
+
+
+def axis_unit(axis: Mapping[str, Any] | None) -> str:
+    """The unit of an axis spec ("" when none)."""
+    return str((axis or {}).get("unit") or "")
 
 
 def num(value: Any) -> float | None:

@@ -1,4 +1,4 @@
-"""Server-side SVG charts: time series, bars, histograms, pies, timelines and the "baobab".
+"""Server-side SVG charts: time series, bars, histograms, pies, timelines, Gantt lanes and the "baobab".
 
 No JavaScript, no CSS, no third-party code: each chart is one self-contained ``<svg>``
 element, drawn with presentation attributes only (the panel's Content-Security-Policy
@@ -9,7 +9,7 @@ Reports describe a chart as a plain JSON-safe *spec* dict (the shapes DAS used f
 never-written templates, plus a ``kind``), so the same data is the page's chart and the
 API's answer; templates draw it with ``charts.render(spec, chart_id)``. Builders make the
 specs: `line_spec`, `bars_spec`, `histogram_spec`, `pie_spec`, `baobab_spec` (from a nested
-dict, like DAS's ``nested_to_baobab``) and `timeline_spec`.
+dict, like DAS's ``nested_to_baobab``), `timeline_spec` and `gantt_spec` (runs as bars per job).
 
 Every chart has a title (also the SVG ``<title>``, for screen readers), axis labels with
 units where there are axes, a legend, and tooltips (``<title>`` on each mark). Every piece
@@ -26,12 +26,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from reports.chartframe import KINDS, OUTCOME_COLOURS, PALETTE, fmt, nice_ticks, num, time_ticks
+from reports.chartframe import KINDS, OUTCOME_COLOURS, PALETTE, fmt, fmt_in, nice_ticks, num, time_ticks
+from reports.charts_gantt import gantt
 from reports.charts_radial import baobab, pie
 from reports.charts_xy import bars, line, timeline
 
 # ----------------------------------------------------------------------------- entry point
-_RENDERERS = {"line": line, "bars": bars, "histogram": bars, "pie": pie, "baobab": baobab, "timeline": timeline}
+_RENDERERS = {"line": line, "bars": bars, "histogram": bars, "pie": pie, "baobab": baobab, "timeline": timeline,
+              "gantt": gantt}
 
 
 def render(spec: Mapping[str, Any] | None, chart_id: str | None = None) -> Markup:
@@ -137,7 +139,7 @@ def baobab_spec(title: str, nested: Mapping[str, Any], *, unit: str = "", centra
 
     data = node("root", nested)
     return {"kind": "baobab", "title": title, "unit": unit, "levels": list(levels),
-            "central_label": central_label or f"{fmt(data['value'])} {unit}".strip(), "external": False,
+            "central_label": central_label or fmt_in(data["value"], unit), "external": False,
             "data": data}
 
 
@@ -155,8 +157,17 @@ def timeline_spec(title: str, lanes: Sequence[tuple[str, Sequence[float]]], *, x
             "yaxis": {"label": y_label}, "series": series}
 
 
+def gantt_spec(title: str, lanes: Sequence[Mapping[str, Any]], *, x_min: float, x_max: float,
+               now: float | None = None, omitted_note: str = "", x_label: str = "time") -> dict[str, Any]:
+    """Intervals on a time axis, one lane per label: *lanes* are ``{label, href?, bars: [{start, end,
+    outcome, href?, title?}]}`` (see `reports.charts_gantt`); *omitted_note* says what was left out."""
+    return {"kind": "gantt", "title": title, "xaxis": {"label": x_label, "format": "time", "min": x_min,
+                                                        "max": x_max},
+            "now": now, "lanes": [dict(lane) for lane in lanes], "omitted": {"note": omitted_note}}
+
+
 # The renderers live beside this module (they use its frame and helpers); bound here at the end.
 
 
-__all__ = ["KINDS", "OUTCOME_COLOURS", "PALETTE", "baobab_spec", "bars_spec", "fmt", "histogram_spec", "line_spec",
-           "nice_ticks", "pie_spec", "render", "time_ticks", "timeline_spec"]
+__all__ = ["KINDS", "OUTCOME_COLOURS", "PALETTE", "baobab_spec", "bars_spec", "fmt", "gantt_spec", "histogram_spec",
+           "line_spec", "nice_ticks", "pie_spec", "render", "time_ticks", "timeline_spec"]

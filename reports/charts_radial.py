@@ -19,7 +19,7 @@ from reports.chartframe import (  # the frame, axes, colours and helpers the ren
     clip,
     colour,
     esc,
-    fmt,
+    fmt_in,
     num,
     series_colour,
     series_of,
@@ -57,7 +57,7 @@ def pie(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
     cx, cy, radius = 250.0, 200.0, 140.0
     unit = str(spec.get("unit") or "")
     legend_x = 480.0
-    svg.text(legend_x, 62, f"total: {fmt(total)} {unit}".strip(), size=13, weight="600",
+    svg.text(legend_x, 62, f"total: {fmt_in(total, unit)}", size=13, weight="600",
              extra=' data-role="total"')
     if total <= 0:
         svg.add(f'<circle cx="{cx}" cy="{cy}" r="{radius}" fill="none" stroke="{GRID}" stroke-width="2"/>')
@@ -72,7 +72,7 @@ def pie(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
         path = _arc((cx, cy), (0.0, radius), (angle, angle + sweep))
         group.append(f'<path d="{path}" fill="{fill}" fill-rule="evenodd" stroke="#ffffff" stroke-width="1.5" '
                      f'data-label="{esc(label)}">'
-                     f'<title>{esc(label)}: {esc(fmt(value))} {esc(unit)} ({pct:.1f}%)</title></path>')
+                     f'<title>{esc(label)}: {esc(fmt_in(value, unit))} ({pct:.1f}%)</title></path>')
         if pct >= 6:
             middle = angle + sweep / 2
             tx, ty = cx + radius * 0.65 * math.sin(middle), cy - radius * 0.65 * math.cos(middle) + 4
@@ -88,7 +88,7 @@ def pie(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
         rows.append(f'<g class="legend-item"><title>{esc(label)}</title><rect x="{legend_x}" y="{y - 11}" width="13" '
                     f'height="13" rx="2" fill="{fill}"/><text x="{legend_x + 20}" y="{y}" font-size="13" '
                     f'fill="{INK}">{esc(clip(label, 13, 300))}</text><text x="{WIDTH - 30}" y="{y}" font-size="13" '
-                    f'text-anchor="end" fill="{MUTED}">{esc(fmt(value))} ({pct:.1f}%)</text></g>')
+                    f'text-anchor="end" fill="{MUTED}">{esc(fmt_in(value, unit))} ({pct:.1f}%)</text></g>')
         y += 21
     if len(slices) > 14:
         rows.append(f'<text x="{legend_x}" y="{y}" font-size="12" fill="{MUTED}">and {len(slices) - 14} more'
@@ -137,7 +137,7 @@ def baobab(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
     depth = min(_depth(root), 4)
     unit = str(spec.get("unit") or "")
     cx, cy, inner, outer = 250.0, 240.0, 58.0, 180.0
-    central = str(spec.get("central_label") or f"{fmt(total)} {unit}".strip())
+    central = str(spec.get("central_label") or fmt_in(total, unit))
     svg.add(f'<circle cx="{cx}" cy="{cy}" r="{inner - 2}" fill="#f3f5f8"/>')
     svg.text(cx, cy + 5, clip(central, 13, 2 * inner - 10), size=13, anchor="middle", weight="600",
              extra=' data-role="central-label"')
@@ -171,7 +171,7 @@ def baobab(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
             arcs.append(f'<path d="{_arc((cx, cy), (r0, r1), (a, a + child_sweep))}" fill="{child_fill}" '
                         f'fill-rule="evenodd" '
                         f'stroke="#ffffff" stroke-width="1" data-label="{esc(label)}" data-depth="{level + 1}">'
-                        f'<title>{esc(trail)}: {esc(fmt(child_value))} {esc(unit)} ({pct:.1f}%)</title></path>')
+                        f'<title>{esc(trail)}: {esc(fmt_in(child_value, unit))} ({pct:.1f}%)</title></path>')
             arc_len = child_sweep * (r0 + r1) / 2
             if arc_len > 46 and ring > 16:
                 middle = a + child_sweep / 2
@@ -204,7 +204,7 @@ def _baobab_legend(svg: Svg, spec: Mapping[str, Any], top_level: Sequence[Mappin
     height = svg.height
     rows = ['<g class="legend" data-role="legend">']
     legend_x, y = 480.0, 70.0
-    svg.text(legend_x, 50, f"total: {fmt(total)} {unit}".strip(), size=13, weight="600", extra=' data-role="total"')
+    svg.text(legend_x, 50, f"total: {fmt_in(total, unit)}", size=13, weight="600", extra=' data-role="total"')
     room = int((height - 40 - y) // 20)
     shown = 0
     for index, child in enumerate(top_level):
@@ -213,7 +213,7 @@ def _baobab_legend(svg: Svg, spec: Mapping[str, Any], top_level: Sequence[Mappin
         label = str(child.get("label", ""))
         value = _node_value(child)
         fill = colour(index, label)
-        rows.append(_legend_row(legend_x, y, label, f"{fmt(value)} {unit} ({100.0 * value / total:.1f}%)", fill,
+        rows.append(_legend_row(legend_x, y, label, f"{fmt_in(value, unit)} ({100.0 * value / total:.1f}%)", fill,
                                 bold=True))
         y, room, shown = y + 20, room - 1, shown + 1
         parts = sorted((c for c in (child.get("children") or []) if isinstance(c, Mapping)),
@@ -223,7 +223,7 @@ def _baobab_legend(svg: Svg, spec: Mapping[str, Any], top_level: Sequence[Mappin
         for part in parts[: max(0, min(4, room - waiting))]:
             part_value = _node_value(part)
             rows.append(_legend_row(legend_x + 18, y, str(part.get("label", "")),
-                                    f"{fmt(part_value)} {unit} ({100.0 * part_value / total:.1f}%)",
+                                    f"{fmt_in(part_value, unit)} ({100.0 * part_value / total:.1f}%)",
                                     _tint(fill, 0.28), bold=False))
             y, room = y + 20, room - 1
     if shown < len(top_level):

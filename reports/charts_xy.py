@@ -15,9 +15,10 @@ from reports.chartframe import (  # the frame, axes, colours and helpers the ren
     Plot,
     Svg,
     axis_label,
+    axis_unit,
     clip,
     esc,
-    fmt,
+    fmt_in,
     num,
     series_colour,
     series_of,
@@ -58,10 +59,11 @@ def line(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
         x_label = time_axis_label(x_label, x_lo, x_hi)
     plot = Plot(svg, [(label, fill) for label, fill, _ in lines] if spec.get("legend", True) else [],
                  x_lo=x_lo, x_hi=x_hi, y_lo=y_lo, y_hi=y_hi if y_hi > y_lo else y_lo + 1.0, x_label=x_label,
-                 y_label=axis_label(spec.get("yaxis"), "value"), x_time=x_time)
+                 y_label=axis_label(spec.get("yaxis"), "value"), x_time=x_time, y_unit=axis_unit(spec.get("yaxis")),
+                 x_unit="" if x_time else axis_unit(xaxis))
     if not ys:
         svg.no_data((plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2)
-    y_unit = (spec.get("yaxis") or {}).get("unit") or ""
+    y_unit = axis_unit(spec.get("yaxis"))
     for label, fill, points in lines:
         group = [f'<g class="series" data-series="{esc(label)}">']
         segment: list[str] = []
@@ -82,9 +84,9 @@ def line(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
         shown = [(xv, yv) for xv, yv in points if yv is not None]
         if len(shown) <= 150:
             for xv, yv in shown:
-                where = utc(xv, "%Y-%m-%d %H:%M:%SZ") if x_time else fmt(xv)
+                where = utc(xv, "%Y-%m-%d %H:%M:%SZ") if x_time else fmt_in(xv, axis_unit(xaxis))
                 group.append(f'<circle cx="{plot.x(xv):.1f}" cy="{plot.y(yv):.1f}" r="3" fill="{fill}">'
-                             f'<title>{esc(label)}: {esc(fmt(yv))} {esc(y_unit)} at {esc(where)}</title></circle>')
+                             f'<title>{esc(label)}: {esc(fmt_in(yv, y_unit))} at {esc(where)}</title></circle>')
         group.append("</g>")
         svg.add("".join(group))
     return svg.done()
@@ -117,13 +119,14 @@ def bars(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
     legend = [(str(s.get("label", f"series {i + 1}")), series_colour(s, i)) for i, s in enumerate(series)]
     plot = Plot(svg, legend if spec.get("legend", True) else [], x_lo=x_lo, x_hi=x_hi, y_lo=0.0,
                  y_hi=y_hi if y_hi > 0 else 1.0, x_label=x_label, y_label=axis_label(spec.get("yaxis"), "count"),
-                 x_time=x_time and numeric,
+                 x_time=x_time and numeric, y_unit=axis_unit(spec.get("yaxis")),
+                 x_unit="" if x_time or not numeric else axis_unit(xaxis),
                  categories=None if numeric else (categories + [str(i + 1) for i in range(len(categories), n)]))
     if y_hi <= 0:
         svg.no_data((plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2)
     slot = (plot.right - plot.left) / max(n, 1)
     gap = 0.12 if spec.get("kind") != "histogram" else 0.02
-    y_unit = (spec.get("yaxis") or {}).get("unit") or ""
+    y_unit, x_unit = axis_unit(spec.get("yaxis")), axis_unit(xaxis)
     for index, (label, fill) in enumerate(legend):
         group = [f'<g class="series" data-series="{esc(label)}">']
         for i in range(n):
@@ -141,12 +144,12 @@ def bars(spec: Mapping[str, Any], chart_id: str | None) -> Markup:
             if numeric and x_time:
                 where = f"{utc(start + i * width, '%H:%M')}\u2013{utc(start + (i + 1) * width, '%H:%M')} UTC"
             elif numeric:
-                where = f"{fmt(start + i * width)}\u2013{fmt(start + (i + 1) * width)}"
+                where = f"{fmt_in(start + i * width, x_unit)}\u2013{fmt_in(start + (i + 1) * width, x_unit)}"
             else:
                 where = categories[i] if i < len(categories) else str(i)
             group.append(f'<rect x="{x0:.1f}" y="{y_top:.1f}" width="{max(bar_w, 0.5):.1f}" '
                          f'height="{max(y_base - y_top, 0.5):.1f}" fill="{fill}"><title>{esc(label)}, {esc(where)}: '
-                         f'{esc(fmt(value))} {esc(y_unit)}</title></rect>')
+                         f'{esc(fmt_in(value, y_unit))}</title></rect>')
         group.append("</g>")
         svg.add("".join(group))
     return svg.done()

@@ -36,9 +36,9 @@ from web.render import STATIC
 from web.reports import register_reports
 from web.requests import route
 from web.security import Guard, Security
-from web.state import WebState
+from web.state import DEFAULT_REFRESH_S, WebState
 from web.tails import Tails
-from web.token_source import resolve_token
+from web.token_source import resolve_read_token, resolve_token
 
 log = structlog.get_logger("das_actors.web")
 
@@ -183,12 +183,15 @@ def ops_app(state: WebState) -> bottle.Bottle:
 
 
 def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limits: FrontLimits | None = None,
-             heartbeat_s: float = 15.0, max_tails: int = 8, secret: bytes | None = None) -> bottle.Bottle:
+             heartbeat_s: float = 15.0, max_tails: int = 8, secret: bytes | None = None, read_token: str = "",
+             refresh_s: float = DEFAULT_REFRESH_S) -> bottle.Bottle:
     """The panel + API for *facade*.
 
     Args:
         facade: the running server's facade (anything that has the `Backend` methods).
-        token: the web token ("" = none).
+        token: the web (admin) token ("" = none).
+        read_token: the read-only token ("" = none; needs *token*, `ConfigError` otherwise).
+        refresh_s: seconds between the pages' live refreshes (0 = off).
         allowed_hosts: the ``web_allowed_hosts`` option (names beyond the loopback ones).
         limits: what the front lets clients hold (threads, connections, request deadline).
         heartbeat_s: seconds between keep-alive comments of a live tail.
@@ -197,8 +200,9 @@ def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limit
     """
     limits = limits or FrontLimits()
     security = Security(token, read_only=lambda: facade.read_only, secret=secret, hosts=AllowedHosts(allowed_hosts),
-                        max_upload_bytes=facade.object_max_size)
-    state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails))
+                        max_upload_bytes=facade.object_max_size, read_token=read_token)
+    state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails),
+                     refresh_s=refresh_s)
     root = WebApp(state, limits)
     root.merge(pages_app(state))
     root.merge(ops_app(state))
@@ -211,11 +215,12 @@ def app_for(facade: Backend, settings: Settings, **overrides: Any) -> bottle.Bot
     """`make_app` with the ``web_*`` options of *settings*: what the server runs.
 
     The token is `web.token_source.resolve_token`'s (``web_token``, then ``web_token_file``,
-    then env ``DAS_ACTORS_WEB_TOKEN``). *overrides* go to `make_app` as they are.
+    then env ``DAS_ACTORS_WEB_TOKEN``), the read-only token `resolve_read_token`'s (the same
+    three with ``read``). *overrides* go to `make_app` as they are.
 
     Raises:
-        ConfigError: an unreadable token file, a malformed ``web_allowed_hosts``, or
-            ``web_max_tails`` not below ``web_threads``.
+        ConfigError: an unreadable token file, a read-only token without an admin token, a
+            malformed ``web_allowed_hosts``, or ``web_max_tails`` not below ``web_threads``.
     """
     limits = FrontLimits(threads=int(settings.web_threads), connection_limit=int(settings.web_connection_limit),
                          request_timeout_s=float(settings.web_request_timeout),
@@ -227,6 +232,9 @@ def app_for(facade: Backend, settings: Settings, **overrides: Any) -> bottle.Bot
                           f"({limits.threads}): live tails hold a thread each and must leave some for pages")
     if "token" not in overrides:
         overrides["token"], _ = resolve_token(settings)
+    if "read_token" not in overrides:
+        overrides["read_token"], _ = resolve_read_token(settings)
+    overrides.setdefault("refresh_s", float(settings.web_refresh))
     return make_app(facade, allowed_hosts=str(settings.web_allowed_hosts or ""), limits=limits, max_tails=max_tails,
                     **overrides)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from actors import __version__
 from actors.bounds import MAX_COUNT
+from actors.jobs import STATE_GROUPS
 from actors.tags import TAG
 from web.openapi_data import DATA_SCHEMAS, data_paths
 from web.openapi_interact import INTERACT_SCHEMAS, interact_paths
@@ -140,7 +141,9 @@ def _job_paths(now: float) -> dict[str, Any]:
             "get": _op("listJobs", "List jobs, soonest due first", "200", _paged("jobs", "Job"),
                        params=[_q("due_within", {"type": "number", "minimum": 0, "maximum": 1e12},
                                   "Only jobs due within N seconds"),
-                               _q("state", {"type": "string", "enum": STATES}, "Only jobs in this state"), _TAG,
+                               _q("state", {"type": "string", "enum": [*STATES, *STATE_GROUPS]},
+                                  "Only jobs in this state, or in a group of states: active (scheduled, waiting, "
+                                  "running, paused) or ended (finished, abandoned, quarantined)"), _TAG,
                                PAGE[0] | {"schema": {"type": "integer", "minimum": 1, "maximum": 1000,
                                                      "default": 1000}}, PAGE[1]],
                        errors=("400", "503")),

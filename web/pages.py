@@ -1,4 +1,4 @@
-"""The read pages of the panel: Overview, Schedule, Running, Results, Run, Job, Logs.
+"""The read pages of the panel: Overview, Running, Results, Run, Job, Logs (Schedule: `web.schedule_page`).
 
 DAS's pages, with their bugs fixed: the Job page renders (DAS passed the template a
 dict it did not expect) and lists children (DAS passed the dict instead of the id);
@@ -25,9 +25,11 @@ from web.errors import HtmlErrors
 from web.outputs import register_outputs
 from web.render import render
 from web.requests import query_params, route
+from web.schedule_page import register_schedule
 from web.scripts import register_scripts
 from web.security import Guard
 from web.state import WebState
+from web.timeline import timeline_svg
 
 #: Outcomes counted as failures on the overview.
 FAILURES = ("failed", "crashed", "timeout")
@@ -61,18 +63,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
         recent.sort(key=lambda d: d.get("seq", 0), reverse=True)
         return render("overview.mako", page, counts=counts, workers=facade.workers(), runs_hour=runs_hour,
                       failures_hour=failures_hour, failures=recent[:10], running=len(facade.running()),
-                      tiles=facade.tiles(hour_ago), instances=facade.instances())
-
-    @route(app, "GET", "/schedule")
-    def schedule() -> str:
-        query = query_params()
-        chosen = params.jobs_filter(query, default_limit=100)
-        found = facade.jobs_page(**chosen)
-        page = state.page("schedule")
-        keep = {k: query[k] for k in ("due_within", "state", "tag") if query.get(k)}
-        return render("schedule.mako", page, jobs=found["jobs"], total=found["total"], more=found["more"],
-                      limit=chosen["limit"], offset=chosen["offset"], due_within=chosen["due_within_s"],
-                      state_filter=chosen["state"] or "", states=params.STATES, keep=keep, tag=chosen["tag"] or "")
+                      tiles=facade.tiles(hour_ago), timeline=timeline_svg(facade, page),
+                      instances=facade.instances())
 
     @route(app, "GET", "/running")
     def running() -> str:
@@ -103,7 +95,7 @@ def pages_app(state: WebState) -> bottle.Bottle:
     def job(job_id: str) -> str:
         found = facade.job(job_id)
         page = state.page("schedule")
-        return render("job.mako", page, job=found)
+        return render("job.mako", page, job=found, timeline=timeline_svg(facade, page, job_id=found["job_id"]))
 
     @route(app, "GET", "/logs")
     def logs() -> str:
@@ -119,7 +111,8 @@ def pages_app(state: WebState) -> bottle.Bottle:
                       offset=q.offset, sel=filters, loggers=_loggers(found.items, q.logger_prefix),
                       tail_url=tail, levels=("", "debug", "info", "warning", "error", "critical"))
 
-    for register in (register_actions, register_control,
+    for register in (register_schedule,  # tabs and action menus (issue 16)
+                     register_actions, register_control,
                      register_data_pages,  # objects and streams (issue 13)
                      register_scripts, register_outputs, register_act_pages):  # scripts, actions (issue 14)
         register(app, state)

@@ -18,7 +18,7 @@ from typing import Any
 
 from actors.bounds import MAX_COUNT
 from actors.errors import BadRequestError, InvalidValueError
-from actors.jobs import JobState, Outcome
+from actors.jobs import STATE_GROUPS, JobState, Outcome
 from actors.params import integral_text
 from actors.store import Query
 from actors.tags import check_tag
@@ -158,12 +158,14 @@ def runs_query(params: Mapping[str, str], *, default_limit: int = 100) -> Query:
 
 #: Job states (the ``state`` filter).
 STATES = tuple(str(s) for s in JobState)
+#: What ``state=`` of a job list takes: one state, or a group of them (`actors.jobs.STATE_GROUPS`).
+STATE_FILTERS = STATES + tuple(STATE_GROUPS)
 
 
 def jobs_filter(params: Mapping[str, str], *, default_limit: int = MAX_LIMIT) -> dict[str, Any]:
     """The job-list filter shared by ``GET api/v1/jobs`` and the Schedule page."""
     limit, offset = page_bounds(params, default_limit=default_limit)
-    return {"due_within_s": number(params, "due_within"), "state": choice(params, "state", STATES),
+    return {"due_within_s": number(params, "due_within"), "state": choice(params, "state", STATE_FILTERS),
             "tag": tag(params), "limit": limit, "offset": offset}
 
 

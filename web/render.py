@@ -52,6 +52,14 @@ class PageContext:
     flash: list[tuple[str, str]] = field(default_factory=list)
     now: float = field(default_factory=time.time)
     version: str = __version__
+    #: What this client may do: ``admin``, ``read`` (the read-only token), None (not logged in).
+    role: str | None = None
+    #: The server-wide read-only switch (``web_read_only``); `read_only` is it or the read role.
+    server_read_only: bool = False
+    #: Seconds between live refreshes of the page's changing parts (0 = off).
+    refresh_s: float = 0.0
+    #: ``host:port`` when the panel listens beyond loopback with no token (a banner says so).
+    exposed_on: str | None = None
 
     @property
     def nav(self) -> tuple[tuple[str, str], ...]:
@@ -93,15 +101,44 @@ class Formatters:
         except (OverflowError, OSError, ValueError):
             return f"{epoch:g}"
 
+    @staticmethod
+    def iso(epoch: Any) -> str:
+        """``2026-11-23T04:30:01Z`` for a ``<time datetime>`` attribute; "" for nothing or out of range."""
+        if epoch is None or isinstance(epoch, bool) or not isinstance(epoch, int | float):
+            return ""
+        try:
+            return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, OSError, ValueError):
+            return ""
+
     def rel(self, epoch: Any) -> str:
-        """``in 12s`` / ``3m ago``."""
+        """``in 5 s``, ``3 min ago``, ``in 2 h 10 min``, ``4 d ago``; ``now`` within half a second."""
         if epoch is None or isinstance(epoch, bool) or not isinstance(epoch, int | float):
             return ""
         delta = float(epoch) - self.now
         if not math.isfinite(delta):
             return ""
-        text = self.dur(abs(delta), precise=False)
+        if abs(delta) < 0.5:
+            return "now"
+        text = self.span(abs(delta))
         return f"in {text}" if delta >= 0 else f"{text} ago"
+
+    @staticmethod
+    def span(seconds: float) -> str:
+        """A coarse span for relative times: ``5 s``, ``3 min``, ``2 h 10 min``, ``4 d 3 h``."""
+        if not math.isfinite(seconds) or seconds > 1e12:
+            return f"{seconds:g} s"
+        whole = round(seconds)
+        if whole < 60:
+            return f"{whole} s"
+        minutes = whole // 60
+        if minutes < 60:
+            return f"{minutes} min"
+        hours, minutes = divmod(minutes, 60)
+        if hours < 24:
+            return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        days, hours = divmod(hours, 24)
+        return f"{days} d {hours} h" if hours else f"{days} d"
 
     @staticmethod
     def dur(seconds: Any, *, precise: bool = True) -> str:

@@ -8,6 +8,10 @@ the Host allow-list (`web.hosts`) has already refused foreign names in front of 
                        login cookie of a live session; pages want the login cookie (else 401 +
                        login form). Public: the login page, static files, /healthz (details
                        only when authenticated).
+    two roles          the admin token (``web_token``) may do everything; the read token
+                       (``web_read_token``, optional) reads every page and GET route, and any
+                       change it sends is 403 naming its role. The role travels in the login
+                       cookie's HMAC, so a read cookie cannot be turned into an admin one.
     a token guess      (login form, Bearer header) that fails is logged (`web.login_failed`,
                        client address, never the token) and counted per client: after a few,
                        exponential backoff (`web.ratelimit`: 429 + Retry-After, token unchecked)
@@ -43,7 +47,7 @@ from typing import Any
 import bottle
 import structlog
 
-from actors.errors import BadRequestError, RefusedError
+from actors.errors import BadRequestError, ConfigError, RefusedError
 from web import multipart
 from web.hosts import AllowedHosts
 from web.ratelimit import LoginThrottle, retry_after_header
@@ -61,6 +65,12 @@ ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
 JSON_MEDIA_TYPE = "application/json"
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32,64}")
 READ_ONLY_MESSAGE = "the web interface is read-only (--web-read-only): changes are refused"
+#: The roles a client may have: everything, or reading only (`Security.role`).
+ADMIN, READER = "admin", "read"
+READER_MESSAGE = ("role 'read': this client logged in with the read token (web_read_token), which may look but "
+                  "not change; changes need the admin token (web_token)")
+#: Where `Guard` leaves the role of the request for the handlers and pages.
+ROLE_KEY = "das.role"
 
 
 class TooManyAttempts(RefusedError):
@@ -86,7 +96,13 @@ class Security:
     def __init__(self, token: str = "", read_only: Callable[[], bool] = lambda: False,
                  secret: bytes | None = None, *, hosts: AllowedHosts | None = None,
                  throttle: LoginThrottle | None = None, sessions: Sessions | None = None,
-                 max_upload_bytes: int = 1024**3) -> None:
+                 max_upload_bytes: int = 1024**3, read_token: str = "") -> None:
+        if read_token and not token:
+            raise ConfigError("option 'web_read_token' is set but no admin token is (web_token, web_token_file or "
+                              "DAS_ACTORS_WEB_TOKEN): without one every client may change everything, so a "
+                              "read-only token would protect nothing")
+        if read_token and read_token == token:
+            raise ConfigError("option 'web_read_token' is the same as the admin token: give it another value")
         self.read_only = read_only
         self.max_upload_bytes = max_upload_bytes
         self.hosts = hosts or AllowedHosts()
@@ -95,6 +111,7 @@ class Security:
         self._secret = secret or secrets.token_bytes(32)
         self.token = token
         self._token_digest = hashlib.sha256(token.encode("utf-8")).digest()
+        self._read_digest = hashlib.sha256(read_token.encode("utf-8")).digest() if read_token else None
 
     # ------------------------------------------------------------------ sessions and CSRF
     def _mac(self, *parts: str) -> str:
@@ -138,10 +155,21 @@ class Security:
         """True when a token is required (``--web-token``)."""
         return bool(self.token)
 
+    @property
+    def has_read_token(self) -> bool:
+        """True when a read-only token is configured beside the admin token."""
+        return self._read_digest is not None
+
     def token_matches(self, given: str) -> bool:
-        """Constant-time comparison of *given* with the configured token."""
+        """Constant-time comparison of *given* with the configured (admin) token."""
+        return self.token_role(given) == ADMIN
+
+    def token_role(self, given: str) -> str | None:
+        """The role *given* grants (`ADMIN`, `READER`) or None; both tokens are always compared."""
         digest = hashlib.sha256(given.encode("utf-8", "replace")).digest()
-        return hmac.compare_digest(digest, self._token_digest)
+        admin = hmac.compare_digest(digest, self._token_digest)
+        reader = hmac.compare_digest(digest, self._read_digest or self._token_digest) and self._read_digest is not None
+        return ADMIN if admin else READER if reader else None
 
     def change_token(self, token: str) -> int:
         """Require *token* from now on and end every logged-in session; how many were ended."""
@@ -151,11 +179,13 @@ class Security:
         log.warning("web.token_changed", sessions_ended=ended, token_required=self.enabled)
         return ended
 
-    def _auth_cookie_value(self, sid: str) -> str:
-        return self._mac("auth", sid, self._token_digest.hex())
+    def _auth_cookie_value(self, sid: str, role: str = ADMIN) -> str:
+        digest = self._token_digest if role == ADMIN else (self._read_digest or b"")
+        return self._mac("auth", sid, digest.hex(), role)
 
-    def _guess(self, request: bottle.BaseRequest, given: str, via: str) -> bool:
-        """Check a token guess of *request*'s client, with the throttle and the failure log.
+    def _guess(self, request: bottle.BaseRequest, given: str, via: str) -> str | None:
+        """Check a token guess of *request*'s client, with the throttle and the failure log: the
+        role it grants, or None.
 
         Raises `TooManyAttempts` (the token unchecked) while the client is locked out.
         """
@@ -163,37 +193,49 @@ class Security:
         wait = self.throttle.retry_after(client)
         if wait > 0:
             raise TooManyAttempts(wait)
-        if self.token_matches(given):
+        role = self.token_role(given)
+        if role is not None:
             self.throttle.succeeded(client)
-            return True
+            return role
         failures, locked_s = self.throttle.failed(client)
         log.warning("web.login_failed", client=client, via=via, failures=failures,
                     locked_out_s=round(locked_s, 3), path=request.path)
-        return False
+        return None
 
-    def authenticate(self, request: bottle.BaseRequest) -> bool:
-        """No token configured, a valid Bearer token, or the login cookie of a live session.
+    def role(self, request: bottle.BaseRequest) -> str | None:
+        """What *request* may do: `ADMIN` (no token configured, the admin token, or its login
+        cookie), `READER` (the read token or its cookie), or None (not authenticated).
 
         A Bearer token is a guess: `TooManyAttempts` while its client is locked out.
         """
         if not self.enabled:
-            return True
+            return ADMIN
         header = request.get_header("Authorization") or ""
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return self._guess(request, credentials.strip(), "bearer")
         sid, cookie = self.session(request), request.get_cookie(AUTH_COOKIE)
-        if sid is None or not cookie:
-            return False
-        expected = self._auth_cookie_value(sid).encode("ascii")
-        return hmac.compare_digest(cookie.encode("latin-1", "replace"), expected) and self.sessions.active(sid)
+        if sid is None or not cookie or not self.sessions.active(sid):
+            return None
+        sent = cookie.encode("latin-1", "replace")
+        admin = hmac.compare_digest(sent, self._auth_cookie_value(sid, ADMIN).encode("ascii"))
+        reader = hmac.compare_digest(sent, self._auth_cookie_value(sid, READER).encode("ascii"))
+        return ADMIN if admin else READER if reader and self.has_read_token else None
+
+    def authenticate(self, request: bottle.BaseRequest) -> bool:
+        """True when *request* has a role (`role`); `TooManyAttempts` as there."""
+        return self.role(request) is not None
+
+    def quiet_role(self, request: bottle.BaseRequest) -> str | None:
+        """`role`, with a locked-out client simply not authenticated (never raises)."""
+        try:
+            return self.role(request)
+        except TooManyAttempts:
+            return None
 
     def authenticated(self, request: bottle.BaseRequest) -> bool:
         """`authenticate`, with a locked-out client simply not authenticated (never raises)."""
-        try:
-            return self.authenticate(request)
-        except TooManyAttempts:
-            return False
+        return self.quiet_role(request) is not None
 
     def log_in(self, request: bottle.BaseRequest, response: bottle.BaseResponse, given: str) -> bool:
         """Check *given*; on success start a fresh session holding the login cookie.
@@ -203,16 +245,17 @@ class Security:
         if not self.enabled:
             return False
         try:
-            if not self._guess(request, given, "form"):
-                return False
+            role = self._guess(request, given, "form")
         except TooManyAttempts as exc:
             response.set_header("Retry-After", retry_after_header(exc.retry_after_s))
             raise
+        if role is None:
+            return False
         sid = secrets.token_urlsafe(32)  # a new session id at login (no session fixation)
         self.sessions.start(sid)
         _set_cookie(request, response, SESSION_COOKIE, sid)
-        _set_cookie(request, response, AUTH_COOKIE, self._auth_cookie_value(sid))
-        log.info("web.logged_in", client=client_address(request))
+        _set_cookie(request, response, AUTH_COOKIE, self._auth_cookie_value(sid, role))
+        log.info("web.logged_in", client=client_address(request), role=role)
         return True
 
     def log_out(self, request: bottle.BaseRequest, response: bottle.BaseResponse) -> None:
@@ -257,11 +300,17 @@ class Security:
         unsafe = request.method.upper() in UNSAFE_METHODS
         if unsafe:
             self.check_origin(request)
-        if not public and not self.authenticate(request):
-            raise RefusedError("authentication required: send 'Authorization: Bearer <token>'" if api
-                          else "log in with the web token", status=401)
+        role = None
+        if not public:
+            role = self.role(request)
+            if role is None:
+                raise RefusedError("authentication required: send 'Authorization: Bearer <token>'" if api
+                                   else "log in with the web token", status=401)
+            request.environ[ROLE_KEY] = role
         if unsafe and not allow_read_only and self.read_only():
             raise RefusedError(READ_ONLY_MESSAGE)
+        if unsafe and not allow_read_only and role == READER:
+            raise RefusedError(READER_MESSAGE, field="role")
         if unsafe and api and not (raw_body and request.method.upper() == "PUT"):
             self.check_json_body(request)
         if unsafe and not api:

@@ -13,7 +13,8 @@ The server owns what comes before the app::
 
 so the app stays prefix-agnostic. At start it warns (``web.exposed_without_token``) when
 the panel listens beyond loopback with no token: anyone who can reach the port may then
-add jobs, i.e. run code.
+add jobs, i.e. run code; it tells the app too (`WebState.exposed_on`), and every page
+carries a banner saying so while no token is required.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ log = structlog.get_logger("das_actors.web")
 THREADS = FrontLimits().threads
 #: Seconds a stopping server waits for requests in progress.
 SHUTDOWN_TIMEOUT_S = 2
+
+#: What the start log (and the command line) says when the panel is open to the network without a token.
+EXPOSED_NOTE = ("the panel listens beyond this machine and no web token is set: anyone who can reach the port can "
+                "add jobs, i.e. run code here. Set web_token_file (or DAS_ACTORS_WEB_TOKEN) or listen on 127.0.0.1")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -110,12 +115,20 @@ class WebServer:
         self._thread.start()
         log.info("web.started", url=self.url, threads=self.limits.threads,
                  connection_limit=self.limits.connection_limit, allowed_hosts=list(self.hosts.names))
-        if not is_loopback(self.host) and not self._token_required:
+        state = _state_of(self.app)
+        if state is not None and not is_loopback(self.host):
+            state.exposed_on = f"{self.host}:{self.port}"  # every page says so while no token is required
+        if self.exposed_without_token:
             log.warning("web.exposed_without_token", address=self.host, port=self.port,
-                        note="the panel listens beyond this machine and no web token is set: anyone who can "
-                             "reach the port can add jobs, i.e. run code here. Set web_token_file (or "
-                             "DAS_ACTORS_WEB_TOKEN) or listen on 127.0.0.1")
+                        note=EXPOSED_NOTE)
         return self
+
+    @property
+    def exposed_without_token(self) -> bool:
+        """True when the panel listens beyond loopback and no token is required."""
+        state = _state_of(self.app)
+        required = state.security.enabled if state is not None else self._token_required
+        return not is_loopback(self.host) and not required
 
     @property
     def host(self) -> str:

@@ -70,6 +70,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "act_retry_max_delay", "act_max_payload_bytes", "act_concurrency",
         "result_max_bytes", "log_max_lines", "log_max_bytes", "keep_task_processes",  # issue 11: resources
         "health_stall_after",  # issue 11: /healthz tells the truth
+        "web_read_token", "web_read_token_file", "web_refresh",  # issue 16: two roles, live refresh
     }
 
 

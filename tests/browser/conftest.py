@@ -129,15 +129,18 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A `Server` with the demo jobs serving the panel on a free port (after the browser check)."""
+def panel(browser: Browser, tmp_path_factory: pytest.TempPathFactory,
+          request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A `Server` with the demo jobs serving the panel on a free port (after the browser check);
+    a test module may set more options in its ``PANEL_OPTIONS``."""
     registry = TaskRegistry(importable=("tests",))
     registry.discover()
     store = tmp_path_factory.mktemp("browser") / "store.db"
     flags = {"db_uri": f"sqlite:///{store}", "workers": 2, "minimum_interval": 0.0, "no_start_offset": True,
              "task_packages": "tests",
              "web": True, "web_port": 0, "journal_flush_interval": 0.01, "shutdown_grace": 1.0,
-             "retry_delay": 0.5, "restart_min_backoff": 0.05, "restart_max_backoff": 0.2}
+             "retry_delay": 0.5, "restart_min_backoff": 0.05, "restart_max_backoff": 0.2,
+             **getattr(request.module, "PANEL_OPTIONS", {})}
     settings, jobs = load_config([DEMO], flags, make_job=registry.validate_spec)
     system = Server(settings, jobs).start()
     try:

@@ -46,11 +46,14 @@ SPECS = {
                                          unit="s", levels=["class", "job"]),
     "timeline": lambda: charts.timeline_spec(f"Outcomes {EVIL}", [("success", [NOW - 50, NOW - 20]),
                                                                   (EVIL, [NOW - 10])], x_min=NOW - 60, x_max=NOW),
+    "gantt": lambda: charts.gantt_spec(f"Runs {EVIL}", [
+        {"label": f"job {EVIL}", "bars": [{"start": NOW - 50, "end": NOW - 40, "outcome": "success",
+                                           "title": f"run {EVIL}"}]}], x_min=NOW - 60, x_max=NOW),
 }
-#: (axis labels expected) per kind: charts with axes name them, with units.
-AXES = {"line": ("time (UTC", "duration (s)"), "bars": ("finish time (UTC", "runs per minute (runs/min)"),
-        "categories": ("signal", "crashes"), "histogram": ("lateness (ms)", "runs"),
-        "timeline": ("time (UTC", "outcome")}
+#: (axis labels expected) per kind: charts with axes name them, with units (a time unit is on each tick).
+AXES = {"line": ("time (UTC", "duration"), "bars": ("finish time (UTC", "runs per minute (runs/min)"),
+        "categories": ("signal", "crashes"), "histogram": ("lateness", "runs"),
+        "timeline": ("time (UTC", "outcome"), "gantt": ("time (UTC", "job")}
 
 
 @pytest.mark.parametrize("kind", sorted(SPECS))
@@ -86,6 +89,7 @@ def test_empty_data_draws_the_frame_and_says_so(kind):
         "pie": charts.pie_spec("Empty", []),
         "baobab": charts.baobab_spec("Empty", {}),
         "timeline": charts.timeline_spec("Empty", [("success", [])], x_min=NOW - 60, x_max=NOW),
+        "gantt": charts.gantt_spec("Empty", [], x_min=NOW - 60, x_max=NOW),
     }[kind]
     empty["empty"] = "nothing <here>"
     root = parse(charts.render(empty, "chart-empty"))
@@ -110,7 +114,7 @@ def test_stacked_bars_stack_and_tooltips_give_values():
     root = parse(charts.render(spec))
     rects = [r for r in root.iter(f"{NS}rect") if r.find(f"{NS}title") is not None]
     tips = sorted(r.find(f"{NS}title").text for r in rects)
-    assert tips == ["a, x: 2 ", "b, x: 3 ", "b, y: 1 "]
+    assert tips == ["a, x: 2", "b, x: 3", "b, y: 1"]
     a_x, b_x = (next(r for r in rects if r.find(f"{NS}title").text.startswith(p)) for p in ("a, x", "b, x"))
     assert float(b_x.get("y")) + float(b_x.get("height")) == pytest.approx(float(a_x.get("y")), abs=0.2)
 
@@ -125,7 +129,7 @@ def test_histogram_counts_are_exact_and_outliers_go_to_the_end_bins():
 def test_pie_percentages_and_a_single_full_slice():
     root = parse(charts.render(charts.pie_spec("P", [("a", 1), ("b", 3), ("zero", 0)])))
     titles = [p.find(f"{NS}title").text for p in root.iter(f"{NS}path")]
-    assert titles == ["a: 1  (25.0%)", "b: 3  (75.0%)"]
+    assert titles == ["a: 1 (25.0%)", "b: 3 (75.0%)"]
     whole = parse(charts.render(charts.pie_spec("P", [("only", 5)])))
     (path,) = list(whole.iter(f"{NS}path"))
     assert path.get("d").count("A") == 2  # a full circle is two arcs (one cannot close on itself)
@@ -161,3 +165,52 @@ def test_ticks_are_round():
     ticks, form = charts.time_ticks(NOW - 3600, NOW)
     assert form == "%H:%M" and all(t % 600 == 0 for t in ticks) and 4 <= len(ticks) <= 8
     assert charts.fmt(1234.0) == "1,234" and charts.fmt(0.5) == "0.5" and charts.fmt(None) == "-"
+
+
+# ------------------------------------------------------------------------------ human units (issue 16)
+def ticks(root: Any, role: str) -> list[str]:
+    return texts(root, role)
+
+
+def test_a_duration_axis_of_tiny_values_reads_in_microseconds_never_in_e_notation():
+    spec = charts.line_spec("Durations", [{"label": "d", "x": [NOW - 60, NOW - 30, NOW], "y": [2e-05, 5e-05, 8e-05]}],
+                            y_label="duration", y_unit="s")
+    svg = str(charts.render(spec))
+    root = parse(svg)
+    labels = ticks(root, "y-tick")
+    assert labels and all(label.endswith(" \u00b5s") for label in labels), labels
+    assert "20 \u00b5s" in labels or "40 \u00b5s" in labels
+    assert not any("e-0" in text for text in root.itertext()), "an e-notation number on the chart"
+    tooltips = [e.text or "" for e in root.iter(f"{NS}title")]
+    assert any("50 \u00b5s" in t for t in tooltips), tooltips  # the point's tooltip in the same human unit
+
+
+@pytest.mark.parametrize(("values", "unit", "expected"), [
+    ([0.0, 0.3, 0.9], "s", ["0 s", "0.2 s", "0.4 s", "0.6 s", "0.8 s", "1 s"]),
+    ([0.0, 0.03, 0.09], "s", ["0 ms", "20 ms", "40 ms", "60 ms", "80 ms", "100 ms"]),
+    ([0.0, 1500.0, 2900.0], "ms", ["0 s", "1 s", "2 s", "3 s"]),
+    ([0.0, 200.0, 420.0], "s", ["0 min", "2 min", "4 min", "6 min", "8 min"]),
+    ([0.0, 3000.0, 7000.0], "s", ["0 h", "0.5 h", "1 h", "1.5 h", "2 h"]),
+])
+def test_duration_axes_pick_the_unit_that_fits(values, unit, expected):
+    spec = charts.line_spec("D", [{"label": "d", "x": [NOW - 2, NOW - 1, NOW], "y": values}], y_label="duration",
+                            y_unit=unit)
+    root = parse(charts.render(spec))
+    assert ticks(root, "y-tick") == expected
+    assert texts(root, "y-label") == ["duration"]  # the unit is on each tick, not the title
+
+
+def test_a_histogram_of_lateness_in_ms_has_human_ticks_on_x():
+    root = parse(charts.render(charts.histogram_spec("L", [0.01, 0.02, 0.05], x_label="lateness", x_unit="ms",
+                                                     bins=5, lo=0.0, hi=0.05)))
+    labels = ticks(root, "x-tick")
+    assert labels and all(label.endswith(" \u00b5s") for label in labels), labels
+    assert not any("e-0" in text for text in root.itertext())
+
+
+def test_plain_numbers_are_plain():
+    assert [charts.fmt(v) for v in (5e-05, 0.000123, 1234.0, 12.34, 2.5e9, 0.0)] == [
+        "0.00005", "0.000123", "1,234", "12.3", "2.5G", "0"]
+    root = parse(charts.render(charts.line_spec("P", [{"label": "p", "x": [NOW - 1, NOW], "y": [0.0, 0.0001]}],
+                                                y_label="share")))
+    assert ticks(root, "y-tick")[:3] == ["0", "0.00002", "0.00004"]

@@ -21,7 +21,7 @@ from actors import config as options_registry
 from actors.config import Settings
 from actors.datafacade import DataDoor
 from actors.errors import ConflictError, InvalidValueError, NotFoundError
-from actors.jobs import JobSpec, JobState, Origin
+from actors.jobs import JobSpec, JobState, Origin, in_state
 from actors.store.base import Page, Query
 from actors.store.data import open_object_store, open_stream_store
 from actors.store.sqlite import SQLiteStore
@@ -154,11 +154,12 @@ class FakeBackend(DataDoor):
                                    tag=tag)["jobs"])
 
     def jobs_page(self, *, due_within_s: float | None = None, limit: int = 100, offset: int = 0,
-                  state: str | None = None, tag: str | None = None) -> dict[str, Any]:
+                  state: str | None = None, tag: str | None = None, fold_children: bool = False) -> dict[str, Any]:
+        del fold_children  # the fake has no children to fold
         horizon = None if due_within_s is None else time.time() + due_within_s
         with self._lock:
             chosen = sorted((dict(j) for j in self._jobs.values()
-                             if (state is None or j["state"] == state)
+                             if (state is None or in_state(j["state"], state))
                              and (tag is None or tag in (j.get("tags") or ()))
                              and (horizon is None or (j["due_at"] is not None and j["due_at"] <= horizon))),
                             key=lambda j: (j["due_at"] is None, j["due_at"] or 0.0, j["name"]))

@@ -3,17 +3,32 @@
 (function () {
   "use strict";
 
+  // Listeners are delegated from the document, so parts replaced by the live refresh keep them.
   // A <select data-autosubmit> submits its (GET) form when changed: the class picker.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-autosubmit]") && select.form) { select.form.submit(); }
   });
 
   // Forms with data-confirm ask first (remove, cancel).
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
-    });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-confirm]") &&
+        !window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
   });
+
+  // An open action menu closes when the user clicks elsewhere or presses Escape.
+  function closeMenus(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (menu !== except) { menu.removeAttribute("open"); }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.menu") : null);
+  });
+  document.addEventListener("keydown", function (event) { if (event.key === "Escape") { closeMenus(null); } });
+
+  liveRefresh();
 
   // The live tail of the Logs page: an EventSource on the API's SSE stream.
   var section = document.getElementById("live-tail");
@@ -92,4 +107,96 @@
   toggle.hidden = false;
   toggle.addEventListener("click", function () { if (source) { stop(); } else { start(); } });
   start();
+
+  // Live refresh: the parts of a page marked data-live (counts, tables, the timeline) are fetched
+  // again every data-refresh seconds (the option web_refresh) and swapped in place, without
+  // reloading the page. The same URL is asked with the header X-Das-Live (the server then keeps
+  // the session's one-shot messages); each part is matched by its id. Paused while the tab is
+  // hidden; after an error the wait doubles (up to MAX_WAIT_S). A part holding the focus or an
+  // open menu is left alone until the user is done with it. Without JavaScript, reload by hand.
+  function liveRefresh() {
+    var parts = document.querySelectorAll("[data-live][id]");
+    var every = parseFloat(document.body.getAttribute("data-refresh") || "0");
+    var status = document.getElementById("live-status");
+    if (!parts.length || !(every > 0) || !window.fetch || !window.DOMParser) { return; }
+    var MAX_WAIT_S = 120;
+    var wait = every;
+    var timer = null;
+    var paused = false;
+    var busy = false;
+
+    function say(text, stale) {
+      if (!status) { return; }
+      status.hidden = false;
+      status.textContent = text;
+      status.classList.toggle("stale", !!stale);
+    }
+
+    function clock() { return new Date().toISOString().substring(11, 19) + "Z"; }
+
+    function holdsUser(part) {
+      var active = document.activeElement;
+      if (active && active !== document.body && part.contains(active)) { return true; }
+      return !!part.querySelector("details[open]");
+    }
+
+    function swap(fresh) {
+      document.querySelectorAll("[data-live][id]").forEach(function (part) {
+        var next = fresh.getElementById(part.id);
+        if (!next || holdsUser(part) || next.outerHTML === part.outerHTML) { return; }
+        part.replaceWith(document.adoptNode(next));
+      });
+      document.dispatchEvent(new CustomEvent("das:refreshed"));
+    }
+
+    function schedule(seconds) {
+      if (timer) { window.clearTimeout(timer); }
+      timer = window.setTimeout(tick, seconds * 1000);
+    }
+
+    function tick() {
+      timer = null;
+      if (paused || document.hidden || busy) { return; }
+      busy = true;
+      window.fetch(window.location.href, {headers: {"X-Das-Live": "1"}, credentials: "same-origin",
+                                          cache: "no-store", redirect: "error"})
+        .then(function (response) {
+          if (response.status === 401) { throw new Error("logged out: reload to log in"); }
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.text();
+        })
+        .then(function (html) {
+          swap(new DOMParser().parseFromString(html, "text/html"));
+          wait = every;
+          document.body.setAttribute("data-refreshed", String(Date.now()));
+          say("live \u00b7 " + clock(), false);
+        })
+        .catch(function (error) {
+          wait = Math.min(wait * 2, MAX_WAIT_S);
+          say("not updated (" + String(error.message || error) + "); again in " + Math.round(wait) + " s", true);
+        })
+        .then(function () {
+          busy = false;
+          if (!paused && !document.hidden) { schedule(wait); }
+        });
+    }
+
+    if (status) {
+      status.title = "this page updates itself every " + every + " s; click to pause or resume";
+      status.addEventListener("click", function () {
+        paused = !paused;
+        if (paused) { say("paused (click to resume)", true); } else { say("live", false); tick(); }
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) {
+        if (timer) { window.clearTimeout(timer); timer = null; }
+        if (!paused) { say("paused while hidden", true); }
+      } else if (!paused && !busy) {
+        tick();  // back in view: bring the page up to date at once
+      }
+    });
+    say("live", false);
+    schedule(every);
+  }
 }());

@@ -1,8 +1,10 @@
 <%inherit file="layout.mako"/>
 <%namespace name="w" file="widgets.mako"/>
 <%def name="title()">Job ${job['name']}</%def>
+<div id="job-head" data-live>
 <h1>Job ${job['name']} ${w.state(job['state'])}</h1>
 ${w.job_actions(job)}
+</div>
 <div class="columns">
 <section>
 <h2>Definition</h2>
@@ -51,7 +53,7 @@ ${w.job_actions(job)}
 </section>
 <section>
 <h2>State</h2>
-<dl class="facts" id="job-state">
+<dl class="facts" id="job-state" data-live>
   <dt>state</dt><dd>${job['state']}</dd>
   <dt>due</dt><dd>${f.when(job.get('due_at'))} <span class="muted">${f.rel(job.get('due_at'))}</span> (${job.get('next_trigger', '')})</dd>
   <dt>runs</dt><dd>${job.get('run_count', 0)} scheduled, ${job.get('runs_total', 0)} in all, ${job.get('failures_total', 0)} failed</dd>
@@ -77,6 +79,9 @@ ${w.job_actions(job)}
 % endif
 </section>
 </div>
+<h2>Timeline</h2>
+<div class="timeline" id="timeline" data-testid="timeline" data-live>${timeline}</div>
+<div id="job-children-live" data-live>
 <h2>Children (${len(job.get('children') or [])})</h2>
 % if job.get('children'):
 <table id="job-children" data-testid="job-children">
@@ -90,7 +95,10 @@ ${w.job_actions(job)}
 % else:
 <p class="muted" id="job-children">No child jobs now.</p>
 % endif
+</div>
 <p><a href="${c.url('results', parent=job['job_id'])}" id="descendant-runs">runs of its descendants</a></p>
 <h2>Recent runs</h2>
+<div id="job-runs-live" data-live>
 ${w.runs_table(job.get('recent_runs') or [], id='job-runs')}
+</div>
 <p><a href="${c.url('results', job_id=job['job_id'])}" id="all-runs">all runs of this job</a></p>

@@ -3,7 +3,7 @@
 <%def name="title()">Overview</%def>
 <h1>Overview</h1>
 <% agg, ic, act = tiles.get('aggregate'), tiles.get('interact') or {}, tiles.get('act') %>
-<section class="tiles" id="tiles" data-testid="tiles">
+<section class="tiles" id="tiles" data-testid="tiles" data-live>
   <a class="tile" href="${c.url('data')}" id="tile-aggregate" data-testid="tile-aggregate">
     <h2>Aggregate</h2>
     % if agg:
@@ -40,7 +40,7 @@
   </a>
 </section>
 <h2>Scheduler</h2>
-<section class="cards" id="job-counts" data-testid="job-counts">
+<section class="cards" id="job-counts" data-testid="job-counts" data-live>
 % for name, count in counts.items():
   <a class="card" href="${c.url('schedule')}" data-state="${name}"><span class="num" id="count-${name}">${count}</span><span class="label">${name}</span></a>
 % endfor
@@ -50,7 +50,7 @@
 </section>
 
 <h2>Workers</h2>
-<table id="workers" data-testid="workers">
+<table id="workers" data-testid="workers" data-live>
 <thead><tr><th>slot</th><th>status</th><th>pid</th><th>running</th><th>runs in process</th><th>recent restarts</th></tr></thead>
 <tbody>
 % for wk in workers:
@@ -73,6 +73,8 @@
 </tbody>
 </table>
 
+<h2>Timeline</h2>
+<div class="timeline" id="timeline" data-testid="timeline" data-live>${timeline}</div>
 <h2>Instances</h2>
 <table id="instances" data-testid="instances">
 <thead><tr><th>instance</th><th>host</th><th>pid</th><th>role</th><th>term</th><th>lease until</th><th>last heartbeat</th></tr></thead>
@@ -92,8 +94,10 @@
 </table>
 
 <h2>Last failures</h2>
+<div id="last-failures-live" data-live>
 % if failures:
 ${w.runs_table(failures, id='last-failures')}
 % else:
 <p class="muted" id="last-failures">No failed, crashed or timed-out runs in the store.</p>
 % endif
+</div>

@@ -19,5 +19,7 @@
   <button type="submit" id="results-filter-submit">filter</button>
   <a href="${c.url('results')}">clear</a>
 </form>
+<div id="results-live" data-live>
 ${w.pager(total, limit, offset, more, 'results', {k: v for k, v in sel.items() if v})}
 ${w.runs_table(runs, id='results')}
+</div>

@@ -2,6 +2,7 @@
 <%namespace name="w" file="widgets.mako"/>
 <%def name="title()">Running</%def>
 <h1>Running</h1>
+<div id="running-live" data-live>
 % if not runs:
 <p class="muted" id="nothing-running">Nothing is running.</p>
 % endif
@@ -10,7 +11,7 @@
 <tbody>
 % for r in runs:
 <tr data-run-id="${r['run_id']}" data-testid="running-row">
-  <td>${f.when(r.get('started_at'))}</td>
+  <td>${w.reltime(r.get('started_at'), 'started')}</td>
   <td>${f.dur(r.get('elapsed_s'))}</td>
   <td><a href="${c.job_url(r['job_id'])}">${r.get('name', '')}</a></td>
   <td>${r.get('index')}${' attempt %s' % r['attempt'] if r.get('attempt') else ''}</td>
@@ -26,3 +27,4 @@
 % endfor
 </tbody>
 </table>
+</div>

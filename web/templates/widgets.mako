@@ -1,4 +1,7 @@
 ## Small pieces shared by pages. Every value is escaped; ids are stable for browser tests.
+<%!
+from web.job_menu import allowed_actions
+%>
 
 <%def name="hidden()">\
 <input type="hidden" name="csrf_token" value="${c.csrf}"><input type="hidden" name="next" value="${c.here}">\
@@ -14,21 +17,46 @@
 
 <%def name="state(value)"><span class="badge state-${value}" data-testid="state">${value}</span></%def>
 
-<%def name="job_actions(job)">
+<%def name="job_actions(job, compact=False)">
 <% jid = job['job_id'] %>
 % if c.read_only:
 <span class="muted">read-only</span>
+% elif compact:
+<details class="menu" data-job-id="${jid}" id="menu-${jid}">
+<summary data-testid="actions-menu" title="the actions this job's state (${job.get('state')}) allows">actions</summary>
+<div class="menu-items">${action_forms(job)}</div>
+</details>
 % else:
-<div class="actions" data-job-id="${jid}">
+<div class="actions" data-job-id="${jid}">${action_forms(job)}</div>
+% endif
+</%def>
+
+## Only the actions the job's state allows (web.job_menu); each is a POST form with the CSRF token.
+<%def name="action_forms(job)">
+<% jid = job['job_id']; allowed = allowed_actions(job) %>
+  % if 'run-now' in allowed:
   <form method="post" action="${c.url('jobs/' + jid + '/run-now')}" class="inline">${hidden()}<button type="submit" id="run-now-${jid}" data-testid="run-now" title="one extra run as soon as a worker is free; the schedule stays as it is">run now</button></form>
-  % if job.get('paused') or job.get('state') == 'paused':
+  % endif
+  % if 'resume' in allowed:
   <form method="post" action="${c.url('jobs/' + jid + '/resume')}" class="inline">${hidden()}<button type="submit" id="resume-${jid}" data-testid="resume">resume</button></form>
-  % else:
+  % endif
+  % if 'pause' in allowed:
   <form method="post" action="${c.url('jobs/' + jid + '/pause')}" class="inline">${hidden()}<button type="submit" id="pause-${jid}" data-testid="pause">pause</button></form>
   % endif
-  <form method="post" action="${c.url('jobs/' + jid + '/remove')}" class="inline" data-confirm="Remove job ${job['name']}?">${hidden()}<button type="submit" id="remove-${jid}" data-testid="remove" class="danger">remove</button></form>
+  % if 'reschedule' in allowed:
   <form method="post" action="${c.url('jobs/' + jid + '/reschedule')}" class="inline reschedule">${hidden()}<input type="text" name="when" id="when-${jid}" data-testid="reschedule-when" placeholder="+10m, 14:30, ISO" size="10" aria-label="new due time" required><button type="submit" id="reschedule-${jid}" data-testid="reschedule">reschedule</button></form>
-</div>
+  % endif
+  % if 'remove' in allowed:
+  <form method="post" action="${c.url('jobs/' + jid + '/remove')}" class="inline" data-confirm="Remove job ${job['name']}?">${hidden()}<button type="submit" id="remove-${jid}" data-testid="remove" class="danger">remove</button></form>
+  % endif
+</%def>
+
+## A time as "in 5 s" / "3 min ago", the absolute UTC time on hover.
+<%def name="reltime(epoch, testid='reltime')">\
+% if epoch is None:
+<span class="muted">-</span>\
+% else:
+<time datetime="${f.iso(epoch)}" title="${f.when(epoch)} (UTC)" data-testid="${testid}">${f.rel(epoch)}</time>\
 % endif
 </%def>
 
