@@ -127,7 +127,8 @@ _o("Store", "db_timeout", 2.0, "MongoDB server selection and connect timeout, s 
 _o("Store", "lease_ttl", 10.0, "several servers on one MongoDB store: seconds the leader's lease lasts (renewed every "
    "third of it; a follower takes over within about that long after the leader dies; 0 = no lease, this server "
    "assumes it is alone; see docs/scaling-out.md)", minimum=0)
-_o("Store", "journal_buffer", 100000, "most documents buffered while the store is down", minimum=1000)
+_o("Store", "journal_buffer", 100000, "most documents (a task log line counts one) buffered while the store is down",
+   minimum=1000)
 _o("Store", "journal_flush_interval", 0.05, "seconds between journal flushes", minimum=0.001)
 _o("Plugins", "task_packages", "", "comma-separated module prefixes whose task classes may be named by dotted "
    "path (package.module:Class), beyond the built-in tasks package; never settable through the web")
