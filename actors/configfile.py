@@ -25,6 +25,7 @@ from typing import Any
 
 from actors.config import OPTIONS, Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
+from actors.gcpause import paused_gc
 from actors.jobs import JobSpec, Origin
 from actors.streamspec import StreamOrigin, StreamSpec
 from actors.targets import TargetSpec
@@ -269,12 +270,13 @@ def load_config(
     declared: list[tuple[JobSpec, str]] = []
     declared_streams: list[tuple[StreamSpec, str]] = []
     declared_targets: list[tuple[TargetSpec, str]] = []
-    for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings,
-                                           targets=declared_targets)
-        for name, (value, at) in file_values.items():
-            values[name], sources[name] = value, f"file:{at}"
-        declared.extend(file_jobs)
+    with paused_gc():  # a file may define a million jobs: no full collection per quarter more (`actors.gcpause`)
+        for entry in paths:
+            file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings,
+                                               targets=declared_targets)
+            for name, (value, at) in file_values.items():
+                values[name], sources[name] = value, f"file:{at}"
+            declared.extend(file_jobs)
     for name, value in flags.items():
         option = lookup(name, where="command line")
         values[name] = coerce(option, value, from_text=isinstance(value, str), where=option.flag)
@@ -282,14 +284,15 @@ def load_config(
     settings = Settings(values, sources)
     check = make_job_for(settings) if make_job_for is not None else None
     jobs: dict[str, JobSpec] = {}
-    for spec, at in declared:
-        checked = spec
-        if check is not None:
-            try:
-                checked = check(spec)
-            except InvalidValueError as exc:
-                raise ConfigError(f"{at}: Task {spec.name!r}: {exc}") from exc
-        jobs.setdefault(checked.job_id, checked)
+    with paused_gc():
+        for spec, at in declared:
+            checked = spec
+            if check is not None:
+                try:
+                    checked = check(spec)
+                except InvalidValueError as exc:
+                    raise ConfigError(f"{at}: Task {spec.name!r}: {exc}") from exc
+            jobs.setdefault(checked.job_id, checked)
     seen: dict[str, str] = {}
     for stream, at in declared_streams:
         if stream.name in seen:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from actors.gcpause import paused_gc
 from actors.jobs import JobSpec, Origin
 from actors.ledger import Finished, LedgerHead, SlotState
 from actors.messages import AddJobs, RestoreJobs, SaveJobs
@@ -66,7 +67,15 @@ class StoredJobs:
         jobs no longer configured, add the configured ones that are new (a lost record's job
         still meets its ledger heads). A new leader passes the other instances alive (*live*) and
         the slot ids of its own runs still in flight from an earlier term (*mine*): those runs
-        are left to finish where they run, not resumed."""
+        are left to finish where they run, not resumed.
+
+        The cyclic collector is paused meanwhile and what was built is frozen at the end
+        (`actors.gcpause`): a million jobs are not walked by each later full collection."""
+        with paused_gc(settle=True):
+            StoredJobs._restore_jobs(self, live, mine)
+
+    def _restore_jobs(self: _System, live: frozenset[str], mine: frozenset[str]) -> None:
+        """`_restore`'s work (the collector paused)."""
         heads: Mapping[str, LedgerHead] = self._settled_heads()
         elsewhere = frozenset(
             entry.slot_id for head in heads.values() if (entry := head.newest) is not None
