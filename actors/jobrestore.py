@@ -81,16 +81,17 @@ class StoredJobs:
             entry.slot_id for head in heads.values() if (entry := head.newest) is not None
             and entry.state == SlotState.CLAIMED and entry.outcome is None
             and (entry.owner in live or entry.slot_id in mine))
-        current = {spec.job_id for spec in self.config_jobs}
+        current = {spec.job_id: spec for spec in self.config_jobs}
         known: set[str] = set()
         retired: list[tuple[str, str]] = []
         in_flight = 0
         chunk: list[dict[str, Any]] = []
 
         def send(records: list[dict[str, Any]]) -> None:
-            ids = (str(record.get("job_id")) for record in records)
+            ids = [str(record.get("job_id")) for record in records]
             self._ask_here(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads},
-                                       elsewhere), timeout=RESTORE_ASK_S)
+                                       elsewhere, {job_id: current[job_id] for job_id in ids if job_id in current}),
+                           timeout=RESTORE_ASK_S)
 
         for stored in self.store.iter_jobs(RESTORE_CHUNK):
             record = self._settled_record(stored)

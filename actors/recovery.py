@@ -28,6 +28,7 @@ from actors.jobs import (
     Run,
     RunReport,
     Trigger,
+    canonical_json,
 )
 from actors.jobstate import Decision, Job, Limits
 from actors.ledger import LedgerEntry, LedgerHead
@@ -59,7 +60,7 @@ class _Core(Protocol):
 
     def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job: ...
 
-    def _job_from_record(self, record: Mapping[str, Any], now: float) -> Job: ...
+    def _job_from_record(self, record: Mapping[str, Any], now: float, configured: JobSpec | None = None) -> Job: ...
 
     def _adopt(self, job: Job, entry: LedgerEntry, now: float) -> None: ...
 
@@ -68,11 +69,24 @@ class _Core(Protocol):
     def run_elsewhere(self, job: Job, entry: LedgerEntry, now: float) -> None: ...
 
 
+#: The fields of a stored job record that define its spec (`JobSpec.from_dict`).
+SPEC_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout", "retries",
+               "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch", "resources", "only_before_text")
+
+
+def _same_definition(fields: Mapping[str, Any], spec: JobSpec) -> bool:
+    """Do a record's definition *fields* say exactly what *spec*'s `JobSpec.to_dict` says (as JSON
+    text: ``1``, ``1.0`` and ``true`` differ)? Then ``JobSpec.from_dict(fields)`` would rebuild *spec*
+    itself, at about 8x the cost of this check."""
+    stored = spec.to_dict()
+    return canonical_json(fields) == canonical_json({k: stored[k] for k in SPEC_FIELDS if k in stored})
+
+
 class Recovery:
     """Mixed into `actors.timetable.Timetable`: restore a job record, adopt the ledger's word."""
 
     def restore(self: _Core, record: Mapping[str, Any], now: float, head: LedgerHead | None = None, *,
-                elsewhere: Collection[str] = ()) -> Job:
+                elsewhere: Collection[str] = (), configured: JobSpec | None = None) -> Job:
         """Rebuild a job from `Job.to_record` output after a restart, checked against *head*,
         the run ledger's word on the job (`actors.ledger`), which wins where the record lags:
 
@@ -85,9 +99,11 @@ class Recovery:
 
         Interrupted runs and missed slots to record are taken with `take_records`. A newest
         ledger entry whose slot id is in *elsewhere* is a run in flight on another live
-        instance: the job goes on after it (`run_elsewhere`).
+        instance: the job goes on after it (`run_elsewhere`). *configured* is the config file's
+        spec of the record's job id, if any: when the record defines the job exactly as it does,
+        the job takes it as it is (shared with the config, not built and validated again).
         """
-        job = self._job_from_record(record, now)
+        job = self._job_from_record(record, now, configured)
         self._jobs[job.job_id] = job
         running = record.get("running")
         if head is not None:
@@ -160,12 +176,10 @@ class Recovery:
             self._apply_step(job, next_step(job, self.limits, now, last=job.planned_to), now)
         job.note = f"slot {entry.slot} is running on instance {entry.owner}; {job.note}"
 
-    def _job_from_record(self: _Core, record: Mapping[str, Any], now: float) -> Job:
-        fields = {k: record[k] for k in (
-            "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch",
-            "resources", "only_before_text") if k in record}
-        spec = JobSpec.from_dict(fields)
+    def _job_from_record(self: _Core, record: Mapping[str, Any], now: float, configured: JobSpec | None = None) -> Job:
+        fields = {k: record[k] for k in SPEC_FIELDS if k in record}
+        spec = configured if configured is not None and _same_definition(fields, configured) \
+            else JobSpec.from_dict(fields)
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")), created_at=now)
         self._jobs[job.job_id] = job  # known from here: a field failing below sets it aside
         job.created_at = stored_epoch(record, "created_at") or now
