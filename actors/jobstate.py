@@ -13,7 +13,7 @@ from typing import Any
 from actors.jobs import JobSpec, JobState, Run, Trigger
 from actors.misfire import MisfirePolicy, SlotSpan
 from actors.policy import RetryPolicy
-from actors.schedule import Schedule
+from actors.schedule import IntervalSchedule
 
 
 @dataclass(slots=True)
@@ -48,7 +48,7 @@ class Job:
     state_before_manual: JobState | None = None
     manual_params: dict[str, Any] | None = None  # arguments of the pending manual run only (a trigger)
     version: int = 0
-    schedule_cache: tuple[tuple[float, float], Schedule] | None = None
+    schedule_cache: IntervalSchedule | None = None  # the grid through the anchor (`actors.timerules`)
 
     @property
     def job_id(self) -> str:
