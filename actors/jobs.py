@@ -39,7 +39,7 @@ from actors.jobkinds import (
     Trigger,
     in_state,
 )
-from actors.jsonsafe import find_unsafe
+from actors.jsonsafe import find_unsafe, utf8_ok
 from actors.misfire import MisfirePolicy
 from actors.runs import Run, RunReport
 from actors.schedule import Schedule, schedule_from_fields
@@ -102,14 +102,14 @@ def _resources(value: Any) -> None:
 NO_RESOURCES: Mapping[str, float] = MappingProxyType({})
 #: Most distinct schedules and misfire fields remembered (`_memo`); past it the memo starts over.
 MEMO_MAX = 4096
-_schedules: dict[tuple[Any, ...], Schedule] = {}
+_schedules: dict[tuple[Any, ...], tuple[Schedule, tuple[float | None, str | None, str | None, float]]] = {}
 _misfires: dict[tuple[Any, ...], tuple[MisfirePolicy, dict[str, Any]]] = {}
 
 
-def _typed_key(*values: Any) -> tuple[Any, ...] | None:
+def _typed_key(a: Any, b: Any, c: Any, d: Any = None) -> tuple[Any, ...] | None:
     """A memo key for field values given by a caller: each value with its type (``1``, ``1.0`` and
     ``True`` are equal keys otherwise, and only some pass validation); None when one is unhashable."""
-    key = tuple(item for value in values for item in (type(value), value))
+    key = (type(a), a, type(b), b, type(c), c, type(d), d)
     try:
         hash(key)
     except TypeError:
@@ -117,13 +117,18 @@ def _typed_key(*values: Any) -> tuple[Any, ...] | None:
     return key
 
 
-def _schedule_of(interval: Any, cron: Any, tz: Any, jitter: Any) -> Schedule:
-    """`schedule_from_fields` remembered by field values: a million jobs of one schedule share one
-    (immutable) schedule object and validate it once (~1.6 us and ~70 B a job)."""
+def _schedule_of(interval: Any, cron: Any, tz: Any, jitter: Any) -> tuple[
+        Schedule, tuple[float | None, str | None, str | None, float]]:
+    """The interval checked, then `schedule_from_fields` and its canonical (interval, cron, tz,
+    jitter), remembered by the values given: a million jobs of one schedule share one (immutable)
+    schedule object and validate it once (~2.5 us and ~70 B a job)."""
     key = _typed_key(interval, cron, tz, jitter)
     found = None if key is None else _schedules.get(key)
     if found is None:
-        found = schedule_from_fields(interval=interval, cron=cron, tz=tz, jitter=jitter)  # raises if invalid
+        _number("interval", interval, allow_none=True, positive=True, minimum=MIN_INTERVAL_S, maximum=MAX_SECONDS)
+        schedule = schedule_from_fields(interval=interval, cron=cron, tz=tz, jitter=jitter)  # raises if invalid
+        fields = schedule.fields()
+        found = (schedule, (fields.get("interval"), fields.get("cron"), fields.get("tz"), float(fields["jitter"])))
         if key is not None:
             if len(_schedules) >= MEMO_MAX:
                 _schedules.clear()
@@ -204,17 +209,19 @@ class JobSpec:
                 f"classname must be a non-empty string, got {self.classname!r}", field="classname"
             )
         for name in ("name", "classname"):
-            if find_unsafe(getattr(self, name)) is not None:
+            if not utf8_ok(getattr(self, name)):
                 raise InvalidJobError(f"{name} must be valid Unicode text (no lone surrogates)", field=name)
-        _number("interval", self.interval_s, allow_none=True, positive=True, minimum=MIN_INTERVAL_S,
-                maximum=MAX_SECONDS)
-        schedule = _schedule_of(self.interval_s, self.cron, self.tz, self.jitter_s)
+        schedule, (interval, cron, tz, jitter) = _schedule_of(self.interval_s, self.cron, self.tz, self.jitter_s)
         if not isinstance(self.only_once, bool):
             raise InvalidJobError(f"only_once must be true or false, got {self.only_once!r}", field="only_once")
-        _int("max_runs", self.max_runs, minimum=1)
-        _number("only_before", self.only_before, allow_none=True, positive=False, maximum=MAX_EPOCH)
-        _number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
-        _int("retries", self.max_retries, minimum=0)
+        if self.max_runs is not None:
+            _int("max_runs", self.max_runs, minimum=1)
+        if self.only_before is not None:
+            _number("only_before", self.only_before, allow_none=True, positive=False, maximum=MAX_EPOCH)
+        if self.timeout_s is not None:
+            _number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
+        if self.max_retries is not None:
+            _int("retries", self.max_retries, minimum=0)
         given = _misfire_of(self.misfire_fields())[1]  # validates; the default is the server's
         if not isinstance(self.kwargs, Mapping):
             raise InvalidJobError(f"kwargs must be a mapping, got {self.kwargs!r}", field="kwargs")
@@ -225,7 +232,7 @@ class JobSpec:
                 raise InvalidJobError(
                     f"argument {key!r} is reserved (the framework passes it to every task)", field=key
                 )
-        bad = find_unsafe(dict(self.kwargs), "")
+        bad = find_unsafe(self.kwargs, "")  # a Mapping (checked above): no copy
         if bad is not None:
             raise InvalidJobError(
                 f"argument {bad.lstrip()} of job {self.name!r} is not JSON-safe "
@@ -241,11 +248,10 @@ class JobSpec:
                            if self.resources else NO_RESOURCES)
         object.__setattr__(self, "origin", Origin(self.origin))
         object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
-        fields = schedule.fields()
-        object.__setattr__(self, "interval_s", fields.get("interval"))
-        object.__setattr__(self, "cron", fields.get("cron"))
-        object.__setattr__(self, "tz", fields.get("tz"))
-        object.__setattr__(self, "jitter_s", float(fields["jitter"]))
+        object.__setattr__(self, "interval_s", interval)
+        object.__setattr__(self, "cron", cron)
+        object.__setattr__(self, "tz", tz)
+        object.__setattr__(self, "jitter_s", jitter)
         for name in ("misfire", "misfire_grace", "max_catchup"):  # canonical forms of what was given
             if getattr(self, name) not in (None, ""):
                 object.__setattr__(self, name, given[name])
@@ -257,7 +263,8 @@ class JobSpec:
     def _check_labels(self) -> None:
         """Tags, the stream trigger and the text of ``only_before`` (during ``__post_init__``)."""
         try:
-            object.__setattr__(self, "tags", check_tags(self.tags))
+            if self.tags != ():  # () is the default: already what check_tags makes of it
+                object.__setattr__(self, "tags", check_tags(self.tags))
             if self.on_stream is not None:
                 check_name(self.on_stream, field="on_stream", what="stream")
         except InvalidValueError as exc:
