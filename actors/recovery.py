@@ -74,12 +74,21 @@ SPEC_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs
                "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch", "resources", "only_before_text")
 
 
-def _same_definition(fields: Mapping[str, Any], spec: JobSpec) -> bool:
-    """Do a record's definition *fields* say exactly what *spec*'s `JobSpec.to_dict` says (as JSON
-    text: ``1``, ``1.0`` and ``true`` differ)? Then ``JobSpec.from_dict(fields)`` would rebuild *spec*
-    itself, at about 8x the cost of this check."""
+_SPEC_FIELDS = frozenset(SPEC_FIELDS)
+
+
+def _same_definition(record: Mapping[str, Any], spec: JobSpec) -> bool:
+    """Does *record* define the job exactly as *spec*'s `JobSpec.to_dict` does (the same definition
+    fields, equal as JSON text: ``1``, ``1.0`` and ``true`` differ)? Then ``JobSpec.from_dict`` of its
+    fields would rebuild *spec* itself, at several times the cost of this check."""
     stored = spec.to_dict()
-    return canonical_json(fields) == canonical_json({k: stored[k] for k in SPEC_FIELDS if k in stored})
+    del stored["job_id"]  # every other key of to_dict is a definition field
+    if len(_SPEC_FIELDS.intersection(record)) != len(stored):
+        return False
+    try:
+        return canonical_json({k: record[k] for k in stored}) == canonical_json(stored)
+    except (KeyError, TypeError):  # a field spec has and the record lacks; a record orjson cannot write
+        return False
 
 
 class Recovery:
@@ -177,9 +186,8 @@ class Recovery:
         job.note = f"slot {entry.slot} is running on instance {entry.owner}; {job.note}"
 
     def _job_from_record(self: _Core, record: Mapping[str, Any], now: float, configured: JobSpec | None = None) -> Job:
-        fields = {k: record[k] for k in SPEC_FIELDS if k in record}
-        spec = configured if configured is not None and _same_definition(fields, configured) \
-            else JobSpec.from_dict(fields)
+        spec = configured if configured is not None and _same_definition(record, configured) \
+            else JobSpec.from_dict({k: record[k] for k in SPEC_FIELDS if k in record})
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")), created_at=now)
         self._jobs[job.job_id] = job  # known from here: a field failing below sets it aside
         job.created_at = stored_epoch(record, "created_at") or now
