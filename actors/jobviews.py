@@ -113,18 +113,18 @@ _FAR = float("inf")  # the sort key of a job with no due time: last
 
 def _first_of_all(timetable: Timetable, count: int) -> tuple[list[tuple[float, str, str]], int]:
     """The *count* first sort keys of every job, and how many jobs there are, without building a
-    key per job: the due times alone give the cut (the count-th smallest), and only the jobs due
-    by the cut get a key (ties at the cut included, so names still order equal due times). At 1M
-    jobs the one-pass list of key tuples took ~700 ms of the schedule's first page."""
-    dues = [_FAR if (due := job.due_at) is None else due for job in timetable.jobs()]
-    if not count:
-        cut = -_FAR
-    elif count >= len(dues):
-        cut = _FAR
+    key per job: the due-time heap gives a cut (the count-th earliest due time of the scheduled
+    jobs, `Timetable.nth_due`: no job of the page is due later, whatever its state), and only the
+    jobs due by the cut get a key (ties at the cut included, so names still order equal due
+    times). At 1M jobs the one-pass list of key tuples took ~700 ms of the schedule's first page."""
+    cut = _FAR if count >= len(timetable) else timetable.nth_due(count) if count else -_FAR
+    if cut is None or cut == _FAR:  # fewer jobs are scheduled than the page shows: every job
+        keys = [((job.due_at if job.due_at is not None else _FAR), job.spec.name, job.job_id)
+                for job in timetable.jobs()]
     else:
-        cut = heapq.nsmallest(count, dues)[-1]
-    keys = [(due, job.spec.name, job.job_id) for job, due in zip(timetable.jobs(), dues, strict=True) if due <= cut]
-    return heapq.nsmallest(count, keys), len(dues)
+        keys = [(due, job.spec.name, job.job_id) for job in timetable.jobs()
+                if (due := job.due_at) is not None and due <= cut]
+    return heapq.nsmallest(count, keys), len(timetable)
 
 
 def _ended_children(timetable: Timetable) -> dict[str, list[str]]:

@@ -85,6 +85,23 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
         """Every job, in no particular order."""
         return iter(self._jobs.values())
 
+    def nth_due(self, count: int) -> float | None:
+        """The *count*-th earliest due time of the scheduled jobs (None: fewer are scheduled), read
+        off the top of the due-time heap (stale entries skipped), never the whole of it."""
+        heap, jobs = self._heap, self._jobs
+        frontier = [(heap[0], 0)] if heap and count > 0 else []
+        while frontier:
+            (due_at, _, job_id, version), index = heapq.heappop(frontier)
+            job = jobs.get(job_id)
+            if job is not None and job.version == version and job.state is JobState.SCHEDULED:
+                count -= 1
+                if not count:
+                    return due_at
+            for child in (2 * index + 1, 2 * index + 2):
+                if child < len(heap):
+                    heapq.heappush(frontier, (heap[child], child))
+        return None
+
     def next_wake(self) -> float | None:
         """The earliest due time of a scheduled job, or None when nothing is scheduled."""
         heap = self._heap

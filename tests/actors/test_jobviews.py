@@ -48,3 +48,21 @@ def test_every_page_of_all_jobs_is_the_sorted_list_sliced_ties_by_name_no_due_ti
             page = jobs_page(tt, 0.0, offset, limit)
             assert [item["name"] for item in page["jobs"]] == expected[offset:offset + limit]
             assert page["total"] == len(expected) and page["more"] == (offset + limit < len(expected))
+
+
+def test_pages_cut_by_the_heap_still_list_running_paused_and_rescheduled_jobs_in_due_order():
+    tt = make(start_offset=False)
+    jobs = [tt.add(spec(name=f"k{i:02d}", interval=100), now=0, first_due_at=float(10 + i % 7)) for i in range(30)]
+    running = tt.due(10.0)[0]
+    tt.start(running.job_id, 10.0)  # running: keeps its due time, its heap entry is spent
+    tt.pause(jobs[3].job_id)  # paused: a stale heap entry
+    tt.reschedule(jobs[4].job_id, 5.0, 0.0)  # moved earlier: a stale entry and a fresh one
+    tt.reschedule(jobs[5].job_id, 90.0, 0.0)  # moved later
+    assert tt.nth_due(1) == 5.0 and tt.nth_due(1000) is None
+    expected = [job.spec.name for job in sorted(
+        tt.jobs(), key=lambda job: (job.due_at if job.due_at is not None else float("inf"), job.spec.name))]
+    for offset in (0, 1, 7, 29):
+        for limit in (1, 3, 10, 50):
+            page = jobs_page(tt, 0.0, offset, limit)
+            assert [item["name"] for item in page["jobs"]] == expected[offset:offset + limit]
+            assert page["total"] == 30
