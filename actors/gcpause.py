@@ -7,9 +7,10 @@ walks the jobs built so far several times over: in the scale benchmark (100k job
 collector took 2.8 s of 12.4 s of load + add + save + restore work (measured with
 ``gc.callbacks``). While `paused_gc` is held the collector does not run (reference counting
 still frees everything that is not a cycle); when the last holder leaves, the objects built
-meanwhile are collected once (the young generations only) and, with ``settle=True``, moved to
-the permanent generation (``gc.freeze``), so that the full collections of the running server
-(which stop every thread) no longer walk a million jobs that will live as long as it does.
+meanwhile are collected once (the young generations only; every generation before a freeze)
+and, with ``settle=True``, moved to the permanent generation (``gc.freeze``), so that the full
+collections of the running server (which stop every thread) no longer walk a million jobs that
+will live as long as it does.
 Objects frozen are still freed by reference counting when their job goes (a job holds no
 reference cycle).
 
@@ -41,7 +42,8 @@ def paused_gc(*, settle: bool = False) -> Iterator[None]:
 
     When the last holder leaves, the collector is re-enabled if it was enabled before the
     first one came, the young generations are collected once, and, if any holder asked
-    *settle*, what survives is frozen (``gc.freeze``: out of reach of later full collections).
+    *settle*, every generation is collected and what survives is frozen (``gc.freeze``: out of
+    reach of later full collections; no garbage cycle is frozen with it).
     """
     with _Pause.lock:
         if _Pause.holders == 0:
@@ -55,7 +57,9 @@ def paused_gc(*, settle: bool = False) -> Iterator[None]:
         with _Pause.lock:
             _Pause.holders -= 1
             if _Pause.holders == 0 and _Pause.was_enabled:
-                gc.collect(1)  # what the paused collector would have found in the young objects
+                # What the paused collector would have found: in the young objects, or in all of
+                # them before a freeze (a frozen garbage cycle would never be collected).
+                gc.collect(2 if _Pause.settle else 1)
                 if _Pause.settle:
                     gc.freeze()
                 gc.enable()
