@@ -7,6 +7,7 @@ Pure: no threads, no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,11 @@ from actors.jobs import JobSpec, JobState, Run, Trigger
 from actors.misfire import MisfirePolicy, SlotSpan
 from actors.policy import RetryPolicy
 from actors.schedule import IntervalSchedule
+
+#: An empty queue of slots, shared: a million jobs do not each keep two empty lists (~128 B a job,
+#: and two objects the cyclic collector walks). A queue with slots is a list; both are replaced,
+#: never changed in place.
+NO_SLOTS: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)
@@ -32,9 +38,9 @@ class Job:
     slot: float | None = None  # the slot of the current (or next) scheduled run: its ledger identity
     anchor: float | None = None  # an interval job's grid runs through this slot (state, not definition)
     planned_to: float | None = None  # the newest slot a misfire plan accounted for (run or missed)
-    catchup: list[float] = field(default_factory=list)  # elapsed slots still to run, oldest first
+    catchup: Sequence[float] = NO_SLOTS  # elapsed slots still to run, oldest first
     deferred: tuple[tuple[float, ...], tuple[SlotSpan, ...]] = ((), ())  # missed after the catch-up runs
-    backfill: list[float] = field(default_factory=list)  # past slots an operator asked to run, oldest first
+    backfill: Sequence[float] = NO_SLOTS  # past slots an operator asked to run, oldest first
     last_started_at: float | None = None
     last_finished_at: float | None = None
     last_outcome: str | None = None

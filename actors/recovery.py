@@ -14,7 +14,7 @@ answer reads, rebuilt without any of these rules. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from actors.bounds import MAX_EPOCH, in_range, stored_count, stored_epoch
@@ -30,7 +30,7 @@ from actors.jobs import (
     Trigger,
     canonical_json,
 )
-from actors.jobstate import Decision, Job, Limits
+from actors.jobstate import NO_SLOTS, Decision, Job, Limits
 from actors.ledger import LedgerEntry, LedgerHead
 from actors.slots import slot_key
 from actors.timerules import Step, next_step, overdue_last
@@ -75,6 +75,12 @@ SPEC_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs
 
 
 _SPEC_FIELDS = frozenset(SPEC_FIELDS)
+
+
+def _stored_slots(record: Mapping[str, Any], name: str) -> Sequence[float]:
+    """A stored queue of slots (the valid epochs of it), or the shared empty one."""
+    slots = [float(s) for s in record.get(name) or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
+    return slots if slots else NO_SLOTS
 
 
 def _same_definition(record: Mapping[str, Any], spec: JobSpec) -> bool:
@@ -202,8 +208,8 @@ class Recovery:
             job.anchor = anchor if anchor is not None else (job.slot if job.slot is not None else job.due_at)
             if job.slot is None:
                 job.slot = job.anchor
-        job.catchup = [float(s) for s in record.get("catchup") or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
-        job.backfill = [float(s) for s in record.get("backfill") or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
+        job.catchup = _stored_slots(record, "catchup")
+        job.backfill = _stored_slots(record, "backfill")
         job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
         job.note = str(record.get("note") or "")
         job.paused = bool(record.get("paused", False))
