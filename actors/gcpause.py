@@ -8,11 +8,10 @@ collector took 2.8 s of 12.4 s of load + add + save + restore work (measured wit
 ``gc.callbacks``). While `paused_gc` is held the collector does not run (reference counting
 still frees everything that is not a cycle); when the last holder leaves, the objects built
 meanwhile are collected once (the young generations only; every generation before a freeze)
-and, with ``settle=True``, moved to the permanent generation (``gc.freeze``), so that the full
-collections of the running server (which stop every thread) no longer walk a million jobs that
-will live as long as it does.
-Objects frozen are still freed by reference counting when their job goes (a job holds no
-reference cycle).
+and, with ``settle=True`` after a bulk load (`SETTLE_MIN_OBJECTS`), moved to the permanent
+generation (``gc.freeze``), so that the full collections of the running server (which stop
+every thread) no longer walk a million jobs that will live as long as it does. Objects frozen
+are still freed by reference counting when their job goes (a job holds no reference cycle).
 
 Pure: no threads of its own, no I/O; safe to nest and to hold from several threads at once
 (the collector comes back when the last holder leaves).
@@ -24,6 +23,12 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+#: Young objects (``gc.get_count()[0]``) a settling pause must have built before it freezes
+#: (about 100k jobs). Below it, the collector walks them cheaply, and a freeze would keep any
+#: object alive at that moment that later becomes a garbage cycle (a test's whole server, a
+#: failed-over term's actors) from ever being collected.
+SETTLE_MIN_OBJECTS = 500_000
 
 
 class _Pause:
@@ -42,8 +47,9 @@ def paused_gc(*, settle: bool = False) -> Iterator[None]:
 
     When the last holder leaves, the collector is re-enabled if it was enabled before the
     first one came, the young generations are collected once, and, if any holder asked
-    *settle*, every generation is collected and what survives is frozen (``gc.freeze``: out of
-    reach of later full collections; no garbage cycle is frozen with it).
+    *settle* and at least `SETTLE_MIN_OBJECTS` objects were built, every generation is
+    collected and what survives is frozen (``gc.freeze``: out of reach of later full
+    collections; no garbage cycle is frozen with it).
     """
     with _Pause.lock:
         if _Pause.holders == 0:
@@ -57,10 +63,11 @@ def paused_gc(*, settle: bool = False) -> Iterator[None]:
         with _Pause.lock:
             _Pause.holders -= 1
             if _Pause.holders == 0 and _Pause.was_enabled:
+                freeze = _Pause.settle and gc.get_count()[0] >= SETTLE_MIN_OBJECTS
                 # What the paused collector would have found: in the young objects, or in all of
                 # them before a freeze (a frozen garbage cycle would never be collected).
-                gc.collect(2 if _Pause.settle else 1)
-                if _Pause.settle:
+                gc.collect(2 if freeze else 1)
+                if freeze:
                     gc.freeze()
                 gc.enable()
 

@@ -6,6 +6,7 @@ import gc
 import threading
 import weakref
 
+from actors import gcpause
 from actors.gcpause import paused_gc
 
 
@@ -29,7 +30,8 @@ def test_a_collector_disabled_before_stays_disabled():
         gc.enable()
 
 
-def test_settle_freezes_what_was_built_and_garbage_cycles_are_still_collected():
+def test_settle_freezes_what_was_built_and_garbage_cycles_are_still_collected(monkeypatch):
+    monkeypatch.setattr(gcpause, "SETTLE_MIN_OBJECTS", 1)
     before = gc.get_freeze_count()
 
     class Node:
@@ -58,7 +60,8 @@ def test_the_pause_is_released_when_the_body_raises():
     assert gc.isenabled()
 
 
-def test_settle_collects_old_garbage_cycles_before_freezing():
+def test_settle_collects_old_garbage_cycles_before_freezing(monkeypatch):
+    monkeypatch.setattr(gcpause, "SETTLE_MIN_OBJECTS", 1)
     class Node:
         def __init__(self) -> None:
             self.me = self
@@ -74,3 +77,10 @@ def test_settle_collects_old_garbage_cycles_before_freezing():
         assert witness.is_set() and ref() is None  # collected, not frozen forever
     finally:
         gc.unfreeze()
+
+
+def test_a_small_settling_pause_freezes_nothing():
+    before = gc.get_freeze_count()
+    with paused_gc(settle=True):
+        built = [[i] for i in range(1000)]
+    assert gc.get_freeze_count() == before and len(built) == 1000
