@@ -17,7 +17,6 @@ Imported by the worker subprocess too: keep it free of runtime (actor) imports.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -25,9 +24,18 @@ from typing import Any
 
 import orjson
 
-from actors.bounds import HORIZON_S, MAX_EPOCH, MIN_INTERVAL_S, in_range, short_repr
-from actors.bounds import MAX_COUNT as BOUND_COUNT
+from actors.bounds import MAX_EPOCH
 from actors.errors import InvalidJobError, InvalidValueError
+from actors.jobfields import (
+    MAX_COUNT,
+    MAX_SECONDS,
+    NO_RESOURCES,
+    check_int,
+    check_number,
+    check_resources,
+    misfire_of,
+    schedule_of,
+)
 from actors.jobkinds import (
     ACTIVE_STATES,
     ENDED_STATES,
@@ -40,115 +48,14 @@ from actors.jobkinds import (
     in_state,
 )
 from actors.jsonsafe import find_unsafe, utf8_ok
-from actors.misfire import MisfirePolicy
 from actors.runs import Run, RunReport
-from actors.schedule import Schedule, schedule_from_fields
+from actors.schedule import Schedule
 from actors.tags import check_name, check_tags
 
 #: Names the framework passes to every task constructor; user kwargs may not use them.
 RESERVED_KWARGS = frozenset(
     {"logger", "name", "index", "interval", "attempt", "job_id", "parent", "due_at", "services"}
 )
-
-
-#: Longest interval or timeout, s (about 31 years): the scheduler waits with `threading`
-#: timeouts, which overflow a few centuries out (`actors.bounds.HORIZON_S`).
-MAX_SECONDS = HORIZON_S
-#: Largest count (max_runs, retries): fits every store's integers.
-MAX_COUNT = BOUND_COUNT
-
-
-def _number(name: str, value: Any, *, allow_none: bool, positive: bool, minimum: float = 0.0,
-            maximum: float = float("inf")) -> None:
-    if value is None and allow_none:
-        return
-    shown = short_repr(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or (isinstance(value, float)
-                                                                      and not math.isfinite(value)):
-        raise InvalidJobError(f"{name} must be a finite number, got {shown}", field=name, value=shown)
-    if (positive and value <= 0) or not in_range(value, minimum, maximum):
-        low = f"> {minimum:g}" if positive and minimum <= 0 else f">= {minimum:g}"
-        raise InvalidJobError(f"{name} must be {low} and <= {maximum:g} seconds, got {shown}", field=name,
-                              value=shown)
-
-
-def _int(name: str, value: Any, *, minimum: int) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidJobError(f"{name} must be an integer >= {minimum} or None, got {short_repr(value)}", field=name,
-                              value=short_repr(value))
-    if value > MAX_COUNT:
-        raise InvalidJobError(f"{name} must be an integer within [{minimum}, {MAX_COUNT}], got {short_repr(value)}",
-                              field=name, value=short_repr(value))
-
-
-def _resources(value: Any) -> None:
-    """Placement: a mapping of resource names to positive amounts (``{"GPU": 1}``)."""
-    if not isinstance(value, Mapping):
-        raise InvalidJobError(f"resources must be a mapping of names to amounts, got {value!r}", field="resources",
-                              value=value)
-    for name, amount in value.items():
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidJobError(f"resources: a resource name must be a non-empty string, got {name!r}",
-                                  field="resources", value=name)
-        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount <= 0:
-            raise InvalidJobError(f"resources: the amount of {name!r} must be a number > 0, got {amount!r}",
-                                  field="resources", value=amount)
-
-
-#: The resources of a job that asks for none: one shared read-only mapping (a million jobs
-#: do not each keep an empty dict behind a proxy, ~100 B each).
-NO_RESOURCES: Mapping[str, float] = MappingProxyType({})
-#: Most distinct schedules and misfire fields remembered (`_memo`); past it the memo starts over.
-MEMO_MAX = 4096
-_schedules: dict[tuple[Any, ...], tuple[Schedule, tuple[float | None, str | None, str | None, float]]] = {}
-_misfires: dict[tuple[Any, ...], tuple[MisfirePolicy, dict[str, Any]]] = {}
-
-
-def _typed_key(a: Any, b: Any, c: Any, d: Any = None) -> tuple[Any, ...] | None:
-    """A memo key for field values given by a caller: each value with its type (``1``, ``1.0`` and
-    ``True`` are equal keys otherwise, and only some pass validation); None when one is unhashable."""
-    key = (type(a), a, type(b), b, type(c), c, type(d), d)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
-def _schedule_of(interval: Any, cron: Any, tz: Any, jitter: Any) -> tuple[
-        Schedule, tuple[float | None, str | None, str | None, float]]:
-    """The interval checked, then `schedule_from_fields` and its canonical (interval, cron, tz,
-    jitter), remembered by the values given: a million jobs of one schedule share one (immutable)
-    schedule object and validate it once (~2.5 us and ~70 B a job)."""
-    key = _typed_key(interval, cron, tz, jitter)
-    found = None if key is None else _schedules.get(key)
-    if found is None:
-        _number("interval", interval, allow_none=True, positive=True, minimum=MIN_INTERVAL_S, maximum=MAX_SECONDS)
-        schedule = schedule_from_fields(interval=interval, cron=cron, tz=tz, jitter=jitter)  # raises if invalid
-        fields = schedule.fields()
-        found = (schedule, (fields.get("interval"), fields.get("cron"), fields.get("tz"), float(fields["jitter"])))
-        if key is not None:
-            if len(_schedules) >= MEMO_MAX:
-                _schedules.clear()
-            _schedules[key] = found
-    return found
-
-
-def _misfire_of(fields: Mapping[str, Any]) -> tuple[MisfirePolicy, dict[str, Any]]:
-    """`MisfirePolicy.from_fields` (raises if invalid) and its canonical fields, remembered by the
-    fields given (read-only: the same dict is handed to every job with these fields)."""
-    key = _typed_key(fields["misfire"], fields["misfire_grace"], fields["max_catchup"])
-    found = None if key is None else _misfires.get(key)
-    if found is None:
-        policy = MisfirePolicy.from_fields(fields)
-        found = (policy, policy.fields())
-        if key is not None:
-            if len(_misfires) >= MEMO_MAX:
-                _misfires.clear()
-            _misfires[key] = found
-    return found
 
 
 def canonical_json(value: Any) -> bytes:
@@ -211,18 +118,18 @@ class JobSpec:
         for name in ("name", "classname"):
             if not utf8_ok(getattr(self, name)):
                 raise InvalidJobError(f"{name} must be valid Unicode text (no lone surrogates)", field=name)
-        schedule, (interval, cron, tz, jitter) = _schedule_of(self.interval_s, self.cron, self.tz, self.jitter_s)
+        schedule, (interval, cron, tz, jitter) = schedule_of(self.interval_s, self.cron, self.tz, self.jitter_s)
         if not isinstance(self.only_once, bool):
             raise InvalidJobError(f"only_once must be true or false, got {self.only_once!r}", field="only_once")
         if self.max_runs is not None:
-            _int("max_runs", self.max_runs, minimum=1)
+            check_int("max_runs", self.max_runs, minimum=1)
         if self.only_before is not None:
-            _number("only_before", self.only_before, allow_none=True, positive=False, maximum=MAX_EPOCH)
+            check_number("only_before", self.only_before, allow_none=True, positive=False, maximum=MAX_EPOCH)
         if self.timeout_s is not None:
-            _number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
+            check_number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
         if self.max_retries is not None:
-            _int("retries", self.max_retries, minimum=0)
-        given = _misfire_of(self.misfire_fields())[1]  # validates; the default is the server's
+            check_int("retries", self.max_retries, minimum=0)
+        given = misfire_of(self.misfire_fields())[1]  # validates; the default is the server's
         if not isinstance(self.kwargs, Mapping):
             raise InvalidJobError(f"kwargs must be a mapping, got {self.kwargs!r}", field="kwargs")
         for key in self.kwargs:
@@ -243,7 +150,7 @@ class JobSpec:
         if not all(isinstance(p, str) for p in self.parent):
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
-        _resources(self.resources)
+        check_resources(self.resources)
         object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items())))
                            if self.resources else NO_RESOURCES)
         object.__setattr__(self, "origin", Origin(self.origin))
@@ -269,7 +176,7 @@ class JobSpec:
                 check_name(self.on_stream, field="on_stream", what="stream")
         except InvalidValueError as exc:
             raise InvalidJobError(str(exc), field=exc.field, value=exc.value) from None
-        _int("stream_batch", self.stream_batch, minimum=1)
+        check_int("stream_batch", self.stream_batch, minimum=1)
         if self.stream_batch is not None and self.on_stream is None:
             raise InvalidJobError("stream_batch needs on_stream (the stream whose messages are counted)",
                                   field="stream_batch", value=self.stream_batch)

@@ -1,11 +1,12 @@
-"""`actors.jobs`: what a million specs share (schedule, misfire fields, no resources) keeps every check."""
+"""`actors.jobfields`: what a million specs share (schedule, misfire fields, no resources) keeps every check."""
 
 from __future__ import annotations
 
 import pytest
 
 from actors.errors import InvalidJobError
-from actors.jobs import NO_RESOURCES, JobSpec
+from actors.jobfields import NO_RESOURCES
+from actors.jobs import JobSpec
 
 
 def make(**kw) -> JobSpec:
