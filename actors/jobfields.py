@@ -12,7 +12,7 @@ so every error still names its field. Pure: no threads, no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -70,6 +70,49 @@ def check_resources(value: Any) -> None:
                                   field="resources", value=amount)
 
 
+class Arguments(Mapping[str, Any]):
+    """A job's arguments (``JobSpec.kwargs``): a read-only mapping that keeps its values in a tuple
+    and its names in a tuple shared by every job with the same names, with their positions. A
+    dict behind a `MappingProxyType` takes ~230 B for one argument, this ~100 B (1M jobs: ~130 MB).
+    Compares equal to any mapping with the same items; pickles as a dict's items."""
+
+    __slots__ = ("_names", "_positions", "_values")
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        names = tuple(items)
+        shared = _names.get(names)
+        if shared is None:
+            if len(_names) >= MEMO_MAX:
+                _names.clear()
+            shared = _names[names] = (names, {name: i for i, name in enumerate(names)})
+        self._names, self._positions = shared
+        self._values = tuple(items.values())
+
+    def __getitem__(self, name: str) -> Any:
+        position = self._positions.get(name)
+        if position is None:
+            raise KeyError(name)
+        return self._values[position]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._positions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"Arguments({dict(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Arguments, (dict(self),))
+
+
+_names: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, int]]] = {}
+
+
 #: The resources of a job that asks for none: one shared read-only mapping (a million jobs
 #: do not each keep an empty dict behind a proxy, ~100 B each).
 NO_RESOURCES: Mapping[str, float] = MappingProxyType({})
@@ -124,5 +167,15 @@ def misfire_of(fields: Mapping[str, Any]) -> tuple[MisfirePolicy, dict[str, Any]
     return found
 
 
-__all__ = ["MAX_COUNT", "MAX_SECONDS", "MEMO_MAX", "NO_RESOURCES", "check_int", "check_number", "check_resources",
-           "misfire_of", "schedule_of"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_SECONDS",
+    "MEMO_MAX",
+    "NO_RESOURCES",
+    "Arguments",
+    "check_int",
+    "check_number",
+    "check_resources",
+    "misfire_of",
+    "schedule_of",
+]

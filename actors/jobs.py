@@ -30,6 +30,7 @@ from actors.jobfields import (
     MAX_COUNT,
     MAX_SECONDS,
     NO_RESOURCES,
+    Arguments,
     check_int,
     check_number,
     check_resources,
@@ -154,7 +155,7 @@ class JobSpec:
         object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items())))
                            if self.resources else NO_RESOURCES)
         object.__setattr__(self, "origin", Origin(self.origin))
-        object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
+        object.__setattr__(self, "kwargs", Arguments(orjson.loads(canonical_json(dict(self.kwargs)))))
         object.__setattr__(self, "interval_s", interval)
         object.__setattr__(self, "cron", cron)
         object.__setattr__(self, "tz", tz)

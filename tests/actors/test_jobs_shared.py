@@ -40,3 +40,21 @@ def test_the_canonical_fields_are_the_same_with_and_without_a_remembered_value()
     second = make(name="y", interval_s=60.0, misfire="all", max_catchup=5)
     assert (first.misfire, first.max_catchup, first.interval_s) == (second.misfire, second.max_catchup, 60.0)
     assert make(name="x", interval_s=60, misfire="all", max_catchup=5).job_id == first.job_id
+
+
+def test_arguments_are_a_read_only_mapping_equal_to_their_dict_that_pickles():
+    import pickle
+
+    a = make(name="a", interval_s=60, kwargs={"value": 1, "list": [1, 2], "nested": {"k": "v"}})
+    b = make(name="b", interval_s=60, kwargs={"value": 2, "list": [], "nested": {}})
+    assert a.kwargs == {"list": [1, 2], "nested": {"k": "v"}, "value": 1} and dict(b.kwargs)["value"] == 2
+    assert list(a.kwargs) == ["list", "nested", "value"] and len(a.kwargs) == 3 and "value" in a.kwargs
+    assert a.kwargs._names is b.kwargs._names  # type: ignore[attr-defined]  # names shared by jobs with the same names
+    assert {**a.kwargs, "value": 5}["value"] == 5 and a.kwargs.get("missing") is None
+    with pytest.raises(KeyError):
+        a.kwargs["missing"]
+    with pytest.raises(TypeError):
+        a.kwargs["value"] = 3  # type: ignore[index]
+    again = pickle.loads(pickle.dumps(a.kwargs))
+    assert again == a.kwargs and type(again) is type(a.kwargs)
+    assert make(name="c", interval_s=60).kwargs == {} and "Arguments(" in repr(a.kwargs)
