@@ -45,6 +45,8 @@ def is_number(value: Any) -> bool:
 
 def in_range(value: Any, low: float, high: float) -> bool:
     """*value* is a finite number within ``[low, high]`` (never raises, whatever *value* is)."""
+    if type(value) is float:  # the common case first (a restore checks a dozen per job record)
+        return math.isfinite(value) and low <= value <= high
     if not is_number(value):
         return False
     try:
@@ -101,6 +103,8 @@ def stored_epoch(record: Mapping[str, Any], name: str) -> float | None:
     value = record.get(name)
     if value is None:
         return None
+    if type(value) is float and math.isfinite(value) and -MAX_EPOCH <= value <= MAX_EPOCH:  # the common case
+        return value
     return finite_in(name, value, -MAX_EPOCH, MAX_EPOCH, unit="epoch seconds (stored)")
 
 
@@ -108,6 +112,8 @@ def stored_count(record: Mapping[str, Any], name: str) -> int:
     """A counter of a record read back from the store: 0 when absent, else an int in
     ``[0, MAX_COUNT]`` (else `InvalidValueError` naming the field)."""
     value = record.get(name) or 0
+    if type(value) is int and 0 <= value <= MAX_COUNT:  # the common case first (not a bool: type is int)
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         raise InvalidValueError(f"{name} must be a count within [0, {MAX_COUNT}], got {short_repr(value)} (stored)",
                                 field=name, value=short_repr(value))

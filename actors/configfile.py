@@ -25,6 +25,7 @@ from typing import Any
 
 from actors.config import OPTIONS, Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
+from actors.gcpause import paused_gc
 from actors.jobs import JobSpec, Origin
 from actors.streamspec import StreamOrigin, StreamSpec
 from actors.targets import TargetSpec
@@ -49,7 +50,8 @@ def _caller_line(path: str) -> int | None:
 
 
 def _make_task(
-    path: str, jobs: list[tuple[JobSpec, str]], make_job: Callable[..., JobSpec] | None, now: float | None
+    path: str, jobs: list[tuple[JobSpec, str, int | None]], make_job: Callable[..., JobSpec] | None,
+    now: float | None
 ) -> Callable[..., JobSpec]:
     def Task(  # the name config files use; a bad call raises TypeError at the call's line
         name: Any, classname: Any, interval: Any = None, *, cron: Any = None, tz: Any = None, jitter: Any = None,
@@ -78,7 +80,7 @@ def _make_task(
                 spec = make_job(spec)
         except InvalidValueError as exc:
             raise ConfigError(f"{_at(path, _caller_line(path))}: Task {name!r}: {exc}") from exc
-        jobs.append((spec, _at(path, _caller_line(path))))
+        jobs.append((spec, path, _caller_line(path)))  # "path:line" made only for an error (1M jobs, 1M texts)
         return spec
 
     Task.__qualname__ = "Task"  # so that a bad call says "Task() missing ..."
@@ -193,9 +195,9 @@ def _run_file(
     path: str, make_job: Callable[..., JobSpec] | None, now: float | None,
     streams: list[tuple[StreamSpec, str]] | None = None, warnings: list[str] | None = None,
     *, targets: list[tuple[TargetSpec, str]] | None = None,
-) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str]]]:
-    """Execute one config file; return its option values and jobs, each with its ``path:line``
-    (its streams are appended to *streams*)."""
+) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str, int | None]]]:
+    """Execute one config file; return its option values, each with its ``path:line``, and jobs, each
+    with its path and line (its streams are appended to *streams*)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -209,7 +211,7 @@ def _run_file(
         raise ConfigError(f"{_at(path, exc.lineno)}: syntax error: {exc.msg}") from None
     except ValueError as exc:  # e.g. NUL bytes in the source
         raise ConfigError(f"{path}: cannot compile config file: {exc}") from None
-    jobs: list[tuple[JobSpec, str]] = []
+    jobs: list[tuple[JobSpec, str, int | None]] = []
     namespace: dict[str, Any] = {
         "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
         "Task": _make_task(path, jobs, make_job, now),
@@ -266,15 +268,16 @@ def load_config(
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    declared: list[tuple[JobSpec, str]] = []
+    declared: list[tuple[JobSpec, str, int | None]] = []
     declared_streams: list[tuple[StreamSpec, str]] = []
     declared_targets: list[tuple[TargetSpec, str]] = []
-    for entry in paths:
-        file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings,
-                                           targets=declared_targets)
-        for name, (value, at) in file_values.items():
-            values[name], sources[name] = value, f"file:{at}"
-        declared.extend(file_jobs)
+    with paused_gc():  # a file may define a million jobs: no full collection per quarter more (`actors.gcpause`)
+        for entry in paths:
+            file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings,
+                                               targets=declared_targets)
+            for name, (value, at) in file_values.items():
+                values[name], sources[name] = value, f"file:{at}"
+            declared.extend(file_jobs)
     for name, value in flags.items():
         option = lookup(name, where="command line")
         values[name] = coerce(option, value, from_text=isinstance(value, str), where=option.flag)
@@ -282,14 +285,15 @@ def load_config(
     settings = Settings(values, sources)
     check = make_job_for(settings) if make_job_for is not None else None
     jobs: dict[str, JobSpec] = {}
-    for spec, at in declared:
-        checked = spec
-        if check is not None:
-            try:
-                checked = check(spec)
-            except InvalidValueError as exc:
-                raise ConfigError(f"{at}: Task {spec.name!r}: {exc}") from exc
-        jobs.setdefault(checked.job_id, checked)
+    with paused_gc():
+        for spec, path, line in declared:
+            checked = spec
+            if check is not None:
+                try:
+                    checked = check(spec)
+                except InvalidValueError as exc:
+                    raise ConfigError(f"{_at(path, line)}: Task {spec.name!r}: {exc}") from exc
+            jobs.setdefault(checked.job_id, checked)
     seen: dict[str, str] = {}
     for stream, at in declared_streams:
         if stream.name in seen:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from actors.errors import InvalidJobError
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
-from actors.jobstate import Job
+from actors.jobstate import NO_SLOTS, Job
 from actors.slots import slot_key
 
 #: Outcomes that count as a failure of the job.
@@ -102,11 +102,11 @@ class ExtraRuns:
 
     def _start_backfill(self: _Core, job: Job, now: float) -> Run | None:
         """The oldest slot an operator asked to backfill, as a run of its own (the schedule untouched)."""
-        slot = job.backfill.pop(0)
+        slot, job.backfill = job.backfill[0], job.backfill[1:]
         reason = self._limit_reached(job, slot, new_slot=True)
         if reason:
             job.note = f"backfill stopped: {reason} ({len(job.backfill) + 1} slot(s) not run)"
-            job.backfill.clear()
+            job.backfill = NO_SLOTS
             self._after_manual(job)
             return None
         job.run_count += 1
@@ -137,7 +137,7 @@ class ExtraRuns:
         if report.outcome in _FAILURES:
             job.failures_total += 1
         if report.outcome is Outcome.SUCCESS and not report.resubmit:
-            job.backfill.clear()
+            job.backfill = NO_SLOTS
             note = self._finish_job(job, "the task asked not to be resubmitted (resubmit: False)")
         elif job.backfill and not job.paused:
             job.state = JobState.WAITING  # the next backfill slot: back on the waiting line

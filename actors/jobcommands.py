@@ -89,7 +89,8 @@ class JobCommands:
         for record in message.records:
             job_id = str(record.get("job_id"))
             try:
-                job = tt.restore(record, now, message.heads.get(job_id), elsewhere=message.elsewhere)
+                job = tt.restore(record, now, message.heads.get(job_id), elsewhere=message.elsewhere,
+                                 configured=message.specs.get(job_id))
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the restore of the others
                 unrestorable(self._s, record, exc)
                 continue

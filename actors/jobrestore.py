@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from actors.gcpause import paused_gc
 from actors.jobs import JobSpec, Origin
 from actors.ledger import Finished, LedgerHead, SlotState
 from actors.messages import AddJobs, RestoreJobs, SaveJobs
@@ -66,22 +67,31 @@ class StoredJobs:
         jobs no longer configured, add the configured ones that are new (a lost record's job
         still meets its ledger heads). A new leader passes the other instances alive (*live*) and
         the slot ids of its own runs still in flight from an earlier term (*mine*): those runs
-        are left to finish where they run, not resumed."""
+        are left to finish where they run, not resumed.
+
+        The cyclic collector is paused meanwhile and what was built is frozen at the end
+        (`actors.gcpause`): a million jobs are not walked by each later full collection."""
+        with paused_gc(settle=True):
+            StoredJobs._restore_jobs(self, live, mine)
+
+    def _restore_jobs(self: _System, live: frozenset[str], mine: frozenset[str]) -> None:
+        """`_restore`'s work (the collector paused)."""
         heads: Mapping[str, LedgerHead] = self._settled_heads()
         elsewhere = frozenset(
             entry.slot_id for head in heads.values() if (entry := head.newest) is not None
             and entry.state == SlotState.CLAIMED and entry.outcome is None
             and (entry.owner in live or entry.slot_id in mine))
-        current = {spec.job_id for spec in self.config_jobs}
+        current = {spec.job_id: spec for spec in self.config_jobs}
         known: set[str] = set()
         retired: list[tuple[str, str]] = []
         in_flight = 0
         chunk: list[dict[str, Any]] = []
 
         def send(records: list[dict[str, Any]]) -> None:
-            ids = (str(record.get("job_id")) for record in records)
+            ids = [str(record.get("job_id")) for record in records]
             self._ask_here(RestoreJobs(records, {job_id: heads[job_id] for job_id in ids if job_id in heads},
-                                       elsewhere), timeout=RESTORE_ASK_S)
+                                       elsewhere, {job_id: current[job_id] for job_id in ids if job_id in current}),
+                           timeout=RESTORE_ASK_S)
 
         for stored in self.store.iter_jobs(RESTORE_CHUNK):
             record = self._settled_record(stored)

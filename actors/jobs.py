@@ -17,7 +17,6 @@ Imported by the worker subprocess too: keep it free of runtime (actor) imports.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -25,9 +24,19 @@ from typing import Any
 
 import orjson
 
-from actors.bounds import HORIZON_S, MAX_EPOCH, MIN_INTERVAL_S, in_range, short_repr
-from actors.bounds import MAX_COUNT as BOUND_COUNT
+from actors.bounds import MAX_EPOCH
 from actors.errors import InvalidJobError, InvalidValueError
+from actors.jobfields import (
+    MAX_COUNT,
+    MAX_SECONDS,
+    NO_RESOURCES,
+    Arguments,
+    check_int,
+    check_number,
+    check_resources,
+    misfire_of,
+    schedule_of,
+)
 from actors.jobkinds import (
     ACTIVE_STATES,
     ENDED_STATES,
@@ -39,62 +48,15 @@ from actors.jobkinds import (
     Trigger,
     in_state,
 )
-from actors.jsonsafe import find_unsafe
-from actors.misfire import MisfirePolicy
+from actors.jsonsafe import find_unsafe, utf8_ok
 from actors.runs import Run, RunReport
-from actors.schedule import Schedule, schedule_from_fields
+from actors.schedule import Schedule
 from actors.tags import check_name, check_tags
 
 #: Names the framework passes to every task constructor; user kwargs may not use them.
 RESERVED_KWARGS = frozenset(
     {"logger", "name", "index", "interval", "attempt", "job_id", "parent", "due_at", "services"}
 )
-
-
-#: Longest interval or timeout, s (about 31 years): the scheduler waits with `threading`
-#: timeouts, which overflow a few centuries out (`actors.bounds.HORIZON_S`).
-MAX_SECONDS = HORIZON_S
-#: Largest count (max_runs, retries): fits every store's integers.
-MAX_COUNT = BOUND_COUNT
-
-
-def _number(name: str, value: Any, *, allow_none: bool, positive: bool, minimum: float = 0.0,
-            maximum: float = float("inf")) -> None:
-    if value is None and allow_none:
-        return
-    shown = short_repr(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or (isinstance(value, float)
-                                                                      and not math.isfinite(value)):
-        raise InvalidJobError(f"{name} must be a finite number, got {shown}", field=name, value=shown)
-    if (positive and value <= 0) or not in_range(value, minimum, maximum):
-        low = f"> {minimum:g}" if positive and minimum <= 0 else f">= {minimum:g}"
-        raise InvalidJobError(f"{name} must be {low} and <= {maximum:g} seconds, got {shown}", field=name,
-                              value=shown)
-
-
-def _int(name: str, value: Any, *, minimum: int) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidJobError(f"{name} must be an integer >= {minimum} or None, got {short_repr(value)}", field=name,
-                              value=short_repr(value))
-    if value > MAX_COUNT:
-        raise InvalidJobError(f"{name} must be an integer within [{minimum}, {MAX_COUNT}], got {short_repr(value)}",
-                              field=name, value=short_repr(value))
-
-
-def _resources(value: Any) -> None:
-    """Placement: a mapping of resource names to positive amounts (``{"GPU": 1}``)."""
-    if not isinstance(value, Mapping):
-        raise InvalidJobError(f"resources must be a mapping of names to amounts, got {value!r}", field="resources",
-                              value=value)
-    for name, amount in value.items():
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidJobError(f"resources: a resource name must be a non-empty string, got {name!r}",
-                                  field="resources", value=name)
-        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount <= 0:
-            raise InvalidJobError(f"resources: the amount of {name!r} must be a number > 0, got {amount!r}",
-                                  field="resources", value=amount)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -155,18 +117,20 @@ class JobSpec:
                 f"classname must be a non-empty string, got {self.classname!r}", field="classname"
             )
         for name in ("name", "classname"):
-            if find_unsafe(getattr(self, name)) is not None:
+            if not utf8_ok(getattr(self, name)):
                 raise InvalidJobError(f"{name} must be valid Unicode text (no lone surrogates)", field=name)
-        _number("interval", self.interval_s, allow_none=True, positive=True, minimum=MIN_INTERVAL_S,
-                maximum=MAX_SECONDS)
-        schedule = schedule_from_fields(interval=self.interval_s, cron=self.cron, tz=self.tz, jitter=self.jitter_s)
+        schedule, (interval, cron, tz, jitter) = schedule_of(self.interval_s, self.cron, self.tz, self.jitter_s)
         if not isinstance(self.only_once, bool):
             raise InvalidJobError(f"only_once must be true or false, got {self.only_once!r}", field="only_once")
-        _int("max_runs", self.max_runs, minimum=1)
-        _number("only_before", self.only_before, allow_none=True, positive=False, maximum=MAX_EPOCH)
-        _number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
-        _int("retries", self.max_retries, minimum=0)
-        misfire = MisfirePolicy.from_fields(self.misfire_fields())  # validates; the default is the server's
+        if self.max_runs is not None:
+            check_int("max_runs", self.max_runs, minimum=1)
+        if self.only_before is not None:
+            check_number("only_before", self.only_before, allow_none=True, positive=False, maximum=MAX_EPOCH)
+        if self.timeout_s is not None:
+            check_number("timeout", self.timeout_s, allow_none=True, positive=True, maximum=MAX_SECONDS)
+        if self.max_retries is not None:
+            check_int("retries", self.max_retries, minimum=0)
+        given = misfire_of(self.misfire_fields())[1]  # validates; the default is the server's
         if not isinstance(self.kwargs, Mapping):
             raise InvalidJobError(f"kwargs must be a mapping, got {self.kwargs!r}", field="kwargs")
         for key in self.kwargs:
@@ -176,7 +140,7 @@ class JobSpec:
                 raise InvalidJobError(
                     f"argument {key!r} is reserved (the framework passes it to every task)", field=key
                 )
-        bad = find_unsafe(dict(self.kwargs), "")
+        bad = find_unsafe(self.kwargs, "")  # a Mapping (checked above): no copy
         if bad is not None:
             raise InvalidJobError(
                 f"argument {bad.lstrip()} of job {self.name!r} is not JSON-safe "
@@ -187,16 +151,15 @@ class JobSpec:
         if not all(isinstance(p, str) for p in self.parent):
             raise InvalidJobError(f"parent must be a chain of job ids, got {self.parent!r}", field="parent")
         object.__setattr__(self, "parent", tuple(self.parent))
-        _resources(self.resources)
-        object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items()))))
+        check_resources(self.resources)
+        object.__setattr__(self, "resources", MappingProxyType(dict(sorted(self.resources.items())))
+                           if self.resources else NO_RESOURCES)
         object.__setattr__(self, "origin", Origin(self.origin))
-        object.__setattr__(self, "kwargs", MappingProxyType(orjson.loads(canonical_json(dict(self.kwargs)))))
-        fields = schedule.fields()
-        object.__setattr__(self, "interval_s", fields.get("interval"))
-        object.__setattr__(self, "cron", fields.get("cron"))
-        object.__setattr__(self, "tz", fields.get("tz"))
-        object.__setattr__(self, "jitter_s", float(fields["jitter"]))
-        given = misfire.fields()
+        object.__setattr__(self, "kwargs", Arguments(orjson.loads(canonical_json(dict(self.kwargs)))))
+        object.__setattr__(self, "interval_s", interval)
+        object.__setattr__(self, "cron", cron)
+        object.__setattr__(self, "tz", tz)
+        object.__setattr__(self, "jitter_s", jitter)
         for name in ("misfire", "misfire_grace", "max_catchup"):  # canonical forms of what was given
             if getattr(self, name) not in (None, ""):
                 object.__setattr__(self, name, given[name])
@@ -208,12 +171,13 @@ class JobSpec:
     def _check_labels(self) -> None:
         """Tags, the stream trigger and the text of ``only_before`` (during ``__post_init__``)."""
         try:
-            object.__setattr__(self, "tags", check_tags(self.tags))
+            if self.tags != ():  # () is the default: already what check_tags makes of it
+                object.__setattr__(self, "tags", check_tags(self.tags))
             if self.on_stream is not None:
                 check_name(self.on_stream, field="on_stream", what="stream")
         except InvalidValueError as exc:
             raise InvalidJobError(str(exc), field=exc.field, value=exc.value) from None
-        _int("stream_batch", self.stream_batch, minimum=1)
+        check_int("stream_batch", self.stream_batch, minimum=1)
         if self.stream_batch is not None and self.on_stream is None:
             raise InvalidJobError("stream_batch needs on_stream (the stream whose messages are counted)",
                                   field="stream_batch", value=self.stream_batch)

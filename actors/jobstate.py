@@ -7,13 +7,19 @@ Pure: no threads, no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from actors.jobs import JobSpec, JobState, Run, Trigger
 from actors.misfire import MisfirePolicy, SlotSpan
 from actors.policy import RetryPolicy
-from actors.schedule import Schedule
+from actors.schedule import IntervalSchedule
+
+#: An empty queue of slots, shared: a million jobs do not each keep two empty lists (~128 B a job,
+#: and two objects the cyclic collector walks). A queue with slots is a list; both are replaced,
+#: never changed in place.
+NO_SLOTS: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)
@@ -32,9 +38,9 @@ class Job:
     slot: float | None = None  # the slot of the current (or next) scheduled run: its ledger identity
     anchor: float | None = None  # an interval job's grid runs through this slot (state, not definition)
     planned_to: float | None = None  # the newest slot a misfire plan accounted for (run or missed)
-    catchup: list[float] = field(default_factory=list)  # elapsed slots still to run, oldest first
+    catchup: Sequence[float] = NO_SLOTS  # elapsed slots still to run, oldest first
     deferred: tuple[tuple[float, ...], tuple[SlotSpan, ...]] = ((), ())  # missed after the catch-up runs
-    backfill: list[float] = field(default_factory=list)  # past slots an operator asked to run, oldest first
+    backfill: Sequence[float] = NO_SLOTS  # past slots an operator asked to run, oldest first
     last_started_at: float | None = None
     last_finished_at: float | None = None
     last_outcome: str | None = None
@@ -48,7 +54,7 @@ class Job:
     state_before_manual: JobState | None = None
     manual_params: dict[str, Any] | None = None  # arguments of the pending manual run only (a trigger)
     version: int = 0
-    schedule_cache: tuple[tuple[float, float], Schedule] | None = None
+    schedule_cache: IntervalSchedule | None = None  # the grid through the anchor (`actors.timerules`)
 
     @property
     def job_id(self) -> str:

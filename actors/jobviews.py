@@ -89,21 +89,42 @@ def jobs_page(timetable: Timetable, now: float, offset: int, limit: int, *, due_
     a pipeline that spawns children at every run keeps one line per parent.
     """
     horizon = None if due_within_s is None else now + due_within_s
-    far = float("inf")
     folded = _ended_children(timetable) if fold_children else {}
     hidden = {job_id for ids in folded.values() for job_id in ids}
-    keys = [((job.due_at if job.due_at is not None else far), job.spec.name, job.job_id)
-            for job in timetable.jobs()
-            if job.job_id not in hidden
-            and (horizon is None or (job.due_at is not None and job.due_at <= horizon))
-            and (state is None or in_state(job.state, state))
-            and (tag is None or tag in job.spec.tags)]
-    first = heapq.nsmallest(offset + limit, keys)[offset:]
-    items = [view(job) for _, _, job_id in first if (job := timetable.get(job_id)) is not None]
+    if horizon is None and state is None and tag is None and not hidden:
+        first, total = _first_of_all(timetable, offset + limit)
+    else:
+        keys = [((job.due_at if job.due_at is not None else _FAR), job.spec.name, job.job_id)
+                for job in timetable.jobs()
+                if job.job_id not in hidden
+                and (horizon is None or (job.due_at is not None and job.due_at <= horizon))
+                and (state is None or in_state(job.state, state))
+                and (tag is None or tag in job.spec.tags)]
+        first, total = heapq.nsmallest(offset + limit, keys), len(keys)
+    items = [view(job) for _, _, job_id in first[offset:] if (job := timetable.get(job_id)) is not None]
     for item in items:
         if folded.get(item["job_id"]):
             item["ended_children"] = len(folded[item["job_id"]])
-    return {"jobs": items, "total": len(keys), "more": offset + len(items) < len(keys)}
+    return {"jobs": items, "total": total, "more": offset + len(items) < total}
+
+
+_FAR = float("inf")  # the sort key of a job with no due time: last
+
+
+def _first_of_all(timetable: Timetable, count: int) -> tuple[list[tuple[float, str, str]], int]:
+    """The *count* first sort keys of every job, and how many jobs there are, without building a
+    key per job: the due-time heap gives a cut (the count-th earliest due time of the scheduled
+    jobs, `Timetable.nth_due`: no job of the page is due later, whatever its state), and only the
+    jobs due by the cut get a key (ties at the cut included, so names still order equal due
+    times). At 1M jobs the one-pass list of key tuples took ~700 ms of the schedule's first page."""
+    cut = _FAR if count >= len(timetable) else timetable.nth_due(count) if count else -_FAR
+    if cut is None or cut == _FAR:  # fewer jobs are scheduled than the page shows: every job
+        keys = [((job.due_at if job.due_at is not None else _FAR), job.spec.name, job.job_id)
+                for job in timetable.jobs()]
+    else:
+        keys = [(due, job.spec.name, job.job_id) for job in timetable.jobs()
+                if (due := job.due_at) is not None and due <= cut]
+    return heapq.nsmallest(count, keys), len(timetable)
 
 
 def _ended_children(timetable: Timetable) -> dict[str, list[str]]:

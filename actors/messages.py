@@ -62,6 +62,9 @@ class RestoreJobs:
     heads: Mapping[str, LedgerHead] = field(default_factory=dict)
     #: Slot ids of runs in flight on another live instance (several instances): left to it, not resumed.
     elsewhere: frozenset[str] = frozenset()
+    #: The configured definitions of these job ids: a record whose definition is the same takes the
+    #: configured spec as it is (shared, not built and validated again; `actors.recovery`).
+    specs: Mapping[str, JobSpec] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ answer reads, rebuilt without any of these rules. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from actors.bounds import MAX_EPOCH, in_range, stored_count, stored_epoch
@@ -28,8 +28,9 @@ from actors.jobs import (
     Run,
     RunReport,
     Trigger,
+    canonical_json,
 )
-from actors.jobstate import Decision, Job, Limits
+from actors.jobstate import NO_SLOTS, Decision, Job, Limits
 from actors.ledger import LedgerEntry, LedgerHead
 from actors.slots import slot_key
 from actors.timerules import Step, next_step, overdue_last
@@ -59,7 +60,7 @@ class _Core(Protocol):
 
     def run_now(self, job_id: str, params: Mapping[str, Any] | None = None) -> Job: ...
 
-    def _job_from_record(self, record: Mapping[str, Any], now: float) -> Job: ...
+    def _job_from_record(self, record: Mapping[str, Any], now: float, configured: JobSpec | None = None) -> Job: ...
 
     def _adopt(self, job: Job, entry: LedgerEntry, now: float) -> None: ...
 
@@ -68,11 +69,39 @@ class _Core(Protocol):
     def run_elsewhere(self, job: Job, entry: LedgerEntry, now: float) -> None: ...
 
 
+#: The fields of a stored job record that define its spec (`JobSpec.from_dict`).
+SPEC_FIELDS = ("name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before", "timeout", "retries",
+               "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch", "resources", "only_before_text")
+
+
+_SPEC_FIELDS = frozenset(SPEC_FIELDS)
+
+
+def _stored_slots(record: Mapping[str, Any], name: str) -> Sequence[float]:
+    """A stored queue of slots (the valid epochs of it), or the shared empty one."""
+    slots = [float(s) for s in record.get(name) or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
+    return slots if slots else NO_SLOTS
+
+
+def _same_definition(record: Mapping[str, Any], spec: JobSpec) -> bool:
+    """Does *record* define the job exactly as *spec*'s `JobSpec.to_dict` does (the same definition
+    fields, equal as JSON text: ``1``, ``1.0`` and ``true`` differ)? Then ``JobSpec.from_dict`` of its
+    fields would rebuild *spec* itself, at several times the cost of this check."""
+    stored = spec.to_dict()
+    del stored["job_id"]  # every other key of to_dict is a definition field
+    if len(_SPEC_FIELDS.intersection(record)) != len(stored):
+        return False
+    try:
+        return canonical_json({k: record[k] for k in stored}) == canonical_json(stored)
+    except (KeyError, TypeError):  # a field spec has and the record lacks; a record orjson cannot write
+        return False
+
+
 class Recovery:
     """Mixed into `actors.timetable.Timetable`: restore a job record, adopt the ledger's word."""
 
     def restore(self: _Core, record: Mapping[str, Any], now: float, head: LedgerHead | None = None, *,
-                elsewhere: Collection[str] = ()) -> Job:
+                elsewhere: Collection[str] = (), configured: JobSpec | None = None) -> Job:
         """Rebuild a job from `Job.to_record` output after a restart, checked against *head*,
         the run ledger's word on the job (`actors.ledger`), which wins where the record lags:
 
@@ -85,9 +114,11 @@ class Recovery:
 
         Interrupted runs and missed slots to record are taken with `take_records`. A newest
         ledger entry whose slot id is in *elsewhere* is a run in flight on another live
-        instance: the job goes on after it (`run_elsewhere`).
+        instance: the job goes on after it (`run_elsewhere`). *configured* is the config file's
+        spec of the record's job id, if any: when the record defines the job exactly as it does,
+        the job takes it as it is (shared with the config, not built and validated again).
         """
-        job = self._job_from_record(record, now)
+        job = self._job_from_record(record, now, configured)
         self._jobs[job.job_id] = job
         running = record.get("running")
         if head is not None:
@@ -160,12 +191,9 @@ class Recovery:
             self._apply_step(job, next_step(job, self.limits, now, last=job.planned_to), now)
         job.note = f"slot {entry.slot} is running on instance {entry.owner}; {job.note}"
 
-    def _job_from_record(self: _Core, record: Mapping[str, Any], now: float) -> Job:
-        fields = {k: record[k] for k in (
-            "name", "classname", "interval", "kwargs", "only_once", "max_runs", "only_before",
-            "timeout", "retries", "parent", "origin", *TIME_FIELDS, "tags", "on_stream", "stream_batch",
-            "resources", "only_before_text") if k in record}
-        spec = JobSpec.from_dict(fields)
+    def _job_from_record(self: _Core, record: Mapping[str, Any], now: float, configured: JobSpec | None = None) -> Job:
+        spec = configured if configured is not None and _same_definition(record, configured) \
+            else JobSpec.from_dict({k: record[k] for k in SPEC_FIELDS if k in record})
         job = Job(spec=spec, state=JobState(record.get("state", "scheduled")), created_at=now)
         self._jobs[job.job_id] = job  # known from here: a field failing below sets it aside
         job.created_at = stored_epoch(record, "created_at") or now
@@ -180,8 +208,8 @@ class Recovery:
             job.anchor = anchor if anchor is not None else (job.slot if job.slot is not None else job.due_at)
             if job.slot is None:
                 job.slot = job.anchor
-        job.catchup = [float(s) for s in record.get("catchup") or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
-        job.backfill = [float(s) for s in record.get("backfill") or () if in_range(s, -MAX_EPOCH, MAX_EPOCH)]
+        job.catchup = _stored_slots(record, "catchup")
+        job.backfill = _stored_slots(record, "backfill")
         job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
         job.note = str(record.get("note") or "")
         job.paused = bool(record.get("paused", False))

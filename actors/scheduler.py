@@ -361,7 +361,7 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
         job.runs_total -= 1
         if run.trigger is Trigger.BACKFILL and run.slot is not None:
             job.run_count -= 1
-            job.backfill.insert(0, run.slot)  # still an extra run: the schedule stays untouched
+            job.backfill = [run.slot, *job.backfill]  # still an extra run: the schedule stays untouched
             s.waiting.appendleft(run.job_id)
             log.info("run.requeued", job=run.name, job_id=run.job_id, reason=reason)
             return

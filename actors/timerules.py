@@ -44,11 +44,11 @@ def effective_schedule(job: Job, limits: Limits) -> Schedule:
         return spec.schedule
     interval = max(spec.interval_s, limits.minimum_interval_s)
     anchor = job.anchor if job.anchor is not None else 0.0
-    cached = job.schedule_cache
-    if cached is not None and cached[0] == (interval, anchor):
-        return cached[1]
+    cached = job.schedule_cache  # the schedule itself: no key tuples kept per job (~110 B a job)
+    if cached is not None and cached.interval_s == interval and cached.anchor == anchor:
+        return cached
     schedule = IntervalSchedule(interval, anchor, spec.jitter_s)
-    job.schedule_cache = ((interval, anchor), schedule)
+    job.schedule_cache = schedule
     return schedule
 
 

@@ -38,7 +38,7 @@ from actors.jobs import (
     RunReport,
     Trigger,
 )
-from actors.jobstate import Decision, Job, Limits
+from actors.jobstate import NO_SLOTS, Decision, Job, Limits
 from actors.ledger import LedgerHead
 from actors.misfire import SlotSpan
 from actors.operatoractions import OperatorActions
@@ -84,6 +84,23 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
     def jobs(self) -> Iterator[Job]:
         """Every job, in no particular order."""
         return iter(self._jobs.values())
+
+    def nth_due(self, count: int) -> float | None:
+        """The *count*-th earliest due time of the scheduled jobs (None: fewer are scheduled), read
+        off the top of the due-time heap (stale entries skipped), never the whole of it."""
+        heap, jobs = self._heap, self._jobs
+        frontier = [(heap[0], 0)] if heap and count > 0 else []
+        while frontier:
+            (due_at, _, job_id, version), index = heapq.heappop(frontier)
+            job = jobs.get(job_id)
+            if job is not None and job.version == version and job.state is JobState.SCHEDULED:
+                count -= 1
+                if not count:
+                    return due_at
+            for child in (2 * index + 1, 2 * index + 2):
+                if child < len(heap):
+                    heapq.heappush(frontier, (heap[child], child))
+        return None
 
     def next_wake(self) -> float | None:
         """The earliest due time of a scheduled job, or None when nothing is scheduled."""
@@ -150,7 +167,7 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
             job.note = "extended by its parent: the next run takes the new definition"
             return job
         job.runs_before, job.retries_used, job.attempt = job.run_count, 0, 0
-        job.catchup, job.backfill, job.deferred = [], [], ((), ())
+        job.catchup, job.backfill, job.deferred = NO_SLOTS, NO_SLOTS, ((), ())
         if self._place_first(job, now, None):
             job.note = "extended by its parent: runs again (history kept)"
         return job
@@ -336,7 +353,7 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
         if job.spec.interval_s is not None:
             job.anchor = due
         job.planned_to = None
-        job.catchup, job.deferred = [], ((), ())
+        job.catchup, job.deferred = NO_SLOTS, ((), ())
 
     def _reschedule_after_success(self, job: Job, report: RunReport, now: float) -> tuple[int, str]:
         if report.next_at is not None:
@@ -344,7 +361,7 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
             self._set_adhoc_slot(job, due)
             return 0, self._schedule_checked(job, due, Trigger.SCHEDULE, "next run at the time the task asked")
         if job.catchup:  # more elapsed slots to run (misfire policy "all"), oldest first
-            job.slot = job.catchup.pop(0)
+            job.slot, job.catchup = job.catchup[0], job.catchup[1:]
             note = f"catching up: slot {job.slot:.3f}, {len(job.catchup)} more"
             return 0, self._schedule_checked(job, self._floor(job, now), Trigger.CATCHUP, note)
         limit = job.spec.run_limit
@@ -366,7 +383,7 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
         if step.slot is None or step.due_at is None:
             return self._finish_job(job, "the schedule has no further slot")
         job.slot = step.slot
-        job.catchup, job.deferred = list(step.queue), step.deferred
+        job.catchup, job.deferred = list(step.queue) if step.queue else NO_SLOTS, step.deferred
         trigger = Trigger.CATCHUP if step.catchup and (keep is None or slot_key(step.slot) != slot_key(keep)) \
             else Trigger.SCHEDULE
         missed = step.missed_count

@@ -33,7 +33,7 @@ from actors.store.runlines import expand, is_batch
 from actors.store.sqlite_file import Identity, backup_to_temp, file_identity, file_problem, install
 from actors.store.sqlite_ledger import SCHEMA as LEDGER_SCHEMA
 from actors.store.sqlite_ledger import SQLiteLedger
-from actors.store.sqlite_reads import SQLiteReads, decode
+from actors.store.sqlite_reads import SQLiteReads, decode_jobs
 from actors.store.sqlite_tx import transaction
 
 Doc = dict[str, Any]
@@ -385,7 +385,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
     def load_jobs(self) -> list[Doc]:
         with self._errors("load_jobs"):
             rows = self._conn().execute("SELECT job_id, body FROM jobs ORDER BY rowid").fetchall()
-        return decode(self.path, rows, seq_key=None)
+        return decode_jobs(self.path, rows)
 
     def iter_jobs(self, batch: int = 5000) -> Iterator[Doc]:
         """Every job record, *batch* rows per query (keyset paging: memory stays one batch)."""
@@ -398,7 +398,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
             if not rows:
                 return
             after = rows[-1][0]
-            yield from decode(self.path, [(job_id, body) for _, job_id, body in rows], seq_key=None)
+            yield from decode_jobs(self.path, [(job_id, body) for _, job_id, body in rows])
 
     def stats(self) -> Doc:
         docs, size, evicted = self._totals
