@@ -430,11 +430,11 @@ def scale_figures(o: dict[str, Any]) -> list[Figure]:
     add("scale.rss_mb", "supervisor RSS (max of config run and restart)", "MB", rss_max, _get(aps, "rss_mb"), ce,
         "<= 1,024 MB at 1M", 1024.0, scaled(rss_max, before))
     add("scale.first_page_ms", "first schedule page, 50 jobs (facade)", "ms", _get(cfg, "first_page_ms"),
-        _get(aps, "first_page_ms"), ce, "<= 200 ms at 1M", 200.0, None,
+        _get(aps, "first_page_ms"), ce, "<= 200 ms at 1M", 200.0, scaled(_get(cfg, "first_page_ms")),
         note=None if cfg is None else f"das-actors: {cfg.get('page_method')}, median of 5 calls (after a restart: "
         f"{_fmt_ms(_get(rst, 'first_page_ms'))} ms); APScheduler: get_jobs()[:50]")
-    if not at_target:  # a page does not grow with the jobs (a heap of due keys): the measured value stands in
-        figures[-1].target, figures[-1].check = "<= 200 ms at 1M", _at_most(200.0)
+    # A page grows with the jobs (the due-time cut is read off the heap, keys are built for the jobs due
+    # by then): its linear extrapolation is an upper bound; `--full` measures it at a million.
     measured = cfg is not None and cfg.get("api_first_page_ms") is not None
     api_note = None if cfg is None else (
         f"{cfg.get('api_url')} through the WSGI app (WebTest), median of 5 calls; "
