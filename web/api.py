@@ -64,7 +64,7 @@ def api_app(state: WebState) -> bottle.Bottle:
     app.uninstall(True)
     app.install(JsonErrors())
     app.install(Guard(state.security, api=True))
-    _job_routes(app, state.facade)
+    _job_routes(app, state)
     _run_routes(app, state)
     _server_routes(app, state.facade)
     _backfill_route(app, state.facade)
@@ -73,13 +73,19 @@ def api_app(state: WebState) -> bottle.Bottle:
     return app
 
 
-def _job_routes(app: bottle.Bottle, facade: Any) -> None:
+def _job_routes(app: bottle.Bottle, state: WebState) -> None:
+    facade = state.facade
+
     @route(app, "GET", "/jobs")
-    def list_jobs() -> dict[str, Any]:
+    def list_jobs() -> str:
         chosen = params.jobs_filter(_query())
-        page = facade.jobs_page(**chosen)
-        return {"jobs": page["jobs"], "total": page["total"], "more": page["more"], "limit": chosen["limit"],
-                "offset": chosen["offset"]}
+
+        def draw() -> dict[str, Any]:
+            page = facade.jobs_page(**chosen)
+            return {"jobs": page["jobs"], "total": page["total"], "more": page["more"], "limit": chosen["limit"],
+                    "offset": chosen["offset"]}
+
+        return state.cached_json(("jobs", tuple(sorted(chosen.items()))), draw)  # web.readcache
 
     @route(app, "POST", "/jobs")
     def add_job() -> dict[str, Any]:
