@@ -29,6 +29,8 @@ log = structlog.get_logger("das_actors.web")
 DEFAULT_REFRESH_S = 5.0
 #: The header the panel's script sends when it refreshes a page's live parts (`web/static/app.js`).
 LIVE_HEADER = "X-Das-Live"
+#: Seconds a request waits, at most, while a backlog of due runs is handed out (option ``web_yield``).
+DEFAULT_YIELD_S = 0.25
 #: Seconds a drawn page or API answer is reused (option ``web_cache``; `web.readcache`).
 DEFAULT_CACHE_S = 0.5
 #: What a cached page carries instead of a session's CSRF token (random: no data can spell it).
@@ -53,6 +55,8 @@ class WebState:
     exposed_on: str | None = None
     #: Identical reads share one answer for a fraction of a second (`web.readcache`).
     reads: ReadCache = field(default_factory=lambda: ReadCache(DEFAULT_CACHE_S))
+    #: Seconds a request waits, at most, for a backlog of due runs to be handed out (`actors.pressure`).
+    yield_s: float = DEFAULT_YIELD_S
 
     # ------------------------------------------------------------------ pages
     def page(self, section: str) -> PageContext:
