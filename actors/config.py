@@ -156,7 +156,7 @@ _o("Web", "web_refresh", 5.0, "seconds between the panel's live refreshes of a p
 _o("Web", "web_cache", 0.5, "seconds identical reads of the Schedule page and the jobs API share one answer (a page "
    "may be up to 3x this old while the next is drawn; any change through the web is seen at once; 0 = off)",
    minimum=0, maximum=10.0)
-_o("Web", "web_yield", 0.25, "seconds a web request waits, at most, while a backlog of due runs is being handed to "
+_o("Web", "web_yield", 0.5, "seconds a web request waits, at most, while a backlog of due runs is being handed to "
    "the workers or a herd is about to fall due (the panel gives way to the scheduler; /healthz never waits; "
    "0 = never)", minimum=0, maximum=10.0)
 _o("Web", "web_threads", 16, "request threads of the web server (requests are read without one)", minimum=2)

@@ -30,15 +30,13 @@ import threading
 import time
 
 #: The line "moves" when a run was handed out or finished within this many seconds.
-RECENT_S = 0.1
+RECENT_S = 0.25
 #: Runs falling due in one step that make a herd: the next wake is then expected to be one too.
 HERD_MIN = 100
 #: Seconds before an expected herd the web stands back (requests in flight drain meanwhile) ...
-LEAD_S = 0.02
+LEAD_S = 0.05
 #: ... and after its due instant, until the scheduler has taken it up (the wait ends when it has).
 GRACE_S = 0.25
-#: Seconds between two looks while an expected herd has not been taken up yet.
-POLL_S = 0.005
 
 
 class DispatchPressure:
@@ -47,6 +45,7 @@ class DispatchPressure:
     def __init__(self) -> None:
         self._calm = threading.Event()
         self._calm.set()
+        self._pending_event = threading.Event()  # set while runs are pending: the opposite of _calm
         self._moves = 0
         self._pending = 0
         self.moved_at = float("-inf")  # monotonic: when a run was last handed out or finished
@@ -70,7 +69,9 @@ class DispatchPressure:
         if pending:
             if self._calm.is_set():
                 self._calm.clear()
+                self._pending_event.set()
         elif not self._calm.is_set():
+            self._pending_event.clear()
             self._calm.set()
 
     @property
@@ -100,8 +101,8 @@ class DispatchPressure:
         while (left := deadline - time.monotonic()) > 0:
             if self.moving:
                 self._calm.wait(min(left, RECENT_S))
-            elif self.herd_near:
-                time.sleep(min(left, POLL_S))
+            elif self.herd_near:  # until the scheduler takes it up (no polling: the GIL is its then)
+                self._pending_event.wait(min(left, LEAD_S + GRACE_S))
             else:
                 break
         return time.monotonic() - started

@@ -30,7 +30,7 @@ DEFAULT_REFRESH_S = 5.0
 #: The header the panel's script sends when it refreshes a page's live parts (`web/static/app.js`).
 LIVE_HEADER = "X-Das-Live"
 #: Seconds a request waits, at most, while a backlog of due runs is handed out (option ``web_yield``).
-DEFAULT_YIELD_S = 0.25
+DEFAULT_YIELD_S = 0.5
 #: Seconds a drawn page or API answer is reused (option ``web_cache``; `web.readcache`).
 DEFAULT_CACHE_S = 0.5
 #: What a cached page carries instead of a session's CSRF token (random: no data can spell it).
