@@ -17,7 +17,7 @@ from actors.errors import BadRequestError
 from web import params
 from web.api_interact import register_interact_api
 from web.data_api import register_data_api
-from web.errors import JsonErrors
+from web.errors import JSON_TYPE, JsonErrors, json_response
 from web.openapi import Catalog, openapi_document
 from web.requests import query_params as _query
 from web.requests import route
@@ -85,7 +85,10 @@ def _job_routes(app: bottle.Bottle, state: WebState) -> None:
             return {"jobs": page["jobs"], "total": page["total"], "more": page["more"], "limit": chosen["limit"],
                     "offset": chosen["offset"]}
 
-        return state.cached_json(("jobs", tuple(sorted(chosen.items()))), draw)  # web.readcache
+        # Shared for web_cache seconds (web.readcache): the same answer for every role.
+        text: str = state.reads.get(("api", "jobs", tuple(sorted(chosen.items()))), lambda: json_response(draw()))
+        bottle.response.content_type = JSON_TYPE
+        return text
 
     @route(app, "POST", "/jobs")
     def add_job() -> dict[str, Any]:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import bottle
 import structlog
@@ -87,15 +86,6 @@ class WebState:
                                if f.name not in _UNKEYED))
         html: str = self.reads.get(key, lambda: draw(dataclasses.replace(page, csrf=CSRF_STAND_IN)))
         return html.replace(CSRF_STAND_IN, page.csrf)
-
-    def cached_json(self, key: Hashable, draw: Callable[[], Any]) -> str:
-        """The JSON text of *draw*'s answer (content type set), shared like `cached_page`'s; *key* says
-        everything the answer depends on (an API answer the same for every role)."""
-        from web.errors import JSON_TYPE, json_response  # web.errors imports this module
-
-        text: str = self.reads.get(("json", key), lambda: json_response(draw()))
-        bottle.response.content_type = JSON_TYPE
-        return text
 
     def flash(self, kind: str, message: str) -> None:
         """Show *message* on the next page this browser loads."""
