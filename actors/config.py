@@ -153,6 +153,12 @@ _o("Web", "web_read_token_file", "", "file holding the read-only token, read at 
    "(used when web_read_token is empty, before env DAS_ACTORS_WEB_READ_TOKEN)")
 _o("Web", "web_refresh", 5.0, "seconds between the panel's live refreshes of a page's changing parts (0 = off: "
    "reload by hand)", minimum=0, maximum=3600.0)
+_o("Web", "web_cache", 0.5, "seconds identical reads of the Schedule page and the jobs API share one answer (a page "
+   "may be up to 3x this old while the next is drawn; any change through the web is seen at once; 0 = off)",
+   minimum=0, maximum=10.0)
+_o("Web", "web_yield", 0.5, "seconds a web request waits, at most, while a backlog of due runs is being handed to "
+   "the workers or a herd is about to fall due (the panel gives way to the scheduler; /healthz never waits; "
+   "0 = never)", minimum=0, maximum=10.0)
 _o("Web", "web_threads", 16, "request threads of the web server (requests are read without one)", minimum=2)
 _o("Web", "web_max_tails", 8, "live tails (SSE) served at once, below web_threads (each holds a thread)",
    minimum=1)

@@ -236,6 +236,10 @@ class Facade(DataDoor):
         """Each worker slot: status (idle, busy, restarting, degraded ...), pid, current run."""
         return self.system.workers()
 
+    def yield_to_runs(self, max_wait_s: float) -> float:
+        """Wait (at most *max_wait_s*) while due runs are being handed out; seconds waited."""
+        return self.system.yield_to_runs(max_wait_s)
+
     def instances(self) -> list[dict[str, Any]]:
         """Every server on this store (several instances, one leader): id, host, pid, role, term, lease
         end, last heartbeat and its age, alive, ``self`` for this one. A server alone lists itself."""

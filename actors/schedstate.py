@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from actors.jobs import Run
 from actors.ledger import LedgerStore
 from actors.metrics import RunMetrics
+from actors.pressure import DispatchPressure
 from actors.timetable import Timetable
 
 
@@ -57,6 +58,8 @@ class SchedulerState:
     lease_deadline: float | None = None  # monotonic: no claim after it unless renewed (None: no lease)
     lease_lapsed: bool = False  # claims are held back: the lease was not renewed in time
     live_owners: frozenset[str] = frozenset()  # other instances alive: their runs in flight are theirs
+    #: Whether a backlog of due runs is being handed out (read by the web, which then gives way).
+    pressure: DispatchPressure = field(default_factory=DispatchPressure)
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

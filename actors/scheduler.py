@@ -154,7 +154,13 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
         if handler is None:
             log.error("scheduler.unknown_message", message=repr(message)[:200])
             return None
-        return handler(self, message)
+        try:
+            return handler(self, message)
+        finally:
+            s = self._s
+            wake = s.timetable.next_wake()
+            s.pressure.note(len(s.waiting) + len(s.running), s.stats["dispatched"] + s.stats["finished"],
+                            None if wake is None else wake - self._clock())
 
     # -- events
     def _on_tick(self, _message: Tick) -> None:

@@ -272,6 +272,11 @@ class System(Roles, StoredJobs):
         except pykka.ActorDeadError as exc:
             raise ActorUnavailableError("the supervisor is dead") from exc
 
+    def yield_to_runs(self, max_wait_s: float) -> float:
+        """While a backlog of due runs is being handed out, wait until it is (at most *max_wait_s*);
+        seconds waited (`actors.pressure`: the web gives the GIL to the scheduler)."""
+        return self.state.pressure.wait(max_wait_s)
+
     def journal_stats(self, timeout: float = ASK_TIMEOUT_S) -> dict[str, Any]:
         """The Journal's counters (written, buffered, dropped ...)."""
         ref = self.directory.journal

@@ -17,7 +17,7 @@ from actors.errors import BadRequestError
 from web import params
 from web.api_interact import register_interact_api
 from web.data_api import register_data_api
-from web.errors import JsonErrors
+from web.errors import JSON_TYPE, JsonErrors, json_response
 from web.openapi import Catalog, openapi_document
 from web.requests import query_params as _query
 from web.requests import route
@@ -64,7 +64,7 @@ def api_app(state: WebState) -> bottle.Bottle:
     app.uninstall(True)
     app.install(JsonErrors())
     app.install(Guard(state.security, api=True))
-    _job_routes(app, state.facade)
+    _job_routes(app, state)
     _run_routes(app, state)
     _server_routes(app, state.facade)
     _backfill_route(app, state.facade)
@@ -73,13 +73,22 @@ def api_app(state: WebState) -> bottle.Bottle:
     return app
 
 
-def _job_routes(app: bottle.Bottle, facade: Any) -> None:
+def _job_routes(app: bottle.Bottle, state: WebState) -> None:
+    facade = state.facade
+
     @route(app, "GET", "/jobs")
-    def list_jobs() -> dict[str, Any]:
+    def list_jobs() -> str:
         chosen = params.jobs_filter(_query())
-        page = facade.jobs_page(**chosen)
-        return {"jobs": page["jobs"], "total": page["total"], "more": page["more"], "limit": chosen["limit"],
-                "offset": chosen["offset"]}
+
+        def draw() -> dict[str, Any]:
+            page = facade.jobs_page(**chosen)
+            return {"jobs": page["jobs"], "total": page["total"], "more": page["more"], "limit": chosen["limit"],
+                    "offset": chosen["offset"]}
+
+        # Shared for web_cache seconds (web.readcache): the same answer for every role.
+        text: str = state.reads.get(("api", "jobs", tuple(sorted(chosen.items()))), lambda: json_response(draw()))
+        bottle.response.content_type = JSON_TYPE
+        return text
 
     @route(app, "POST", "/jobs")
     def add_job() -> dict[str, Any]:

@@ -32,11 +32,12 @@ from web.metrics import CONTENT_TYPE, prometheus_text
 from web.multipart import FORM_OVERHEAD_BYTES
 from web.pages import pages_app
 from web.params import error_body
+from web.readcache import ReadCache
 from web.render import STATIC
 from web.reports import register_reports
 from web.requests import route
 from web.security import Guard, Security
-from web.state import DEFAULT_REFRESH_S, WebState
+from web.state import DEFAULT_CACHE_S, DEFAULT_REFRESH_S, DEFAULT_YIELD_S, WebState
 from web.tails import Tails
 from web.token_source import resolve_read_token, resolve_token
 
@@ -51,6 +52,12 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Cache-Control", "no-store"),
 )
+
+
+#: Paths answered at once even while due runs are handed out (health checks, static files).
+UNYIELDING = ("/healthz", "/static/")
+#: Methods that change nothing: every other request starts a new generation of `web.readcache`.
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
@@ -74,12 +81,18 @@ class WebApp(bottle.Bottle):  # type: ignore[misc]  # bottle has no type hints
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
+        if self.state.yield_s > 0 and not str(environ.get("PATH_INFO") or "").startswith(UNYIELDING):
+            self.state.facade.yield_to_runs(self.state.yield_s)  # due runs first (actors.pressure)
         try:
             body: Iterable[bytes] = super().wsgi(environ, start)
         except BaseException as exc:
+            if environ.get("REQUEST_METHOD") not in READS:
+                self.state.reads.invalidate()
             if is_server_shutdown(exc):
                 raise
             return crashed_response(environ, start, exc)
+        if environ.get("REQUEST_METHOD") not in READS:  # a write: the writer's next page shows it
+            self.state.reads.invalidate()
         return guarded_body(body, environ)
 
     def default_error_handler(self, res: bottle.HTTPError) -> str:
@@ -184,7 +197,8 @@ def ops_app(state: WebState) -> bottle.Bottle:
 
 def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limits: FrontLimits | None = None,
              heartbeat_s: float = 15.0, max_tails: int = 8, secret: bytes | None = None, read_token: str = "",
-             refresh_s: float = DEFAULT_REFRESH_S) -> bottle.Bottle:
+             refresh_s: float = DEFAULT_REFRESH_S, cache_s: float = DEFAULT_CACHE_S,
+             yield_s: float = DEFAULT_YIELD_S) -> bottle.Bottle:
     """The panel + API for *facade*.
 
     Args:
@@ -192,6 +206,8 @@ def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limit
         token: the web (admin) token ("" = none).
         read_token: the read-only token ("" = none; needs *token*, `ConfigError` otherwise).
         refresh_s: seconds between the pages' live refreshes (0 = off).
+        cache_s: seconds identical reads share one answer (`web.readcache`; 0 = off).
+        yield_s: seconds a request waits, at most, while due runs are handed out (`actors.pressure`; 0 = never).
         allowed_hosts: the ``web_allowed_hosts`` option (names beyond the loopback ones).
         limits: what the front lets clients hold (threads, connections, request deadline).
         heartbeat_s: seconds between keep-alive comments of a live tail.
@@ -202,7 +218,7 @@ def make_app(facade: Backend, *, token: str = "", allowed_hosts: str = "", limit
     security = Security(token, read_only=lambda: facade.read_only, secret=secret, hosts=AllowedHosts(allowed_hosts),
                         max_upload_bytes=facade.object_max_size, read_token=read_token)
     state = WebState(facade=facade, security=security, heartbeat_s=heartbeat_s, tails=Tails(max_tails),
-                     refresh_s=refresh_s)
+                     refresh_s=refresh_s, reads=ReadCache(cache_s), yield_s=yield_s)
     root = WebApp(state, limits)
     root.merge(pages_app(state))
     root.merge(ops_app(state))
@@ -235,6 +251,8 @@ def app_for(facade: Backend, settings: Settings, **overrides: Any) -> bottle.Bot
     if "read_token" not in overrides:
         overrides["read_token"], _ = resolve_read_token(settings)
     overrides.setdefault("refresh_s", float(settings.web_refresh))
+    overrides.setdefault("cache_s", float(settings.web_cache))
+    overrides.setdefault("yield_s", float(settings.web_yield))
     return make_app(facade, allowed_hosts=str(settings.web_allowed_hosts or ""), limits=limits, max_tails=max_tails,
                     **overrides)
 

@@ -70,6 +70,10 @@ class Backend(Protocol):
 
     def instances(self) -> list[dict[str, Any]]: ...
 
+    def yield_to_runs(self, max_wait_s: float) -> float:
+        """Wait, at most *max_wait_s*, while a backlog of due runs is being handed out (the web gives
+        way to the scheduler, `actors.pressure`); the seconds waited."""
+
     def tasks(self) -> list[dict[str, Any]]: ...
 
     def options(self) -> list[dict[str, Any]]: ...

@@ -17,7 +17,7 @@ import bottle
 
 from actors.jobs import STATE_GROUPS
 from web import params
-from web.render import render
+from web.render import PageContext, render
 from web.requests import query_params, route
 from web.state import WebState
 
@@ -37,13 +37,17 @@ def register_schedule(app: bottle.Bottle, state: WebState) -> None:
         fold = chosen["state"] is None and tab != "ended"  # ended children under their parent's row
         if chosen["state"] is None and tab != "all":  # a tab is a group of states; a chosen state wins
             chosen["state"] = tab
-        found = facade.jobs_page(**chosen, fold_children=fold)
         page = state.page("schedule")
         keep = {k: query[k] for k in ("due_within", "state", "tag", "tab") if query.get(k)}
-        by_state = dict(facade.metrics().get("jobs_by_state") or {})
-        tabs = [(name, sum(by_state.get(str(s), 0) for s in STATE_GROUPS[name]) if name in STATE_GROUPS
-                 else sum(by_state.values())) for name in SCHEDULE_TABS]
-        return render("schedule.mako", page, jobs=found["jobs"], total=found["total"], more=found["more"],
-                      limit=chosen["limit"], offset=chosen["offset"], due_within=chosen["due_within_s"],
-                      state_filter=query.get("state") or "", states=params.STATES, keep=keep, tag=chosen["tag"] or "",
-                      tab=tab, tabs=tabs)
+
+        def draw(shell: PageContext) -> str:
+            found = facade.jobs_page(**chosen, fold_children=fold)
+            by_state = dict(facade.metrics().get("jobs_by_state") or {})
+            tabs = [(name, sum(by_state.get(str(s), 0) for s in STATE_GROUPS[name]) if name in STATE_GROUPS
+                     else sum(by_state.values())) for name in SCHEDULE_TABS]
+            return render("schedule.mako", shell, jobs=found["jobs"], total=found["total"], more=found["more"],
+                          limit=chosen["limit"], offset=chosen["offset"], due_within=chosen["due_within_s"],
+                          state_filter=query.get("state") or "", states=params.STATES, keep=keep,
+                          tag=chosen["tag"] or "", tab=tab, tabs=tabs)
+
+        return state.cached_page("schedule", page, draw)  # shared for web_cache seconds (web.readcache)

@@ -6,12 +6,16 @@ through it), so several apps can live in one process (tests) without globals.
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import bottle
 import structlog
 
 from web.backend import Backend
+from web.readcache import ReadCache
 from web.render import Flashes, PageContext, render
 from web.requests import next_of
 from web.security import ADMIN, READER, ROLE_KEY, Security
@@ -24,6 +28,15 @@ log = structlog.get_logger("das_actors.web")
 DEFAULT_REFRESH_S = 5.0
 #: The header the panel's script sends when it refreshes a page's live parts (`web/static/app.js`).
 LIVE_HEADER = "X-Das-Live"
+#: Seconds a request waits, at most, while a backlog of due runs is handed out (option ``web_yield``).
+DEFAULT_YIELD_S = 0.5
+#: Seconds a drawn page or API answer is reused (option ``web_cache``; `web.readcache`).
+DEFAULT_CACHE_S = 0.5
+#: What a cached page carries instead of a session's CSRF token (random: no data can spell it).
+CSRF_STAND_IN = "csrf-stand-in-" + secrets.token_hex(16)
+#: `PageContext` fields a cached page does not depend on: the token is put in per session, a page
+#: with one-shot messages is never cached, and the clock may be up to the cache's bounds old.
+_UNKEYED = frozenset({"csrf", "flash", "now"})
 
 
 @dataclass
@@ -39,6 +52,10 @@ class WebState:
     #: ``host:port`` when the server listens beyond loopback (set by `web.server.WebServer`): with no
     #: token required, every page then says so.
     exposed_on: str | None = None
+    #: Identical reads share one answer for a fraction of a second (`web.readcache`).
+    reads: ReadCache = field(default_factory=lambda: ReadCache(DEFAULT_CACHE_S))
+    #: Seconds a request waits, at most, for a backlog of due runs to be handed out (`actors.pressure`).
+    yield_s: float = DEFAULT_YIELD_S
 
     # ------------------------------------------------------------------ pages
     def page(self, section: str) -> PageContext:
@@ -56,6 +73,19 @@ class WebState:
                            flash=[] if live else self.flashes.take(sid), role=role,
                            server_read_only=self.facade.read_only, refresh_s=self.refresh_s,
                            exposed_on=None if self.security.enabled else self.exposed_on)
+
+    def cached_page(self, name: str, page: PageContext, draw: Callable[[PageContext], str]) -> str:
+        """The HTML of page *name* for *page*: drawn by *draw*, or shared with the identical requests of
+        the last fraction of a second (`reads`). Everything *page* says is in the key but the session's
+        CSRF token (drawn as `CSRF_STAND_IN`, this session's put in here), its one-shot messages (a page
+        that has some is drawn for it alone) and the clock; the request's path and query are in
+        ``page.here``, so *draw* must depend on nothing else of the request."""
+        if page.flash or not self.reads.enabled:
+            return draw(page)
+        key = ("page", name, *((f.name, getattr(page, f.name)) for f in dataclasses.fields(page)
+                               if f.name not in _UNKEYED))
+        html: str = self.reads.get(key, lambda: draw(dataclasses.replace(page, csrf=CSRF_STAND_IN)))
+        return html.replace(CSRF_STAND_IN, page.csrf)
 
     def flash(self, kind: str, message: str) -> None:
         """Show *message* on the next page this browser loads."""

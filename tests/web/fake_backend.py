@@ -92,6 +92,9 @@ class FakeBackend(DataDoor):
         return [{"id": "fake:4242:0", "host": "fake", "pid": 4242, "role": "leader", "term": 0, "lease_until": None,
                  "heartbeat": None, "alive": True, "alone": True}]
 
+    def yield_to_runs(self, max_wait_s: float) -> float:
+        return 0.0  # no scheduler: never busy
+
     def tasks(self) -> list[dict[str, Any]]:
         return list(self.registry.describe())
 
