@@ -49,7 +49,7 @@ from actors.messages import (
 )
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.rundocs import result_doc
-from actors.worker import WorkerConfig, signal_name
+from actors.workerconfig import WorkerConfig, signal_name
 
 log = structlog.get_logger("das_actors.daskworker")
 

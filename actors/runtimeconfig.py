@@ -17,7 +17,7 @@ from actors.plugins import packages_option
 from actors.policy import RestartPolicy, RetryPolicy
 from actors.services import service_option_names
 from actors.timetable import Limits
-from actors.worker import WorkerConfig
+from actors.workerconfig import WorkerConfig
 
 
 def limits_from(settings: Settings) -> Limits:

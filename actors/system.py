@@ -76,7 +76,8 @@ from actors.streamspec import StreamSpec
 from actors.supervisor import Builders, Supervisor
 from actors.timetable import Timetable
 from actors.uri import dask_address, redact
-from actors.worker import KILL_GRACE_S, Worker
+from actors.worker import Worker
+from actors.workerconfig import KILL_GRACE_S
 
 log = structlog.get_logger("das_actors.system")
 
