@@ -159,13 +159,43 @@ class CronSchedule(Schedule):
         fixed-time mode, so a start inside a repeated hour can yield an instant already passed)."""
         last = t
         try:
-            for moment in CronSim(self._text, datetime.fromtimestamp(math.floor(t), self._zone)):
+            start = datetime.fromtimestamp(math.floor(t), self._zone)
+            offset = start.utcoffset()
+            for moment in CronSim(self._text, start):
                 epoch = moment.timestamp()
+                if moment.utcoffset() != offset:  # a DST change crossed: a slot the walk jumped over?
+                    fell_back = offset is not None and moment.utcoffset() is not None and \
+                        moment.utcoffset() < offset  # type: ignore[operator]
+                    offset = moment.utcoffset()
+                    for missed in self._jumped_over(last, epoch) if fell_back else ():
+                        last = missed
+                        yield missed
                 if epoch > last:
                     last = epoch
                     yield epoch
         except (OverflowError, ValueError):  # past datetime's year 9999: no further slot
             return
+
+    def _jumped_over(self, after: float, before: float) -> list[float]:
+        """Slots strictly between *after* and *before* that the forward walk skipped across a
+        clock set back, oldest first. Measured: cronsim walking forward over Lord Howe's
+        half-hour fall-back (02:00+11 -> 01:30+10:30) jumps from 00:05 to 04:05 for
+        ``5 */2 * * *``, while 02:05+10:30 matches and its reverse walk finds it. Only wall times
+        that exist once are taken: a time in the repeated interval runs once by Debian's rule,
+        and the forward walk has already placed it."""
+        found: list[float] = []
+        for moment in CronSim(self._text, datetime.fromtimestamp(before, self._zone), reverse=True):
+            epoch = moment.timestamp()
+            if epoch <= after:
+                break
+            wall = moment.replace(tzinfo=None)
+            once = wall.replace(fold=0, tzinfo=self._zone).utcoffset() == wall.replace(fold=1,
+                                                                                      tzinfo=self._zone).utcoffset()
+            if epoch < before and once and datetime.fromtimestamp(epoch, self._zone).replace(tzinfo=None) == wall:
+                found.append(epoch)
+            if len(found) > 48:  # a DST change moves the clock by at most a few hours
+                break
+        return sorted(found)
 
     def next_after(self, t: float) -> float | None:
         """The first slot strictly after *t*."""

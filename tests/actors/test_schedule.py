@@ -370,3 +370,17 @@ def test_invalid_fields_name_the_field_and_the_value(fields, field, message):
         schedule_from_fields(**fields)
     assert caught.value.field == field
     assert message in str(caught.value)
+
+
+def test_a_slot_after_a_half_hour_fall_back_is_not_jumped_over():
+    """Lord Howe sets its clock back half an hour (02:00+11 -> 01:30+10:30, 2026-04-05): 02:05+10:30
+    exists once and matches ``5 */2 * * *``; cronsim's forward walk jumped from 00:05 to 04:05."""
+    schedule = CronSchedule(expr="5 */2 * * *", tz="Australia/Lord_Howe", jitter_s=0.0)
+    midnight_05, two_05, four_05 = 1775307900.0, 1775316900.0, 1775324100.0  # 00:05+11, 02:05+10:30, 04:05
+    assert list(schedule.slots_between(midnight_05 - 1, four_05)) == [midnight_05, two_05, four_05]
+    assert schedule.next_after(midnight_05) == two_05
+    assert schedule.prev_before(four_05) == two_05
+    # a time in the repeated half hour still runs once (Debian's rule): 01:45 each day
+    once = CronSchedule(expr="45 1 * * *", tz="Australia/Lord_Howe", jitter_s=0.0)
+    day = list(once.slots_between(midnight_05, midnight_05 + 86400))
+    assert len(day) == 1
