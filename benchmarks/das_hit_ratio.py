@@ -217,7 +217,7 @@ SCENARIOS = {"hit_ratio": hit_ratio}
 
 
 def figures(outcome: dict[str, Any], side: Any) -> list[dict[str, Any]]:
-    """`benchmarks.run.Figure` keyword arguments for the table (*side* is `benchmarks.run._side`)."""
+    """`benchmarks.figures.Figure` keyword arguments for the table (*side* is `benchmarks.figures.side_of`)."""
     data, error = side(outcome, "das:hit_ratio")
     p = outcome["params"]
     where = (f"Zipf s={p['zipf_s']} over {p['values']} values, {p['rate']:g} req/s, TTL {p['ttl_s']} s, "

@@ -172,7 +172,7 @@ SCENARIOS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {
 
 # ----------------------------------------------------------------------------- the table
 def figures(outcome: dict[str, Any], side: Callable[[dict[str, Any] | None, str], Any]) -> list[dict[str, Any]]:
-    """Rows for `benchmarks.run.Figure`: both rates and Dask / local."""
+    """Rows for `benchmarks.figures.Figure`: both rates and Dask / local."""
     n = int(outcome["params"]["n"])
     local, le = side(outcome, "das:burst_local")
     dask, de = side(outcome, "das:burst_dask")

@@ -115,7 +115,7 @@ TOLERANCE = 1.10
 
 
 def figures(outcome: dict[str, Any], side: Any) -> list[dict[str, Any]]:
-    """`benchmarks.run.Figure` keyword arguments for the table (*side* is `benchmarks.run._side`)."""
+    """`benchmarks.figures.Figure` keyword arguments for the table (*side* is `benchmarks.figures.side_of`)."""
     p = outcome["params"]
     n, c = int(p["jobs"]), int(p["clients"])
     quiet_data, quiet_error = side(outcome, "das:quiet")

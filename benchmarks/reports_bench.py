@@ -118,7 +118,7 @@ SCENARIOS: dict[str, Callable[[dict[str, Any], Path], dict[str, Any]]] = {"sched
 
 
 def figures(outcome: dict[str, Any], side: Any) -> list[dict[str, Any]]:
-    """`benchmarks.run.Figure` keyword arguments for the table (*side* is `benchmarks.run._side`)."""
+    """`benchmarks.figures.Figure` keyword arguments for the table (*side* is `benchmarks.figures.side_of`)."""
     data, error = side(outcome, "das:scheduler_report")
     runs = int(outcome["params"]["runs"])
     k = f"{runs // 1000:,}k" if runs % 1000 == 0 else f"{runs:,}"
