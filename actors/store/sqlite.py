@@ -30,6 +30,7 @@ import orjson
 from actors.errors import StoreError, StoreUnavailableError
 from actors.store import sqlite_runlines as runlines
 from actors.store.runlines import expand, is_batch
+from actors.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from actors.store.sqlite_file import Identity, backup_to_temp, file_identity, file_problem, install
 from actors.store.sqlite_ledger import SCHEMA as LEDGER_SCHEMA
 from actors.store.sqlite_ledger import SQLiteLedger
@@ -116,6 +117,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         # (docs, bytes, evicted): replaced as a whole so readers never see a torn update.
         self._totals = (0, 0, 0)
         self._identity: Identity | None = None  # (st_dev, st_ino) of the file opened
+        self._checkpointer: Checkpointer | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r}, size_bytes={self.size_bytes}, max_docs={self.max_docs})"
@@ -142,6 +144,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cache_size = -65536")  # 64 MiB of page cache: index inserts stay in memory
         conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")  # the Checkpointer's thread does it
         with self._conns_lock:
             alive = []
             for thread, other in self._conns:
@@ -185,6 +188,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
                     self._close_all()
                     raise
                 self._identity = file_identity(self.path)
+                self._checkpointer = Checkpointer(self.path).start()
 
     # -- the file under faults (actors.store.sqlite_file) --------------------------------
 
@@ -227,6 +231,9 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         return docs + lines, size + packed
 
     def _close_all(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self._is_open = False
         self._generation += 1
         with self._conns_lock:
