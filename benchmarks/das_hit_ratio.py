@@ -28,14 +28,14 @@ import argparse
 import dataclasses
 import heapq
 import json
-import os
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
+
+from benchmarks.scenario import exit_now, write_unit
 
 #: Full run: 3 x (warm-up + measurement) ~ 5-6 minutes.
 FULL: dict[str, Any] = {
@@ -269,19 +269,8 @@ def table(data: dict[str, Any]) -> str:
 def main(argv: list[str]) -> int:
     if len(argv) == 5 and argv[0] == "das":  # the benchmarks.scenario unit protocol
         _system, name, params_json, out, workdir = argv
-        t0 = time.perf_counter()
-        try:
-            payload: dict[str, Any] = {"ok": True, "data": SCENARIOS[name](json.loads(params_json), Path(workdir))}
-        except BaseException as exc:
-            payload = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        payload["unit_s"] = round(time.perf_counter() - t0, 3)
-        Path(f"{out}.tmp").write_text(json.dumps(payload, default=str), encoding="utf-8")
-        os.replace(f"{out}.tmp", out)
-        if not payload["ok"]:
-            sys.stderr.write(payload["traceback"])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0 if payload["ok"] else 1)
+        ok = write_unit(out, lambda: SCENARIOS[name](json.loads(params_json), Path(workdir)))
+        exit_now(ok)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.das_hit_ratio", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shrink the runs (~30-40 s in all)")

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, CpuMeter, sleep_until, summarize
+from benchmarks.scenario import exit_now, write_unit
 
 FULL: dict[str, Any] = {"jobs": 2000, "seconds": 20, "clients": 50, "think_s": 0.0, "warmup_runs": 2}
 QUICK: dict[str, Any] = {"jobs": 200, "seconds": 5, "clients": 10, "think_s": 0.0, "warmup_runs": 2}
@@ -155,18 +154,8 @@ def figures(outcome: dict[str, Any], side: Any) -> list[dict[str, Any]]:
 def main(argv: list[str]) -> int:
     if len(argv) == 5 and argv[0] == "das":  # the benchmarks.scenario unit protocol
         _system, name, params_json, out, workdir = argv
-        t0 = time.perf_counter()
-        try:
-            payload: dict[str, Any] = {"ok": True, "data": SCENARIOS[name](json.loads(params_json), Path(workdir))}
-        except BaseException as exc:
-            payload = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        payload["unit_s"] = round(time.perf_counter() - t0, 3)
-        tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, default=str)
-        os.replace(tmp, out)
-        sys.stdout.flush()
-        os._exit(0 if payload["ok"] else 1)  # no interpreter teardown (as benchmarks.scenario)
+        ok = write_unit(out, lambda: SCENARIOS[name](json.loads(params_json), Path(workdir)))
+        exit_now(ok)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.panel_side", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=FULL["jobs"])

@@ -23,10 +23,11 @@ import random
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchmarks.scenario import write_unit
 
 FULL = {"runs": 100_000, "repeats": 5}
 QUICK = {"runs": 20_000, "repeats": 3}
@@ -135,17 +136,8 @@ def figures(outcome: dict[str, Any], side: Any) -> list[dict[str, Any]]:
 def main(argv: list[str]) -> int:
     if len(argv) == 5 and argv[0] == "das":  # the benchmarks.scenario unit protocol
         _system, name, params_json, out, workdir = argv
-        t0 = time.perf_counter()
-        try:
-            payload: dict[str, Any] = {"ok": True, "data": SCENARIOS[name](json.loads(params_json), Path(workdir))}
-        except BaseException as exc:
-            payload = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        payload["unit_s"] = round(time.perf_counter() - t0, 3)
-        tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, default=str)
-        os.replace(tmp, out)
-        return 0 if payload["ok"] else 1
+        ok = write_unit(out, lambda: SCENARIOS[name](json.loads(params_json), Path(workdir)))
+        return 0 if ok else 1
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reports_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=FULL["runs"], help="result documents over 24 h")

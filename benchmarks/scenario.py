@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,12 @@ def run(system: str, name: str, params: dict[str, Any], workdir: Path) -> dict[s
     return SCENARIOS[name](params, workdir)
 
 
-def main(argv: list[str]) -> int:
-    system, name, params_json, out, workdir = argv
+def write_unit(out: str, call: Callable[[], dict[str, Any]]) -> bool:
+    """Run *call* and write the unit's result file *out* (``{"ok", "data" | "error", "traceback",
+    "unit_s"}``, replaced atomically); a failure's traceback also goes to stderr. True when it ran."""
     t0 = time.perf_counter()
     try:
-        data = run(system, name, json.loads(params_json), Path(workdir))
-        payload: dict[str, Any] = {"ok": True, "data": data}
+        payload: dict[str, Any] = {"ok": True, "data": call()}
     except BaseException as exc:
         payload = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     payload["unit_s"] = round(time.perf_counter() - t0, 3)
@@ -45,11 +46,22 @@ def main(argv: list[str]) -> int:
     os.replace(tmp, out)
     if not payload["ok"]:
         sys.stderr.write(payload["traceback"])
+    return bool(payload["ok"])
+
+
+def exit_now(ok: bool) -> None:
+    """Leave without interpreter teardown: a backlogged process pool or a stray thread must not
+    hold the exit."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    # No interpreter teardown: a backlogged process pool or a stray thread must not hold the exit.
-    os._exit(0 if payload["ok"] else 1)
+    os._exit(0 if ok else 1)
+
+
+def main(argv: list[str]) -> int:
+    system, name, params_json, out, workdir = argv
+    exit_now(write_unit(out, lambda: run(system, name, json.loads(params_json), Path(workdir))))
+    return 0  # not reached
 
 
 if __name__ == "__main__":
