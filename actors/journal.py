@@ -49,7 +49,17 @@ from actors.errors import StoreError, StoreUnavailableError
 from actors.jsonsafe import sanitize
 from actors.ledger import Finished, LedgerStore, outcome_updates
 from actors.logs import emit_json_lines
-from actors.messages import ChildFailed, Flush, GetStatus, Housekeep, PruneLedger, Records, SaveJobs, SaveNow
+from actors.messages import (
+    ChildFailed,
+    Flush,
+    GetStatus,
+    Housekeep,
+    OutcomesStored,
+    PruneLedger,
+    Records,
+    SaveJobs,
+    SaveNow,
+)
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.slots import slot_id
 from actors.store.base import Store
@@ -284,10 +294,22 @@ class Journal(pykka.ThreadingActor):
         return batch
 
     def _write_outcomes(self) -> None:
-        """The outcomes of stored results to the ledger (kept and retried while the store fails)."""
-        if self._outcomes and self._ledger is not None:
-            self._ledger.record_slots(self._outcomes, ())
-            self._outcomes = []
+        """The outcomes of stored results to the ledger: handed to the Scheduler, which writes the
+        ledger between dispatches (`actors.slotkeeper`); written here only when it is not there
+        (stopped first at shutdown, or restarting), kept and retried while the store fails."""
+        if not self._outcomes or self._ledger is None:
+            return
+        scheduler = self._dir.scheduler
+        if scheduler is not None:
+            try:
+                scheduler.tell(OutcomesStored(tuple(self._outcomes)))
+            except pykka.ActorDeadError:
+                pass
+            else:
+                self._outcomes = []
+                return
+        self._ledger.record_slots(self._outcomes, ())
+        self._outcomes = []
 
     def _prune_ledger(self, before: float) -> None:
         if self._ledger is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from actors.jobs import JobSpec, Run, RunReport
 from actors.jobstate import Limits
-from actors.ledger import LedgerHead
+from actors.ledger import Finished, LedgerHead
 
 
 # ----------------------------------------------------------------------- any actor <- *
@@ -221,6 +221,14 @@ class RunFinished:
     run: Run
     report: RunReport
     worker_free: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomesStored:
+    """Journal -> Scheduler: the results of these runs are stored; their outcomes go to the run
+    ledger from the Scheduler's thread, the ledger's one writer on the hot path (`actors.slotkeeper`)."""
+
+    finished: Sequence[Finished]
 
 
 @dataclass(frozen=True, slots=True)

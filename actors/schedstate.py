@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from actors.jobs import Run
-from actors.ledger import LedgerStore
+from actors.ledger import Finished, LedgerStore
 from actors.metrics import RunMetrics
 from actors.pressure import DispatchPressure
 from actors.timetable import Timetable
@@ -42,6 +42,10 @@ class SchedulerState:
     owner: str = ""  # this server life's name on its ledger claims
     ledger_retention_s: float = 30 * 86400.0
     ledger_down_since: float | None = None  # claims failing (store down): nothing is dispatched
+    #: Outcomes of stored results the Journal handed over, not yet in the ledger (`SlotKeeper.write_outcomes`).
+    outcomes: list[Finished] = field(default_factory=list)
+    outcomes_since: float = 0.0  # monotonic: when the oldest of them arrived
+    outcomes_failing: str | None = None  # the ledger refused them: why (one warning per episode)
     #: One-off runs (no job in the timetable) not yet dispatched, dispatched before the waiting line.
     one_offs: deque[Run] = field(default_factory=deque)
     #: Run ids of one-off runs not finished yet (waiting or running): a refused one goes back in line.

@@ -54,6 +54,7 @@ from actors.messages import (
     Housekeep,
     ListJobs,
     ListRunning,
+    OutcomesStored,
     PauseJob,
     RemoveJob,
     RescheduleJob,
@@ -135,6 +136,7 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
         if self._retry is not None:
             self._retry.cancel()
         self._slots.record_schedule_docs(self._clock())
+        self._slots.write_outcomes(self._clock(), force=True)
         self._save()
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
@@ -165,6 +167,9 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
     # -- events
     def _on_tick(self, _message: Tick) -> None:
         self._dispatch()
+
+    def _on_outcomes_stored(self, message: OutcomesStored) -> None:
+        self._slots.outcomes_stored(message.finished, self._clock())
 
     def _on_runs_finished(self, message: RunsFinished) -> None:
         self._on_finished(message.slot, message.finished, message.worker_free)
@@ -202,6 +207,7 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
 
     def _on_housekeep(self, _message: Housekeep) -> None:
         self._saver = None
+        self._slots.write_outcomes(self._clock())
         if self._s.standby:  # a follower saves and prunes nothing: the leader does
             self._arm_saver()
             return
@@ -261,6 +267,7 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
         if self._waker is not None:
             self._waker.wake_at(tt.next_wake())
         self._slots.record_schedule_docs(self._clock())
+        self._slots.write_outcomes(self._clock())
 
     def _take_batch(self, size: int, now: float) -> list[Run]:
         """Up to *size* runs from the head of the waiting line for one worker: started in the
@@ -418,6 +425,7 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
 #: Message type -> handler: the Scheduler's whole vocabulary.
 HANDLERS: dict[type, Callable[[Scheduler, Any], Any]] = {
     Tick: Scheduler._on_tick, RunsFinished: Scheduler._on_runs_finished, RunFinished: Scheduler._on_run_finished,
+    OutcomesStored: Scheduler._on_outcomes_stored,
     WorkerReady: Scheduler._on_worker_ready, WorkerDown: Scheduler._on_worker_down,
     RunRefused: Scheduler._on_refused, Housekeep: Scheduler._on_housekeep,
     AddJob: Scheduler._add, AddJobs: Scheduler._add_many, RestoreJobs: Scheduler._restore,

@@ -15,6 +15,11 @@ dispatches is a concept of its own (`actors.ledger` says why the ledger exists):
   for the Journal, which records them in the ledger too, and counts missed slots in metrics;
 * `SlotKeeper.backfill` queues the past slots of a range that the ledger shows neither run
   nor claimed;
+* `SlotKeeper.outcomes_stored` / `write_outcomes` record the outcomes of runs whose results the
+  Journal has stored (`OutcomesStored`): from this thread, so that the ledger's writes on the
+  hot path never wait for each other (`actors.store.sqlite_ledger` says why), and between
+  dispatches: while a run is due within `OUTCOMES_CLEARANCE_S` they wait (at most
+  `OUTCOMES_MAX_WAIT_S`) until after it is claimed. Kept and retried while the ledger fails;
 * `SlotKeeper.prune` asks the Journal, hourly, to drop ledger entries past their retention.
 
 It runs in the Scheduler's thread and keeps no state that matters beyond the retry backoff:
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -34,7 +39,7 @@ from actors.errors import InvalidValueError, StoreError
 from actors.jobs import NEW_SLOT_TRIGGERS, JobState, Run
 from actors.jobstate import Job
 from actors.leadermessages import Fenced
-from actors.ledger import Claim, LedgerEntry, LedgerStore, SlotState
+from actors.ledger import Claim, Finished, LedgerEntry, LedgerStore, SlotState
 from actors.messages import PruneLedger, Records
 from actors.resultdocs import interrupted_doc, missed_docs
 from actors.routing import Directory
@@ -49,6 +54,14 @@ LEDGER_RETRY_MIN_S = 0.2
 LEDGER_RETRY_MAX_S = 5.0
 #: How often old run-ledger entries are pruned (by the Journal, which writes the store).
 LEDGER_PRUNE_EVERY_S = 3600.0
+#: Outcomes are not written while a run is due sooner than this (they follow its dispatch) ...
+OUTCOMES_CLEARANCE_S = 0.005
+#: ... unless the oldest waited this long, or this many wait.
+OUTCOMES_MAX_WAIT_S = 0.5
+OUTCOMES_MAX_PENDING = 20_000
+#: Outcomes kept while the ledger refuses them; older ones are dropped (a restart settles a run
+#: whose outcome the ledger lacks from its stored result, `actors.jobrestore`).
+OUTCOMES_KEEP_MAX = 200_000
 
 
 class SlotKeeper:
@@ -159,6 +172,46 @@ class SlotKeeper:
                         first=min([*listed, *(span.first for span in spans)]),
                         last=max([*listed, *(span.last for span in spans)]))
         self._dir.tell_journal(Records(docs))
+
+    def outcomes_stored(self, finished: Sequence[Finished], now: float) -> None:
+        """The Journal stored the results of *finished*: their outcomes go to the ledger (now, or
+        after the dispatch of a run due within `OUTCOMES_CLEARANCE_S`)."""
+        s = self._s
+        if s.ledger is None or not finished:
+            return
+        if not s.outcomes:
+            s.outcomes_since = time.monotonic()
+        s.outcomes.extend(finished)
+        self.write_outcomes(now)
+
+    def write_outcomes(self, now: float, *, force: bool = False) -> None:
+        """Write the outcomes waiting for the ledger, unless a run is due too soon (see
+        `outcomes_stored`); on a store error they are kept (the next call retries)."""
+        s = self._s
+        if not s.outcomes or s.ledger is None:
+            return
+        wake = s.timetable.next_wake()
+        soon = wake is not None and wake - now < OUTCOMES_CLEARANCE_S
+        if (not force and soon and len(s.outcomes) < OUTCOMES_MAX_PENDING
+                and time.monotonic() - s.outcomes_since < OUTCOMES_MAX_WAIT_S):
+            return
+        try:
+            s.ledger.record_slots(s.outcomes, ())
+        except StoreError as exc:
+            if len(s.outcomes) > OUTCOMES_KEEP_MAX:
+                dropped = len(s.outcomes) - OUTCOMES_KEEP_MAX
+                del s.outcomes[:dropped]
+                log.error("ledger.outcomes_dropped", count=dropped, kept=OUTCOMES_KEEP_MAX,
+                          note="a restart settles these runs from their stored results")
+            if s.outcomes_failing is None:
+                s.outcomes_failing = str(exc)
+                log.warning("ledger.outcomes_unwritten", pending=len(s.outcomes), error=str(exc),
+                            note="kept and written again with the next outcomes or dispatch")
+            return
+        if s.outcomes_failing is not None:
+            log.warning("ledger.outcomes_written", pending=len(s.outcomes), note="the ledger takes outcomes again")
+            s.outcomes_failing = None
+        s.outcomes = []
 
     def prune(self, now: float) -> None:
         """Hourly: ask the Journal to drop ledger entries older than ``ledger_retention``."""

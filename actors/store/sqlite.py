@@ -32,8 +32,7 @@ from actors.store import sqlite_runlines as runlines
 from actors.store.runlines import expand, is_batch
 from actors.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from actors.store.sqlite_file import Identity, backup_to_temp, file_identity, file_problem, install
-from actors.store.sqlite_ledger import SCHEMA as LEDGER_SCHEMA
-from actors.store.sqlite_ledger import SQLiteLedger
+from actors.store.sqlite_ledger import LedgerFile, SQLiteLedger, ledger_path
 from actors.store.sqlite_reads import SQLiteReads, decode_jobs
 from actors.store.sqlite_tx import transaction
 
@@ -93,7 +92,7 @@ def _dumps(value: object) -> bytes:
 
 class SQLiteStore(SQLiteReads, SQLiteLedger):
     """`Store` on a SQLite file at *path*, capped at *size_bytes* of JSON bodies (and the run
-    ledger, `actors.store.sqlite_ledger`, in a table beside the job records).
+    ledger, `actors.store.sqlite_ledger`, in a file of its own beside it).
 
     *max_docs* additionally caps the document count (0 = unlimited).
     """
@@ -118,6 +117,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         self._totals = (0, 0, 0)
         self._identity: Identity | None = None  # (st_dev, st_ino) of the file opened
         self._checkpointer: Checkpointer | None = None
+        self._ledger_file = LedgerFile(ledger_path(self.path))
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r}, size_bytes={self.size_bytes}, max_docs={self.max_docs})"
@@ -137,9 +137,11 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         except (sqlite3.Error, OSError) as exc:
             raise self._error(exc, action) from exc
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, path: str | None = None) -> sqlite3.Connection:
+        """A new connection of this thread to the store's file (or to *path*: the ledger's)."""
         # check_same_thread=False only so close() can close every thread's connection.
-        conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self.path if path is None else path, timeout=5.0, isolation_level=None,
+                               check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cache_size = -65536")  # 64 MiB of page cache: index inserts stay in memory
@@ -184,6 +186,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
                     self._conn().execute("PRAGMA journal_mode = WAL")
                     with self._transaction() as conn:
                         self._totals = self._create(conn)
+                    self._ledger_file.open(self._conn(), self._ledger_conn())
                 except BaseException:
                     self._close_all()
                     raise
@@ -193,8 +196,11 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
     # -- the file under faults (actors.store.sqlite_file) --------------------------------
 
     def problem(self) -> str | None:
-        """What is wrong with the file at the path (deleted or replaced while open), else None."""
-        return file_problem(self.path, self._identity) if self._is_open else None
+        """What is wrong with the file at the path, or the ledger's (deleted or replaced while open),
+        else None."""
+        if not self._is_open:
+            return None
+        return file_problem(self.path, self._identity) or self._ledger_file.problem()
 
     def recover(self) -> str:
         """The file was deleted while open: copy what the open connection still sees (every job
@@ -204,19 +210,29 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
             StoreError: nothing to recover from (not deleted, or replaced by another file), or
                 the copy failed (the old file is still used; try again later).
         """
-        with self._write_lock:
+        with self._write_lock, self._ledger_file.lock:
             problem = self.problem()
-            if problem is None or file_identity(self.path) is not None:
+            main_problem, ledger_problem = file_problem(self.path, self._identity), self._ledger_file.problem()
+            main_lost = main_problem is not None and file_identity(self.path) is None
+            ledger_lost = ledger_problem is not None and self._ledger_file.deleted()
+            replaced = (main_problem is not None and not main_lost) or (ledger_problem is not None and not ledger_lost)
+            if problem is None or replaced:
                 raise StoreError(f"sqlite store {self.path}: nothing to recover: {problem or 'the file is fine'}")
-            temp = backup_to_temp(self.path, self._conn())
+            temps = []
+            if main_lost:
+                temps.append((backup_to_temp(self.path, self._conn()), self.path))
+            if ledger_lost:
+                temps.append((backup_to_temp(self._ledger_file.path, self._ledger_conn()), self._ledger_file.path))
             docs, size, evicted = self._totals
             self._close_all()
-            install(temp, self.path)
+            for temp, path in temps:
+                install(temp, path)
             self.open()
-            return f"recreated {self.path} from the deleted file ({docs} documents, {size} bytes, {evicted} evicted)"
+            what = " and ".join(path for _, path in temps)
+            return f"recreated {what} from the deleted file ({docs} documents, {size} bytes, {evicted} evicted)"
 
     def _create(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
-        for statement in (*_SCHEMA, *runlines.SCHEMA, *LEDGER_SCHEMA):
+        for statement in (*_SCHEMA, *runlines.SCHEMA):
             conn.execute(statement)
         docs, size = self._count(conn)
         row = conn.execute("SELECT value FROM meta WHERE key = 'evicted'").fetchone()
@@ -234,6 +250,7 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
+        self._ledger_file.close()
         self._is_open = False
         self._generation += 1
         with self._conns_lock:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from actors.store.sqlite_ledger import ledger_path
 from tests.polling import eventually as poll
 
 pytestmark = pytest.mark.system
@@ -83,6 +84,8 @@ def test_sigkill_during_a_burst_of_only_once_jobs_never_runs_a_job_twice(tmp_pat
 
     conn = sqlite3.connect(db)
     docs = [json.loads(body) for (body,) in conn.execute("SELECT body FROM docs WHERE type = 'result'")]
+    conn.close()
+    conn = sqlite3.connect(ledger_path(str(db)))  # the run ledger's own file beside the store's
     ledger = conn.execute("SELECT job_id, state, outcome, idx, attempt FROM ledger").fetchall()
     conn.close()
     executions = [line.split() for line in lines(tally)]

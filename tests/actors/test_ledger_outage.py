@@ -11,6 +11,7 @@ import pytest
 from actors.facade import Facade
 from actors.messages import AddJob, GetStatus
 from actors.store.sqlite import SQLiteStore
+from actors.store.sqlite_ledger import ledger_path
 from actors.system import System
 from tests.actors.test_system import job, results, settings
 
@@ -20,14 +21,15 @@ pytestmark = pytest.mark.system
 def test_no_run_starts_while_the_ledger_is_unavailable_and_all_start_when_it_is_back(tmp_path, monkeypatch):
     original = SQLiteStore._connect
 
-    def quick_busy(store: SQLiteStore) -> sqlite3.Connection:
-        conn = original(store)
+    def quick_busy(store: SQLiteStore, path: str | None = None) -> sqlite3.Connection:
+        conn = original(store, path)
         conn.execute("PRAGMA busy_timeout = 20")  # fail fast while the lock is held
         return conn
 
     monkeypatch.setattr(SQLiteStore, "_connect", quick_busy)
     system = System(settings(tmp_path)).start()
-    locker = sqlite3.connect(tmp_path / "store.db", isolation_level=None, check_same_thread=False)
+    # The run ledger's own file (beside store.db) held under an exclusive lock.
+    locker = sqlite3.connect(ledger_path(str(tmp_path / "store.db")), isolation_level=None, check_same_thread=False)
     try:
         assert system.wait_until(lambda: all(w["status"] == "idle" for w in system.workers()), 30)
         locker.execute("BEGIN EXCLUSIVE")

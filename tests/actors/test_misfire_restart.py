@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from actors.store.sqlite_ledger import ledger_path
 from tests.polling import eventually as poll
 
 pytestmark = pytest.mark.system
@@ -132,7 +133,7 @@ def test_a_restart_after_ten_intervals_of_downtime_follows_the_misfire_policy(tm
         assert down_ran == [] and down_missed == down
         assert all(t == "schedule" for _, t in restart_runs)
 
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(ledger_path(str(db)))  # the run ledger's own file beside the store's
     ledger = dict(conn.execute("SELECT CAST(ROUND(slot * 1000) AS INTEGER), state FROM ledger"))
     conn.close()
     for k in down:

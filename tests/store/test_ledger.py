@@ -77,6 +77,28 @@ def test_claims_race_from_threads_exactly_one_wins(ledger):
     assert len(wins) == 1
 
 
+def test_a_batch_with_one_slot_taken_claims_the_others_and_refuses_that_one(ledger):
+    assert ledger.claim_slots([claim("j", 20.0, owner="other", index=7)]) == {}
+    batch = [claim("j", 10.0, index=1), claim("j", 20.0, index=2), claim("j", 30.0, index=3)]
+    refused = ledger.claim_slots(batch)
+    assert list(refused) == [slot_id("j", 20.0)] and refused[slot_id("j", 20.0)].owner == "other"
+    entries = ledger.slot_entries("j", 0.0, 40.0)
+    assert {e.slot: (e.owner, e.index) for e in entries.values()} == {
+        10.0: ("life-1", 1), 20.0: ("other", 7), 30.0: ("life-1", 3)}
+
+
+def test_batches_larger_than_one_statement_claim_and_record_every_slot(ledger):
+    # SQLite writes 500 claims and 1,000 outcomes per statement (FerretDB, slower, takes a smaller batch)
+    count = 1_300 if ledger.kind == "sqlite" else 64
+    slots = [float(i) for i in range(1, count + 1)]
+    assert ledger.claim_slots([claim("big", slot, index=i) for i, slot in enumerate(slots)]) == {}
+    assert ledger.claim_slots([claim("big", slot, index=i, owner="late") for i, slot in enumerate(slots)]).keys() \
+        == {slot_id("big", slot) for slot in slots}
+    record(ledger, [result_doc("big", slot, Outcome.SUCCESS) for slot in slots])
+    entries = ledger.slot_entries("big", 0.0, 2_000.0)
+    assert len(entries) == count and {(e.state, e.outcome) for e in entries.values()} == {(SlotState.DONE, "success")}
+
+
 def test_a_retry_takes_the_next_attempt_unless_the_slot_succeeded(ledger):
     ledger.claim_slots([claim("j", 100.0)])
     record(ledger, [result_doc("j", 100.0, Outcome.FAILED)])
