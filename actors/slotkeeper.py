@@ -18,8 +18,9 @@ dispatches is a concept of its own (`actors.ledger` says why the ledger exists):
 * `SlotKeeper.outcomes_stored` / `write_outcomes` record the outcomes of runs whose results the
   Journal has stored (`OutcomesStored`): from this thread, so that the ledger's writes on the
   hot path never wait for each other (`actors.store.sqlite_ledger` says why), and between
-  dispatches: while a run is due within `OUTCOMES_CLEARANCE_S` they wait (at most
-  `OUTCOMES_MAX_WAIT_S`) until after it is claimed. Kept and retried while the ledger fails;
+  dispatches: while runs wait for a worker or one is due within `OUTCOMES_CLEARANCE_S` they
+  wait (at most `OUTCOMES_MAX_WAIT_S`) until after those are claimed. Kept and retried while
+  the ledger fails;
 * `SlotKeeper.prune` asks the Journal, hourly, to drop ledger entries past their retention.
 
 It runs in the Scheduler's thread and keeps no state that matters beyond the retry backoff:
@@ -191,7 +192,7 @@ class SlotKeeper:
         if not s.outcomes or s.ledger is None:
             return
         wake = s.timetable.next_wake()
-        soon = wake is not None and wake - now < OUTCOMES_CLEARANCE_S
+        soon = bool(s.waiting) or (wake is not None and wake - now < OUTCOMES_CLEARANCE_S)
         if (not force and soon and len(s.outcomes) < OUTCOMES_MAX_PENDING
                 and time.monotonic() - s.outcomes_since < OUTCOMES_MAX_WAIT_S):
             return

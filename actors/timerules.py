@@ -149,6 +149,10 @@ def next_step(job: Job, limits: Limits, now: float, *, last: float | None) -> St
     again from the ledger instead of leaving them neither run nor missed).
     """
     schedule = effective_schedule(job, limits)
+    if last is not None:
+        upper = schedule.prev_at_or_before(now)
+        if upper is None or upper <= last:  # no slot fell due since the last one: the common case, and
+            return _next_slot_step(job, limits, schedule, schedule.next_after(max(now, last)), last=last)  # no plan
     policy = misfire_policy(job, limits)
     result = plan(schedule, policy, last_slot=last, now=now, job_id=job.job_id)
     accounted = [s for s in (last, *result.run, *result.missed, *(span.last for span in result.unlisted))
@@ -161,13 +165,20 @@ def next_step(job: Job, limits: Limits, now: float, *, last: float | None) -> St
         later = (tuple(s for s in result.missed if s > first), tuple(span for span in result.unlisted
                                                                      if span.last > first))
         return Step(first, now, True, missed, spans, result.run[1:], later, newest)
-    slot = result.next_slot
+    return _next_slot_step(job, limits, schedule, result.next_slot, last=last, missed=result.missed,
+                           spans=result.unlisted, newest=newest)
+
+
+def _next_slot_step(job: Job, limits: Limits, schedule: Schedule, slot: float | None, *, last: float | None,
+                    missed: tuple[float, ...] = (), spans: tuple[SlotSpan, ...] = (),
+                    newest: float | None = None) -> Step:
+    """The step that runs nothing now: the next slot (a cron job's floored by ``minimum_interval``)."""
     if slot is not None and spec_is_cron(job) and limits.minimum_interval_s > 0 and last is not None:
         floored, _ = next_slot_with_floor(schedule, last, limits.minimum_interval_s)
         if floored is None or floored > slot:
             slot = floored
     due = None if slot is None else schedule.due_at(slot, job.job_id)
-    return Step(slot, due, False, result.missed, result.unlisted, (), ((), ()), newest)
+    return Step(slot, due, False, missed, spans, (), ((), ()), last if newest is None else newest)
 
 
 def spec_is_cron(job: Job) -> bool:
