@@ -94,6 +94,8 @@ SAVE_INTERVAL_S = 0.5
 #: SAVE_INTERVAL_S in one batch (a burst).
 SAVE_AT_ONCE_MAX = 64
 SAVE_AT_ONCE_EVERY_S = 0.05  # ... and at most this often (a steady load saves on the tick)
+#: The tick's save waits while runs wait for a worker (a burst), at most this long since the last.
+SAVE_DEFER_MAX_S = 5.0
 #: Most job records sent to the Journal per save tick (a fresh start with 100k jobs is
 #: saved over several ticks instead of building every record at once).
 SAVE_CHUNK = 10_000
@@ -211,7 +213,8 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
         if self._s.standby:  # a follower saves and prunes nothing: the leader does
             self._arm_saver()
             return
-        self._save()
+        if not self._s.waiting or time.monotonic() - self._last_save >= SAVE_DEFER_MAX_S:
+            self._save()  # not while a burst is handed out (runs wait for a worker): after it
         self._prune()
         self._slots.prune(self._clock())
         self._arm_saver()

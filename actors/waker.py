@@ -32,11 +32,17 @@ class Waker:
         self._thread.start()
 
     def wake_at(self, at: float | None) -> None:
-        """Tick at *at* (epoch), replacing any earlier request; None cancels."""
+        """Tick at *at* (epoch), replacing any earlier request; None cancels.
+
+        The thread is woken only when it must wake sooner (or was waiting for nothing): a later
+        time or a cancel is read when the current wait ends (it then waits again, or not at all),
+        which spares the Scheduler a thread switch on most of its dispatches."""
         with self._cond:
             if at != self._at:
+                sooner = at is not None and (self._at is None or at < self._at)
                 self._at = at
-                self._cond.notify()
+                if sooner:
+                    self._cond.notify()
 
     def stop(self) -> None:
         """End the thread."""
