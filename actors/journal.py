@@ -25,10 +25,17 @@ log shipper sees them without reading the store.
 The Journal also keeps the run ledger (`actors.ledger`) in step with the results it
 writes, in this order per batch: the slots recorded ``missed`` go to the ledger first (a
 missed document whose slot the ledger already had is not stored twice), then the
-documents are inserted, then the outcomes of the runs in them go to the ledger. A crash
-between the last two leaves results stored whose outcome the ledger lacks; a restart
-settles those from the stored results before it decides anything (`actors.system`), so a
-run stored as finished is never resumed, and no stored result is lost for the ledger's sake.
+documents are inserted, then the outcomes of the runs in them go to the ledger: handed to
+the Scheduler (`OutcomesStored`), which writes them between its claims (`actors.slotkeeper`;
+written here when the Scheduler is not there, as at shutdown). A crash between the last two
+leaves results stored whose outcome the ledger lacks; a restart settles those from the stored
+results before it decides anything (`actors.jobrestore`), so a run stored as finished is never
+resumed, and no stored result is lost for the ledger's sake.
+
+While the Scheduler hands out a burst of due runs (`actors.pressure.DispatchPressure.backlog`:
+a herd), the timer's writes wait, at most `HOLD_MAX_S` and not past half the buffer: in one
+Python process they take the GIL the dispatches need. An explicit flush (shutdown, a script's
+run) never waits.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from actors.messages import (
     SaveJobs,
     SaveNow,
 )
+from actors.pressure import DispatchPressure
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.slots import slot_id
 from actors.store.base import Store
@@ -69,6 +77,10 @@ log = structlog.get_logger("das_actors.journal")
 
 #: Write when this many documents are buffered, without waiting for the interval.
 BATCH_SIZE = 5000
+#: While a burst of due runs is handed out, the timer's writes wait (re-checked every HOLD_RETRY_S) ...
+HOLD_RETRY_S = 0.01
+#: ... at most this long at a time.
+HOLD_MAX_S = 0.5
 #: Seconds between two checks that the store's file is still the one opened.
 STORE_CHECK_S = 1.0
 #: Backoff between write attempts while the store is down.
@@ -88,9 +100,12 @@ class JournalConfig:
 class Journal(pykka.ThreadingActor):
     """Batches documents into the store; see the module docstring."""
 
-    def __init__(self, store: Store, config: JournalConfig, directory: Directory) -> None:
+    def __init__(self, store: Store, config: JournalConfig, directory: Directory,
+                 pressure: DispatchPressure | None = None) -> None:
         super().__init__()
         self._store = store
+        self._pressure = pressure
+        self._held_since: float | None = None  # monotonic: the timer's flush gives way to a burst since
         self._config = config
         self._dir = directory
         self._docs: deque[Mapping[str, Any]] = deque()
@@ -136,7 +151,7 @@ class Journal(pykka.ThreadingActor):
             if self._config.echo_task_logs:
                 self._echo(message.docs)
             self._bound()
-            if self._buffered >= BATCH_SIZE and self._outage_since is None:
+            if self._buffered >= BATCH_SIZE and self._outage_since is None and not self._give_way():
                 self._flush()
             else:
                 self._arm(self._config.flush_interval_s)
@@ -148,6 +163,9 @@ class Journal(pykka.ThreadingActor):
             self._arm(self._config.flush_interval_s)
         elif isinstance(message, Flush):
             self._timer = None
+            if message.timer and self._give_way():
+                self._arm(HOLD_RETRY_S)
+                return self.stats()
             return self._flush()
         elif isinstance(message, PruneLedger):
             self._prune_ledger(message.before)
@@ -210,7 +228,22 @@ class Journal(pykka.ThreadingActor):
 
     def _arm(self, delay_s: float) -> None:
         if self._timer is None:
-            self._timer = tell_later(self.actor_ref, delay_s, Flush())
+            self._timer = tell_later(self.actor_ref, delay_s, Flush(timer=True))
+
+    def _give_way(self) -> bool:
+        """Hold the writes back while the scheduler hands out a burst of due runs (`DispatchPressure.
+        backlog`): they take the GIL its dispatches need. At most `HOLD_MAX_S` at a time, and not
+        past half the buffer; the writes are whole, only later."""
+        if self._pressure is None or not self._pressure.backlog or self._buffered >= self._config.buffer_limit // 2:
+            self._held_since = None
+            return False
+        now = time.monotonic()
+        if self._held_since is None:
+            self._held_since = now
+        if now - self._held_since >= HOLD_MAX_S:
+            self._held_since = None
+            return False
+        return True
 
     def _flush(self) -> dict[str, Any]:
         """Write jobs then documents; on failure keep everything and retry with backoff."""

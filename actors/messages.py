@@ -337,7 +337,10 @@ class SaveJobs:
 
 @dataclass(frozen=True, slots=True)
 class Flush:
-    """Write everything buffered now."""
+    """Write everything buffered now (``timer``: the Journal's own timer, which gives way to a burst
+    of due runs: `actors.journal`)."""
+
+    timer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,12 @@ class DispatchPressure:
         return self.herd and wake_at is not None and -LEAD_S <= time.monotonic() - wake_at <= GRACE_S
 
     @property
+    def backlog(self) -> bool:
+        """A burst is being handed out: at least `HERD_MIN` runs pending and the line `moving`
+        (the Journal's timer then holds its writes back, `actors.journal`)."""
+        return self._pending >= HERD_MIN and self.moving
+
+    @property
     def busy(self) -> bool:
         """`moving` or `herd_near`: the web should give way."""
         return self.moving or self.herd_near

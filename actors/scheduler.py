@@ -305,6 +305,8 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
         s, now = self._s, self._clock()
         if worker_free and slot not in s.down:
             s.idle.add(slot)
+            if s.waiting:  # runs already due go first (a burst goes on); then the finished runs are booked
+                self._dispatch()
         tt = s.timetable
         for run, report in finished:
             s.running.pop(run.run_id, None)

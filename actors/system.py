@@ -165,7 +165,7 @@ class System(Roles, StoredJobs):
         d, s = self.directory, self.settings
         journal_config = JournalConfig(buffer_limit=s.journal_buffer, flush_interval_s=s.journal_flush_interval)
         builders = Builders(
-            journal=lambda: Journal.start(self.store, journal_config, d),
+            journal=lambda: Journal.start(self.store, journal_config, d, self.state.pressure),
             scheduler=lambda: Scheduler.start(self.state, d, self.clock),
             worker=self._worker_builder(),
             workers=s.workers,

@@ -90,3 +90,51 @@ def test_line_batches_are_counted_in_lines_and_echoed_line_by_line(store, journa
     echoed = [json.loads(line) for line in out.getvalue().splitlines() if "batched" in line]
     assert [line["event"] for line in echoed] == [f"batched {i}" for i in range(3000)]
     assert {(line["job"], line["index"], line["task_logger"]) for line in echoed} == {("job", 4, "task.job")}
+
+
+def _log_doc(msg: str) -> dict:
+    return {"type": "log", "time": time.time(), "level": 20, "logger": "t", "msg": msg}
+
+
+def test_the_timers_writes_give_way_to_a_burst_of_due_runs_and_follow_it(store):
+    from actors.pressure import HERD_MIN, DispatchPressure
+
+    pressure = DispatchPressure()
+    pressure.note(HERD_MIN * 10, 1)  # the scheduler hands out a herd: the line moves
+    journal = Journal.start(store, JournalConfig(flush_interval_s=0.01), Directory(), pressure)
+    try:
+        journal.tell(Records((_log_doc("during the burst"),)))
+        deadline = time.monotonic() + 0.15  # 15 flush intervals: held all along
+        moves = 1
+        while time.monotonic() < deadline:
+            moves += 1
+            pressure.note(HERD_MIN * 10, moves)
+            assert store.find(Query(type="log", limit=10)).total == 0
+        pressure.note(0, moves + 1)  # the burst is handed out
+        deadline = time.monotonic() + 5.0
+        while store.find(Query(type="log", limit=10)).total == 0:
+            assert time.monotonic() < deadline, "the held writes never came"
+    finally:
+        journal.stop()
+
+
+def test_a_burst_that_never_ends_holds_the_writes_half_a_second_at_most_and_a_flush_never(store):
+    from actors.journal import HOLD_MAX_S
+    from actors.pressure import HERD_MIN, DispatchPressure
+
+    pressure = DispatchPressure()
+    journal = Journal.start(store, JournalConfig(flush_interval_s=0.01), Directory(), pressure)
+    try:
+        pressure.note(HERD_MIN * 10, 1)
+        journal.tell(Records((_log_doc("flushed"),)))
+        assert journal.ask(Flush(), timeout=10)["written"] == 1  # an explicit flush writes at once
+        started = time.monotonic()
+        journal.tell(Records((_log_doc("held, then written"),)))
+        moves = 1
+        while store.find(Query(type="log", limit=10)).total < 2:
+            moves += 1
+            pressure.note(HERD_MIN * 10, moves)  # still moving, still a backlog
+            assert time.monotonic() - started < HOLD_MAX_S + 5.0, "held past HOLD_MAX_S"
+        assert time.monotonic() - started >= HOLD_MAX_S * 0.9
+    finally:
+        journal.stop()
