@@ -127,7 +127,8 @@ def test_a_burst_that_never_ends_holds_the_writes_half_a_second_at_most_and_a_fl
     try:
         pressure.note(HERD_MIN * 10, 1)
         journal.tell(Records((_log_doc("flushed"),)))
-        assert journal.ask(Flush(), timeout=10)["written"] == 1  # an explicit flush writes at once
+        stats: dict = journal.ask(Flush(), timeout=10)  # type: ignore[assignment]
+        assert stats["written"] == 1  # an explicit flush writes at once
         started = time.monotonic()
         journal.tell(Records((_log_doc("held, then written"),)))
         moves = 1
