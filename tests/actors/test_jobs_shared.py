@@ -58,3 +58,41 @@ def test_arguments_are_a_read_only_mapping_equal_to_their_dict_that_pickles():
     again = pickle.loads(pickle.dumps(a.kwargs))
     assert again == a.kwargs and type(again) is type(a.kwargs)
     assert make(name="c", interval_s=60).kwargs == {} and "Arguments(" in repr(a.kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"value": 1},
+    {"b": 2, "a": "x", "é": 1.5, "z": None, "\U00010000": True, "\uffff": -0.0},
+    {"value": "text", "flag": False, "count": 2**63 - 1},
+    {"deep": {"b": 1, "a": [1, (2, 3)]}, "t": (1, 2)},  # not flat: the JSON round trip (tuples -> lists)
+])
+def test_arguments_are_what_the_json_round_trip_makes_of_them(kwargs):
+    import orjson
+
+    from actors.jobs import canonical_json
+
+    spec = make(interval_s=60, kwargs=kwargs)
+    expected = orjson.loads(canonical_json(kwargs))
+    assert spec.kwargs == expected and list(spec.kwargs) == list(expected)
+    assert [type(v) for v in spec.kwargs.values()] == [type(v) for v in expected.values()]
+    assert make(interval_s=60, kwargs=dict(reversed(list(kwargs.items())))).job_id == spec.job_id
+    assert make(interval_s=60, kwargs=spec.kwargs).kwargs == spec.kwargs  # a spec's own arguments, rebuilt
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (float("nan"), "['value']"), (2**64, "['value']"), ("\ud800", "['value']"), ({1: 2}, "['value'][1]"),
+])
+def test_arguments_that_are_not_json_are_refused_naming_them(value, shown):
+    with pytest.raises(InvalidJobError) as caught:
+        make(interval_s=60, kwargs={"value": value})
+    assert caught.value.field == "kwargs" and shown in str(caught.value)
+
+
+def test_an_int_subclass_argument_is_stored_as_a_plain_int():
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    spec = make(interval_s=60, kwargs={"level": Level.HIGH})
+    assert spec.kwargs == {"level": 3} and type(spec.kwargs["level"]) is int
