@@ -78,7 +78,7 @@ class Arguments(Mapping[str, Any]):
     ~50 B (1M jobs: ~180 MB). Compares equal to any mapping with the same items; pickles as a dict's
     items."""
 
-    __slots__ = ("_names", "_positions", "_values")
+    __slots__ = ("_shared", "_values")  # _shared: (names, {name: position}), one per distinct names
 
     def __init__(self, items: Mapping[str, Any]) -> None:
         self._set(tuple(items), tuple(items.values()))
@@ -96,32 +96,37 @@ class Arguments(Mapping[str, Any]):
             if len(_names) >= MEMO_MAX:
                 _names.clear()
             shared = _names[names] = (names, {name: i for i, name in enumerate(names)})
-        self._names, self._positions = shared
+        self._shared = shared
         self._values = values[0] if len(names) == 1 else values  # one value: no 1-tuple (~48 B a job)
+
+    def names(self) -> tuple[str, ...]:
+        """The names, in order (the tuple every `Arguments` with these names shares)."""
+        return self._shared[0]
 
     def values_tuple(self) -> tuple[Any, ...]:
         """The values, in the order of the names."""
-        return (self._values,) if len(self._names) == 1 else self._values
+        return (self._values,) if len(self._shared[0]) == 1 else self._values
 
     def as_dict(self) -> dict[str, Any]:
         """A new plain dict of the arguments (cheaper than ``dict(arguments)``)."""
-        names = self._names
+        names = self._shared[0]
         return {names[0]: self._values} if len(names) == 1 else dict(zip(names, self._values, strict=True))
 
     def __getitem__(self, name: str) -> Any:
-        position = self._positions.get(name)
+        names, positions = self._shared
+        position = positions.get(name)
         if position is None:
             raise KeyError(name)
-        return self._values if len(self._names) == 1 else self._values[position]
+        return self._values if len(names) == 1 else self._values[position]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._positions
+        return name in self._shared[1]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
+        return iter(self._shared[0])
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._shared[0])
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Arguments):
@@ -166,7 +171,7 @@ def plain_arguments(kwargs: Any) -> Arguments | None:
     if kind is dict:
         names, values = tuple(kwargs), tuple(kwargs.values())
     elif kind is Arguments:
-        names, values = kwargs._names, kwargs.values_tuple()
+        names, values = kwargs.names(), kwargs.values_tuple()
     else:
         return None
     for name in names:

@@ -36,9 +36,10 @@ from actors.schedule import FLOOR_TOLERANCE_S, IntervalSchedule, Schedule, next_
 MAX_BACKFILL_SLOTS = 10_000
 
 
-def effective_schedule(job: Job, limits: Limits) -> Schedule:
+def effective_schedule(job: Job, limits: Limits, *, keep: bool = True) -> Schedule:
     """The schedule the job runs on now: a cron job's own, or the interval grid through the job's
-    anchor with the interval floored by ``minimum_interval`` (cached on the job)."""
+    anchor with the interval floored by ``minimum_interval`` (cached on the job unless not *keep*:
+    a job just added to a million others does not keep one until it runs, ~64 B a job)."""
     spec = job.spec
     if spec.interval_s is None:
         return spec.schedule
@@ -48,7 +49,8 @@ def effective_schedule(job: Job, limits: Limits) -> Schedule:
     if cached is not None and cached.interval_s == interval and cached.anchor == anchor:
         return cached
     schedule = IntervalSchedule(interval, anchor, spec.jitter_s)
-    job.schedule_cache = schedule
+    if keep:
+        job.schedule_cache = schedule
     return schedule
 
 

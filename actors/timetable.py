@@ -180,7 +180,7 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
             self._finish_job(job, "the cron expression has no further fire time")
             return False
         job.slot = slot
-        due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
+        due = effective_schedule(job, self.limits, keep=False).due_at(slot, job.job_id)
         self._schedule(job, self._floor(job, due) if job.spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
         return True
 

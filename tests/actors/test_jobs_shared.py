@@ -49,7 +49,7 @@ def test_arguments_are_a_read_only_mapping_equal_to_their_dict_that_pickles():
     b = make(name="b", interval_s=60, kwargs={"value": 2, "list": [], "nested": {}})
     assert a.kwargs == {"list": [1, 2], "nested": {"k": "v"}, "value": 1} and dict(b.kwargs)["value"] == 2
     assert list(a.kwargs) == ["list", "nested", "value"] and len(a.kwargs) == 3 and "value" in a.kwargs
-    assert a.kwargs._names is b.kwargs._names  # type: ignore[attr-defined]  # names shared by jobs with the same names
+    assert a.kwargs.names() is b.kwargs.names()  # type: ignore[attr-defined]  # names shared by jobs with the same names
     assert {**a.kwargs, "value": 5}["value"] == 5 and a.kwargs.get("missing") is None
     with pytest.raises(KeyError):
         a.kwargs["missing"]
