@@ -16,6 +16,7 @@ Imported by the worker subprocess too: keep it free of runtime (actor) imports.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -309,6 +310,50 @@ class JobSpec:
             resources=data.get("resources") or {},
             only_before_text=data.get("only_before_text"),
         )
+
+
+class _Factory:
+    """The default of a field made by a factory (shown as ``<factory>``, as `dataclasses` shows it)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+def _set_slots_directly(cls: type) -> None:
+    """Give the frozen, slotted dataclass *cls* an ``__init__`` with the same signature, defaults and
+    ``__post_init__`` call as the one `dataclasses` writes, that sets each field through its slot's
+    descriptor instead of ``object.__setattr__``: a config file builds a million specs of 23
+    fields, and this halves the ~2.9 us the generated one takes (written the way `dataclasses`
+    writes its own: source text made from the fields, compiled once)."""
+    names: dict[str, Any] = {"_FACTORY": _Factory()}
+    params: list[str] = []
+    lines: list[str] = []
+    for item in dataclasses.fields(cls):
+        setter = f"_set_{item.name}"
+        names[setter] = cls.__dict__[item.name].__set__
+        if not item.init:
+            names[f"_default_{item.name}"] = item.default
+            lines.append(f"{setter}(self, _default_{item.name})")
+            continue
+        if item.default is not dataclasses.MISSING:
+            names[f"_default_{item.name}"] = item.default
+            params.append(f"{item.name}=_default_{item.name}")
+        elif item.default_factory is not dataclasses.MISSING:
+            names[f"_make_{item.name}"] = item.default_factory
+            params.append(f"{item.name}=_FACTORY")
+            lines.append(f"if {item.name} is _FACTORY: {item.name} = _make_{item.name}()")
+        else:
+            params.append(item.name)
+        lines.append(f"{setter}(self, {item.name})")
+    lines.append("self.__post_init__()")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines)
+    exec(source, names)  # noqa: S102 - source made above from the class's own field names
+    init = names["__init__"]
+    init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", cls.__module__
+    cls.__init__ = init  # type: ignore[misc]
+
+
+_set_slots_directly(JobSpec)
 
 
 #: The time-rule fields of a job definition beside ``interval`` (same names everywhere:

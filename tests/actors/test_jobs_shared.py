@@ -96,3 +96,19 @@ def test_an_int_subclass_argument_is_stored_as_a_plain_int():
 
     spec = make(interval_s=60, kwargs={"level": Level.HIGH})
     assert spec.kwargs == {"level": 3} and type(spec.kwargs["level"]) is int
+
+
+def test_the_spec_constructor_takes_what_the_dataclass_declares():
+    import dataclasses
+    import inspect
+
+    declared = [f.name for f in dataclasses.fields(JobSpec) if f.init]
+    assert list(inspect.signature(JobSpec).parameters) == declared
+    positional = JobSpec("j", "Test", 60, {"b": 1, "a": 2})
+    assert positional == make(interval_s=60, kwargs={"a": 2, "b": 1}) and positional.job_id
+    assert dataclasses.replace(positional, name="k").name == "k" and positional.schedule is not None
+    assert make(interval_s=60).kwargs == {} and make(interval_s=60).resources == {}
+    with pytest.raises(TypeError, match=r"JobSpec.__init__\(\) missing 1 required positional argument: 'classname'"):
+        JobSpec("j")  # type: ignore[call-arg]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        positional.name = "x"  # type: ignore[misc]
