@@ -405,8 +405,8 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         cache (`SCAN_CACHE_KIB`), not the 64 MiB it fills otherwise and keeps (a 1M-job restart
         reads ~850 MB of records)."""
         after = 0
-        conn = self._conn()
         with self._errors("iter_jobs"):
+            conn = self._conn()
             conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
         try:
             while True:
