@@ -17,15 +17,18 @@ import difflib
 import inspect
 import logging
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from actors.config import OPTIONS, Settings, coerce, lookup
 from actors.errors import ConfigError, InvalidValueError
 from actors.gcpause import paused_gc
+from actors.jobfields import NO_RESOURCES
 from actors.jobs import JobSpec, Origin
 from actors.streamspec import StreamOrigin, StreamSpec
 from actors.targets import TargetSpec
@@ -42,17 +45,19 @@ def _at(path: str, line: int | None) -> str:
 
 
 def _caller_line(path: str) -> int | None:
-    """The line of the innermost frame on the stack that runs the config file *path*."""
-    frame = inspect.currentframe()
+    """The line of the innermost frame on the stack that runs the config file *path* (from the
+    caller of this function's caller: neither is the config file)."""
+    frame: FrameType | None = sys._getframe(2)  # inspect.currentframe(), two frames up
     while frame is not None and frame.f_code.co_filename != path:
         frame = frame.f_back
     return None if frame is None else frame.f_lineno
 
 
 def _make_task(
-    path: str, jobs: list[tuple[JobSpec, str, int | None]], make_job: Callable[..., JobSpec] | None,
+    path: str, jobs: list[JobSpec], lines: list[int | None], make_job: Callable[..., JobSpec] | None,
     now: float | None
 ) -> Callable[..., JobSpec]:
+    """``Task``: each job it defines goes to *jobs*, the line of its call to *lines* (same position)."""
     def Task(  # the name config files use; a bad call raises TypeError at the call's line
         name: Any, classname: Any, interval: Any = None, *, cron: Any = None, tz: Any = None, jitter: Any = None,
         misfire: Any = None, misfire_grace: Any = None, max_catchup: Any = None, only_once: Any = False,
@@ -73,14 +78,16 @@ def _make_task(
                 max_runs=max_runs, only_before=only_before, timeout_s=timeout, max_retries=retries,
                 origin=Origin.CONFIG, cron=cron, tz=tz, jitter_s=0.0 if jitter is None else jitter, misfire=misfire,
                 misfire_grace=misfire_grace, max_catchup=max_catchup, tags=() if tags is None else tags,
-                on_stream=on_stream, stream_batch=stream_batch, resources={} if resources is None else resources,
+                on_stream=on_stream, stream_batch=stream_batch,
+                resources=NO_RESOURCES if resources is None else resources,
                 only_before_text=only_before_text,
             )
             if make_job is not None:
                 spec = make_job(spec)
         except InvalidValueError as exc:
             raise ConfigError(f"{_at(path, _caller_line(path))}: Task {name!r}: {exc}") from exc
-        jobs.append((spec, path, _caller_line(path)))  # "path:line" made only for an error (1M jobs, 1M texts)
+        jobs.append(spec)  # with its line apart ("path:line" made only for an error): 1M jobs, no 1M tuples
+        lines.append(_caller_line(path))
         return spec
 
     Task.__qualname__ = "Task"  # so that a bad call says "Task() missing ..."
@@ -195,9 +202,9 @@ def _run_file(
     path: str, make_job: Callable[..., JobSpec] | None, now: float | None,
     streams: list[tuple[StreamSpec, str]] | None = None, warnings: list[str] | None = None,
     *, targets: list[tuple[TargetSpec, str]] | None = None,
-) -> tuple[dict[str, tuple[Any, str]], list[tuple[JobSpec, str, int | None]]]:
-    """Execute one config file; return its option values, each with its ``path:line``, and jobs, each
-    with its path and line (its streams are appended to *streams*)."""
+) -> tuple[dict[str, tuple[Any, str]], list[JobSpec], list[int | None]]:
+    """Execute one config file; return its option values, each with its ``path:line``, its jobs and
+    the line of each (its streams are appended to *streams*)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -211,10 +218,11 @@ def _run_file(
         raise ConfigError(f"{_at(path, exc.lineno)}: syntax error: {exc.msg}") from None
     except ValueError as exc:  # e.g. NUL bytes in the source
         raise ConfigError(f"{path}: cannot compile config file: {exc}") from None
-    jobs: list[tuple[JobSpec, str, int | None]] = []
+    jobs: list[JobSpec] = []
+    lines: list[int | None] = []
     namespace: dict[str, Any] = {
         "__builtins__": builtins, "__file__": path, "__name__": "__das_actors_config__",
-        "Task": _make_task(path, jobs, make_job, now),
+        "Task": _make_task(path, jobs, lines, make_job, now),
         "Stream": _make_stream(path, streams if streams is not None else []),
         "Target": _make_target(path, [] if targets is None else targets),
     }
@@ -225,18 +233,18 @@ def _run_file(
     except (Exception, SystemExit) as exc:
         hits = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
         raise ConfigError(f"{_at(path, hits[-1] if hits else None)}: {type(exc).__name__}: {exc}") from exc
-    lines = _assignment_lines(tree)
+    assigned = _assignment_lines(tree)
     loop_names = _loop_names(tree)
     values: dict[str, tuple[Any, str]] = {}
     for name, value in namespace.items():
         if _ignored(name, value) or name in loop_names:
             continue
-        at = _at(path, lines.get(name))
+        at = _at(path, assigned.get(name))
         if name not in OPTIONS:
             _not_an_option(name, at, warnings)
             continue
         values[name] = (coerce(lookup(name, where=at), value, from_text=False, where=at), at)
-    return values, jobs
+    return values, jobs, lines
 
 
 def load_config(
@@ -268,16 +276,17 @@ def load_config(
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    declared: list[tuple[JobSpec, str, int | None]] = []
+    declared: list[tuple[str, list[JobSpec], list[int | None]]] = []  # per file: its jobs, the line of each
     declared_streams: list[tuple[StreamSpec, str]] = []
     declared_targets: list[tuple[TargetSpec, str]] = []
     with paused_gc():  # a file may define a million jobs: no full collection per quarter more (`actors.gcpause`)
         for entry in paths:
-            file_values, file_jobs = _run_file(os.fspath(entry), make_job, now, declared_streams, warnings,
-                                               targets=declared_targets)
+            path = os.fspath(entry)
+            file_values, file_jobs, file_lines = _run_file(path, make_job, now, declared_streams, warnings,
+                                                           targets=declared_targets)
             for name, (value, at) in file_values.items():
                 values[name], sources[name] = value, f"file:{at}"
-            declared.extend(file_jobs)
+            declared.append((path, file_jobs, file_lines))
     for name, value in flags.items():
         option = lookup(name, where="command line")
         values[name] = coerce(option, value, from_text=isinstance(value, str), where=option.flag)
@@ -286,14 +295,17 @@ def load_config(
     check = make_job_for(settings) if make_job_for is not None else None
     jobs: dict[str, JobSpec] = {}
     with paused_gc():
-        for spec, path, line in declared:
-            checked = spec
-            if check is not None:
+        for path, file_jobs, file_lines in declared:
+            if check is None:
+                for spec in file_jobs:
+                    jobs.setdefault(spec.job_id, spec)
+                continue
+            for spec, line in zip(file_jobs, file_lines, strict=True):
                 try:
                     checked = check(spec)
                 except InvalidValueError as exc:
                     raise ConfigError(f"{_at(path, line)}: Task {spec.name!r}: {exc}") from exc
-            jobs.setdefault(checked.job_id, checked)
+                jobs.setdefault(checked.job_id, checked)
     seen: dict[str, str] = {}
     for stream, at in declared_streams:
         if stream.name in seen:

@@ -12,6 +12,9 @@ and, with ``settle=True`` after a bulk load (`SETTLE_MIN_OBJECTS`), moved to the
 generation (``gc.freeze``), so that the full collections of the running server (which stop
 every thread) no longer walk a million jobs that will live as long as it does. Objects frozen
 are still freed by reference counting when their job goes (a job holds no reference cycle).
+A settling pause then also hands the memory the bulk load freed back to the system (`trim_heap`:
+glibc keeps the freed temporaries of a restore, the records read and the indexes built to match
+them, in its heap; at 1M jobs that is ~100 MB of resident size, returned in ~30 ms).
 
 Pure: no threads of its own, no I/O; safe to nest and to hold from several threads at once
 (the collector comes back when the last holder leaves).
@@ -19,10 +22,13 @@ Pure: no threads of its own, no I/O; safe to nest and to hold from several threa
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import cast
 
 #: Young objects (``gc.get_count()[0]``) a settling pause must have built before it freezes
 #: (about 100k jobs). Below it, the collector walks them cheaply, and a freeze would keep any
@@ -69,7 +75,29 @@ def paused_gc(*, settle: bool = False) -> Iterator[None]:
                 gc.collect(2 if freeze else 1)
                 if freeze:
                     gc.freeze()
+                    trim_heap()
                 gc.enable()
 
 
-__all__ = ["paused_gc"]
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` in the running process, or None (another C library, another system)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return cast("Callable[[int], int]", trim)
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def trim_heap() -> bool:
+    """Return the C heap's free pages to the system (``malloc_trim(0)``); True when some were.
+    Nothing to do (False) without glibc."""
+    return bool(_MALLOC_TRIM(0)) if _MALLOC_TRIM is not None else False
+
+
+__all__ = ["paused_gc", "trim_heap"]

@@ -12,13 +12,14 @@ so every error still names its field. Pure: no threads, no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from types import MappingProxyType
 from typing import Any
 
-from actors.bounds import HORIZON_S, MIN_INTERVAL_S, in_range, short_repr
+from actors.bounds import HORIZON_S, MIN_INTERVAL_S, in_range, json_int, short_repr
 from actors.bounds import MAX_COUNT as BOUND_COUNT
 from actors.errors import InvalidJobError
+from actors.jsonsafe import utf8_ok
 from actors.misfire import MisfirePolicy
 from actors.schedule import Schedule, schedule_from_fields
 
@@ -72,45 +73,119 @@ def check_resources(value: Any) -> None:
 
 class Arguments(Mapping[str, Any]):
     """A job's arguments (``JobSpec.kwargs``): a read-only mapping that keeps its values in a tuple
-    and its names in a tuple shared by every job with the same names, with their positions. A
-    dict behind a `MappingProxyType` takes ~230 B for one argument, this ~100 B (1M jobs: ~130 MB).
-    Compares equal to any mapping with the same items; pickles as a dict's items."""
+    (one value: the value itself) and its names in a tuple shared by every job with the same names,
+    with their positions. A dict behind a `MappingProxyType` takes ~230 B for one argument, this
+    ~50 B (1M jobs: ~180 MB). Compares equal to any mapping with the same items; pickles as a dict's
+    items."""
 
-    __slots__ = ("_names", "_positions", "_values")
+    __slots__ = ("_shared", "_values")  # _shared: (names, {name: position}), one per distinct names
 
     def __init__(self, items: Mapping[str, Any]) -> None:
-        names = tuple(items)
+        self._set(tuple(items), tuple(items.values()))
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], values: tuple[Any, ...]) -> Arguments:
+        """Arguments of *names* and their *values* (in that order), without a mapping in between."""
+        made = cls.__new__(cls)
+        made._set(names, values)
+        return made
+
+    def _set(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
         shared = _names.get(names)
         if shared is None:
             if len(_names) >= MEMO_MAX:
                 _names.clear()
             shared = _names[names] = (names, {name: i for i, name in enumerate(names)})
-        self._names, self._positions = shared
-        self._values = tuple(items.values())
+        self._shared = shared
+        self._values = values[0] if len(names) == 1 else values  # one value: no 1-tuple (~48 B a job)
+
+    def names(self) -> tuple[str, ...]:
+        """The names, in order (the tuple every `Arguments` with these names shares)."""
+        return self._shared[0]
+
+    def values_tuple(self) -> tuple[Any, ...]:
+        """The values, in the order of the names."""
+        return (self._values,) if len(self._shared[0]) == 1 else self._values
+
+    def as_dict(self) -> dict[str, Any]:
+        """A new plain dict of the arguments (cheaper than ``dict(arguments)``)."""
+        names = self._shared[0]
+        return {names[0]: self._values} if len(names) == 1 else dict(zip(names, self._values, strict=True))
 
     def __getitem__(self, name: str) -> Any:
-        position = self._positions.get(name)
+        names, positions = self._shared
+        position = positions.get(name)
         if position is None:
             raise KeyError(name)
-        return self._values[position]
+        return self._values if len(names) == 1 else self._values[position]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._positions
+        return name in self._shared[1]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
+        return iter(self._shared[0])
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._shared[0])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Arguments):
+            return self.as_dict() == other.as_dict()
+        if isinstance(other, Mapping):
+            return self.as_dict() == (other if isinstance(other, dict) else dict(other.items()))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping: unhashable, as Mapping's own __eq__ makes it
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.as_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.as_dict().values()
 
     def __repr__(self) -> str:
-        return f"Arguments({dict(self)!r})"
+        return f"Arguments({self.as_dict()!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Arguments, (dict(self),))
+        return (Arguments, (self.as_dict(),))
 
 
 _names: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, int]]] = {}
+
+
+def plain_dict(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """A new plain dict of *mapping* (`Arguments.as_dict` for arguments: cheaper than ``dict()``)."""
+    return mapping.as_dict() if type(mapping) is Arguments else dict(mapping)
+
+#: The types of argument values that `plain_arguments` takes as they are (exact types, no subclasses).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def plain_arguments(kwargs: Any) -> Arguments | None:
+    """*kwargs* as canonical `Arguments` (sorted by name) when it is a dict (or `Arguments`) of
+    names to JSON scalars (str, int within `json_int`, finite float, bool, None: exact types) that
+    JSON text would give back as they are; else None (the caller checks and round-trips through
+    JSON text, which names what is wrong). A config file's ``Task(..., value=i)`` takes this path:
+    no JSON text is written and read back (~3 us a job)."""
+    kind = type(kwargs)
+    if kind is dict:
+        names, values = tuple(kwargs), tuple(kwargs.values())
+    elif kind is Arguments:
+        names, values = kwargs.names(), kwargs.values_tuple()
+    else:
+        return None
+    for name in names:
+        if type(name) is not str or not (name.isascii() or utf8_ok(name)):
+            return None
+    for value in values:
+        kind = type(value)
+        if kind not in _SCALARS or (kind is str and not (value.isascii() or utf8_ok(value))) \
+                or (kind is int and not json_int(value)) or (kind is float and not math.isfinite(value)):
+            return None
+    if len(names) > 1 and list(names) != sorted(names):
+        order = sorted(range(len(names)), key=names.__getitem__)
+        names, values = tuple(names[i] for i in order), tuple(values[i] for i in order)
+    return Arguments.of(names, values)
 
 
 #: The resources of a job that asks for none: one shared read-only mapping (a million jobs
@@ -120,6 +195,10 @@ NO_RESOURCES: Mapping[str, float] = MappingProxyType({})
 MEMO_MAX = 4096
 _schedules: dict[tuple[Any, ...], tuple[Schedule, tuple[float | None, str | None, str | None, float]]] = {}
 _misfires: dict[tuple[Any, ...], tuple[MisfirePolicy, dict[str, Any]]] = {}
+#: The arguments and result of the last `schedule_of` that built or looked up its key.
+_last_schedule: list[tuple[Any, ...]] = [(object(), object(), object(), object(), None)]
+#: `misfire_of_values` of no misfire field given (once known).
+_NO_MISFIRE: list[tuple[MisfirePolicy, dict[str, Any]]] = []
 
 
 def _typed_key(a: Any, b: Any, c: Any, d: Any = None) -> tuple[Any, ...] | None:
@@ -138,6 +217,9 @@ def schedule_of(interval: Any, cron: Any, tz: Any, jitter: Any) -> tuple[
     """The interval checked, then `schedule_from_fields` and its canonical (interval, cron, tz,
     jitter), remembered by the values given: a million jobs of one schedule share one (immutable)
     schedule object and validate it once (~2.5 us and ~70 B a job)."""
+    last = _last_schedule[0]
+    if last[0] is interval and last[1] is cron and last[2] is tz and last[3] is jitter:
+        return last[4]  # type: ignore[no-any-return]  # the very objects of the last call (a config loop)
     key = _typed_key(interval, cron, tz, jitter)
     found = None if key is None else _schedules.get(key)
     if found is None:
@@ -149,21 +231,32 @@ def schedule_of(interval: Any, cron: Any, tz: Any, jitter: Any) -> tuple[
             if len(_schedules) >= MEMO_MAX:
                 _schedules.clear()
             _schedules[key] = found
+    if key is not None:
+        _last_schedule[0] = (interval, cron, tz, jitter, found)  # held: their ids stay theirs meanwhile
     return found
 
 
 def misfire_of(fields: Mapping[str, Any]) -> tuple[MisfirePolicy, dict[str, Any]]:
     """`MisfirePolicy.from_fields` (raises if invalid) and its canonical fields, remembered by the
     fields given (read-only: the same dict is handed to every job with these fields)."""
-    key = _typed_key(fields["misfire"], fields["misfire_grace"], fields["max_catchup"])
+    return misfire_of_values(fields["misfire"], fields["misfire_grace"], fields["max_catchup"])
+
+
+def misfire_of_values(misfire: Any, grace: Any, catchup: Any) -> tuple[MisfirePolicy, dict[str, Any]]:
+    """`misfire_of` of the three field values (no dict built when they are remembered)."""
+    if misfire is None and grace is None and catchup is None and _NO_MISFIRE:
+        return _NO_MISFIRE[0]  # what most jobs give: nothing (the server's default)
+    key = _typed_key(misfire, grace, catchup)
     found = None if key is None else _misfires.get(key)
     if found is None:
-        policy = MisfirePolicy.from_fields(fields)
+        policy = MisfirePolicy.from_fields({"misfire": misfire, "misfire_grace": grace, "max_catchup": catchup})
         found = (policy, policy.fields())
         if key is not None:
             if len(_misfires) >= MEMO_MAX:
                 _misfires.clear()
             _misfires[key] = found
+        if misfire is None and grace is None and catchup is None:
+            _NO_MISFIRE.append(found)
     return found
 
 
@@ -177,5 +270,8 @@ __all__ = [
     "check_number",
     "check_resources",
     "misfire_of",
+    "misfire_of_values",
+    "plain_arguments",
+    "plain_dict",
     "schedule_of",
 ]

@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -55,6 +55,27 @@ _UNIT_S = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(k|kib|m|mib|g|gib)?", re.IGNORECASE)
 _SIZE_FACTOR = {"k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3}
 _NUMERIC = frozenset({"int", "float", "duration", "size"})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+#: The Python values each parameter type takes (a type not listed takes any value: json).
+_ACCEPTS: dict[str, Callable[[Any], bool]] = {
+    "str": lambda value: isinstance(value, str),
+    "int": _is_int,
+    "size": _is_int,
+    "float": _is_number,
+    "duration": _is_number,
+    "bool": lambda value: isinstance(value, bool),
+    "list": lambda value: isinstance(value, list | tuple),
+    "dict": lambda value: isinstance(value, Mapping),
+}
 
 
 class _Required:
@@ -161,29 +182,24 @@ class Param:
         if value is None and not self.required and self.default is None:
             return None
         kind = self.type
-        quoted = _shown(value) if shown is None else shown
-        ok = {
-            "str": isinstance(value, str),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "size": isinstance(value, int) and not isinstance(value, bool),
-            "float": isinstance(value, int | float) and not isinstance(value, bool),
-            "duration": isinstance(value, int | float) and not isinstance(value, bool),
-            "bool": isinstance(value, bool),
-            "list": isinstance(value, list | tuple),
-            "dict": isinstance(value, Mapping),
-        }.get(kind, True)
-        if not ok:
+        accepts = _ACCEPTS.get(kind)
+        if accepts is not None and not accepts(value):
             raise self._expects(value)
+        shown_value = value  # quoted (repr) only in a message: a config file checks a million values
         if kind in ("float", "duration"):
             value = float(value)
         if kind in _NUMERIC:
             if not math.isfinite(value):
+                quoted = _shown(shown_value) if shown is None else shown
                 raise self._refuse(f"must be a finite number, got {quoted}", quoted)
             if self.minimum is not None and value < self.minimum:
+                quoted = _shown(shown_value) if shown is None else shown
                 raise self._refuse(f"must be >= {self.minimum:g}, got {quoted}", quoted)
             if self.maximum is not None and value > self.maximum:
+                quoted = _shown(shown_value) if shown is None else shown
                 raise self._refuse(f"must be <= {self.maximum:g}, got {quoted}", quoted)
         if self.choices is not None and value not in self.choices:
+            quoted = _shown(shown_value) if shown is None else shown
             allowed = ", ".join(repr(c) for c in self.choices)
             raise self._refuse(f"must be one of {allowed}, got {quoted}", quoted)
         return value

@@ -14,8 +14,8 @@ answer reads, rebuilt without any of these rules. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from actors.bounds import MAX_EPOCH, in_range, stored_count, stored_epoch
 from actors.jobs import (
@@ -83,6 +83,34 @@ def _stored_slots(record: Mapping[str, Any], name: str) -> Sequence[float]:
     return slots if slots else NO_SLOTS
 
 
+_STATES: dict[str, JobState] = {state.value: state for state in JobState}
+_TRIGGERS: dict[str, Trigger] = {trigger.value: trigger for trigger in Trigger}
+
+
+_E = TypeVar("_E", JobState, Trigger)
+
+
+def _member(members: Mapping[str, _E], kind: Callable[[Any], _E], value: Any) -> _E:
+    """``kind(value)`` (a stored state or trigger), by a dict look-up for a known text (1M records,
+    two each: an enum call is ~0.8 us); anything else goes to *kind*, which names what is wrong."""
+    found = members.get(value) if type(value) is str else None
+    return found if found is not None else kind(value)
+
+
+#: The creation time of the last job restored: the jobs of one config start share one float object.
+_last_created_at: list[float] = [0.0]
+
+
+def _shared_created_at(value: float) -> float:
+    """*value*, or the equal float object the last restored job took (a million jobs created by one
+    start need not each keep their own 24 B copy of the same epoch)."""
+    last = _last_created_at[0]
+    if value == last:
+        return last
+    _last_created_at[0] = value
+    return value
+
+
 def _same_definition(record: Mapping[str, Any], spec: JobSpec) -> bool:
     """Does *record* define the job exactly as *spec*'s `JobSpec.to_dict` does (the same definition
     fields, equal as JSON text: ``1``, ``1.0`` and ``true`` differ)? Then ``JobSpec.from_dict`` of its
@@ -137,7 +165,7 @@ class Recovery:
             self._resume_from_record(job, running, now)
         elif job.state in (JobState.SCHEDULED, JobState.WAITING, JobState.RUNNING):
             job.state = JobState.SCHEDULED
-            due = stored_epoch(record, "due_at") or now
+            due = job.due_at or now  # the record's (`_job_from_record`)
             if job.next_trigger in NEW_SLOT_TRIGGERS and due <= now and job.slot is not None:
                 self._apply_step(job, next_step(job, self.limits, now,
                                                 last=overdue_last(job, head.last_slot if head else None)),
@@ -194,26 +222,40 @@ class Recovery:
     def _job_from_record(self: _Core, record: Mapping[str, Any], now: float, configured: JobSpec | None = None) -> Job:
         spec = configured if configured is not None and _same_definition(record, configured) \
             else JobSpec.from_dict({k: record[k] for k in SPEC_FIELDS if k in record})
-        job = Job(spec=spec, state=JobState(record.get("state", "scheduled")), created_at=now)
+        job = Job(spec=spec, state=_member(_STATES, JobState, record.get("state", "scheduled")), created_at=now)
         self._jobs[job.job_id] = job  # known from here: a field failing below sets it aside
-        job.created_at = stored_epoch(record, "created_at") or now
-        for name in ("run_count", "runs_before", "attempt", "retries_used", "runs_total", "failures_total"):
-            setattr(job, name, stored_count(record, name))
-        for name in ("last_started_at", "last_finished_at", "planned_to", "due_at"):
-            setattr(job, name, stored_epoch(record, name))
+        job.created_at = _shared_created_at(stored_epoch(record, "created_at") or now)
+        job.run_count = stored_count(record, "run_count")
+        job.runs_before = stored_count(record, "runs_before")
+        job.attempt = stored_count(record, "attempt")
+        job.retries_used = stored_count(record, "retries_used")
+        job.runs_total = stored_count(record, "runs_total")
+        job.failures_total = stored_count(record, "failures_total")
+        job.last_started_at = stored_epoch(record, "last_started_at")
+        job.last_finished_at = stored_epoch(record, "last_finished_at")
+        job.planned_to = stored_epoch(record, "planned_to")
+        due_at = stored_epoch(record, "due_at")
         # slot_due_at: records before the ledger
-        job.slot = stored_epoch(record, "slot") if "slot" in record else stored_epoch(record, "slot_due_at")
+        slot = stored_epoch(record, "slot") if "slot" in record else stored_epoch(record, "slot_due_at")
+        if due_at is not None and due_at == slot:
+            due_at = slot  # one float object for the equal times (1M jobs: 24 B each)
+        job.due_at = due_at
         if spec.interval_s is not None:
             anchor = stored_epoch(record, "anchor")
-            job.anchor = anchor if anchor is not None else (job.slot if job.slot is not None else job.due_at)
-            if job.slot is None:
-                job.slot = job.anchor
+            if anchor is None:
+                anchor = slot if slot is not None else due_at
+            elif anchor == slot:
+                anchor = slot
+            job.anchor = anchor
+            if slot is None:
+                slot = anchor
+        job.slot = slot
         job.catchup = _stored_slots(record, "catchup")
         job.backfill = _stored_slots(record, "backfill")
         job.last_outcome, job.last_error = record.get("last_outcome"), record.get("last_error")
         job.note = str(record.get("note") or "")
         job.paused = bool(record.get("paused", False))
-        job.next_trigger = Trigger(record.get("next_trigger") or "schedule")
+        job.next_trigger = _member(_TRIGGERS, Trigger, record.get("next_trigger") or "schedule")
         return job
 
     @staticmethod

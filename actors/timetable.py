@@ -48,6 +48,9 @@ from actors.slots import slot_key
 from actors.timerules import Step, effective_schedule, first_slot, next_step, period_of, retry_policy
 
 FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
+#: Enum members read for every job added or scheduled, bound once: reading one off its class costs
+#: ~70 ns in Python 3.11 (a local name ~10 ns), and a million jobs are added at a start.
+_SCHEDULED, _ON_SCHEDULE, _CHILD = JobState.SCHEDULED, Trigger.SCHEDULE, Origin.CHILD
 
 __all__ = ["FAILURES", "Decision", "Job", "Limits", "Timetable"]
 
@@ -136,11 +139,11 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
         crash): its run count stands, and a run it shows in flight is resumed.
         """
         existing = self._jobs.get(spec.job_id)
-        if existing is not None and spec.origin is Origin.CHILD:
+        if existing is not None and spec.origin is _CHILD:
             return self._extend(existing, spec, now)
         if existing is not None and existing.state in ACTIVE_STATES:
             return existing
-        job = Job(spec=spec, state=JobState.SCHEDULED, created_at=now)
+        job = Job(spec=spec, state=_SCHEDULED, created_at=now)
         self._jobs[spec.job_id] = job
         try:
             if not self._place_first(job, now, first_due_at):
@@ -180,8 +183,13 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
             self._finish_job(job, "the cron expression has no further fire time")
             return False
         job.slot = slot
-        due = effective_schedule(job, self.limits).due_at(slot, job.job_id)
-        self._schedule(job, self._floor(job, due) if job.spec.origin is Origin.CHILD else due, Trigger.SCHEDULE)
+        spec = job.spec
+        if spec.interval_s is not None and spec.jitter_s <= 0 and type(slot) is float \
+                and in_range(slot, -MAX_EPOCH, MAX_EPOCH) and self.limits.minimum_interval_s <= spec.interval_s:
+            due = slot  # what the grid's `due_at` answers without jitter (1M jobs: no grid built for it, ~2 us)
+        else:
+            due = effective_schedule(job, self.limits, keep=False).due_at(slot, job.job_id)
+        self._schedule(job, self._floor(job, due) if spec.origin is _CHILD else due, _ON_SCHEDULE)
         return True
 
     def take_records(self) -> tuple[list[tuple[Job, tuple[float, ...], tuple[SlotSpan, ...]]], list[tuple[Job, Run]]]:
@@ -306,7 +314,7 @@ class Timetable(Recovery, ExtraRuns, OperatorActions):
                                   f"epoch within +-{MAX_EPOCH:g}", field="due_at", value=short_repr(due))
         job.due_at = due
         job.next_trigger = trigger
-        job.state = JobState.SCHEDULED
+        job.state = _SCHEDULED
         job.version += 1
         heapq.heappush(self._heap, (due, next(self._seq), job.job_id, job.version))
 

@@ -179,7 +179,7 @@ class TaskRegistry:
             InvalidJobError: an option is missing or has the wrong type.
         """
         kwargs = self.prepare_kwargs(spec.classname, spec.kwargs)
-        if kwargs == dict(spec.kwargs):
+        if kwargs == spec.kwargs:  # (`Arguments` compares with a dict without a copy of its own)
             return spec
         return dataclasses.replace(spec, kwargs=kwargs)
 

@@ -730,6 +730,24 @@ def test_make_job_unknown_class_names_file_and_line(tmp_path: Path) -> None:
     assert isinstance(info.value.__cause__, UnknownTaskClassError)
 
 
+def test_a_check_made_after_the_options_names_the_file_and_line_of_the_job(tmp_path: Path) -> None:
+    def make_job_for(_settings: object):
+        def check(spec: JobSpec) -> JobSpec:
+            if spec.name == "bad":
+                raise UnknownTaskClassError(f"unknown task class {spec.classname!r}")
+            return spec
+        return check
+
+    one = write(tmp_path, "one.py", "Task('a', 'm.C', 10)\n")
+    two = write(tmp_path, "two.py",
+                "workers = 2\nfor _i in range(3):\n    Task(f'a{_i}', 'm.C', 10)\nTask('bad', 'X', 10)\n")
+    with pytest.raises(ConfigError) as info:
+        load_config([one, two], {}, make_job_for=make_job_for)
+    assert str(info.value) == f"{two}:4: Task 'bad': unknown task class 'X'"
+    _, jobs = load_config([one], {}, make_job_for=make_job_for)
+    assert [job.name for job in jobs] == ["a"]
+
+
 def test_other_exceptions_from_make_job_still_name_file_and_line(tmp_path: Path) -> None:
     def make_job(spec: JobSpec) -> JobSpec:
         raise KeyError("boom")

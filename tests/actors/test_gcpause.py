@@ -84,3 +84,27 @@ def test_a_small_settling_pause_freezes_nothing():
     with paused_gc(settle=True):
         built = [[i] for i in range(1000)]
     assert gc.get_freeze_count() == before and len(built) == 1000
+
+
+def test_a_settling_pause_that_freezes_gives_the_freed_heap_back_and_a_plain_one_does_not(monkeypatch):
+    trims: list[int] = []
+
+    def trim() -> bool:
+        trims.append(1)
+        return True
+
+    monkeypatch.setattr(gcpause, "trim_heap", trim)
+    with paused_gc():
+        pass
+    assert trims == []
+    monkeypatch.setattr(gcpause, "SETTLE_MIN_OBJECTS", 1)
+    try:
+        with paused_gc(settle=True):
+            _built = [object() for _ in range(10)]
+    finally:
+        gc.unfreeze()
+    assert trims == [1]
+
+
+def test_trimming_the_heap_is_safe_to_call_anywhere():
+    assert gcpause.trim_heap() in (True, False)  # glibc: whether pages went back; elsewhere False

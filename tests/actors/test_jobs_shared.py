@@ -49,7 +49,7 @@ def test_arguments_are_a_read_only_mapping_equal_to_their_dict_that_pickles():
     b = make(name="b", interval_s=60, kwargs={"value": 2, "list": [], "nested": {}})
     assert a.kwargs == {"list": [1, 2], "nested": {"k": "v"}, "value": 1} and dict(b.kwargs)["value"] == 2
     assert list(a.kwargs) == ["list", "nested", "value"] and len(a.kwargs) == 3 and "value" in a.kwargs
-    assert a.kwargs._names is b.kwargs._names  # type: ignore[attr-defined]  # names shared by jobs with the same names
+    assert a.kwargs.names() is b.kwargs.names()  # type: ignore[attr-defined]  # names shared by jobs with the same names
     assert {**a.kwargs, "value": 5}["value"] == 5 and a.kwargs.get("missing") is None
     with pytest.raises(KeyError):
         a.kwargs["missing"]
@@ -58,3 +58,57 @@ def test_arguments_are_a_read_only_mapping_equal_to_their_dict_that_pickles():
     again = pickle.loads(pickle.dumps(a.kwargs))
     assert again == a.kwargs and type(again) is type(a.kwargs)
     assert make(name="c", interval_s=60).kwargs == {} and "Arguments(" in repr(a.kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"value": 1},
+    {"b": 2, "a": "x", "é": 1.5, "z": None, "\U00010000": True, "\uffff": -0.0},
+    {"value": "text", "flag": False, "count": 2**63 - 1},
+    {"deep": {"b": 1, "a": [1, (2, 3)]}, "t": (1, 2)},  # not flat: the JSON round trip (tuples -> lists)
+])
+def test_arguments_are_what_the_json_round_trip_makes_of_them(kwargs):
+    import orjson
+
+    from actors.jobs import canonical_json
+
+    spec = make(interval_s=60, kwargs=kwargs)
+    expected = orjson.loads(canonical_json(kwargs))
+    assert spec.kwargs == expected and list(spec.kwargs) == list(expected)
+    assert [type(v) for v in spec.kwargs.values()] == [type(v) for v in expected.values()]
+    assert make(interval_s=60, kwargs=dict(reversed(list(kwargs.items())))).job_id == spec.job_id
+    assert make(interval_s=60, kwargs=spec.kwargs).kwargs == spec.kwargs  # a spec's own arguments, rebuilt
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (float("nan"), "['value']"), (2**64, "['value']"), ("\ud800", "['value']"), ({1: 2}, "['value'][1]"),
+])
+def test_arguments_that_are_not_json_are_refused_naming_them(value, shown):
+    with pytest.raises(InvalidJobError) as caught:
+        make(interval_s=60, kwargs={"value": value})
+    assert caught.value.field == "kwargs" and shown in str(caught.value)
+
+
+def test_an_int_subclass_argument_is_stored_as_a_plain_int():
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    spec = make(interval_s=60, kwargs={"level": Level.HIGH})
+    assert spec.kwargs == {"level": 3} and type(spec.kwargs["level"]) is int
+
+
+def test_the_spec_constructor_takes_what_the_dataclass_declares():
+    import dataclasses
+    import inspect
+
+    declared = [f.name for f in dataclasses.fields(JobSpec) if f.init]
+    assert list(inspect.signature(JobSpec).parameters) == declared
+    positional = JobSpec("j", "Test", 60, {"b": 1, "a": 2})
+    assert positional == make(interval_s=60, kwargs={"a": 2, "b": 1}) and positional.job_id
+    assert dataclasses.replace(positional, name="k").name == "k" and positional.schedule is not None
+    assert make(interval_s=60).kwargs == {} and make(interval_s=60).resources == {}
+    with pytest.raises(TypeError, match=r"JobSpec.__init__\(\) missing 1 required positional argument: 'classname'"):
+        JobSpec("j")  # type: ignore[call-arg]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        positional.name = "x"  # type: ignore[misc]
