@@ -209,16 +209,17 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
         return file_problem(self.path, self._identity) or self._ledger_file.problem()
 
     def recover(self) -> str:
-        """The file was deleted while open: copy what the open connection still sees (every job
-        record and document) into a new file at the path, and use it from now on.
+        """The file (or the ledger's, or both) was deleted while open: copy what the open connection
+        still sees (every job record and document, or every ledger entry) into a new file at the
+        path, and use it from now on.
 
         Raises:
             StoreError: nothing to recover from (not deleted, or replaced by another file), or
                 the copy failed (the old file is still used; try again later).
         """
         with self._write_lock, self._ledger_file.lock:
-            problem = self.problem()
             main_problem, ledger_problem = file_problem(self.path, self._identity), self._ledger_file.problem()
+            problem = main_problem or ledger_problem
             main_lost = main_problem is not None and file_identity(self.path) is None
             ledger_lost = ledger_problem is not None and self._ledger_file.deleted()
             replaced = (main_problem is not None and not main_lost) or (ledger_problem is not None and not ledger_lost)
