@@ -53,7 +53,8 @@ class _System(Protocol):
 
     def _settled_heads(self) -> dict[str, LedgerHead]: ...
 
-    def _stored_result(self, job_id: str, index: Any, attempt: Any) -> dict[str, Any] | None: ...
+    def _stored_result(self, job_id: str, index: Any, attempt: Any, *,
+                       interrupted: bool = ...) -> dict[str, Any] | None: ...
 
     def _settled_record(self, record: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -124,7 +125,9 @@ class StoredJobs:
     def _settled_heads(self: _System) -> dict[str, LedgerHead]:
         """The run ledger's heads, with the outcome of each run the ledger shows in flight taken from
         its stored result when there is one (the server died between storing a result and recording
-        its outcome in the ledger: that run finished and must not be resumed)."""
+        its outcome in the ledger: that run finished and must not be resumed). A stored
+        ``interrupted`` result counts too (an earlier restart recorded it, then the server died
+        before the ledger heard of it): the run is resumed, not recorded interrupted again."""
         ledger = self.state.ledger
         if ledger is None:
             return {}
@@ -134,7 +137,7 @@ class StoredJobs:
             entry = head.newest
             if entry is None or entry.outcome is not None or entry.index is None:
                 continue
-            stored = self._stored_result(job_id, entry.index, entry.attempt)
+            stored = self._stored_result(job_id, entry.index, entry.attempt, interrupted=True)
             if stored is not None:
                 outcome = str(stored["outcome"])
                 settled.append(Finished(entry.slot_id, entry.attempt, outcome, float(stored.get("time") or 0.0)))
@@ -146,13 +149,16 @@ class StoredJobs:
                      note="results stored before the server stopped, whose outcome the ledger lacked")
         return heads
 
-    def _stored_result(self: _System, job_id: str, index: Any, attempt: Any) -> dict[str, Any] | None:
-        """The stored final result (not ``interrupted``) of run *index* attempt *attempt*, if any."""
+    def _stored_result(self: _System, job_id: str, index: Any, attempt: Any, *,
+                       interrupted: bool = False) -> dict[str, Any] | None:
+        """The stored final result (not ``interrupted``) of run *index* attempt *attempt*, if any;
+        with *interrupted*, else its stored ``interrupted`` result, if any."""
         if not isinstance(index, int):
             return None
         found = self.store.find(Query(type="result", job_id=job_id, index=index, limit=1000)).items
-        return next((doc for doc in found if doc.get("attempt") == attempt
-                     and doc.get("outcome") not in (None, "interrupted")), None)
+        ended = [doc for doc in found if doc.get("attempt") == attempt and doc.get("outcome") is not None]
+        final = next((doc for doc in ended if doc.get("outcome") != "interrupted"), None)
+        return final if final is not None or not interrupted else next(iter(ended), None)
 
     def _settled_record(self: _System, record: dict[str, Any]) -> dict[str, Any]:
         """A record whose manual or backfill run in flight (no ledger entry tells about those) has a
