@@ -164,12 +164,14 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
             self._conns = alive
         return conn
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self, local: threading.local | None = None, path: str | None = None) -> sqlite3.Connection:
+        """This thread's connection to the store's file (or, with *local* and *path*, to the
+        ledger's: `actors.store.sqlite_ledger`), made on first use and again after a reopen."""
         if not self._is_open:
             raise StoreError(f"sqlite store {self.path} is not open")
-        local = self._local
+        local = self._local if local is None else local
         if getattr(local, "generation", None) != self._generation:  # new thread, or reopened
-            local.conn, local.generation = self._connect(), self._generation
+            local.conn, local.generation = self._connect(path), self._generation
         conn: sqlite3.Connection = local.conn
         return conn
 

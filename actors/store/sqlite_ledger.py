@@ -31,7 +31,6 @@ from typing import Any, Protocol
 
 import structlog
 
-from actors.errors import StoreError
 from actors.ledger import Claim, Finished, LedgerEntry, LedgerHead, SlotState, claim_allowed
 from actors.store.sqlite_checkpoint import Checkpointer
 from actors.store.sqlite_file import Identity, file_identity, file_problem
@@ -124,12 +123,9 @@ class LedgerFile:
 class _Base(Protocol):
     """What the ledger uses of `actors.store.sqlite.SQLiteStore`."""
 
-    path: str
     _ledger_file: LedgerFile
-    _is_open: bool
-    _generation: int
 
-    def _connect(self, path: str | None = ...) -> sqlite3.Connection: ...
+    def _conn(self, local: threading.local | None = ..., path: str | None = ...) -> sqlite3.Connection: ...
 
     def _errors(self, action: str) -> AbstractContextManager[None]: ...
 
@@ -161,13 +157,7 @@ class SQLiteLedger:
 
     def _ledger_conn(self: _Base) -> sqlite3.Connection:
         """This thread's connection to the ledger's file (opened with the store)."""
-        if not self._is_open:
-            raise StoreError(f"sqlite store {self.path} is not open")
-        local = self._ledger_file.local
-        if getattr(local, "generation", None) != self._generation:  # new thread, or reopened
-            local.conn, local.generation = self._connect(self._ledger_file.path), self._generation
-        conn: sqlite3.Connection = local.conn
-        return conn
+        return self._conn(self._ledger_file.local, self._ledger_file.path)
 
     def claim_slots(self: _Base, claims: Sequence[Claim]) -> dict[str, LedgerEntry]:
         """See `actors.ledger.LedgerStore.claim_slots`."""

@@ -93,8 +93,7 @@ class Backend:
     def outage(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Callable[[], None], Callable[[], None]]]:
         """(down, up): stop the server process / hold an exclusive SQLite lock, and undo it."""
         if self.name == "mongo":
-            if not self.service.restartable:
-                pytest.skip("the server at MONGO_URI is not ours to stop: the outage test needs mongod or FerretDB")
+            self.service.require_restartable("the outage test")
             try:
                 yield self.service.stop, self.service.start
             finally:
@@ -102,8 +101,8 @@ class Backend:
             return
         original = SQLiteStore._connect
 
-        def quick_busy(store: SQLiteStore) -> sqlite3.Connection:
-            conn = original(store)
+        def quick_busy(store: SQLiteStore, path: str | None = None) -> sqlite3.Connection:
+            conn = original(store, path)
             conn.execute("PRAGMA busy_timeout = 20")  # fail fast while the lock is held
             return conn
 
