@@ -103,6 +103,18 @@ class MongoService:
     def restartable(self) -> bool:
         return bool(self.argv)
 
+    def require_restartable(self, why: str) -> None:
+        """A fault test stops and starts this server: one at MONGO_URI is not ours to stop. Fails
+        when ``CI`` is set (a skip would hide the test there), skips otherwise; *why* names the test."""
+        if self.restartable:
+            return
+        import pytest
+
+        reason = f"the server at MONGO_URI is not ours to stop: {why} needs mongod or FerretDB (unset MONGO_URI)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
     def start(self) -> None:
         """Start the server process (same port, same data) and wait until it answers."""
         assert self.restartable and self.workdir is not None, "not a server this session started"

@@ -152,8 +152,7 @@ def test_sigkill_of_the_broker_mid_stream_stores_every_confirmed_message_exactly
 
 
 def test_a_store_outage_mid_stream_acks_nothing_that_was_not_stored(rabbitmq, mongo_service):
-    if not mongo_service.restartable:
-        pytest.skip("the server at MONGO_URI is not ours to stop")
+    mongo_service.require_restartable("the store outage under a stream")
     store = MongoStreamStore(mongo_service.uri, db_name=f"das_ingest_{uuid.uuid4().hex[:10]}", timeout_s=0.5)
     store.open()
     queue = queue_name()

@@ -199,8 +199,7 @@ def test_a_retried_batch_is_stored_exactly_once(mongo, monkeypatch):
 
 
 def test_tail_resumes_after_the_server_restarts(mongo, mongo_service):
-    if not mongo_service.restartable:
-        pytest.skip("the server at MONGO_URI is not ours to stop")
+    mongo_service.require_restartable("the tail across a server restart")
     make, _ = mongo
     store = make(timeout_s=0.3)
     store.open()
