@@ -79,7 +79,9 @@ class AdHocRuns:
             one_off = s.one_offs.popleft()
             slot = s.idle.pop()
             s.running[one_off.run_id] = (slot, one_off)
+            s.load.sent(slot, 1, fast=False)  # nothing is appended behind a script's run
             s.stats["dispatched"] += 1
             if not self._dir.tell_worker(slot, RunJob((one_off,))):
                 self._requeue(one_off, f"worker {slot} is gone")
+                s.load.done(slot, 1)
 

@@ -34,6 +34,9 @@ MIN_INTERVAL_S: Final = 0.001
 MAX_EPOCH: Final = 1e11
 MAX_COUNT: Final = 2**31 - 1
 MAX_SIZE: Final = 2**53
+#: Longest a run may be handed to a worker before its due time (``stage_ahead``); the worker
+#: process never waits longer than this for a run's due time, whatever the run says.
+MAX_STAGE_AHEAD_S: Final = 1.0
 JSON_INT_MIN: Final = -(2**63)
 JSON_INT_MAX: Final = 2**64 - 1
 

@@ -6,6 +6,7 @@ server is multi-threaded; forking it would be unsafe). The child:
 * becomes the leader of its own process group, so a kill reaches anything the task starts;
 * applies the memory cap (``RLIMIT_AS``) if one is set;
 * ignores SIGINT (the server decides when runs end) and keeps SIGTERM's default;
+* keeps the runs it is sent in a queue and starts each at its due time (`actors.childqueue`);
 * sends everything over one private pipe as small tuples: ``("ready", pid)``,
   ``("logs", [(run_id, time, level, logger, message), ...])`` and
   ``("results", [(run_id, payload), ...])``. It never opens the store.
@@ -25,11 +26,12 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
 from actors.bounds import task_next_at
+from actors.childqueue import serve
 from actors.jsonsafe import sanitize
 from actors.leftovers import become_subreaper, kill_leftovers
 from actors.logbudget import MAX_LINE_CHARS, LogBudget
@@ -228,22 +230,20 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
 
     registry = default_registry(config.get("task_packages") or ())
     sender.send(("ready", os.getpid()))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
+
+    def take(message: tuple[Any, ...]) -> bool:
         if message[0] == "stop":
             sender.flush()
-            return
-        if message[0] == "runs":
-            _run_batch(message[1], sender, registry, config)
-        elif message[0] == "config":
+            return False
+        if message[0] == "config":
             config.update(message[1])
             sender.budget.set_limits(int(config.get("log_max_lines") or 0), int(config.get("log_max_bytes") or 0))
+        return True
+
+    serve(conn, take, lambda wire, result_now: _run_one(wire, result_now, sender, registry, config))
 
 
-#: A batch's results are sent when this many are pending (or by the flusher, or at batch end).
+#: Results are sent when this many are pending (or by the flusher, or when the queue waits or is empty).
 RESULT_BATCH = 128
 
 
@@ -280,20 +280,20 @@ def worker_services(config: Mapping[str, Any]) -> dict[str, Any]:
     return _SERVICES
 
 
-def _run_batch(wires: list[dict[str, Any]], sender: _PipeSender, registry: Any, config: Mapping[str, Any]) -> None:
-    """Run a batch in order; results go back in chunks (one pipe message per chunk)."""
-    max_children = int(config.get("max_children", 100))
-    for position, wire in enumerate(wires):
-        sender.run_id = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
-        payload = execute(wire, registry, max_children=max_children, services=worker_services(config))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        _bound_run(payload, sender, config)
-        exit_after = bool(payload.get("exit_after"))
-        sender.result(sender.run_id, payload, now=exit_after or position == len(wires) - 1)
-        if exit_after:
-            sender.flush()
-            os._exit(EXIT_AFTER_MEMORY_ERROR)
+def _run_one(wire: dict[str, Any], result_now: Callable[[], bool], sender: _PipeSender, registry: Any,
+             config: Mapping[str, Any]) -> None:
+    """Run one queued run (`actors.childqueue`); its result goes out at once or with the next ones."""
+    sender.run_id = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"
+    payload = execute(wire, registry, max_children=int(config.get("max_children", 100)),
+                      services=worker_services(config))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _bound_run(payload, sender, config)
+    exit_after = bool(payload.get("exit_after"))
+    sender.result(sender.run_id, payload, now=exit_after or result_now())
+    if exit_after:
+        sender.flush()
+        os._exit(EXIT_AFTER_MEMORY_ERROR)
 
 
 def execute(wire: Mapping[str, Any], registry: Any, *, max_children: int = 100,

@@ -106,3 +106,6 @@ class Limits:
     default_timeout_s: float | None = None
     max_children_per_run: int = 100
     misfire: MisfirePolicy = field(default_factory=MisfirePolicy)  # for jobs that set none of their own
+    #: Runs are handed to a free worker up to this long before they are due (the Scheduler's
+    #: horizon; the worker process waits for the due time). 0: handed over when due.
+    stage_ahead_s: float = 0.0

@@ -17,6 +17,7 @@ from actors.plugins import packages_option
 from actors.policy import RestartPolicy, RetryPolicy
 from actors.services import service_option_names
 from actors.timetable import Limits
+from actors.uri import dask_address
 from actors.workerconfig import WorkerConfig
 
 
@@ -30,6 +31,8 @@ def limits_from(settings: Settings) -> Limits:
         default_timeout_s=settings.task_timeout or None,
         max_children_per_run=settings.max_children_per_run,
         misfire=misfire_default(settings),
+        # a Dask cluster starts what it is given at once: runs go there when due
+        stage_ahead_s=settings.stage_ahead if dask_address(settings.compute) is None else 0.0,
     )
 
 

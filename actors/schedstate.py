@@ -17,6 +17,7 @@ from actors.ledger import Finished, LedgerStore
 from actors.metrics import RunMetrics
 from actors.pressure import DispatchPressure
 from actors.timetable import Timetable
+from actors.workerload import WorkerLoad
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class SchedulerState:
     down: dict[int, str] = field(default_factory=dict)
     waiting: deque[str] = field(default_factory=deque)
     running: dict[str, tuple[int, Run]] = field(default_factory=dict)  # run id -> (slot, run)
+    load: WorkerLoad = field(default_factory=WorkerLoad)  # runs each worker holds; who takes appended runs
     dirty: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
     draining: bool = False

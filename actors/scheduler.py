@@ -6,6 +6,10 @@ The rules are in `actors.timetable` (pure); this actor adds time and concurrency
   nothing polls;
 * due jobs go to a FIFO of *waiting* jobs (shown as ``waiting``) and are dispatched the
   moment a worker slot is free; a job is never given to two workers at once;
+* runs are *staged*: a job enters the waiting line ``stage_ahead`` (50 ms) before it is due
+  and its run goes to a worker then, which starts it at its due time (`actors.childqueue`),
+  so the hops on the way no longer make it late; a worker that holds only runs of fast
+  classes is given more while it works, appended to its queue (`actors.workerload`);
 * every run of a slot is *claimed* in the run ledger (`actors.ledger`) before it goes to
   a worker: the claim is the commit point, so no slot runs twice whatever crashes; a
   refused claim (the slot ran in an earlier life) is applied to the timetable instead;
@@ -183,12 +187,14 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
         s = self._s
         s.down.pop(message.slot, None)
         if not any(slot == message.slot for slot, _ in s.running.values()):
+            s.load.forget(message.slot)
             s.idle.add(message.slot)
         self._dispatch()
 
     def _on_worker_down(self, message: WorkerDown) -> None:
         s = self._s
         s.idle.discard(message.slot)
+        s.load.forget(message.slot)  # it reported every run it held before this
         s.down[message.slot] = "degraded: " + message.reason if message.degraded else message.reason
 
     def _on_stream_arrived(self, message: StreamArrived) -> None:
@@ -243,14 +249,24 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
             return
         now = self._clock()
         tt = s.timetable
-        for due in tt.due(now):
+        for due in tt.due(now + tt.limits.stage_ahead_s):  # due, or due within the staging horizon
             tt.mark_waiting(due.job_id)
             s.waiting.append(due.job_id)
             self._changed(due)
         self._dispatch_one_offs()
-        while s.idle and s.waiting:
-            batch = self._take_batch(min(MAX_BATCH, -(-len(s.waiting) // len(s.idle))), now)
+        while s.waiting and not s.standby:  # a claim that meets a newer term stands this instance by
+            slot: int | None = None
+            if s.idle:
+                size = min(MAX_BATCH, -(-len(s.waiting) // len(s.idle)))
+            elif tt.limits.stage_ahead_s > 0 and not s.one_offs and (slot := s.load.open_slot()) is not None:
+                size = min(MAX_BATCH, s.load.room(slot))  # appended to its queue of fast runs
+            else:
+                break
+            before = len(s.waiting)
+            batch = self._take_batch(size, now, fast_only=slot is not None)
             if not batch:
+                if slot is not None and len(s.waiting) == before:
+                    break  # the head is no fast run: it waits for an idle worker
                 continue
             claimed = self._slots.claim(batch, now)
             if claimed is None:
@@ -258,23 +274,31 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
             batch = claimed
             if not batch:
                 continue
-            slot = s.idle.pop()
-            for run in batch:
-                s.running[run.run_id] = (slot, run)
-            s.stats["dispatched"] += len(batch)
-            if len(s.dirty) <= SAVE_AT_ONCE_MAX and time.monotonic() - self._last_save >= SAVE_AT_ONCE_EVERY_S:
-                self._save()
-            if not self._dir.tell_worker(slot, RunJob(tuple(batch))):
-                for run in reversed(batch):
-                    self._requeue(run, f"worker {slot} is gone")
+            self._hand_over(s.idle.pop() if slot is None else slot, batch)
         if self._waker is not None:
-            self._waker.wake_at(tt.next_wake())
+            wake = tt.next_wake()
+            self._waker.wake_at(None if wake is None else wake - tt.limits.stage_ahead_s)
         self._slots.record_schedule_docs(self._clock())
         self._slots.write_outcomes(self._clock())
 
-    def _take_batch(self, size: int, now: float) -> list[Run]:
+    def _hand_over(self, slot: int, batch: list[Run]) -> None:
+        """Send claimed runs to the worker of *slot* (a new batch, or appended to its queue)."""
+        s = self._s
+        for run in batch:
+            s.running[run.run_id] = (slot, run)
+        s.stats["dispatched"] += len(batch)
+        s.load.sent(slot, len(batch), fast=len(batch) > 1 or self._fast(batch[0].classname))
+        if len(s.dirty) <= SAVE_AT_ONCE_MAX and time.monotonic() - self._last_save >= SAVE_AT_ONCE_EVERY_S:
+            self._save()
+        if not self._dir.tell_worker(slot, RunJob(tuple(batch))):
+            for run in reversed(batch):
+                self._requeue(run, f"worker {slot} is gone")
+            s.load.done(slot, len(batch))
+
+    def _take_batch(self, size: int, now: float, *, fast_only: bool = False) -> list[Run]:
         """Up to *size* runs from the head of the waiting line for one worker: started in the
-        timetable, several only when all are of classes known to be fast."""
+        timetable, several only when all are of classes known to be fast (*fast_only*: only
+        such runs, to append to a worker's queue)."""
         s, tt = self._s, self._s.timetable
         batch: list[Run] = []
         while s.waiting and len(batch) < size:
@@ -283,7 +307,8 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
             if job is None:
                 s.waiting.popleft()
                 continue
-            if batch and not (self._fast(batch[0].classname) and self._fast(job.spec.classname)):
+            if (batch or fast_only) and not (self._fast(job.spec.classname)
+                                             and (not batch or self._fast(batch[0].classname))):
                 break
             s.waiting.popleft()
             try:
@@ -303,7 +328,11 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
 
     def _on_finished(self, slot: int, finished: Any, worker_free: bool) -> None:
         s, now = self._s, self._clock()
-        if worker_free and slot not in s.down:
+        left = s.load.done(slot, len(finished))
+        if worker_free and left and not self._holds_more(slot, finished):
+            s.load.forget(slot)  # the counts drifted: the worker knows best
+            left = 0
+        if worker_free and slot not in s.down and not left:  # else runs appended meanwhile: it is busy again
             s.idle.add(slot)
             if s.waiting:  # runs already due go first (a burst goes on); then the finished runs are booked
                 self._dispatch()
@@ -324,6 +353,12 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
             except Exception as exc:  # noqa: BLE001 - a poison job is set aside, the others go on
                 self._set_aside(run.job_id, exc, f"applying the outcome of {run.describe()}")
         self._dispatch()
+
+    def _holds_more(self, slot: int, finished: Any) -> bool:
+        """Whether runs other than *finished* were sent to *slot* and are not back (appended to
+        its queue while it reported itself free)."""
+        done = {run.run_id for run, _ in finished}
+        return any(held == slot and run_id not in done for run_id, (held, _) in self._s.running.items())
 
     def _apply_outcome(self, run: Run, report: RunReport, now: float) -> None:
         s, tt = self._s, self._s.timetable
@@ -356,8 +391,10 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
     def _on_refused(self, message: RunRefused) -> None:
         s = self._s
         if message.worker_free:
+            s.load.forget(message.slot)
             s.idle.add(message.slot)
         else:
+            s.load.refused(message.slot, len(message.runs))
             s.idle.discard(message.slot)
         for run in reversed(message.runs):
             self._requeue(run, message.reason)

@@ -1,8 +1,10 @@
 """Worker actor: owns ONE spawned subprocess, its pipe, its timeouts, kills and restarts.
 
 One worker actor per slot. Its subprocess (`actors.child.child_main`) runs one run at a
-time. A reader thread blocks on the pipe and *tells* the actor what arrives, so the
-actor's inbox is never blocked: a cancel or a timeout is handled while a task runs.
+time, from a queue: each run starts at its due time (runs are handed over before it,
+`actors.childqueue`), and runs of fast classes may be appended while it works. A reader
+thread blocks on the pipe and *tells* the actor what arrives, so the actor's inbox is never
+blocked: a cancel or a timeout is handled while a task runs.
 
 How a run can end, and what is recorded:
 
@@ -31,11 +33,13 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 import pykka
 import structlog
 
+from actors.bounds import MAX_STAGE_AHEAD_S
 from actors.child import EXIT_AFTER_MEMORY_ERROR, child_main
 from actors.jobs import Outcome, Run, RunReport
 from actors.logbudget import LogBudget
@@ -67,6 +71,8 @@ from actors.workerconfig import WorkerConfig, signal_name
 
 log = structlog.get_logger("das_actors.worker")
 
+#: Most bytes of runs a busy process is sent to queue (far below a pipe's buffer, ~200 KiB).
+APPEND_MAX_BYTES = 64 * 1024
 #: Seconds to wait for a stopping child to exit before it is killed.
 STOP_TIMEOUT_S = 2.0
 
@@ -85,7 +91,8 @@ class Worker(pykka.ThreadingActor):
         self._conn: Connection | None = None
         self._pid = 0
         self._ready = False
-        self._batch: deque[Run] = deque()  # runs sent to the child, in order; the head is running
+        self._batch: deque[Run] = deque()  # runs sent to the child, in order; the head is running (or due next)
+        self._queued_bytes = 0  # pickled size of what the process holds (bounds what is appended)
         self._run_started = 0.0
         self._kill_reason = ""
         self._runs_in_process = 0
@@ -236,24 +243,36 @@ class Worker(pykka.ThreadingActor):
 
     # ------------------------------------------------------------------ runs
     def _on_runs(self, runs: Any) -> None:
-        if self._batch or not self._ready or self._conn is None or self._stopping:
+        """Runs for the process: a new batch when it is idle, else appended to its queue (it reads
+        the pipe between runs, `actors.childqueue`), unless that queue holds `APPEND_MAX_BYTES`
+        already: a process busy with a long run must never fill the pipe and block this actor."""
+        if not self._ready or self._conn is None or self._stopping:
             self._dir.tell_scheduler(RunRefused(self.slot, tuple(runs), f"worker {self.slot} is {self.status}"))
             return
+        data = bytes(ForkingPickler.dumps(("runs", [run.to_wire() for run in runs])))
+        appending = bool(self._batch)
+        if appending and self._queued_bytes + len(data) > APPEND_MAX_BYTES:
+            self._dir.tell_scheduler(RunRefused(self.slot, tuple(runs), f"worker {self.slot} has a full queue"))
+            return
         self._batch.extend(runs)
-        self._run_started, self._kill_reason = time.time(), ""
-        self.status = "busy"
+        self._queued_bytes += len(data)
+        if not appending:
+            self._run_started, self._kill_reason = time.time(), ""
+            self.status = "busy"
         try:
             self._send_config()
-            self._conn.send(("runs", [run.to_wire() for run in runs]))
+            self._conn.send_bytes(data)
         except (OSError, ValueError):
             return  # the reader thread reports the dead process; _on_exit records the runs
-        self._arm_timeout()
+        if not appending:
+            self._arm_timeout()
 
     def _arm_timeout(self) -> None:
         self._cancel_timers()
         head = self._batch[0] if self._batch else None
         if head is not None and head.timeout_s:
-            self._arm(head.timeout_s, Deadline(self._gen, "timeout", head.run_id))
+            staged = min(max(head.due_at - time.time(), 0.0), MAX_STAGE_AHEAD_S)  # the process waits for its due time
+            self._arm(head.timeout_s + staged, Deadline(self._gen, "timeout", head.run_id))
 
     def _on_results(self, results: Any) -> None:
         finished: list[tuple[Run, RunReport]] = []
@@ -264,6 +283,7 @@ class Worker(pykka.ThreadingActor):
                 log.error("worker.protocol", slot=self.slot, got=run_id,
                           expected=self._batch[0].run_id if self._batch else None)
                 continue
+            self._queued_bytes -= self._queued_bytes // len(self._batch)  # its share of what was sent
             run = self._batch.popleft()
             self._runs_in_process += 1
             read = read_payload(payload, started_default=self._run_started, now=time.time(),
@@ -286,6 +306,7 @@ class Worker(pykka.ThreadingActor):
                 self._dir.tell_scheduler(RunsFinished(self.slot, finished, worker_free=False))
             return
         self._cancel_timers()
+        self._queued_bytes = 0
         self._logs.retain(())  # the batch is done: no run of this process logs any more
         recycle = exit_after or (
             self._config.max_runs_per_process and self._runs_in_process >= self._config.max_runs_per_process)
@@ -335,6 +356,7 @@ class Worker(pykka.ThreadingActor):
         if self._batch:  # never started: back to the scheduler, no penalty
             self._dir.tell_scheduler(RunRefused(self.slot, tuple(self._batch), "its worker process went away"))
             self._batch.clear()
+        self._queued_bytes = 0
         described = signal_name(exitcode)
         if run is not None:
             outcome, error = {

@@ -71,7 +71,7 @@ def test_registry_has_exactly_the_documented_options() -> None:
         "result_max_bytes", "log_max_lines", "log_max_bytes", "keep_task_processes",  # issue 11: resources
         "health_stall_after",  # issue 11: /healthz tells the truth
         "web_read_token", "web_read_token_file", "web_refresh",  # issue 16: two roles, live refresh
-        "web_cache", "web_yield",  # issue 17: the panel under load
+        "web_cache", "web_yield", "stage_ahead",  # issue 17: the panel under load, runs staged ahead
     }
 
 

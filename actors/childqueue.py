@@ -1,0 +1,85 @@
+"""The worker subprocess's queue of runs: each starts at its due time, the pipe read meanwhile.
+
+Why a module of its own: the Scheduler hands a run to a worker up to ``stage_ahead`` before it
+is due, so that the hops between the scheduler, the worker actor and this process (a fraction of
+a millisecond each, many milliseconds when the server is busy) happen *before* the due time
+instead of making the run late. The worker process therefore holds a queue, not one batch:
+
+* runs arrive as ``("runs", [wire, ...])`` and are kept in order, also while a run executes
+  or the head waits for its due time (the worker actor appends to a queue of fast runs);
+* the head starts at its ``due_at``: the pipe is watched until shortly before it
+  (`POLL_SLACK_S`), the rest is one ``time.sleep`` (``clock_nanosleep``, well under a
+  millisecond late); never later than `MAX_STAGE_AHEAD_S` after it arrived, whatever a run says;
+* a run's result is sent at once when nothing follows it or the next run waits for its due
+  time, else with the next ones (`RESULT_BATCH` at most);
+* ``("config", {...})`` applies to the runs after it; ``("stop",)`` ends the process (runs
+  still queued are given back by the worker actor, which sees the process exit).
+
+Stdlib only: this runs in every worker subprocess.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from actors.bounds import MAX_STAGE_AHEAD_S
+
+#: The pipe is watched until this long before a due time; the rest is slept (poll() has a
+#: millisecond granularity, sleep does not).
+POLL_SLACK_S = 0.002
+
+
+def due_in(due_at: Any) -> float:
+    """Seconds until *due_at* (epoch), at most `MAX_STAGE_AHEAD_S`; 0 when due or unreadable."""
+    if not isinstance(due_at, int | float) or due_at != due_at:  # noqa: PLR0124 - NaN
+        return 0.0
+    return min(max(float(due_at) - time.time(), 0.0), MAX_STAGE_AHEAD_S)
+
+
+def serve(conn: Connection, take: Callable[[tuple[Any, ...]], bool],
+          run: Callable[[dict[str, Any], Callable[[], bool]], None]) -> None:
+    """Read messages and run the queued runs until ``stop`` or EOF.
+
+    *take(message)* handles a message other than ``runs`` and returns False when the process
+    must end; *run(wire, result_now)* runs one and sends its result at once if ``result_now()``
+    (asked after the run) says so, else buffers it."""
+    queue: deque[tuple[float, dict[str, Any]]] = deque()  # (when it starts, the run), in order
+
+    def read(timeout: float | None) -> bool:
+        """Handle what the pipe holds (waiting up to *timeout*, None = until a message); False: end."""
+        try:
+            if timeout is not None and not conn.poll(timeout):
+                return True
+            message = conn.recv()
+            while True:
+                if message[0] == "runs":
+                    now = time.time()
+                    queue.extend((now + due_in(wire.get("due_at")), wire) for wire in message[1])
+                elif not take(message):
+                    return False
+                if not conn.poll(0):
+                    return True
+                message = conn.recv()
+        except (EOFError, OSError):
+            return False
+
+    while True:
+        if not queue:
+            if not read(None):
+                return
+            continue
+        delay = queue[0][0] - time.time()
+        if delay > POLL_SLACK_S:
+            if not read(delay - POLL_SLACK_S):
+                return
+            continue
+        if not read(0.0):  # runs appended while the last one ran: its result may wait for them
+            return
+        delay = queue[0][0] - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        run(queue.popleft()[1], lambda: not queue or queue[0][0] > time.time())
