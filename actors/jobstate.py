@@ -109,3 +109,13 @@ class Limits:
     #: Runs are handed to a free worker up to this long before they are due (the Scheduler's
     #: horizon; the worker process waits for the due time). 0: handed over when due.
     stage_ahead_s: float = 0.0
+
+    def horizon(self, now: float) -> float:
+        """Jobs due up to this time are handed over now."""
+        return now + self.stage_ahead_s
+
+    def handover_at(self, due_at: float) -> float:
+        """When to hand over the next run, due at *due_at*: halfway into its staging window, so
+        that one wake-up hands over every run due in the half window after it (a spread load is
+        handed over in batches, not run by run), each still ahead of its due time."""
+        return due_at - self.stage_ahead_s / 2

@@ -249,7 +249,7 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
             return
         now = self._clock()
         tt = s.timetable
-        for due in tt.due(now + tt.limits.stage_ahead_s):  # due, or due within the staging horizon
+        for due in tt.due(tt.limits.horizon(now)):  # due, or due within the staging horizon
             tt.mark_waiting(due.job_id)
             s.waiting.append(due.job_id)
             self._changed(due)
@@ -277,7 +277,7 @@ class Scheduler(Standby, JobCommands, pykka.ThreadingActor, AdHocRuns):
             self._hand_over(s.idle.pop() if slot is None else slot, batch)
         if self._waker is not None:
             wake = tt.next_wake()
-            self._waker.wake_at(None if wake is None else wake - tt.limits.stage_ahead_s)
+            self._waker.wake_at(None if wake is None else tt.limits.handover_at(wake))
         self._slots.record_schedule_docs(self._clock())
         self._slots.write_outcomes(self._clock())
 

@@ -192,8 +192,8 @@ class SlotKeeper:
         if not s.outcomes or s.ledger is None:
             return
         tt = s.timetable
-        wake = tt.next_wake()  # the next run is handed out stage_ahead before it is due
-        soon = bool(s.waiting) or (wake is not None and wake - tt.limits.stage_ahead_s - now < OUTCOMES_CLEARANCE_S)
+        wake = tt.next_wake()
+        soon = bool(s.waiting) or (wake is not None and tt.limits.handover_at(wake) - now < OUTCOMES_CLEARANCE_S)
         if (not force and soon and len(s.outcomes) < OUTCOMES_MAX_PENDING
                 and time.monotonic() - s.outcomes_since < OUTCOMES_MAX_WAIT_S):
             return

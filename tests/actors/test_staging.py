@@ -111,3 +111,40 @@ def test_without_staging_a_run_is_handed_over_when_due(tmp_path) -> None:
         assert time.time() >= due - 0.005
     finally:
         system.shutdown(grace_s=1.0)
+
+
+def _slice_ns(path: str) -> int | None:
+    try:
+        text = open(path, encoding="ascii").read()  # noqa: SIM115 - read at once
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("se.slice"):
+            return int(line.split(":")[1])
+    return None
+
+
+def test_worker_processes_ask_for_a_short_time_slice_where_the_kernel_grants_it(tmp_path) -> None:
+    import threading
+
+    from actors.childqueue import SHORT_SLICE_NS, short_slice
+
+    granted: list[int | None] = []
+
+    def probe() -> None:  # a thread of ours, so the test process keeps its own slice
+        short_slice()
+        granted.append(_slice_ns(f"/proc/self/task/{threading.get_native_id()}/sched"))
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    system = start(tmp_path)
+    try:
+        pids = [w["pid"] for w in system.workers()]
+        if granted[0] == SHORT_SLICE_NS:  # this kernel takes a custom slice (Linux 6.12+): each worker has it
+            wait_for(lambda: all(_slice_ns(f"/proc/{pid}/sched") == SHORT_SLICE_NS for pid in pids), 10.0,
+                     what="the workers' short slice")
+        else:  # nothing to take: the workers run as before
+            assert all(_slice_ns(f"/proc/{pid}/sched") == _slice_ns("/proc/self/sched") for pid in pids)
+    finally:
+        system.shutdown(grace_s=1.0)
