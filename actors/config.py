@@ -89,7 +89,7 @@ _o("Scheduling", "retry_max_delay", 3600.0, "longest retry delay, s", minimum=0,
 _o("Scheduling", "retry_jitter", 0.2, "random fraction (0..1) applied to retry delays", minimum=0, maximum=1.0,
    live=True)
 _o("Scheduling", "minimum_interval", 60.0, "smallest job interval, s (anti-DoS floor)", minimum=0, live=True)
-_o("Scheduling", "stage_ahead", 0.05, "hand a run to a free worker up to this many seconds before it is due; "
+_o("Scheduling", "stage_ahead", 0.2, "hand a run to a free worker up to this many seconds before it is due; "
    "the worker process starts it at its due time, so dispatch delays do not make it late (0 = hand it over "
    "when due; at most 1; local workers only)", minimum=0, maximum=MAX_STAGE_AHEAD_S, live=True)
 _o("Scheduling", "no_start_offset", False, "start jobs at once, not at a random offset in their interval")

@@ -64,6 +64,7 @@ from actors.messages import (
     WorkerReady,
 )
 from actors.payload import read_payload
+from actors.pipespace import send_buffer, unread_bytes
 from actors.policy import RestartTracker
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.rundocs import line_batches, result_doc
@@ -71,8 +72,8 @@ from actors.workerconfig import WorkerConfig, signal_name
 
 log = structlog.get_logger("das_actors.worker")
 
-#: Most bytes of runs a busy process is sent to queue (far below a pipe's buffer, ~200 KiB).
-APPEND_MAX_BYTES = 64 * 1024
+#: Share of the pipe's send buffer that runs appended to a busy process may fill (unread).
+PIPE_SHARE = 0.5
 #: Seconds to wait for a stopping child to exit before it is killed.
 STOP_TIMEOUT_S = 2.0
 
@@ -92,7 +93,7 @@ class Worker(pykka.ThreadingActor):
         self._pid = 0
         self._ready = False
         self._batch: deque[Run] = deque()  # runs sent to the child, in order; the head is running (or due next)
-        self._queued_bytes = 0  # pickled size of what the process holds (bounds what is appended)
+        self._pipe_room = 0  # bytes the process may leave unread before appends are refused
         self._run_started = 0.0
         self._kill_reason = ""
         self._runs_in_process = 0
@@ -184,6 +185,7 @@ class Worker(pykka.ThreadingActor):
         process.start()
         child_conn.close()  # or EOF never arrives when the child dies
         self._process, self._conn, self._pid = process, parent_conn, process.pid or 0
+        self._pipe_room = send_buffer(parent_conn)
         self._ready, self._runs_in_process, self._kill_reason = False, 0, ""
         self.status = "starting"
         self._tracker.started(time.monotonic())
@@ -244,18 +246,18 @@ class Worker(pykka.ThreadingActor):
     # ------------------------------------------------------------------ runs
     def _on_runs(self, runs: Any) -> None:
         """Runs for the process: a new batch when it is idle, else appended to its queue (it reads
-        the pipe between runs, `actors.childqueue`), unless that queue holds `APPEND_MAX_BYTES`
-        already: a process busy with a long run must never fill the pipe and block this actor."""
+        the pipe between runs, `actors.childqueue`), unless what it has not read yet would pass
+        `PIPE_SHARE` of the pipe's buffer (`actors.pipespace`): a process busy with a long run must
+        never fill the pipe and block this actor."""
         if not self._ready or self._conn is None or self._stopping:
             self._dir.tell_scheduler(RunRefused(self.slot, tuple(runs), f"worker {self.slot} is {self.status}"))
             return
         data = bytes(ForkingPickler.dumps(("runs", [run.to_wire() for run in runs])))
         appending = bool(self._batch)
-        if appending and self._queued_bytes + len(data) > APPEND_MAX_BYTES:
+        if appending and not self._room_for(len(data)):
             self._dir.tell_scheduler(RunRefused(self.slot, tuple(runs), f"worker {self.slot} has a full queue"))
             return
         self._batch.extend(runs)
-        self._queued_bytes += len(data)
         if not appending:
             self._run_started, self._kill_reason = time.time(), ""
             self.status = "busy"
@@ -266,6 +268,10 @@ class Worker(pykka.ThreadingActor):
             return  # the reader thread reports the dead process; _on_exit records the runs
         if not appending:
             self._arm_timeout()
+
+    def _room_for(self, size: int) -> bool:
+        unread = unread_bytes(self._conn) if self._conn is not None else None
+        return unread is not None and unread + size <= self._pipe_room * PIPE_SHARE
 
     def _arm_timeout(self) -> None:
         self._cancel_timers()
@@ -283,7 +289,6 @@ class Worker(pykka.ThreadingActor):
                 log.error("worker.protocol", slot=self.slot, got=run_id,
                           expected=self._batch[0].run_id if self._batch else None)
                 continue
-            self._queued_bytes -= self._queued_bytes // len(self._batch)  # its share of what was sent
             run = self._batch.popleft()
             self._runs_in_process += 1
             read = read_payload(payload, started_default=self._run_started, now=time.time(),
@@ -306,7 +311,6 @@ class Worker(pykka.ThreadingActor):
                 self._dir.tell_scheduler(RunsFinished(self.slot, finished, worker_free=False))
             return
         self._cancel_timers()
-        self._queued_bytes = 0
         self._logs.retain(())  # the batch is done: no run of this process logs any more
         recycle = exit_after or (
             self._config.max_runs_per_process and self._runs_in_process >= self._config.max_runs_per_process)
@@ -356,7 +360,6 @@ class Worker(pykka.ThreadingActor):
         if self._batch:  # never started: back to the scheduler, no penalty
             self._dir.tell_scheduler(RunRefused(self.slot, tuple(self._batch), "its worker process went away"))
             self._batch.clear()
-        self._queued_bytes = 0
         described = signal_name(exitcode)
         if run is not None:
             outcome, error = {

@@ -4,10 +4,12 @@ Why a module of its own: with runs handed over before they are due (``stage_ahea
 holds a queue whose runs wait for their due times. Runs that enter the horizon meanwhile
 would otherwise wait until the whole queue is done, and the ones due in that hop would be
 late. So a worker that holds only runs of fast task classes is given more while it works
-(appended to its queue, in order, up to `APPEND_MAX` runs); a worker that holds a run of a
-slow or unknown class takes nothing more until it is empty (no run waits behind a slow one),
-and one that refused an append (its queue's bytes are full, `actors.worker`) takes nothing
-more until some of its runs finish.
+(appended to its queue, in order, up to `cap` runs: about `APPEND_BUDGET_S` of work at the
+class's mean duration, at most `APPEND_MAX`, so a run handed over later, a run now, waits
+behind a fraction of a second at most); a worker that holds a run of a slow or unknown class
+takes nothing more until it is empty (no run waits behind a slow one), and one that refused an
+append (what it has not read of its pipe is too much, `actors.worker`) takes nothing more until
+some of its runs finish.
 
 Plain data, used on the Scheduler's thread only; the counts follow the worker's own reports
 (every run sent comes back finished or refused), and are forgotten when a worker goes down.
@@ -17,8 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Most runs one worker holds when runs are appended to its queue.
-APPEND_MAX = 512
+#: Most runs one worker holds when runs are appended to its queue ...
+APPEND_MAX = 2048
+#: ... and at most about this much work, at the mean duration of the runs' class.
+APPEND_BUDGET_S = 0.25
+
+
+def cap(mean_s: float | None) -> int:
+    """How many runs of a class whose runs take *mean_s* on average one worker may hold."""
+    if mean_s is None or not mean_s > 0:  # unknown (or NaN): as for the fastest
+        return APPEND_MAX
+    return max(1, min(APPEND_MAX, int(APPEND_BUDGET_S / mean_s)))
 
 
 @dataclass(slots=True)
@@ -56,15 +67,15 @@ class WorkerLoad:
         self.slow.discard(slot)
         self.full.discard(slot)
 
-    def open_slot(self) -> int | None:
-        """The least loaded slot that holds runs and takes appended ones, or None."""
+    def open_slot(self, most: int) -> int | None:
+        """The least loaded slot that holds runs, fewer than *most*, and takes appended ones; or None."""
         best: int | None = None
         for slot, count in self.held.items():
-            if (count < APPEND_MAX and slot not in self.slow and slot not in self.full
+            if (count < most and slot not in self.slow and slot not in self.full
                     and (best is None or count < self.held[best])):
                 best = slot
         return best
 
-    def room(self, slot: int) -> int:
-        """How many more runs *slot* may be given."""
-        return max(APPEND_MAX - self.held.get(slot, 0), 0)
+    def room(self, slot: int, most: int) -> int:
+        """How many more runs *slot* may be given when a worker holds at most *most*."""
+        return max(most - self.held.get(slot, 0), 0)

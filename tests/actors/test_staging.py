@@ -87,7 +87,7 @@ def test_runs_entering_the_horizon_are_appended_to_a_waiting_worker_in_order(tmp
 
 
 def test_a_worker_that_refuses_appended_runs_loses_none(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(worker_module, "APPEND_MAX_BYTES", 1)  # every append: "its queue is full"
+    monkeypatch.setattr(worker_module, "PIPE_SHARE", 0.0)  # every append: "its queue is full"
     system = start(tmp_path, workers=1, stage_ahead=0.5)
     try:
         warm_up(system)
@@ -96,8 +96,8 @@ def test_a_worker_that_refuses_appended_runs_loses_none(tmp_path, monkeypatch) -
         docs = [result_of(system, job_id) for job_id in ids]
         assert [d["outcome"] for d in docs] == ["success"] * 6
         assert all(d["started_at"] >= d["due_at"] for d in docs)
-        status = system.ask(GetStatus())
-        assert status["waiting"] == 0 and status["idle"] == [0]
+        wait_for(lambda: (status := system.ask(GetStatus()))["waiting"] == 0 and status["idle"] == [0], 5.0,
+                 what="the worker idle again, nothing waiting")
     finally:
         system.shutdown(grace_s=1.0)
 
