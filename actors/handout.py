@@ -11,6 +11,7 @@ with no penalty (`_requeue`). Mixed into `actors.scheduler.Scheduler`; runs in i
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -85,6 +86,8 @@ class HandOut:
         now = self._clock()
         tt = s.timetable
         for due in tt.due(tt.limits.horizon(now)):  # due, or due within the staging horizon
+            if due.due_at is not None and due.due_at > now:
+                heapq.heappush(s.ahead, due.due_at)  # staged: no backlog until it is due
             tt.mark_waiting(due.job_id)
             s.waiting.append(due.job_id)
             self._changed(due)

@@ -8,6 +8,7 @@ Scheduler's thread touches it.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ class SchedulerState:
     waiting: deque[str] = field(default_factory=deque)
     running: dict[str, tuple[int, Run]] = field(default_factory=dict)  # run id -> (slot, run)
     load: WorkerLoad = field(default_factory=WorkerLoad)  # runs each worker holds; who takes appended runs
+    #: Due times (a heap) of jobs taken into the waiting line before they were due (staged): until
+    #: those times pass, their runs are no backlog of due runs (`due_pending`).
+    ahead: list[float] = field(default_factory=list)
     dirty: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
     draining: bool = False
@@ -66,6 +70,16 @@ class SchedulerState:
     live_owners: frozenset[str] = frozenset()  # other instances alive: their runs in flight are theirs
     #: Whether a backlog of due runs is being handed out (read by the web, which then gives way).
     pressure: DispatchPressure = field(default_factory=DispatchPressure)
+
+
+def due_pending(state: SchedulerState, now: float) -> int:
+    """Runs due (at or before *now*) and not finished: waiting for a worker or running. Runs
+    handed over before their due time are left out until it comes (the web gives way to a
+    backlog of due runs, `actors.pressure`, not to a worker's queue of runs due soon)."""
+    ahead = state.ahead
+    while ahead and ahead[0] <= now:
+        heapq.heappop(ahead)
+    return max(0, len(state.waiting) + len(state.running) - len(ahead))
 
 
 def new_state(timetable: Timetable, workers: int, finished_retention_s: float) -> SchedulerState:

@@ -79,7 +79,7 @@ from actors.messages import (
     WorkerReady,
 )
 from actors.routing import Directory, TimerHandle, tell_later
-from actors.schedstate import SchedulerState, new_state
+from actors.schedstate import SchedulerState, due_pending, new_state
 from actors.setaside import set_aside
 from actors.slotkeeper import SlotKeeper
 from actors.standby import Standby
@@ -154,10 +154,10 @@ class Scheduler(Standby, JobCommands, HandOut, pykka.ThreadingActor, AdHocRuns):
         try:
             return handler(self, message)
         finally:
-            s = self._s
+            s, now = self._s, self._clock()
             wake = s.timetable.next_wake()
-            s.pressure.note(len(s.waiting) + len(s.running), s.stats["dispatched"] + s.stats["finished"],
-                            None if wake is None else wake - self._clock())
+            s.pressure.note(due_pending(s, now), s.stats["dispatched"] + s.stats["finished"],
+                            None if wake is None else wake - now)
 
     # -- events
     def _on_tick(self, _message: Tick) -> None:

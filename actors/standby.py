@@ -52,6 +52,7 @@ class Standby:
         in_flight = [slot_id(run.job_id, run.slot) for _, run in s.running.values() if run.slot is not None]
         s.timetable.reset()
         s.waiting.clear()
+        s.ahead.clear()
         s.dirty.clear()
         s.deleted.clear()
         s.stream_counts.clear()
@@ -67,6 +68,7 @@ class Standby:
         s.term = s.timetable.term = 0
         s.lease_deadline, s.lease_lapsed = None, False
         s.waiting.clear()
+        s.ahead.clear()
         s.dirty.clear()
         s.deleted.clear()
         if self._waker is not None:

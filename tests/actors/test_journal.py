@@ -139,3 +139,30 @@ def test_a_burst_that_never_ends_holds_the_writes_half_a_second_at_most_and_a_fl
         assert time.monotonic() - started >= HOLD_MAX_S * 0.9
     finally:
         journal.stop()
+
+
+def test_a_bulk_save_of_job_records_hands_the_freed_memory_back(store, journal, monkeypatch):
+    """A chunk of a bulk save (a fresh start, a restore) asks glibc to return what its records
+    held (`trim_heap`); an ordinary save of a few records does not pay for that."""
+    from actors import journal as journal_module
+    from actors.jobs import JobSpec, Origin
+    from actors.messages import SaveJobs
+    from actors.timetable import Limits, Timetable
+
+    trims: list[int] = []
+
+    def trim() -> bool:
+        trims.append(1)
+        return True
+
+    monkeypatch.setattr(journal_module, "trim_heap", trim)
+    timetable = Timetable(Limits(minimum_interval_s=0.0), rng=lambda: 0.5)
+    now = time.time()
+    records = [timetable.add(JobSpec(name=f"bulk-{i}", classname="Echo", interval_s=3600.0, origin=Origin.API),
+                             now).to_record() for i in range(journal_module.TRIM_AFTER_RECORDS)]
+    journal.tell(SaveJobs(records[:10], ()))
+    journal.ask(Flush(), timeout=30)
+    assert trims == [] and sum(1 for _ in store.iter_jobs()) == 10
+    journal.tell(SaveJobs(records, ()))
+    journal.ask(Flush(), timeout=30)
+    assert trims == [1] and sum(1 for _ in store.iter_jobs()) == journal_module.TRIM_AFTER_RECORDS

@@ -5,6 +5,7 @@ appended runs loses none of them."""
 
 from __future__ import annotations
 
+import copy
 import time
 
 from actors import worker as worker_module
@@ -146,5 +147,26 @@ def test_worker_processes_ask_for_a_short_time_slice_where_the_kernel_grants_it(
                      what="the workers' short slice")
         else:  # nothing to take: the workers run as before
             assert all(_slice_ns(f"/proc/{pid}/sched") == _slice_ns("/proc/self/sched") for pid in pids)
+    finally:
+        system.shutdown(grace_s=1.0)
+
+
+def test_runs_staged_ahead_are_no_backlog_the_web_gives_way_to(tmp_path) -> None:
+    """The web waits (``web_yield``) while a backlog of *due* runs is handed out; runs held by a
+    worker until their due time are none: a steady load must not make every request wait."""
+    from actors.schedstate import due_pending
+
+    system = start(tmp_path, stage_ahead=1.0)
+    try:
+        due = time.time() + 2.5
+        job_id = add(system, "ahead", due, value=1)
+        wait_for(lambda: system.ask(GetJob(job_id))["state"] == "running", 10.0, 0.01, "the run handed over")
+        system.ask(GetStatus())  # one more message: the pressure is noted after each
+        assert time.time() < due - 0.3
+        assert not system.state.pressure.busy and not system.state.pressure.moving
+        snapshot = copy.copy(system.state)  # due_pending pops its heap: not the scheduler's own
+        snapshot.ahead = list(system.state.ahead)
+        assert due_pending(snapshot, time.time()) == 0 and len(snapshot.running) == 1
+        assert due_pending(snapshot, due + 0.01) == 1  # once due (and not finished) it counts
     finally:
         system.shutdown(grace_s=1.0)
