@@ -5,9 +5,11 @@ With 50 clients on the panel while 2,000 jobs fell due at once, the answers (cac
 millisecond each) still took the GIL for most of each burst, and the herd's lateness p99
 went from ~240 ms to ~2 s (benchmarks/README.md, "Panel under load"). A due run is worth more
 than a page drawn a few hundred milliseconds sooner: while due runs are pending (waiting for a
-worker or running: releasing the web when the line was empty but the last batches still ran
-measured worse, p99 330-376 ms against 240-248 without clients) *and* the line moves (a run handed
-out or finished within `RECENT_S`), a web request waits, at most the ``web_yield`` option's
+worker or running; runs handed to a worker before their due time count from that time on,
+`actors.schedstate.due_pending`, or a steady load would hold every request back; releasing
+the web when the line was empty but the last batches still ran measured worse, p99 330-376 ms
+against 240-248 without clients) *and* the line moves (a run handed out or finished within
+`RECENT_S`), a web request waits, at most the ``web_yield`` option's
 seconds, until none is pending.
 
 A line that stands still (every worker busy with long runs, others waiting behind them) is

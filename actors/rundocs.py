@@ -10,6 +10,8 @@ store pay per batch what they used to pay per line.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -76,3 +78,12 @@ def line_batches(records: Iterable[Any], runs: Mapping[str, Run]) -> list[dict[s
         if lines is not None:
             lines.append([t, level, logger, msg])
     return docs
+
+
+def dropped_line(run: Run, note: str | None) -> list[dict[str, Any]]:
+    """The one log line that says how many lines of *run* were dropped (none when none were)."""
+    if not note:
+        return []
+    return [{"type": "reslog", "time": time.time(), "job_id": run.job_id, "name": run.name,
+             "classname": run.classname, "index": run.index, "attempt": run.attempt, "level": logging.WARNING,
+             "logger": "das_actors.worker", "msg": note}]

@@ -23,7 +23,6 @@ slots keep working. A process is also replaced (not counted as a crash) after
 from __future__ import annotations
 
 import dataclasses
-import logging
 import multiprocessing
 import os
 import random
@@ -64,10 +63,10 @@ from actors.messages import (
     WorkerReady,
 )
 from actors.payload import read_payload
-from actors.pipespace import send_buffer, unread_bytes
+from actors.pipespace import read_pipe, send_buffer, unread_bytes
 from actors.policy import RestartTracker
 from actors.routing import Directory, TimerHandle, tell_later
-from actors.rundocs import line_batches, result_doc
+from actors.rundocs import dropped_line, line_batches, result_doc
 from actors.workerconfig import WorkerConfig, signal_name
 
 log = structlog.get_logger("das_actors.worker")
@@ -190,7 +189,7 @@ class Worker(pykka.ThreadingActor):
         self.status = "starting"
         self._tracker.started(time.monotonic())
         ref = self.actor_ref
-        threading.Thread(target=_read_pipe, args=(ref, gen, parent_conn, process),
+        threading.Thread(target=read_pipe, args=(ref, gen, parent_conn, process),
                          name=f"worker-{self.slot}-reader-{gen}", daemon=True).start()
 
     def _stop_process(self) -> None:
@@ -296,7 +295,7 @@ class Worker(pykka.ThreadingActor):
             report = read.report
             lines, chars = self._logs.end_run(run.run_id)
             dropped = self._logs.note(lines + read.logs_dropped[0], chars + read.logs_dropped[1])
-            docs.extend(self._dropped_line(run, dropped))
+            docs.extend(dropped_line(run, dropped))
             docs.append(self._result_doc(run, report, {
                 "traceback": read.traceback, "result": read.result, "rss_kb": read.rss_kb,
                 "notes": [*read.notes, *([dropped] if dropped else [])], "child_errors": read.child_errors}))
@@ -370,7 +369,7 @@ class Worker(pykka.ThreadingActor):
             report = RunReport(outcome=outcome, started_at=self._run_started, finished_at=time.time(), error=error)
             dropped = self._logs.note(*self._logs.end_run(run.run_id))
             self._dir.tell_journal(Records((self._result_doc(run, report, {"notes": [dropped] if dropped else []}),
-                                            *self._dropped_line(run, dropped))))
+                                            *dropped_line(run, dropped))))
             self._dir.tell_scheduler(RunFinished(self.slot, run, report, worker_free=False))
         if self._stopping or reason == "shutdown":
             self.status = "stopped"
@@ -409,14 +408,6 @@ class Worker(pykka.ThreadingActor):
     def _result_doc(self, run: Run, report: RunReport, payload: Any) -> dict[str, Any]:
         return result_doc(run, report, payload, worker=self.slot, pid=self._pid)
 
-    def _dropped_line(self, run: Run, note: str | None) -> list[dict[str, Any]]:
-        """The one log line that says how many lines of *run* were dropped (none when none were)."""
-        if not note:
-            return []
-        return [{"type": "reslog", "time": time.time(), "job_id": run.job_id, "name": run.name,
-                 "classname": run.classname, "index": run.index, "attempt": run.attempt, "level": logging.WARNING,
-                 "logger": "das_actors.worker", "msg": note}]
-
     def _forward_logs(self, records: Any) -> None:
         admitted = self._logs.admit_records(records)
         docs = line_batches(admitted, {run.run_id: run for run in self._batch})
@@ -431,28 +422,3 @@ class Worker(pykka.ThreadingActor):
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-
-
-def _read_pipe(ref: pykka.ActorRef[Any], gen: int, conn: Connection, process: Any) -> None:
-    """Reader thread: turn pipe traffic into messages to the worker actor until EOF."""
-    try:
-        while True:
-            message = conn.recv()
-            kind = message[0]
-            if kind == "logs":
-                ref.tell(ChildLogs(gen, message[1]))
-            elif kind == "results":
-                ref.tell(ChildResults(gen, message[1]))
-            elif kind == "ready":
-                ref.tell(ChildReady(gen, message[1]))
-    except (EOFError, OSError):
-        pass
-    except pykka.ActorDeadError:
-        return
-    finally:
-        conn.close()
-    process.join()
-    try:
-        ref.tell(ChildExited(gen, process.exitcode))
-    except pykka.ActorDeadError:
-        pass
