@@ -130,6 +130,10 @@ class FrontServer(TcpWSGIServer):  # type: ignore[misc]  # waitress has no type 
         self.limits = limits
         self._stopping = threading.Event()
         self._closed = threading.Event()
+        # The loop closes the trigger once it sees the stop; `stop` must not write to it after that
+        # (EBADF, or worse a descriptor number already reused): both sides decide under this lock.
+        self._trigger_lock = threading.Lock()
+        self._closing = False
         super().__init__(
             app, host=host, port=port, threads=limits.threads,
             connection_limit=fitting_connection_limit(limits.connection_limit),
@@ -156,6 +160,8 @@ class FrontServer(TcpWSGIServer):  # type: ignore[misc]  # waitress has no type 
         try:
             while not self._stopping.is_set():
                 wasyncore.poll2(LOOP_TIMEOUT_S, self._map)
+            with self._trigger_lock:
+                self._closing = True
             self._close_all()
         finally:
             self._closed.set()
@@ -171,7 +177,9 @@ class FrontServer(TcpWSGIServer):  # type: ignore[misc]  # waitress has no type 
         """Stop accepting, let requests in progress finish (at most *timeout_s*), close everything."""
         self.accepting = False  # readable() is False from now on: no new connection
         self.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout_s)
-        self._stopping.set()
-        self.pull_trigger()
+        with self._trigger_lock:
+            self._stopping.set()
+            if not self._closing:
+                self.pull_trigger()  # wake the loop (it has not closed the trigger yet)
         if not self._closed.wait(timeout_s + 1.0):
             log.warning("web.stop_slow", timeout_s=timeout_s)

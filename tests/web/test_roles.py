@@ -177,3 +177,16 @@ def test_every_page_says_when_the_panel_is_open_to_the_network_without_a_token(f
             assert 'id="exposed-banner"' not in _page(url + "login")
     finally:
         server.stop()
+
+
+def test_stopping_after_the_loop_closed_its_trigger_writes_to_no_descriptor(fake):
+    """Found by CI: the event loop saw the stop and closed its trigger before `stop` pulled it
+    (EBADF; with the descriptor number reused meanwhile, a write into somebody else's file)."""
+    server = WebServer(make_app(fake), "127.0.0.1", 0, "/analytics").start()
+    front = server._server
+    assert front is not None
+    with front._trigger_lock:  # the loop's side of the race, made to come first
+        front._stopping.set()
+        front.pull_trigger()
+    assert front._closed.wait(5.0) and front._closing
+    server.stop()  # wrote to the closed trigger before
