@@ -40,9 +40,6 @@ run) never waits.
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -56,7 +53,7 @@ from actors.errors import StoreError, StoreUnavailableError
 from actors.gcpause import trim_heap
 from actors.jsonsafe import sanitize
 from actors.ledger import Finished, LedgerStore, outcome_updates
-from actors.logs import emit_json_lines
+from actors.logecho import EchoThread
 from actors.messages import (
     ChildFailed,
     Flush,
@@ -72,7 +69,7 @@ from actors.pressure import DispatchPressure
 from actors.routing import Directory, TimerHandle, tell_later
 from actors.slots import slot_id
 from actors.store.base import Store
-from actors.store.runlines import expand, is_batch, weight
+from actors.store.runlines import weight
 
 log = structlog.get_logger("das_actors.journal")
 
@@ -118,7 +115,7 @@ class Journal(pykka.ThreadingActor):
         self._timer: TimerHandle | None = None
         self._retry_s = 0.0
         self._outage_since: float | None = None
-        self._echo_thread: _EchoThread | None = None
+        self._echo_thread: EchoThread | None = None
         self._ledger = store if isinstance(store, LedgerStore) else None
         self._in_ledger: set[int] = set()  # id() of buffered missed documents already in the ledger
         self._outcomes: list[Finished] = []  # outcomes of stored results, not yet in the ledger
@@ -390,63 +387,9 @@ class Journal(pykka.ThreadingActor):
         lines = [doc for doc in docs if doc.get("type") == "reslog"]
         if lines:
             if self._echo_thread is None:
-                self._echo_thread = _EchoThread()
+                self._echo_thread = EchoThread()
             self._echo_thread.put(lines)
 
 
 def _slot_id_of(doc: Mapping[str, Any]) -> str:
     return slot_id(str(doc.get("job_id")), float(doc.get("slot") or 0.0))
-
-
-class _EchoThread:
-    """Renders task log lines to stdout off the Journal's thread.
-
-    SQLite releases the GIL while it writes, so rendering JSON here overlaps with the
-    Journal's inserts instead of adding to them. Lines keep their task timestamps.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[Mapping[str, Any]] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="journal-echo", daemon=True)
-        self._thread.start()
-
-    def put(self, docs: list[Mapping[str, Any]]) -> None:
-        self._queue.put(docs)
-
-    def close(self, timeout_s: float = 5.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout_s)
-
-    def _loop(self) -> None:
-        while (docs := self._queue.get()) is not None:
-            try:
-                emit_json_lines(_echo_events(docs))
-            except Exception as exc:  # noqa: BLE001 - stdout trouble must not stop the journal
-                log.warning("journal.echo_failed", error=f"{type(exc).__name__}: {exc}")
-
-
-def _echo_event(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {"time": doc.get("time") or time.time(), "level": doc.get("level", logging.INFO),
-            "logger": "das_actors.task", "event": doc.get("msg", ""), "job": doc.get("name"),
-            "job_id": doc.get("job_id"), "index": doc.get("index"), "attempt": doc.get("attempt"),
-            "task_logger": doc.get("logger")}
-
-
-def _echo_events(docs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The stdout events of task log lines, a line batch read line by line without building each
-    line's stored document (the echo of 200,000 lines a second is the journal's largest cost)."""
-    events: list[dict[str, Any]] = []
-    for doc in docs:
-        if not is_batch(doc):
-            events.append(_echo_event(doc))
-            continue
-        name, job_id, index, attempt = doc.get("name"), doc.get("job_id"), doc.get("index"), doc.get("attempt")
-        for line in doc["lines"]:
-            if type(line) is not list or len(line) != 4:
-                events.extend(_echo_event(one) for one in expand({**doc, "lines": [line]}))
-                continue
-            t, level, logger, msg = line
-            events.append({"time": t or time.time(), "level": level if type(level) is int else logging.INFO,
-                           "logger": "das_actors.task", "event": msg, "job": name, "job_id": job_id,
-                           "index": index, "attempt": attempt, "task_logger": logger})
-    return events
