@@ -119,12 +119,20 @@ def test_a_port_in_use_stops_start_with_a_config_error(tmp_path):
             start_system(tmp_path, web=True, web_port=port)
 
 
+def _open_tails(tails) -> set:
+    """The stop events of the tails open now (each stream's own: a tail another test left open
+    may close at any moment, so a count would not say whether ours is there)."""
+    with tails._lock:
+        return set(tails._stops)
+
+
 def test_a_client_that_goes_away_frees_its_tail(served):
     tails = served.web.app.state.tails
-    before = len(tails)
+    before = _open_tails(tails)
     stream = fetch(served.web_url + "api/v1/logs/tail?type=log", timeout=15)
     stream.readline()
-    wait_for(lambda: len(tails) == before + 1)
+    ours = wait_for(lambda: _open_tails(tails) - before, what="our tail open")
+    assert len(ours) == 1
     stream.close()
 
     def gone() -> bool:
@@ -132,9 +140,9 @@ def test_a_client_that_goes_away_frees_its_tail(served):
         # heartbeat is 15 s, so make events instead: each added job logs a line this (unfiltered) tail sends
         fetch(served.web_url + "api/v1/jobs", "POST", {"name": unique(), "classname": "Echo", "interval": 3600,
                                                        "when": "+1h"}).close()
-        return len(tails) <= before  # ours is freed (a tail an earlier test left may close meanwhile too)
+        return not ours & _open_tails(tails)
 
-    wait_for(gone, timeout=20, every=0.2)
+    wait_for(gone, timeout=20, every=0.2, what="our tail freed")
 
 
 def test_the_prefix_is_the_servers_business(facade):
