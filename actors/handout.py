@@ -64,8 +64,6 @@ class _Core(Protocol):
 
     def _hold_cap(self) -> int: ...
 
-    def _open_slot(self) -> int | None: ...
-
     def _hand_over(self, slot: int, batch: list[Run]) -> None: ...
 
     def _take_batch(self, size: int, now: float, *, fast_only: bool = False) -> list[Run]: ...
@@ -96,8 +94,9 @@ class HandOut:
             slot: int | None = None
             if s.idle:
                 size = min(MAX_BATCH, -(-len(s.waiting) // len(s.idle)))
-            elif tt.limits.stage_ahead_s > 0 and not s.one_offs and (slot := self._open_slot()) is not None:
-                size = min(MAX_BATCH, s.load.room(slot, self._hold_cap()))  # appended to its queue of fast runs
+            elif (tt.limits.stage_ahead_s > 0 and not s.one_offs
+                  and (slot := s.load.open_slot(most := self._hold_cap())) is not None):
+                size = min(MAX_BATCH, s.load.room(slot, most))  # appended to its queue of fast runs
             else:
                 break
             before = len(s.waiting)
@@ -124,9 +123,6 @@ class HandOut:
         s = self._s
         job = s.timetable.get(s.waiting[0]) if s.waiting else None
         return hold_cap(None if job is None else s.class_duration_s.get(job.spec.classname))
-
-    def _open_slot(self: _Core) -> int | None:
-        return self._s.load.open_slot(self._hold_cap())
 
     def _hand_over(self: _Core, slot: int, batch: list[Run]) -> None:
         """Send claimed runs to the worker of *slot* (a new batch, or appended to its queue)."""
