@@ -41,11 +41,13 @@ RESULT_HOLD_S = 0.005
 POLL_SLACK_S = 0.002
 
 
-def due_in(due_at: Any) -> float:
-    """Seconds until *due_at* (epoch), at most `MAX_STAGE_AHEAD_S`; 0 when due or unreadable."""
+def due_in(due_at: Any, now: float) -> float:
+    """Seconds from *now* until *due_at* (both epoch), at most `MAX_STAGE_AHEAD_S`; 0 when due or
+    unreadable. One *now* for both ends: ``now + due_in(due_at, now)`` is never before *due_at*
+    (reading the clock again here would make it a few microseconds early)."""
     if not isinstance(due_at, int | float) or due_at != due_at:  # noqa: PLR0124 - NaN
         return 0.0
-    return min(max(float(due_at) - time.time(), 0.0), MAX_STAGE_AHEAD_S)
+    return min(max(float(due_at) - now, 0.0), MAX_STAGE_AHEAD_S)
 
 
 #: The time slice a worker process asks for, ns (the kernel's smallest): see `short_slice`.
@@ -94,7 +96,7 @@ def serve(conn: Connection, take: Callable[[tuple[Any, ...]], bool],
             while True:
                 if message[0] == "runs":
                     now = time.time()
-                    queue.extend((now + due_in(wire.get("due_at")), wire) for wire in message[1])
+                    queue.extend((now + due_in(wire.get("due_at"), now), wire) for wire in message[1])
                 elif not take(message):
                     return False
                 if not conn.poll(0):

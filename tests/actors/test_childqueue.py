@@ -98,4 +98,11 @@ def test_a_stop_ends_the_process_while_a_run_waits_and_no_run_waits_past_the_cap
 @pytest.mark.parametrize(("due_at", "expected"),
                          [(None, 0.0), ("x", 0.0), (math.nan, 0.0), (-1.0, 0.0), (math.inf, 1.0)])
 def test_due_in_reads_anything_and_caps_it(due_at: Any, expected: float) -> None:
-    assert childqueue.due_in(due_at) == expected
+    assert childqueue.due_in(due_at, time.time()) == expected
+
+
+def test_a_start_time_read_from_due_in_is_never_before_the_due_time() -> None:
+    for _ in range(2000):
+        now = time.time()
+        due_at = now + 0.000_003
+        assert now + childqueue.due_in(due_at, now) >= due_at
