@@ -55,8 +55,11 @@ fuzz: $(STAMP)
 	DAS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DAS_FUZZ_STEPS=$(FUZZ_STEPS) DAS_FUZZ_RANDOM=1 DAS_ACTORS_CACHE="$(CACHE)" \
 		$(BIN)/python -m pytest -p no:cacheprovider tests/web/test_openapi_fuzz.py tests/web/test_fuzz.py
 
+# Bytecode compiled first, as an installed package has it (an editable install has none, and an
+# environment with PYTHONDONTWRITEBYTECODE would compile every module again inside the timed starts).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m compileall -q actors tasks web reports benchmarks >/dev/null
 	$(BIN)/python -m benchmarks.run --full
 
 lint: $(STAMP)

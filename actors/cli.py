@@ -48,6 +48,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
     from actors.config import flags_from_namespace
     from actors.configfile import load_config
     from actors.errors import DasActorsError
+    from actors.gcpause import paused_gc
     from actors.plugins import packages_option
     from actors.server import Server
     from tasks.registry import TaskRegistry, default_registry
@@ -59,41 +60,44 @@ def _cmd_start(args: argparse.Namespace) -> int:
         chosen.append(default_registry(packages_option(settings.task_packages)))
         return chosen[0].validate_spec
 
-    streams: list[Any] = []
-    targets: list[Any] = []
-    warnings: list[str] = []
-    try:
-        settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
-                                     streams=streams, targets=targets, warnings=warnings)
-    except DasActorsError as exc:
-        return _fail(str(exc))
-    registry = chosen[0]
-    logs.configure_logging(level="DEBUG" if settings.verbose else "INFO", fmt=settings.log_format,
-                           log_file=settings.log_file or None)
-    log = logs.get_logger("das_actors.cli")
-    for warning in warnings:
-        log.warning("config.not_an_option", detail=warning)
-    for module, error in sorted(registry.errors.items()):
-        log.error("tasks.import_failed", module=module, error=error)
-    stop = threading.Event()
-    received: list[str] = []
+    # One pause of the cyclic collector over loading the config files and restoring the store: the
+    # jobs are walked by one collection at the end, not once after each (`actors.gcpause`).
+    with paused_gc(settle=True):
+        streams: list[Any] = []
+        targets: list[Any] = []
+        warnings: list[str] = []
+        try:
+            settings, jobs = load_config(args.config, flags_from_namespace(args), make_job_for=registry_for,
+                                         streams=streams, targets=targets, warnings=warnings)
+        except DasActorsError as exc:
+            return _fail(str(exc))
+        registry = chosen[0]
+        logs.configure_logging(level="DEBUG" if settings.verbose else "INFO", fmt=settings.log_format,
+                               log_file=settings.log_file or None)
+        log = logs.get_logger("das_actors.cli")
+        for warning in warnings:
+            log.warning("config.not_an_option", detail=warning)
+        for module, error in sorted(registry.errors.items()):
+            log.error("tasks.import_failed", module=module, error=error)
+        stop = threading.Event()
+        received: list[str] = []
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        received.append(signal.Signals(signum).name)
-        stop.set()
+        def on_signal(signum: int, _frame: Any) -> None:
+            received.append(signal.Signals(signum).name)
+            stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        system = Server(settings, jobs, registry=registry, streams=streams, targets=targets,
-                        token_if_missing=True).start()
-    except DasActorsError as exc:
-        log.error("server.start_failed", error=str(exc))
-        return _fail(str(exc))
-    except Exception as exc:
-        log.exception("server.start_failed", error=f"{type(exc).__name__}: {exc}")
-        sys.stderr.write(f"das-actors: start failed: {type(exc).__name__}: {exc}\n")
-        return EXIT_TASK_FAILED
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        try:
+            system = Server(settings, jobs, registry=registry, streams=streams, targets=targets,
+                            token_if_missing=True).start()
+        except DasActorsError as exc:
+            log.error("server.start_failed", error=str(exc))
+            return _fail(str(exc))
+        except Exception as exc:
+            log.exception("server.start_failed", error=f"{type(exc).__name__}: {exc}")
+            sys.stderr.write(f"das-actors: start failed: {type(exc).__name__}: {exc}\n")
+            return EXIT_TASK_FAILED
     log.info("server.ready", config=list(args.config), jobs=len(jobs), streams=len(streams),
              pid=__import__("os").getpid())
     if system.login_url:  # as JupyterLab does: a person reads this line, not the JSON log

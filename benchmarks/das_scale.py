@@ -48,6 +48,7 @@ def scale_restart(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
 def _scale_start(workdir: Path, config: Path, jobs: int, phase: str) -> dict[str, Any]:
     das_side.configure_logging(workdir)
     from actors.configfile import load_config
+    from actors.gcpause import paused_gc
     from actors.messages import GetStatus
     from actors.system import System
 
@@ -57,9 +58,10 @@ def _scale_start(workdir: Path, config: Path, jobs: int, phase: str) -> dict[str
 
     registry = default_registry()
     t_registry = time.perf_counter()
-    settings_, specs = load_config([config], _scale_flags(workdir), make_job=registry.validate_spec)
-    t_loaded = time.perf_counter()
-    system = System(settings_, specs).start()
+    with paused_gc(settle=True):  # as `das-actors start` does (actors/cli.py): one collection for load + restore
+        settings_, specs = load_config([config], _scale_flags(workdir), make_job=registry.validate_spec)
+        t_loaded = time.perf_counter()
+        system = System(settings_, specs).start()
     t_started = time.perf_counter()
     try:
         count = int(system.ask(GetStatus())["jobs"])

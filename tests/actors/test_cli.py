@@ -110,6 +110,38 @@ def test_sigkill_of_the_server_then_restart_resumes_and_loses_nothing(tmp_path):
     assert again.returncode == 0
 
 
+#: `das-actors start` with every collection the server asks for counted (`actors.gcpause` is the only
+#: caller of ``gc.collect``); the count is printed to stderr at exit.
+COUNTING_START = """
+import atexit, gc, sys
+collect, calls = gc.collect, []
+def counting(generation=2):
+    calls.append(generation)
+    return collect(generation)
+gc.collect = counting
+atexit.register(lambda: sys.stderr.write(f"collections={calls}\\n"))
+from actors.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_start_walks_the_loaded_and_restored_jobs_in_one_collection(tmp_path):
+    # load_config pauses the collector twice and the restore once: without one pause over all
+    # three (actors/cli.py), each would collect what was built so far when it ends
+    config = write_config(tmp_path / "c.py", 'for _i in range(50):\n    Task(f"j{_i}", "Echo", 3600, value=_i)\n')
+    for _ in range(2):  # a start on an empty store, then a restart from it
+        server = subprocess.Popen(
+            [sys.executable, "-c", COUNTING_START, "start", "--db-uri", f"sqlite:///{tmp_path}/s.db", "--no-web",
+             str(config)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = server.stdout
+        assert out is not None
+        assert poll(lambda: "server.ready" in out.readline(), 30)  # noqa: B023 - this start's stdout
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+        assert server.returncode == 0, err
+        assert "collections=[1]" in err, err[-2000:]
+
+
 @pytest.mark.parametrize(("body", "flags", "expected"), [
     ('Task("x", "NoSuchTask", 60)\n', [], ["c.py:1", "NoSuchTask"]),
     ('Task("x", "Test", 60, when=object())\n', [], ["c.py:1", "when", "not JSON-safe"]),
