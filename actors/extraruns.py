@@ -15,12 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from actors.errors import InvalidJobError
+from actors.jobkinds import FAILURES
 from actors.jobs import JobState, Outcome, Run, RunReport, Trigger
 from actors.jobstate import NO_SLOTS, Job
 from actors.slots import slot_key
-
-#: Outcomes that count as a failure of the job.
-_FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
 
 
 class _Core(Protocol):
@@ -134,7 +132,7 @@ class ExtraRuns:
     def _finish_extra(self: _Core, job: Job, run: Run, report: RunReport) -> str:
         """An operator's extra run (manual or backfill) ended: the schedule stays as it was."""
         job.last_error = None if report.outcome is Outcome.SUCCESS else report.error
-        if report.outcome in _FAILURES:
+        if report.outcome in FAILURES:
             job.failures_total += 1
         if report.outcome is Outcome.SUCCESS and not report.resubmit:
             job.backfill = NO_SLOTS
@@ -145,7 +143,7 @@ class ExtraRuns:
         else:
             self._after_manual(job)
             note = f"{run.trigger} run {report.outcome}; schedule unchanged"
-        if report.outcome in _FAILURES:  # a run outside the schedule: its caller decides (docs/scheduling.md)
+        if report.outcome in FAILURES:  # a run outside the schedule: its caller decides (docs/scheduling.md)
             note = f"{note}; not retried (a run outside the schedule: run it again if needed)"
         job.note = note
         return note

@@ -47,6 +47,10 @@ class Outcome(enum.StrEnum):
     MISSED = "missed"  # its slot fell due while nothing could run it (misfire policy); it never ran
 
 
+#: Outcomes that count as a failure of the job (its ``failures_total``; a scheduled run retries).
+FAILURES = frozenset({Outcome.FAILED, Outcome.CRASHED, Outcome.TIMEOUT})
+
+
 class Trigger(enum.StrEnum):
     """Why a run was started."""
 
@@ -71,5 +75,15 @@ class Origin(enum.StrEnum):
     CHILD = "child"
 
 
-__all__ = ["ACTIVE_STATES", "ENDED_STATES", "NEW_SLOT_TRIGGERS", "STATE_GROUPS",
-           "JobState", "Origin", "Outcome", "Trigger", "in_state"]
+__all__ = [
+    "ACTIVE_STATES",
+    "ENDED_STATES",
+    "FAILURES",
+    "NEW_SLOT_TRIGGERS",
+    "STATE_GROUPS",
+    "JobState",
+    "Origin",
+    "Outcome",
+    "Trigger",
+    "in_state",
+]

@@ -37,7 +37,7 @@ from typing import Any
 
 import structlog
 from bson.errors import InvalidDocument
-from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo import errors as mongo_errors
 from pymongo.collection import Collection as MongoCollection
 from pymongo.command_cursor import CommandCursor
@@ -47,6 +47,7 @@ from pymongo.uri_parser import parse_uri
 
 from actors.errors import ConfigError, StoreError, StoreUnavailableError
 from actors.store.base import Page, Query, check_fields
+from actors.store.mongo_jobs import MongoJobs
 from actors.store.mongo_lease import MongoLease
 from actors.store.mongo_ledger import MongoLedger, ensure_ledger
 from actors.store.mongo_relay import MongoRelay
@@ -70,7 +71,7 @@ _NEWEST = [("seq", DESCENDING)]
 _NO_ID = {"_id": False}
 
 
-class MongoStore(MongoLedger, MongoLease, MongoRelay):
+class MongoStore(MongoJobs, MongoLedger, MongoLease, MongoRelay):
     """`Store` (and `TailableStore`) on MongoDB at *uri*, capped at *size_bytes*; see the module.
     The run ledger (`actors.store.mongo_ledger`) lives in two normal collections beside it; the
     leader lease with the instances' heartbeats (`actors.store.mongo_lease`) and the commands
@@ -400,38 +401,6 @@ class MongoStore(MongoLedger, MongoLease, MongoRelay):
             "find", self.db_coll, filter=spec, projection=_NO_ID, tailable=True, awaitData=wait_ms is not None,
             batchSize=1, max_await_time_ms=wait_ms)  # fmt: skip
         return cursor.batch_size(1000)
-
-    # -- jobs -----------------------------------------------------------------------------
-
-    def save_jobs(self, jobs: Sequence[Mapping[str, Any]]) -> None:
-        requests: list[ReplaceOne[Doc]] = []
-        for position, job in enumerate(jobs):
-            job_id = job.get("job_id")
-            if not isinstance(job_id, str) or not job_id:
-                raise StoreError(f"job record #{position} has no string 'job_id': {job_id!r}")
-            record = {key: value for key, value in job.items() if key != "_id"}
-            record["_id"] = job_id
-            requests.append(ReplaceOne({"_id": job_id}, record, upsert=True))
-        if requests:
-            try:
-                with self._errors("save_jobs"):
-                    self._jobs().bulk_write(requests, ordered=True)  # ordered: the latest record wins
-            except (InvalidDocument, OverflowError) as exc:
-                raise StoreError(f"mongodb store {self._where}: a job record is not BSON-safe: {exc}") from exc
-
-    def delete_jobs(self, job_ids: Sequence[str]) -> None:
-        if job_ids:
-            with self._errors("delete_jobs"):
-                self._jobs().delete_many({"_id": {"$in": list(job_ids)}})
-
-    def load_jobs(self) -> list[Doc]:
-        with self._errors("load_jobs"):
-            return list(self._jobs().find({}, projection=_NO_ID, sort=[("_id", ASCENDING)]))
-
-    def iter_jobs(self, batch: int = 5000) -> Iterator[Doc]:
-        """Every job record through one cursor fetching *batch* at a time."""
-        with self._errors("iter_jobs"):
-            yield from self._jobs().find({}, projection=_NO_ID, sort=[("_id", ASCENDING)], batch_size=batch)
 
     def _coll_stats(self) -> tuple[int, int]:
         stats = self._db().command("collStats", self.db_coll)

@@ -16,7 +16,6 @@ arrive in batches (`actors.store.runlines`) go to a table of their own, one row 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import threading
@@ -33,8 +32,9 @@ from actors.store import sqlite_runlines as runlines
 from actors.store.runlines import expand, is_batch
 from actors.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from actors.store.sqlite_file import Identity, backup_to_temp, file_identity, file_problem, install
+from actors.store.sqlite_jobs import SQLiteJobs
 from actors.store.sqlite_ledger import LedgerFile, SQLiteLedger, ledger_path
-from actors.store.sqlite_reads import SQLiteReads, decode_jobs
+from actors.store.sqlite_reads import SQLiteReads
 from actors.store.sqlite_tx import transaction
 
 Doc = dict[str, Any]
@@ -64,7 +64,6 @@ _INSERT_DOC = "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #: lookup per value, so they take a narrower statement (about a third faster).
 _INSERT_LOG = "INSERT INTO docs (seq, type, time, logger, level, size, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_PARENT = "INSERT OR IGNORE INTO doc_parents (seq, ancestor) VALUES (?, ?)"
-_UPSERT_JOB = "INSERT INTO jobs VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET body = excluded.body"
 _COUNT = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM docs"
 #: Primary SQLite result codes meaning "cannot reach the file now": busy/locked, I/O,
 #: read-only, disk full, cannot open, WAL protocol, out of memory.
@@ -73,8 +72,6 @@ _EVICT_CHUNK = 8192
 #: Page cache of each connection, KiB: index inserts stay in memory. Task log lines stored in batches
 #: keep the indexes small: 8 MiB stores 250k lines/s as 64 MiB did, and a 1M-job server holds ~20 MB less.
 PAGE_CACHE_KIB = 8192
-#: Page cache of a connection while it scans every job record once (`SQLiteStore.iter_jobs`), KiB.
-SCAN_CACHE_KIB = 2048
 
 
 def _unpacked(docs: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
@@ -96,7 +93,7 @@ def _dumps(value: object) -> bytes:
     return orjson.dumps(value)
 
 
-class SQLiteStore(SQLiteReads, SQLiteLedger):
+class SQLiteStore(SQLiteReads, SQLiteJobs, SQLiteLedger):
     """`Store` on a SQLite file at *path*, capped at *size_bytes* of JSON bodies (and the run
     ledger, `actors.store.sqlite_ledger`, in a file of its own beside it).
 
@@ -393,55 +390,6 @@ class SQLiteStore(SQLiteReads, SQLiteLedger):
             (evicted,),
         )
         return count, size, evicted
-
-    # -- jobs -----------------------------------------------------------------------------
-
-    def save_jobs(self, jobs: Sequence[Mapping[str, Any]]) -> None:
-        rows: list[tuple[str, str]] = []
-        for position, job in enumerate(jobs):
-            job_id = job.get("job_id")
-            if not isinstance(job_id, str) or not job_id:
-                raise StoreError(f"job record #{position} has no string 'job_id': {job_id!r}")
-            try:
-                rows.append((job_id, _dumps(dict(job)).decode()))
-            except (TypeError, ValueError, RecursionError) as exc:
-                raise StoreError(f"job record {job_id} is not JSON-safe: {exc}") from exc
-        if rows:
-            with self._write_lock, self._errors("save_jobs"), self._transaction() as conn:
-                conn.executemany(_UPSERT_JOB, rows)
-
-    def delete_jobs(self, job_ids: Sequence[str]) -> None:
-        if job_ids:
-            with self._write_lock, self._errors("delete_jobs"), self._transaction() as conn:
-                conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(job_id,) for job_id in job_ids])
-
-    def load_jobs(self) -> list[Doc]:
-        with self._errors("load_jobs"):
-            rows = self._conn().execute("SELECT job_id, body FROM jobs ORDER BY rowid").fetchall()
-        return decode_jobs(self.path, rows)
-
-    def iter_jobs(self, batch: int = 5000) -> Iterator[Doc]:
-        """Every job record, *batch* rows per query (keyset paging: memory stays one batch). The
-        scan reads each page once: meanwhile the reading thread's connection keeps a small page
-        cache (`SCAN_CACHE_KIB`), not the `PAGE_CACHE_KIB` it fills otherwise and keeps (a 1M-job restart
-        reads ~850 MB of records)."""
-        after = 0
-        with self._errors("iter_jobs"):
-            conn = self._conn()
-            conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
-        try:
-            while True:
-                with self._errors("iter_jobs"):
-                    rows = self._conn().execute(
-                        "SELECT rowid, job_id, body FROM jobs WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                        (after, batch)).fetchall()
-                if not rows:
-                    return
-                after = rows[-1][0]
-                yield from decode_jobs(self.path, [(job_id, body) for _, job_id, body in rows])
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
 
     def stats(self) -> Doc:
         docs, size, evicted = self._totals

@@ -89,21 +89,6 @@ def decode(path: str, rows: Sequence[tuple[Any, str]], seq_key: str | None = "se
     return items
 
 
-def decode_jobs(path: str, rows: Sequence[tuple[str, str]]) -> list[Doc]:
-    """Parse stored job records (`decode` with ``seq_key=None``), orjson first: about 5x the
-    stdlib's speed, and a 1M-job restart reads 1M records. Job records are written by orjson,
-    which refuses integers beyond 64 bits (so none is read back as a float), and every number of
-    a job is bounded (`actors.bounds`); a body orjson refuses (NaN, written before orjson wrote
-    the records) is read by the stdlib as before, and only a body neither reads is corrupt."""
-    items: list[Doc] = []
-    for key, body in rows:
-        try:
-            items.append(orjson.loads(body))
-        except orjson.JSONDecodeError:
-            items.extend(decode(path, [(key, body)], seq_key=None))
-    return items
-
-
 class SQLiteReads:
     """`Store.find`, ``iter_rows``, ``read_after`` and ``last_seq`` of the embedded store."""
 

@@ -1,4 +1,4 @@
-"""`actors.store.sqlite_reads.decode_jobs`: orjson first, the stdlib for what orjson refuses."""
+"""`actors.store.sqlite_jobs`: job records read orjson first (the stdlib for what it refuses); a scan's cache."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def test_job_records_orjson_refuses_are_still_read_and_a_corrupt_one_is_named(tm
 
 
 def test_a_scan_of_the_job_records_keeps_a_small_page_cache_and_gives_the_usual_one_back(tmp_path):
-    from actors.store.sqlite import PAGE_CACHE_KIB, SCAN_CACHE_KIB
+    from actors.store.sqlite import PAGE_CACHE_KIB
+    from actors.store.sqlite_jobs import SCAN_CACHE_KIB
 
     store = SQLiteStore(tmp_path / "s.db", size_bytes=1 << 20)
     store.open()
