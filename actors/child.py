@@ -23,7 +23,6 @@ import os
 import resource
 import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -31,166 +30,16 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from actors.bounds import task_next_at
+from actors.childpipe import PipeHandler, PipeLogger, PipeSender, StreamToLog
 from actors.childqueue import serve
 from actors.jsonsafe import sanitize
 from actors.leftovers import become_subreaper, kill_leftovers
-from actors.logbudget import MAX_LINE_CHARS, LogBudget
+from actors.logbudget import LogBudget
 from actors.payload import bounded_result
 
-#: Log records are sent in batches of this many, or every LOG_FLUSH_S seconds.
-LOG_BATCH = 256
-LOG_FLUSH_S = 0.05
 #: Exit code of a child that leaves on purpose after a MemoryError (a fresh process follows).
 EXIT_AFTER_MEMORY_ERROR = 75
-
-
-class _PipeSender:
-    """Thread-safe sender. Log records and results are buffered and sent in order, by size,
-    by time (a flusher thread, so nothing waits behind a long task) and at batch end."""
-
-    def __init__(self, conn: Connection, budget: LogBudget | None = None) -> None:
-        self._conn = conn
-        self.budget = budget or LogBudget(0, 0)
-        self._lock = threading.Lock()
-        self._logs: list[tuple[str, float, int, str, str]] = []
-        self._results: list[tuple[str, dict[str, Any]]] = []
-        self.run_id = ""
-        self._flusher = threading.Thread(target=self._flush_periodically, name="log-flusher", daemon=True)
-        self._flusher.start()
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._send_pending_locked()
-            self._conn.send(message)
-
-    def log(self, record: tuple[float, int, str, str]) -> None:
-        message = self.budget.admit(self.run_id, record[3])
-        if message is None:
-            return  # over the run's log budget: counted, not sent
-        with self._lock:
-            self._logs.append((self.run_id, record[0], record[1], record[2], message))
-            if len(self._logs) >= LOG_BATCH:
-                self._send_pending_locked()
-
-    def result(self, run_id: str, payload: dict[str, Any], *, now: bool) -> None:
-        with self._lock:
-            self._results.append((run_id, payload))
-            if now or len(self._results) >= RESULT_BATCH:
-                self._send_pending_locked()
-
-    def flush(self) -> None:
-        with self._lock:
-            self._send_pending_locked()
-
-    def _send_pending_locked(self) -> None:
-        if self._logs:
-            logs, self._logs = self._logs, []
-            self._conn.send(("logs", logs))
-        if self._results:
-            results, self._results = self._results, []
-            self._conn.send(("results", results))
-
-    def _flush_periodically(self) -> None:
-        while True:
-            time.sleep(LOG_FLUSH_S)
-            try:
-                self.flush()
-            except (OSError, ValueError):
-                return
-
-
-class _PipeHandler(logging.Handler):
-    """Routes every stdlib log record of the child to the pipe, tagged with the current run."""
-
-    def __init__(self, sender: _PipeSender) -> None:
-        super().__init__(logging.DEBUG)
-        self._sender = sender
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-            if record.exc_info:
-                message = f"{message}\n{''.join(traceback.format_exception(*record.exc_info)).rstrip()}"
-            self._sender.log((record.created, record.levelno, record.name, message))
-        except Exception:  # noqa: BLE001 - logging must never break the task
-            self.handleError(record)
-
-
-class PipeLogger:
-    """The ``logger`` a task receives: stdlib-Logger-like, but each call is a tuple appended
-    to the pipe buffer (about 1 us), not a LogRecord through handlers (about 10 us).
-
-    Supports ``debug/info/warning/error/critical/exception/log``, ``isEnabledFor`` and
-    ``%``-style arguments, like `logging.Logger`.
-    """
-
-    def __init__(self, sender: _PipeSender | None, name: str, level: int) -> None:
-        self._sender, self.name, self.level = sender, name, level
-        self._fallback = logging.getLogger(name)
-
-    def isEnabledFor(self, level: int) -> bool:
-        return level >= self.level
-
-    def log(self, level: int, msg: object, *args: object, exc_info: Any = None, **_: Any) -> None:
-        if level < self.level:
-            return
-        text = str(msg) % args if args else str(msg)
-        if exc_info:
-            info = sys.exc_info() if exc_info is True else exc_info
-            if isinstance(info, BaseException):
-                info = (type(info), info, info.__traceback__)
-            if info and info[0] is not None:
-                text = f"{text}\n{''.join(traceback.format_exception(*info)).rstrip()}"
-        if self._sender is None:
-            self._fallback.log(level, text)
-        else:
-            self._sender.log((time.time(), level, self.name, text))
-
-    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.DEBUG, msg, *args, **kwargs)
-
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.INFO, msg, *args, **kwargs)
-
-    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.WARNING, msg, *args, **kwargs)
-
-    warn = warning
-
-    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.ERROR, msg, *args, **kwargs)
-
-    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.CRITICAL, msg, *args, **kwargs)
-
-    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
-        self.log(logging.ERROR, msg, *args, exc_info=exc_info, **kwargs)
-
-
-_SENDER: _PipeSender | None = None  # set in a worker subprocess; None in run-task
-
-
-class _StreamToLog:
-    """A text stream that turns ``print`` output into log lines (stdout INFO, stderr WARNING)."""
-
-    def __init__(self, sender: _PipeSender, logger_name: str, level: int) -> None:
-        self._sender, self._name, self._level = sender, logger_name, level
-        self._partial = ""
-
-    def write(self, text: str) -> int:
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()[: MAX_LINE_CHARS + 64]  # an endless line is cut, not held whole
-        for line in lines:
-            self._sender.log((time.time(), self._level, self._name, line))
-        return len(text)
-
-    def flush(self) -> None:
-        if self._partial:
-            self._sender.log((time.time(), self._level, self._name, self._partial))
-            self._partial = ""
-
-    def isatty(self) -> bool:
-        return False
+_SENDER: PipeSender | None = None  # set in a worker subprocess; None in run-task
 
 
 def _die_with_parent() -> None:
@@ -218,13 +67,13 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     config = dict(config)  # a live option change updates it (("config", {...}) between batches)
     global _SENDER  # noqa: PLW0603 - one sender per worker subprocess
-    sender = _SENDER = _PipeSender(conn, LogBudget(int(config.get("log_max_lines") or 0),
+    sender = _SENDER = PipeSender(conn, LogBudget(int(config.get("log_max_lines") or 0),
                                                    int(config.get("log_max_bytes") or 0)))
     root = logging.getLogger()
-    root.handlers[:] = [_PipeHandler(sender)]
+    root.handlers[:] = [PipeHandler(sender)]
     root.setLevel(logging.DEBUG if config.get("verbose") else logging.INFO)
-    sys.stdout = _StreamToLog(sender, "stdout", logging.INFO)
-    sys.stderr = _StreamToLog(sender, "stderr", logging.WARNING)
+    sys.stdout = StreamToLog(sender, "stdout", logging.INFO)
+    sys.stderr = StreamToLog(sender, "stderr", logging.WARNING)
 
     from tasks.registry import default_registry
 
@@ -243,11 +92,7 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
     serve(conn, take, lambda wire, result_now: _run_one(wire, result_now, sender, registry, config))
 
 
-#: Results are sent when this many are pending (or by the flusher, or when the queue waits or is empty).
-RESULT_BATCH = 128
-
-
-def _bound_run(payload: dict[str, Any], sender: _PipeSender, config: Mapping[str, Any]) -> None:
+def _bound_run(payload: dict[str, Any], sender: PipeSender, config: Mapping[str, Any]) -> None:
     """After a run: cap its result, count its dropped log lines, kill what it left running."""
     notes = payload.setdefault("notes", [])
     payload["logs_dropped"] = sender.budget.end_run(sender.run_id)
@@ -280,7 +125,7 @@ def worker_services(config: Mapping[str, Any]) -> dict[str, Any]:
     return _SERVICES
 
 
-def _run_one(wire: dict[str, Any], result_now: Callable[[], bool], sender: _PipeSender, registry: Any,
+def _run_one(wire: dict[str, Any], result_now: Callable[[], bool], sender: PipeSender, registry: Any,
              config: Mapping[str, Any]) -> None:
     """Run one queued run (`actors.childqueue`); its result goes out at once or with the next ones."""
     sender.run_id = f"{wire['job_id']}:{wire['index']}:{wire['attempt']}"

@@ -94,9 +94,9 @@ class Oracle:
 def run_mode(mode: str, params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """One run (none / pipeline / oracle) on a fresh store; the load generator's figures."""
     from tasks.das import make_service
+    from tasks.das.demo_upstream import DemoUpstream
     from tasks.das.http import DasHttpServer
     from tasks.das.spam import SpamConfig, run_spam
-    from tasks.das.upstream import DemoUpstream
 
     ttl = float(params["ttl_s"])
     demo = DemoUpstream(ttl_s=ttl, latency_s=float(params["latency_ms"]) / 1000.0).start()

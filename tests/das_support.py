@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tasks.das.upstream import DemoUpstream
+from tasks.das.demo_upstream import DemoUpstream
 
 T0 = 1_700_000_000.0
 

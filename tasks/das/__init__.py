@@ -5,7 +5,7 @@ A subpackage: task discovery does not scan it, so it holds no task classes.
 * `tasks.das.query`: DAS-QL subset, storage form, ``qhash``, value types;
 * `tasks.das.service`: `DasService` (``call``, ``refresh``, ``expiry``, query log, summaries);
 * `tasks.das.store`: the SQLite and MongoDB backends;
-* `tasks.das.upstream`: upstream APIs (timeouts, retries, max-age) and `DemoUpstream`;
+* `tasks.das.upstream`: upstream APIs (timeouts, retries, max-age); `tasks.das.demo_upstream`: a demo one;
 * `tasks.das.http`: the HTTP endpoint (``das-actors das-serve``);
 * `tasks.das.spam`: the load generator (``das-actors spam``).
 """

@@ -52,9 +52,10 @@ def _das_serve_parser(sub: Any) -> None:
 
 def _cmd_das_serve(args: argparse.Namespace) -> int:
     from tasks.das.backends import open_das_store
+    from tasks.das.demo_upstream import DemoUpstream
     from tasks.das.http import DasHttpServer
     from tasks.das.service import DasService
-    from tasks.das.upstream import DemoUpstream, Upstreams
+    from tasks.das.upstream import Upstreams
 
     for name, value in (("--port", args.port), ("--demo-port", args.demo_port)):
         if not 0 <= value <= 65535:

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from tasks.das.demo_upstream import DemoUpstream
 from tasks.das.query import parse_query
-from tasks.das.upstream import DemoUpstream, UpstreamApi, Upstreams, _max_age, parse_upstreams
+from tasks.das.upstream import UpstreamApi, Upstreams, _max_age, parse_upstreams
 
 DATASETS = {"system": "dbs", "api": "datasets", "keys": ["dataset", "dataset.name"],
             "url": "http://127.0.0.1:1/dbs/datasets?name={dataset.name}"}

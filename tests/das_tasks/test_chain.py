@@ -15,8 +15,9 @@ from actors.messages import ListJobs
 from actors.store import Query
 from actors.system import System
 from tasks.das.backends import SQLiteDasStore
+from tasks.das.demo_upstream import DemoUpstream
 from tasks.das.service import DasService
-from tasks.das.upstream import DemoUpstream, Upstreams
+from tasks.das.upstream import Upstreams
 from tests.actors.test_system import settings
 
 pytestmark = pytest.mark.system

@@ -11,8 +11,9 @@ from actors.configfile import load_config
 from actors.store import Query
 from actors.system import System
 from tasks.das.backends import SQLiteDasStore
+from tasks.das.demo_upstream import DemoUpstream
 from tasks.das.service import DasService
-from tasks.das.upstream import DemoUpstream, Upstreams
+from tasks.das.upstream import Upstreams
 from tasks.registry import default_registry
 
 pytestmark = pytest.mark.system
