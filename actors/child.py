@@ -35,7 +35,7 @@ from actors.childqueue import serve
 from actors.jsonsafe import sanitize
 from actors.leftovers import become_subreaper, kill_leftovers
 from actors.logbudget import LogBudget
-from actors.payload import bounded_result
+from actors.payload import bounded_result_sized
 
 #: Exit code of a child that leaves on purpose after a MemoryError (a fresh process follows).
 EXIT_AFTER_MEMORY_ERROR = 75
@@ -92,17 +92,21 @@ def child_main(conn: Connection, config: Mapping[str, Any]) -> None:
     serve(conn, take, lambda wire, result_now: _run_one(wire, result_now, sender, registry, config))
 
 
-def _bound_run(payload: dict[str, Any], sender: PipeSender, config: Mapping[str, Any]) -> None:
-    """After a run: cap its result, count its dropped log lines, kill what it left running."""
+def _bound_run(payload: dict[str, Any], sender: PipeSender, config: Mapping[str, Any]) -> int:
+    """After a run: cap its result, count its dropped log lines, kill what it left running.
+    Returns the size of the result kept (bytes of JSON; 0 without one)."""
     notes = payload.setdefault("notes", [])
     payload["logs_dropped"] = sender.budget.end_run(sender.run_id)
+    size = 0
     if "result" in payload:
-        payload["result"] = bounded_result(payload["result"], int(config.get("result_max_bytes") or 0), notes)
+        payload["result"], size = bounded_result_sized(payload["result"], int(config.get("result_max_bytes") or 0),
+                                                       notes)
     if not config.get("keep_task_processes"):
         killed = kill_leftovers()
         if killed:
             notes.append(f"processes: killed {len(killed)} process(es) the task left running (pids "
                          f"{', '.join(map(str, killed[:20]))}); set keep_task_processes to keep them")
+    return size
 
 
 # -- shared services (actors.services plugins), built once per worker process -------------
@@ -133,9 +137,9 @@ def _run_one(wire: dict[str, Any], result_now: Callable[[], bool], sender: PipeS
                       services=worker_services(config))
     sys.stdout.flush()
     sys.stderr.flush()
-    _bound_run(payload, sender, config)
+    size = _bound_run(payload, sender, config)
     exit_after = bool(payload.get("exit_after"))
-    sender.result(sender.run_id, payload, now=exit_after or result_now())
+    sender.result(sender.run_id, payload, size, now=exit_after or result_now())
     if exit_after:
         sender.flush()
         os._exit(EXIT_AFTER_MEMORY_ERROR)

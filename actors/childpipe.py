@@ -23,8 +23,14 @@ from actors.logbudget import MAX_LINE_CHARS, LogBudget
 #: Log records are sent in batches of this many, or every LOG_FLUSH_S seconds.
 LOG_BATCH = 256
 LOG_FLUSH_S = 0.05
-#: Results are sent when this many are pending (or by the flusher, or when the queue waits or is empty).
-RESULT_BATCH = 128
+#: Results are sent when this many are pending, or this many bytes of their JSON (or by the flusher,
+#: or when the queue waits or is empty). While a worker's queue holds runs due now (a herd), its
+#: results wait for the end of the queue or the flusher: the server's work on them (the scheduler,
+#: the journal) then does not take a CPU from the runs still due. Measured, 1,000 jobs @ 1 Hz due
+#: at once on 2 CPUs, five runs each: lateness p90 22-26 -> 15-18 ms, p99 25.5-30.8 -> 22.9-25.5 ms
+#: with 1,024 against 128. The byte cap keeps one message (and its copies) small.
+RESULT_BATCH = 1024
+RESULT_BATCH_BYTES = 1 << 20
 
 
 class PipeSender:
@@ -37,6 +43,7 @@ class PipeSender:
         self._lock = threading.Lock()
         self._logs: list[tuple[str, float, int, str, str]] = []
         self._results: list[tuple[str, dict[str, Any]]] = []
+        self._result_bytes = 0
         self.run_id = ""
         self._flusher = threading.Thread(target=self._flush_periodically, name="log-flusher", daemon=True)
         self._flusher.start()
@@ -55,10 +62,12 @@ class PipeSender:
             if len(self._logs) >= LOG_BATCH:
                 self._send_pending_locked()
 
-    def result(self, run_id: str, payload: dict[str, Any], *, now: bool) -> None:
+    def result(self, run_id: str, payload: dict[str, Any], size: int = 0, *, now: bool) -> None:
+        """Send *payload* (its result *size* bytes of JSON) now, or with the next ones (`RESULT_BATCH`)."""
         with self._lock:
             self._results.append((run_id, payload))
-            if now or len(self._results) >= RESULT_BATCH:
+            self._result_bytes += size
+            if now or len(self._results) >= RESULT_BATCH or self._result_bytes >= RESULT_BATCH_BYTES:
                 self._send_pending_locked()
 
     def flush(self) -> None:
@@ -70,7 +79,7 @@ class PipeSender:
             logs, self._logs = self._logs, []
             self._conn.send(("logs", logs))
         if self._results:
-            results, self._results = self._results, []
+            results, self._results, self._result_bytes = self._results, [], 0
             self._conn.send(("results", results))
 
     def _flush_periodically(self) -> None:
@@ -173,4 +182,5 @@ class StreamToLog:
         return False
 
 
-__all__ = ["LOG_BATCH", "LOG_FLUSH_S", "RESULT_BATCH", "PipeHandler", "PipeLogger", "PipeSender", "StreamToLog"]
+__all__ = ["LOG_BATCH", "LOG_FLUSH_S", "RESULT_BATCH", "RESULT_BATCH_BYTES", "PipeHandler", "PipeLogger", "PipeSender",
+           "StreamToLog"]

@@ -13,7 +13,8 @@ instead of making the run late. The worker process therefore holds a queue, not 
   (`POLL_SLACK_S`), the rest is one ``time.sleep`` (``clock_nanosleep``, well under a
   millisecond late); never later than `MAX_STAGE_AHEAD_S` after it arrived, whatever a run says;
 * a run's result is sent at once when nothing follows it or the next run is due more than
-  `RESULT_HOLD_S` later, else with the next ones (`RESULT_BATCH` at most, the flusher's 50 ms);
+  `RESULT_HOLD_S` later, else with the next ones (`actors.childpipe.RESULT_BATCH` at most, the
+  flusher's 50 ms);
 * ``("config", {...})`` applies to the runs after it; ``("stop",)`` ends the process (runs
   still queued are given back by the worker actor, which sees the process exit).
 

@@ -77,6 +77,12 @@ def bounded_result(result: Any, max_bytes: int, notes: list[str]) -> dict[str, A
     The stand-in keeps what an operator needs to see what happened: the size, the first
     top-level keys and the first `PREVIEW_BYTES` of the JSON text; a note says what was cut.
     """
+    return bounded_result_sized(result, max_bytes, notes)[0]
+
+
+def bounded_result_sized(result: Any, max_bytes: int, notes: list[str]) -> tuple[dict[str, Any], int]:
+    """`bounded_result` and the size of what it kept, bytes of JSON (the worker process batches
+    results by count and by size: `actors.childpipe`)."""
     kept: dict[str, Any]
     if type(result) is dict:
         kept = result
@@ -90,12 +96,13 @@ def bounded_result(result: Any, max_bytes: int, notes: list[str]) -> dict[str, A
         kept = sanitize(kept, notes)
         raw = orjson.dumps(kept)
     if max_bytes <= 0 or len(raw) <= max_bytes:
-        return kept
+        return kept, len(raw)
     keys = [str(k)[:100] for k in list(kept)[:PREVIEW_KEYS]]
     preview = raw[:PREVIEW_BYTES].decode("utf-8", "replace")
     notes.append(f"result: {len(raw)} bytes of JSON is over result_max_bytes ({max_bytes}); stored as a preview "
                  f"(the first {PREVIEW_BYTES} bytes and the first {len(keys)} keys)")
-    return {"truncated": True, "size_bytes": len(raw), "keys": keys, "preview": preview}
+    stand_in = {"truncated": True, "size_bytes": len(raw), "keys": keys, "preview": preview}
+    return stand_in, len(preview) + sum(len(k) for k in keys) + 100
 
 
 def _epoch(value: Any, default: float) -> float:
@@ -174,4 +181,5 @@ def read_payload(payload: Any, *, started_default: float, now: float, max_result
                        exit_after=bool(get("exit_after")), logs_dropped=logs_dropped)
 
 
-__all__ = ["MAX_ERROR_CHARS", "MAX_TRACEBACK_CHARS", "ReadPayload", "bounded_result", "cut", "read_payload"]
+__all__ = ["MAX_ERROR_CHARS", "MAX_TRACEBACK_CHARS", "ReadPayload", "bounded_result", "bounded_result_sized", "cut",
+           "read_payload"]

@@ -9,13 +9,14 @@ the API did not reach the workers. Each is done for real here, at a bounded volu
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 import pytest
 
 from actors.logbudget import MAX_LINE_CHARS, LogBudget
-from actors.payload import PREVIEW_BYTES, bounded_result
+from actors.payload import PREVIEW_BYTES, bounded_result, bounded_result_sized
 from tests.actors.test_system import wait_results
 from tests.web.conftest import API, client, make_facade, start_system, unique, wait_for
 
@@ -44,6 +45,14 @@ def test_a_result_over_the_cap_is_kept_as_a_bounded_preview():
     assert notes and "over result_max_bytes (10000)" in notes[0]
     assert bounded_result({"a": 1}, 10_000, []) == {"a": 1}
     assert bounded_result(big, 0, []) == big  # 0: no cap
+
+
+def test_a_bounded_result_says_how_big_what_it_kept_is():
+    big = {"blob": "x" * 100_000}
+    assert bounded_result_sized({"a": 1}, 10_000, []) == ({"a": 1}, len('{"a":1}'))
+    assert bounded_result_sized(big, 0, [])[1] == len(json.dumps(big, separators=(",", ":")))
+    kept, size = bounded_result_sized(big, 10_000, [])
+    assert kept["truncated"] is True and PREVIEW_BYTES < size < 10_000  # the stand-in's size, not the result's
 
 
 def test_the_log_budget_counts_what_it_drops_and_cuts_long_lines():
