@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from actors.bounds import task_next_at
-from actors.childpipe import PipeHandler, PipeLogger, PipeSender, StreamToLog
+from actors.childpipe import PipeHandler, PipeLogger, PipeSender, StreamToLog, may_hold
 from actors.childqueue import serve
 from actors.jsonsafe import sanitize
 from actors.leftovers import become_subreaper, kill_leftovers
@@ -139,7 +139,7 @@ def _run_one(wire: dict[str, Any], result_now: Callable[[], bool], sender: PipeS
     sys.stderr.flush()
     size = _bound_run(payload, sender, config)
     exit_after = bool(payload.get("exit_after"))
-    sender.result(sender.run_id, payload, size, now=exit_after or result_now())
+    sender.result(sender.run_id, payload, size, now=exit_after or not may_hold(wire) or result_now())
     if exit_after:
         sender.flush()
         os._exit(EXIT_AFTER_MEMORY_ERROR)

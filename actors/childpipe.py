@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -31,6 +32,16 @@ LOG_FLUSH_S = 0.05
 #: with 1,024 against 128. The byte cap keeps one message (and its copies) small.
 RESULT_BATCH = 1024
 RESULT_BATCH_BYTES = 1 << 20
+#: A run with a timeout shorter than this has its result sent at once, never held: the worker
+#: actor counts the oldest unreported run's timeout until its result arrives, and a held result
+#: may wait for the flusher (`LOG_FLUSH_S`), which must not look like a run that went over.
+HOLD_MIN_TIMEOUT_S = 1.0
+
+
+def may_hold(wire: Mapping[str, Any]) -> bool:
+    """Whether the result of run *wire* may wait for the next ones (see `HOLD_MIN_TIMEOUT_S`)."""
+    timeout = wire.get("timeout")
+    return not (isinstance(timeout, int | float) and 0 < timeout < HOLD_MIN_TIMEOUT_S)
 
 
 class PipeSender:
@@ -182,5 +193,15 @@ class StreamToLog:
         return False
 
 
-__all__ = ["LOG_BATCH", "LOG_FLUSH_S", "RESULT_BATCH", "RESULT_BATCH_BYTES", "PipeHandler", "PipeLogger", "PipeSender",
-           "StreamToLog"]
+__all__ = [
+    "HOLD_MIN_TIMEOUT_S",
+    "LOG_BATCH",
+    "LOG_FLUSH_S",
+    "RESULT_BATCH",
+    "RESULT_BATCH_BYTES",
+    "PipeHandler",
+    "PipeLogger",
+    "PipeSender",
+    "StreamToLog",
+    "may_hold",
+]

@@ -61,3 +61,10 @@ def test_the_flusher_sends_held_results(pipe, monkeypatch):
     sender.result("a", {"result": 1}, 10, now=False)  # nothing else comes: the flusher sends it
     got = wait_for(lambda: messages(reader), 5.0, 0.005, "the flusher's message")
     assert got == [("results", [("a", {"result": 1})])]
+
+
+@pytest.mark.parametrize(("timeout", "held"), [(None, True), (0, True), (3600.0, True), (1.0, True), (0.5, False),
+                                              (0.001, False), ("x", True)])
+def test_a_run_with_a_short_timeout_never_has_its_result_held(timeout, held):
+    # the worker actor counts the oldest unreported run's timeout until its result arrives
+    assert childpipe.may_hold({"timeout": timeout}) is held
