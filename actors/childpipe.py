@@ -25,12 +25,11 @@ from actors.logbudget import MAX_LINE_CHARS, LogBudget
 LOG_BATCH = 256
 LOG_FLUSH_S = 0.05
 #: Results are sent when this many are pending, or this many bytes of their JSON (or by the flusher,
-#: or when the queue waits or is empty). While a worker's queue holds runs due now (a herd), its
-#: results wait for the end of the queue or the flusher: the server's work on them (the scheduler,
-#: the journal) then does not take a CPU from the runs still due. Measured, 1,000 jobs @ 1 Hz due
-#: at once on 2 CPUs, five runs each: lateness p90 22-26 -> 15-18 ms, p99 25.5-30.8 -> 22.9-25.5 ms
-#: with 1,024 against 128. The byte cap keeps one message (and its copies) small.
-RESULT_BATCH = 1024
+#: or when the queue waits or is empty). The byte cap keeps one message (and its copies) small.
+#: Tried: 1,024 (a herd's results held to the end of its queue of due runs) made the herd's
+#: lateness p99 lower (25.5-30.8 -> 22.9-25.5 ms, five runs each) but the panel's herd with 50
+#: clients no better while the quiet one got better (x1.13-1.25 against x0.86-1.06): not kept.
+RESULT_BATCH = 128
 RESULT_BATCH_BYTES = 1 << 20
 #: A run with a timeout shorter than this has its result sent at once, never held: the worker
 #: actor counts the oldest unreported run's timeout until its result arrives, and a held result
